@@ -1,0 +1,86 @@
+"""The common return type of every estimator kernel and the sorted view every rank-based kernel reads.
+
+Linearization convention (Deville 1999; Osier 2009): an estimator theta_hat of a population
+functional is approximated by
+
+    theta_hat - theta  ~=  sum_k  w_k * u_k
+
+where ``u_k`` is the *linearized variable* (influence function divided by the population size
+N = sum w). ``Estimate.influence`` holds ``u``, one value per unit. Kernels work on a :class:`SortedIncome`
+and return ``u`` **in sorted order** (aligned with ``SortedIncome.y``): the table layer permutes the
+design's PSU codes once per group instead of un-sorting every influence array.
+:mod:`prosperity.variance` turns ``w * u`` plus the survey design into a variance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A point estimate and, optionally, its linearized variable ``u`` (see module docstring)."""
+
+    value: float
+    influence: np.ndarray | None = None
+
+    def __repr__(self) -> str:  # short: arrays can be 10**7 long
+        has = "yes" if self.influence is not None else "no"
+        return f"Estimate(value={self.value:.10g}, influence={has})"
+
+
+@dataclass(frozen=True, slots=True)
+class SortedIncome:
+    """Incomes sorted ascending with their weights and cumulative weights: sort once, read many.
+
+    ``order`` maps sorted position -> original position, so ``y[order] == y_sorted``.
+    :meth:`unsort` returns an array in sorted order (e.g. an influence array) to input order.
+    """
+
+    y: np.ndarray  # sorted incomes
+    w: np.ndarray  # weights in the same order
+    cumw: np.ndarray  # cumulative weights, cumw[-1] == total
+    order: np.ndarray  # permutation: sorted position -> original index
+
+    @property
+    def total(self) -> float:
+        return float(self.cumw[-1])
+
+    @property
+    def n(self) -> int:
+        return int(self.y.size)
+
+    @classmethod
+    def from_arrays(cls, y, w=None) -> "SortedIncome":
+        y = np.asarray(y, dtype=np.float64)
+        if w is None:
+            w = np.ones_like(y)
+        else:
+            w = np.asarray(w, dtype=np.float64)
+        if y.ndim != 1 or w.shape != y.shape:
+            raise ValueError(
+                f"incomes and weights must be 1-D arrays of the same length (got {y.shape} and {w.shape})"
+            )
+        if y.size == 0:
+            raise ValueError("no observations: incomes are empty")
+        order = np.argsort(y, kind="stable")
+        ys = y[order]
+        ws = w[order]
+        return cls(ys, ws, np.cumsum(ws), order)
+
+    def unsort(self, u_sorted: np.ndarray) -> np.ndarray:
+        """Return an array given in sorted order to the original order of the inputs."""
+        out = np.empty_like(u_sorted)
+        out[self.order] = u_sorted
+        return out
+
+
+def as_sorted(y, w=None) -> SortedIncome:
+    """Accept either a :class:`SortedIncome` (passed through) or raw arrays (sorted here)."""
+    if isinstance(y, SortedIncome):
+        if w is not None:
+            raise TypeError("pass weights inside the SortedIncome, not separately")
+        return y
+    return SortedIncome.from_arrays(y, w)

@@ -1,0 +1,111 @@
+"""Design-based variance of a linearized estimator (Taylor / influence-function linearization).
+
+For an estimator with linearized variable u (``theta_hat - theta ~= sum_k w_k u_k``), the
+with-replacement (ultimate cluster) variance estimator of a stratified multi-stage design is
+
+    V = sum_h (1 - f_h) * n_h / (n_h - 1) * sum_{i in h} (t_hi - tbar_h)^2,
+    t_hi = sum_{k in PSU i of stratum h} w_k u_k,
+
+n_h the number of PSUs in stratum h, f_h = n_h / N_h the sampling fraction when a finite
+population correction is given (else 0). Without PSUs every unit is its own PSU; without strata
+there is one stratum. This is R survey's ``svyrecvar`` (used by convey) for a first-stage design.
+
+Domains (``by=`` groups): pass the domain's u with ``index`` (positions of the domain's units in the
+full sample). Units outside the domain contribute t = 0, and n_h counts every PSU of the full
+design, as domain estimation requires (a domain is not a separate sample).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+LONELY_PSU_RULES = ("fail", "adjust", "remove", "certainty")
+
+
+@dataclass(frozen=True)
+class Design:
+    """Codes of the sampling design of ``n`` units, prepared once and reused for every measure."""
+
+    n: int
+    psu: np.ndarray  # int64 code per unit, 0..n_psu-1, unique across strata
+    psu_stratum: np.ndarray  # stratum code of every PSU
+    n_h: np.ndarray  # number of PSUs per stratum
+    fpc_h: np.ndarray  # sampling fraction per stratum (0 when no fpc)
+    lonely_psu: str = "fail"
+    stratum_labels: np.ndarray = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, n: int, strata=None, psu=None, fpc=None, lonely_psu: str = "fail") -> "Design":
+        """Build a design from per-unit strata and PSU labels (any hashable values).
+
+        ``fpc``: per-unit total number of PSUs in the unit's stratum in the population (N_h), as in
+        R survey's ``fpc=``; values <= 1 are read as sampling fractions.
+        """
+        if lonely_psu not in LONELY_PSU_RULES:
+            raise ValueError(f"lonely_psu must be one of {LONELY_PSU_RULES}, got {lonely_psu!r}")
+        if strata is None:
+            s_codes = np.zeros(n, dtype=np.int64)
+            s_labels = np.array(["(all)"], dtype=object)
+        else:
+            s_labels, s_codes = np.unique(np.asarray(strata), return_inverse=True)
+            s_codes = s_codes.astype(np.int64)
+        if psu is None:
+            p_codes = np.arange(n, dtype=np.int64)
+        else:
+            # a PSU label is only unique within its stratum: code the (stratum, psu) pair
+            _, p_local = np.unique(np.asarray(psu), return_inverse=True)
+            pair = s_codes * (int(p_local.max()) + 1 if n else 1) + p_local.astype(np.int64)
+            _, p_codes = np.unique(pair, return_inverse=True)
+            p_codes = p_codes.astype(np.int64)
+        n_psu = int(p_codes.max()) + 1 if n else 0
+        psu_stratum = np.zeros(n_psu, dtype=np.int64)
+        psu_stratum[p_codes] = s_codes
+        n_strata = int(s_codes.max()) + 1 if n else 0
+        n_h = np.bincount(psu_stratum, minlength=n_strata)
+        fpc_h = np.zeros(n_strata)
+        if fpc is not None:
+            fpc = np.asarray(fpc, dtype=np.float64)
+            big_n = np.zeros(n_strata)
+            big_n[s_codes] = fpc
+            check = np.zeros(n_strata)
+            check[s_codes[::-1]] = fpc[::-1]
+            if not np.array_equal(big_n, check):
+                raise ValueError("fpc must be constant within each stratum")
+            fpc_h = np.where(big_n <= 1, big_n, n_h / np.where(big_n > 0, big_n, 1))
+            if np.any(fpc_h > 1):
+                raise ValueError("fpc gives fewer population PSUs than sampled PSUs in some stratum")
+        return cls(n, p_codes, psu_stratum, n_h, fpc_h, lonely_psu, s_labels)
+
+    def variance(self, wu: np.ndarray, index: np.ndarray | None = None) -> float:
+        """Variance of ``sum(wu)`` where ``wu = w * u`` (u the linearized variable).
+
+        ``index``: positions (in the full sample) of the units ``wu`` belongs to; None means all.
+        """
+        wu = np.asarray(wu, dtype=np.float64)
+        codes = self.psu if index is None else self.psu[index]
+        t = np.bincount(codes, weights=wu, minlength=self.psu_stratum.size)
+        n_strata = self.n_h.size
+        t_sum = np.bincount(self.psu_stratum, weights=t, minlength=n_strata)
+        single = self.n_h == 1
+        if single.any():
+            if self.lonely_psu == "fail":
+                bad = np.asarray(self.stratum_labels)[single][:5]
+                raise ValueError(
+                    f"{int(single.sum())} stratum/strata have a single PSU (e.g. {list(bad)}); the variance "
+                    "is not defined there. Merge strata, or pass lonely_psu='adjust' (centre at the grand "
+                    "mean, as R survey), 'remove' or 'certainty' (contribute 0)."
+                )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t_bar = np.where(self.n_h > 0, t_sum / np.maximum(self.n_h, 1), 0.0)
+            if single.any() and self.lonely_psu == "adjust":
+                grand = t.sum() / max(t.size, 1)
+                t_bar = np.where(single, grand, t_bar)
+            dev = t - t_bar[self.psu_stratum]
+            ss = np.bincount(self.psu_stratum, weights=dev * dev, minlength=n_strata)
+            factor = np.where(single, 1.0 if self.lonely_psu == "adjust" else 0.0, self.n_h / np.maximum(self.n_h - 1, 1))
+        return float(np.sum((1.0 - self.fpc_h) * factor * ss))
+
+    def se(self, wu: np.ndarray, index: np.ndarray | None = None) -> float:
+        return float(np.sqrt(self.variance(wu, index)))
