@@ -15,10 +15,15 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    # One import per sub-command module; each module exposes ``register(app)``.
-    modules: list = []
-    for module in modules:
-        module.register(app)
+    # One module per sub-command; each exposes ``register(app)``. Modules are added to this list by
+    # the capability that owns them (measure, grouped, decompose, converge, index, ...).
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(app)
+
+
+_COMMAND_MODULES: list[str] = []
 
 
 def main() -> None:

@@ -25,6 +25,9 @@ class Estimate:
 
     value: float
     influence: np.ndarray | None = None
+    # d value / d line for measures evaluated at a poverty line or band limit that may itself be
+    # estimated (e.g. 60 % of the median): the table layer adds line_derivative * u_line.
+    line_derivative: float | None = None
 
     def __repr__(self) -> str:  # short: arrays can be 10**7 long
         has = "yes" if self.influence is not None else "no"

@@ -1,0 +1,91 @@
+"""The catalogue of measures the table layer and the CLI can compute by name.
+
+A measure is named on the command line as ``name`` or ``name:param[:param...]``, e.g. ``gini``,
+``atkinson:0.5``, ``ge:2``, ``fgt:1``, ``share:0.9:1``. Each entry points to a kernel
+
+    kernel(s: SortedIncome, *, influence: bool, **params) -> Estimate
+
+(``influence`` in sorted order, see :mod:`prosperity.measures.estimate`). Measures with
+``uses_line=True`` also receive ``line=<float>``, the poverty line (absolute, or relative and
+computed by the table layer from the reference population) and return ``line_derivative``.
+
+``income_domain`` states what incomes the measure accepts: ``"any"`` (negative allowed, e.g. Gini,
+shares), ``"nonnegative"`` (zeros allowed, e.g. Theil T, FGT) or ``"positive"`` (MLD, Atkinson
+eps >= 1, variance of logs, Watts below the line). The table layer validates against it and says
+which rows break it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .estimate import Estimate
+
+INCOME_DOMAINS = ("any", "nonnegative", "positive")
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    name: str
+    kernel: Callable[..., Estimate]
+    description: str
+    params: tuple[str, ...] = ()  # parameter names, filled positionally from "name:a:b"
+    defaults: dict = field(default_factory=dict)  # defaults for trailing params
+    income_domain: str = "any"
+    uses_line: bool = False
+    # optional: validate parsed parameters; raise ValueError with a helpful message
+    check: Callable[[dict], None] | None = None
+
+    def label(self, params: dict) -> str:
+        """Canonical name with parameters, e.g. ``atkinson:0.5``."""
+        if not self.params:
+            return self.name
+        return ":".join([self.name] + [_fmt(params[p]) for p in self.params])
+
+
+REGISTRY: dict[str, MeasureSpec] = {}
+
+
+def register(spec: MeasureSpec) -> MeasureSpec:
+    if spec.income_domain not in INCOME_DOMAINS:
+        raise ValueError(f"income_domain must be one of {INCOME_DOMAINS}")
+    if spec.name in REGISTRY:
+        raise ValueError(f"measure {spec.name!r} registered twice")
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def parse_measure(text: str) -> tuple[MeasureSpec, dict]:
+    """Parse ``"atkinson:0.5"`` into (spec, {"epsilon": 0.5}), with errors that say how to fix."""
+    from . import catalog  # noqa: F401  (fills REGISTRY)
+
+    parts = [p.strip() for p in str(text).split(":")]
+    name, args = parts[0].lower(), parts[1:]
+    if name not in REGISTRY:
+        known = ", ".join(sorted(REGISTRY))
+        raise ValueError(f"unknown measure {text!r}. Known measures: {known}")
+    spec = REGISTRY[name]
+    if len(args) > len(spec.params):
+        raise ValueError(
+            f"measure {name!r} takes at most {len(spec.params)} parameter(s) "
+            f"({', '.join(spec.params) or 'none'}), got {text!r}"
+        )
+    params = dict(spec.defaults)
+    for pname, raw in zip(spec.params, args):
+        try:
+            params[pname] = float(raw)
+        except ValueError:
+            raise ValueError(f"parameter {pname!r} of measure {name!r} must be a number, got {raw!r} in {text!r}") from None
+    missing = [p for p in spec.params if p not in params]
+    if missing:
+        raise ValueError(f"measure {name!r} needs parameter(s) {missing}: write e.g. {name}:{':'.join('1' for _ in missing)}")
+    if spec.check is not None:
+        spec.check(params)
+    return spec, params
