@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite compares against: R and the laeken package.
+# Installs the Debian packages the test suite compares against: R with the laeken and survey packages.
 # Idempotent; skips what is already there. Uses sudo when not root.
 set -u
-if command -v Rscript >/dev/null 2>&1 && Rscript -e 'quit(status = !requireNamespace("laeken", quietly = TRUE))' >/dev/null 2>&1; then
+if command -v Rscript >/dev/null 2>&1 && Rscript -e 'quit(status = !(requireNamespace("laeken", quietly = TRUE) && requireNamespace("survey", quietly = TRUE)))' >/dev/null 2>&1; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -11,7 +11,7 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "install-system-deps: installing r-base-core r-cran-laeken (Debian) ..." >&2
+echo "install-system-deps: installing r-base-core r-cran-laeken r-cran-survey (Debian) ..." >&2
 $SUDO apt-get update -qq >/dev/null && \
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends r-base-core r-cran-laeken >/dev/null \
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends r-base-core r-cran-laeken r-cran-survey >/dev/null \
   || { echo "install-system-deps: apt install failed; R comparisons will be skipped" >&2; exit 0; }

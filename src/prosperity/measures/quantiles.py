@@ -6,6 +6,10 @@ cumulative weight share F_j = sum_{i<=j} w_i / sum w:
 - ``"eurostat"`` (default; laeken's ``weightedMedian``/``incQuintile``, Eurostat EU-SILC, Stata
   ``_pctile`` with weights): take j = min{j : F_j >= p}; if F_j == p exactly, the average
   (y_(j) + y_(j+1)) / 2, else y_(j). Unweighted this is R's ``quantile(type = 2)``.
+- ``"laeken"``: what R laeken's ``weightedQuantile`` actually computes: y_(j) with
+  j = min{j : F_j > p} (strict; its averaging branch can never trigger). It differs from
+  ``"eurostat"`` only when some F_j equals p exactly (typical of unweighted or equal-weight data:
+  the unweighted median of 1, 2, 3, 4 is 3 in laeken, 2.5 under Eurostat's rule).
 - ``"inverse_cdf"``: y_(j) with j = min{j : F_j >= p} (no averaging; R ``type = 1``).
 - ``"interpolated"``: linear interpolation of the points (F_j - w_j / (2 sum w), y_(j)), the
   mid-point weighted CDF (unweighted: Hazen, R ``type = 5``), clamped to [y_(1), y_(n)].
@@ -21,7 +25,7 @@ import numpy as np
 
 from .estimate import Estimate, SortedIncome, as_sorted
 
-QUANTILE_CONVENTIONS = ("eurostat", "inverse_cdf", "interpolated")
+QUANTILE_CONVENTIONS = ("eurostat", "laeken", "inverse_cdf", "interpolated")
 
 # Relative tolerance when testing F_j == p: cumulative sums of float weights are not exact.
 _TIE_RTOL = 1e-12
@@ -44,6 +48,9 @@ def quantile_sorted(s: SortedIncome, p: float, convention: str = "eurostat") -> 
         return float(y[0])
     if p == 1.0:
         return float(y[-1])
+    if convention == "laeken":  # exact comparison on cumsum(w) / sum(w), as laeken does
+        j = int(np.searchsorted(cumw / total, p, side="right"))
+        return float(y[min(j, y.size - 1)])
     target = p * total
     if convention == "interpolated":
         mid = (cumw - 0.5 * s.w) / total
