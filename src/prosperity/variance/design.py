@@ -91,17 +91,18 @@ class Design:
         single = self.n_h == 1
         if single.any():
             if self.lonely_psu == "fail":
-                bad = np.asarray(self.stratum_labels)[single][:5]
+                bad = [str(x) for x in np.asarray(self.stratum_labels)[single][:5]]
                 raise ValueError(
-                    f"{int(single.sum())} stratum/strata have a single PSU (e.g. {list(bad)}); the variance "
-                    "is not defined there. Merge strata, or pass lonely_psu='adjust' (centre at the grand "
+                    f"{int(single.sum())} stratum/strata have a single PSU (e.g. {bad}); the variance "
+                    "is not defined there. Merge strata, or pass lonely_psu='adjust' (centre at the population "
                     "mean, as R survey), 'remove' or 'certainty' (contribute 0)."
                 )
         with np.errstate(invalid="ignore", divide="ignore"):
             t_bar = np.where(self.n_h > 0, t_sum / np.maximum(self.n_h, 1), 0.0)
             if single.any() and self.lonely_psu == "adjust":
-                grand = t.sum() / max(t.size, 1)
-                t_bar = np.where(single, grand, t_bar)
+                # R survey's "adjust": a lonely PSU deviates from the population mean of the
+                # linearized totals, which is 0 (svyrecvar leaves it uncentred).
+                t_bar = np.where(single, 0.0, t_bar)
             dev = t - t_bar[self.psu_stratum]
             ss = np.bincount(self.psu_stratum, weights=dev * dev, minlength=n_strata)
             factor = np.where(single, 1.0 if self.lonely_psu == "adjust" else 0.0, self.n_h / np.maximum(self.n_h - 1, 1))
