@@ -1,0 +1,191 @@
+"""Benchmark of the measure suite: one command, peers in the same run, ratios printed.
+
+    python benchmarks/run.py [--sizes 1e5 1e6 1e7] [--no-r] [--repeat 3]
+
+For each n (lognormal incomes, positive weights, 50 strata x 20 PSUs each), times in one process:
+- one ``numpy.argsort`` of the incomes (the yardstick);
+- prosperity's full suite: every registered measure (default parameters) with linearized SEs
+  (stratified, clustered), through the table-level API;
+- PySAL ``inequality`` (unweighted Gini and Theil: it has no weights) and ``ineqpy`` (weighted Gini,
+  Theil, Atkinson);
+- R laeken through Rscript on the same numbers (binary file): point estimates of Gini, ARPR, QSR,
+  RMPG, and laeken's bootstrap variance of the Gini with R = 200 replicates (only for n <= 10^6 by
+  default: at 10^7 one run takes many minutes).
+
+Prints ratios: suite / argsort (target <= 3 at 10^7), laeken bootstrap / prosperity SE time (target
+>= 100), and prosperity's peak memory / input array bytes (target <= 3; tracemalloc sees NumPy's
+allocations). Results are also written to ``benchmarks/results/latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def make_data(n: int, seed: int = 20261124):
+    rng = np.random.default_rng(seed)
+    y = rng.lognormal(mean=10.0, sigma=0.8, size=n)
+    w = rng.uniform(50.0, 500.0, size=n)
+    strata = rng.integers(0, 50, size=n)
+    psu = rng.integers(0, 20, size=n)
+    return y, w, strata, psu
+
+
+def best_of(fn, repeat: int) -> tuple[float, object]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def all_measures() -> list[str]:
+    from prosperity.measures import catalog  # noqa: F401
+    from prosperity.measures.registry import REGISTRY
+
+    names = []
+    for spec in REGISTRY.values():
+        if all(p in spec.defaults for p in spec.params):
+            names.append(spec.name)
+        else:  # give a typical parameter
+            names.append(spec.name + "".join(":0.5" if "p" in p or "fraction" in p else ":1" for p in spec.params if p not in spec.defaults))
+    return names
+
+
+def run_prosperity(y, w, strata, psu, measures, se=True):
+    import pandas as pd
+
+    from prosperity.table import measure
+
+    frame = pd.DataFrame({"income": y, "weight": w, "strata": strata, "psu": psu}, copy=False)
+    return measure(frame, income="income", measures=measures, weight="weight", strata="strata", psu="psu",
+                   relative_line=0.6, se=se)
+
+
+def time_r(y, w, n_boot: int | None) -> dict | None:
+    if shutil.which("Rscript") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        fy, fw = Path(tmp) / "y.bin", Path(tmp) / "w.bin"
+        y.astype("<f8").tofile(fy)
+        w.astype("<f8").tofile(fw)
+        boot = ""
+        if n_boot:
+            boot = (
+                "t0 <- proc.time()[['elapsed']];"
+                f"v <- variance('y', weights = 'w', data = d, indicator = g, R = {n_boot}, bootType = 'naive', seed = 1);"
+                "tb <- proc.time()[['elapsed']] - t0;"
+            )
+        code = (
+            "suppressMessages(library(laeken));"
+            f"n <- {y.size}; y <- readBin('{fy}', 'double', n, size = 8, endian = 'little');"
+            f"w <- readBin('{fw}', 'double', n, size = 8, endian = 'little'); d <- data.frame(y = y, w = w);"
+            "t0 <- proc.time()[['elapsed']];"
+            "g <- gini('y', weights = 'w', data = d); a <- arpr('y', weights = 'w', data = d);"
+            "q <- qsr('y', weights = 'w', data = d); r <- rmpg('y', weights = 'w', data = d);"
+            "tp <- proc.time()[['elapsed']] - t0; tb <- NA;"
+            + boot +
+            "cat(sprintf('{\"point\": %.6f, \"boot\": %s, \"gini\": %.10f, \"arpr\": %.10f}', tp,"
+            " ifelse(is.na(tb), 'null', sprintf('%.6f', tb)), g$value / 100, a$value / 100))"
+        )
+        out = subprocess.run(["Rscript", "--vanilla", "-e", code], capture_output=True, text=True)
+        if out.returncode != 0:
+            print(out.stderr[-1500:], file=sys.stderr)
+            return None
+        return json.loads(out.stdout)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", nargs="+", type=float, default=[1e5, 1e6, 1e7])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-r", action="store_true", help="skip the R laeken timings")
+    ap.add_argument("--boot-max-n", type=float, default=1e6, help="largest n for laeken's R=200 bootstrap")
+    args = ap.parse_args(argv)
+
+    import ineqpy.inequality as iq
+    from inequality.gini import Gini
+    from inequality.theil import Theil
+
+    measures = all_measures()
+    print(f"prosperity full suite: {len(measures)} measures with linearized SEs: {', '.join(measures)}")
+    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, numpy {np.__version__}\n")
+    rows = []
+    for n_float in args.sizes:
+        n = int(n_float)
+        y, w, strata, psu = make_data(n)
+        row = {"n": n}
+        row["argsort_s"], _ = best_of(lambda: np.argsort(y), args.repeat)
+        run_prosperity(y[:1000], w[:1000], strata[:1000], psu[:1000], measures)  # warm-up
+        row["suite_se_s"], res = best_of(lambda: run_prosperity(y, w, strata, psu, measures), args.repeat)
+        row["suite_point_s"], _ = best_of(lambda: run_prosperity(y, w, strata, psu, measures, se=False), args.repeat)
+        gini_only = lambda: run_prosperity(y, w, strata, psu, ["gini"])  # noqa: E731
+        row["gini_se_s"], _ = best_of(gini_only, args.repeat)
+        tracemalloc.start()
+        run_prosperity(y, w, strata, psu, measures)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        row["peak_mem_ratio"] = peak / (y.nbytes + w.nbytes)
+        row["ineqpy_s"], _ = best_of(
+            lambda: (iq.gini(income=y, weights=w), iq.theil(income=y, weights=w), iq.atkinson(income=y, weights=w, e=0.5)), 1
+        )
+        row["pysal_s"], _ = best_of(lambda: (Gini(y).g, Theil(y).T), 1)
+        if not args.no_r:
+            r = time_r(y, w, 200 if n <= args.boot_max_n else None)
+            if r:
+                row["laeken_point_s"] = r["point"]
+                row["laeken_boot200_s"] = r["boot"]
+                frame = res.to_frame()
+                ours = frame.loc[frame["measure"] == "gini", "value"].iloc[0]
+                row["gini_abs_diff_vs_laeken"] = abs(ours - r["gini"])
+        row["suite_over_argsort"] = row["suite_se_s"] / row["argsort_s"]
+        if row.get("laeken_boot200_s"):
+            row["laeken_boot_over_our_gini_se"] = row["laeken_boot200_s"] / row["gini_se_s"]
+            row["laeken_boot_over_our_suite_se"] = row["laeken_boot200_s"] / row["suite_se_s"]
+        rows.append(row)
+        print(_format_row(row), flush=True)
+
+    out = HERE / "results" / "latest.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"measures": measures, "rows": rows}, indent=2))
+    print(f"\nwritten {out.relative_to(HERE.parent)}")
+    return 0
+
+
+def _format_row(r: dict) -> str:
+    def f(key, fmt="{:.3f}s"):
+        v = r.get(key)
+        return "n/a" if v is None else fmt.format(v)
+
+    lines = [
+        f"n = {r['n']:,}",
+        f"  numpy.argsort                 {f('argsort_s')}",
+        f"  prosperity suite + SEs        {f('suite_se_s')}   ratio to argsort {f('suite_over_argsort', '{:.2f}x')} (target <= 3x at 10^7)",
+        f"  prosperity suite, no SEs      {f('suite_point_s')}",
+        f"  prosperity Gini + SE          {f('gini_se_s')}",
+        f"  ineqpy gini+theil+atkinson    {f('ineqpy_s')}",
+        f"  PySAL inequality Gini+Theil   {f('pysal_s')} (unweighted)",
+        f"  laeken gini+arpr+qsr+rmpg     {f('laeken_point_s')}",
+        f"  laeken bootstrap R=200 (Gini) {f('laeken_boot200_s')}   / our Gini+SE: {f('laeken_boot_over_our_gini_se', '{:.0f}x')}, / our whole suite+SEs: {f('laeken_boot_over_our_suite_se', '{:.0f}x')} (target >= 100x)",
+        f"  peak memory / input arrays    {f('peak_mem_ratio', '{:.2f}x')} (target <= 3x)",
+        f"  |Gini ours - laeken|          {f('gini_abs_diff_vs_laeken', '{:.2e}')}",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
