@@ -1,0 +1,258 @@
+"""Parametric Lorenz curves fitted to grouped data: General Quadratic and Beta (Datt 1998; PIP).
+
+General Quadratic (Villasenor & Arnold 1989), estimated by OLS without intercept on the Lorenz
+points (P_k, L_k), the last point (1, 1) left out:
+
+    L(1 - L) = a (P^2 - L) + b L (P - 1) + c (P - L)
+    L(p)  = -(b p + e + sqrt(m p^2 + n p + e^2)) / 2,    e = -(a + b + c + 1), m = b^2 - 4a,
+    n = 2be - 4c,  r = sqrt(n^2 - 4 m e^2)
+    L'(p) = -b/2 - (2mp + n) / (4 sqrt(m p^2 + n p + e^2))
+    H(z)  = -(n + r u / sqrt(u^2 - m)) / (2m),  u = b + 2 z / mu            (Datt 1998, Table 2)
+
+Beta (Kakwani 1980), OLS of log(P - L) on log P and log(1 - P):
+
+    L(p)  = p - theta p^gamma (1 - p)^delta
+    L'(p) = 1 - theta p^gamma (1 - p)^delta (gamma / p - delta / (1 - p))
+
+The quantile function is Q(p) = mu L'(p). Validity (Datt 1998, section 4): the fitted curve must be
+a Lorenz curve over the range used, L(0) = 0, L'(0+) >= 0 and L'' >= 0 on (0, 1), checked both by
+the paper's parameter conditions (GQ) and numerically on a grid of p in [0.001, 0.999]; for poverty
+statistics the curve must be valid up to the headcount and the line must fall inside (0 < H < 1).
+
+Choice between them (:func:`select_lorenz`, PIP's rule, worldbank/pip#28): for distributional
+statistics use the valid curve, the one with the smaller sum of squared errors (SSE) of L over all
+points if both are valid; for poverty statistics use the curve valid up to H, the one with the
+smaller SSE over the points up to H if both are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .distribution import FittedDistribution
+from .table import GroupedDataError, GroupedTable
+
+_GRID = np.linspace(0.001, 0.999, 999)
+
+
+def _lorenz_points(table: GroupedTable, method: str) -> tuple[np.ndarray, np.ndarray]:
+    if not table.has_shares:
+        raise GroupedDataError(f"method {method!r} fits the Lorenz curve: the table needs 'mean' or 'income_share'")
+    if table.n_groups < 4:
+        raise GroupedDataError(
+            f"method {method!r} estimates 3 parameters from the Lorenz points: it needs at least 4 groups "
+            f"(3 interior points), the table has {table.n_groups}"
+        )
+    return table.cum_population, table.cum_income
+
+
+class _LorenzCurveFit(FittedDistribution):
+    """Shared machinery: Q = mu L', SSE, validity report."""
+
+    def __init__(self, mean: float, P: np.ndarray, L: np.ndarray):
+        self.mean = float(mean)
+        self._P, self._L = P, L
+
+    def dlorenz(self, p) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def ddlorenz(self, p) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def quantile(self, p) -> np.ndarray:
+        return self.mean * self.dlorenz(np.asarray(p, dtype=float))
+
+    def sse(self, upto: float | None = None) -> float:
+        P, L = self._P[:-1], self._L[:-1]
+        if upto is not None:
+            keep = P <= upto
+            if not keep.any():
+                keep[0] = True
+            P, L = P[keep], L[keep]
+        return float(np.sum((self.lorenz(P) - L) ** 2))
+
+    def _valid_on(self, hi: float) -> bool:
+        grid = _GRID[_GRID <= hi] if hi < 0.999 else _GRID
+        if grid.size == 0:
+            grid = np.array([min(hi, 0.001)])
+        d1, d2 = self.dlorenz(grid), self.ddlorenz(grid)
+        return bool(np.all(np.isfinite(d1)) and np.all(d1 >= 0) and np.all(np.nan_to_num(d2, nan=-1.0) >= -1e-12))
+
+    def poverty_validity(self, line: float) -> dict:
+        """Is the line inside the fitted distribution and the curve a Lorenz curve up to H?"""
+        h = float(self.cdf(np.array([line]))[0])
+        inside = bool(np.isfinite(h) and 0.0 < h < 1.0)
+        return {
+            "headcount": h if np.isfinite(h) else None,
+            "line_inside": inside,
+            "valid_up_to_headcount": bool(inside and self._valid_on(h)),
+            "sse_up_to_headcount": self.sse(h) if inside else None,
+        }
+
+
+class GeneralQuadraticLorenz(_LorenzCurveFit):
+    """General Quadratic Lorenz curve (Villasenor-Arnold; Datt 1998). Build with :meth:`fit`."""
+
+    method = "gq"
+
+    def __init__(self, a: float, b: float, c: float, mean: float, P=None, L=None):
+        super().__init__(mean, P, L)
+        self.a, self.b, self.c = float(a), float(b), float(c)
+        self.e = -(self.a + self.b + self.c + 1.0)
+        self.m = self.b**2 - 4.0 * self.a
+        self.n = 2.0 * self.b * self.e - 4.0 * self.c
+        r2 = self.n**2 - 4.0 * self.m * self.e**2
+        self.r = float(np.sqrt(r2)) if r2 >= 0 else float("nan")
+        self.parameters = {"a": self.a, "b": self.b, "c": self.c}
+        self.diagnostics = self._diagnostics() if P is not None else {}
+
+    @classmethod
+    def fit(cls, table: GroupedTable, mean: float | None = None) -> "GeneralQuadraticLorenz":
+        P, L = _lorenz_points(table, "gq")
+        mu = table.require_mean("gq") if mean is None else float(mean)
+        p, l = P[:-1], L[:-1]
+        X = np.column_stack([p**2 - l, l * (p - 1.0), p - l])
+        y = l * (1.0 - l)
+        coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+        return cls(*coef, mean=mu, P=P, L=L)
+
+    def _root(self, p):
+        return np.sqrt(np.clip(self.m * p**2 + self.n * p + self.e**2, 0.0, None))
+
+    def lorenz(self, p) -> np.ndarray:
+        p = np.asarray(p, dtype=float)
+        return np.clip(-0.5 * (self.b * p + self.e + self._root(p)), 0.0, 1.0)
+
+    def dlorenz(self, p) -> np.ndarray:
+        p = np.asarray(p, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -self.b / 2.0 - (2.0 * self.m * p + self.n) / (4.0 * self._root(p))
+
+    def ddlorenz(self, p) -> np.ndarray:
+        p = np.asarray(p, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.r**2 / (8.0 * self._root(p) ** 3)
+
+    def cdf(self, x) -> np.ndarray:
+        """Datt (1998) closed form H(z) = -(n + r u (u^2 - m)^(-1/2)) / (2m), u = b + 2 z/mu, clipped to [0, 1]."""
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        u = self.b + 2.0 * x / self.mean
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -(self.n + self.r * u / np.sqrt(u**2 - self.m)) / (2.0 * self.m)
+        bad = ~np.isfinite(h)
+        if bad.any():  # outside the range where the closed form applies: fall back to bisection
+            h[bad] = super().cdf(x[bad])
+        return np.clip(h, 0.0, 1.0)
+
+    def _diagnostics(self) -> dict:
+        e, m, n = self.e, self.m, self.n
+        convex = bool(m < 0 or (0 < m < n**2 / (4 * e**2) and n >= 0) or (0 < m < -n / 2 and m < n**2 / (4 * e**2)))
+        cond = {
+            "e_negative (L(0)=0)": bool(e < 0),
+            "c_nonnegative (L'(0+)>=0)": bool(self.c >= 0),
+            "a_plus_c_at_least_1 (L'(1)>=1)": bool(self.a + self.c >= 1),
+            "convex (m, n, e conditions)": convex,
+        }
+        return {
+            "conditions": cond,
+            "valid_by_conditions": all(cond.values()),
+            "valid_on_grid": self._valid_on(0.999),
+            "is_valid": all(cond.values()) and self._valid_on(0.999),
+            "sse": self.sse(),
+            "e": e, "m": m, "n": n, "r": self.r,
+        }
+
+
+class BetaLorenz(_LorenzCurveFit):
+    """Beta Lorenz curve (Kakwani 1980; Datt 1998). Build with :meth:`fit`."""
+
+    method = "beta"
+
+    def __init__(self, theta: float, gamma: float, delta: float, mean: float, P=None, L=None):
+        super().__init__(mean, P, L)
+        self.theta, self.gamma, self.delta = float(theta), float(gamma), float(delta)
+        self.parameters = {"theta": self.theta, "gamma": self.gamma, "delta": self.delta}
+        self.diagnostics = self._diagnostics() if P is not None else {}
+
+    @classmethod
+    def fit(cls, table: GroupedTable, mean: float | None = None) -> "BetaLorenz":
+        P, L = _lorenz_points(table, "beta")
+        mu = table.require_mean("beta") if mean is None else float(mean)
+        p, l = P[:-1], L[:-1]
+        keep = (p - l) > 0
+        if keep.sum() < 3:
+            raise GroupedDataError("method 'beta' needs at least 3 Lorenz points strictly below the diagonal")
+        p, l = p[keep], l[keep]
+        X = np.column_stack([np.ones_like(p), np.log(p), np.log(1.0 - p)])
+        coef, *_ = np.linalg.lstsq(X, np.log(p - l), rcond=None)
+        return cls(np.exp(coef[0]), coef[1], coef[2], mean=mu, P=P, L=L)
+
+    def _core(self, p):
+        return self.theta * p**self.gamma * (1.0 - p) ** self.delta
+
+    def lorenz(self, p) -> np.ndarray:
+        p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+        return np.clip(p - self._core(p), 0.0, 1.0)
+
+    def dlorenz(self, p) -> np.ndarray:
+        p = np.clip(np.asarray(p, dtype=float), 1e-300, 1 - 1e-16)
+        return 1.0 - self._core(p) * (self.gamma / p - self.delta / (1.0 - p))
+
+    def ddlorenz(self, p) -> np.ndarray:
+        p = np.clip(np.asarray(p, dtype=float), 1e-300, 1 - 1e-16)
+        g, d = self.gamma, self.delta
+        return self._core(p) * (g * (1 - g) / p**2 + 2 * g * d / (p * (1 - p)) + d * (1 - d) / (1 - p) ** 2)
+
+    def cdf(self, x) -> np.ndarray:
+        """Solve mu L'(H) = x by bisection on the range where L' increases."""
+        x = np.atleast_1d(np.asarray(x, dtype=float))
+        lo = np.full_like(x, 1e-12)
+        hi = np.full_like(x, 1 - 1e-12)
+        for _ in range(80):
+            mid = (lo + hi) / 2
+            below = self.quantile(mid) <= x
+            lo = np.where(below, mid, lo)
+            hi = np.where(below, hi, mid)
+        h = (lo + hi) / 2
+        return np.where(x <= self.quantile(np.array([1e-12]))[0], 0.0, h)
+
+    def _diagnostics(self) -> dict:
+        cond = {
+            "theta_positive": bool(self.theta > 0),
+            "slope_nonnegative_at_0.001 (L'(0.001)>=0)": bool(self.dlorenz(np.array([0.001]))[0] >= 0),
+            "convex_on_grid (L''>=0 on [0.001, 0.999])": bool(np.all(self.ddlorenz(_GRID) >= -1e-12)),
+        }
+        return {
+            "conditions": cond,
+            "is_valid": all(cond.values()) and self._valid_on(0.999),
+            "sse": self.sse(),
+        }
+
+
+def select_lorenz(gq: GeneralQuadraticLorenz, beta: BetaLorenz, poverty_line: float | None = None) -> dict:
+    """PIP's choice: which curve for distributional and which for poverty statistics, and why."""
+    gv, bv = gq.diagnostics["is_valid"], beta.diagnostics["is_valid"]
+    if gv and bv:
+        dist, why = (gq, "both valid; GQ has the smaller SSE") if gq.sse() <= beta.sse() else (beta, "both valid; Beta has the smaller SSE")
+    elif gv:
+        dist, why = gq, "only GQ is a valid Lorenz curve"
+    elif bv:
+        dist, why = beta, "only Beta is a valid Lorenz curve"
+    else:
+        dist, why = None, "neither GQ nor Beta is a valid Lorenz curve over [0.001, 0.999]"
+    out = {"distributional": dist, "distributional_reason": why}
+    if poverty_line is not None:
+        gp, bp = gq.poverty_validity(poverty_line), beta.poverty_validity(poverty_line)
+        gok, bok = gp["valid_up_to_headcount"], bp["valid_up_to_headcount"]
+        if gok and bok:
+            pov, pwhy = ((gq, "both valid up to H; GQ has the smaller SSE up to H")
+                         if gp["sse_up_to_headcount"] <= bp["sse_up_to_headcount"]
+                         else (beta, "both valid up to H; Beta has the smaller SSE up to H"))
+        elif gok:
+            pov, pwhy = gq, "only GQ is valid up to the headcount"
+        elif bok:
+            pov, pwhy = beta, "only Beta is valid up to the headcount"
+        else:
+            pov, pwhy = None, "neither curve is valid up to the headcount (or the line is outside both)"
+        out.update(poverty=pov, poverty_reason=pwhy, gq_poverty=gp, beta_poverty=bp)
+    return out
