@@ -1,0 +1,442 @@
+"""Discrete Markov chains of regional income classes: classic and spatial (Quah 1993; Rey 2001).
+
+Classes. Values (by default relative to each period's cross-region mean) are cut into ``k`` classes
+by quantiles, either per period (``pooled=False``) or of all region-periods together (``pooled=True``),
+or by user cut-offs. Convention (that of PySAL ``mapclassify``): quantile cut-offs are
+``numpy.quantile`` with linear interpolation at 1/k, 2/k, ...; a value belongs to class j when
+c_{j-1} < y <= c_j (so the cut-off itself is in the lower class).
+
+Estimation (maximum likelihood, pooled over all t -> t+1 transitions): p_ij = n_ij / n_i. A class
+never left from (n_i = 0) has an all-zero row (as in giddy) and is reported in ``empty_classes``.
+
+Ergodic (steady-state) distribution: pi = pi P, sum pi = 1, for an irreducible chain.
+Mean first passage times (Kemeny & Snell 1976): Z = (I - P + 1 pi)^-1,
+M_ij = (z_jj - z_ij) / pi_j for i != j, M_jj = 1 / pi_j (mean recurrence time).
+Sojourn time in class i: 1 / (1 - p_ii).
+
+Mobility indices (Shorrocks 1978; Sommers & Conlisk 1979; Bartholomew 1973; Formby et al. 2004;
+the definitions of giddy ``markov_mobility``):
+  shorrocks     M_P = (k - tr P) / (k - 1)
+  determinant   M_D = 1 - |det P|
+  eigenvalue    M_L2 = 1 - |lambda_2| (second largest eigenvalue modulus)
+  bartholomew1  B1 = (k - k sum_i pi0_i p_ii) / (k - 1)
+  bartholomew2  B2 = sum_i sum_j pi0_i p_ij |i - j| / (k - 1)
+with pi0 the initial distribution (uniform by default, as giddy; ``initial=`` to change).
+
+Spatial Markov: the transition of a region is conditioned on the class of its spatial lag
+sum_j w_ij y_j (row-standardised W) at the start of the period, giving m conditional matrices.
+Spatial homogeneity is tested with Bickenbach & Bode (2003)'s LR and Q statistics,
+LR = 2 sum_l sum_ij n_ij(l) ln(p_ij(l) / p_ij),  Q = sum_l sum_ij n_i(l) (p_ij(l) - p_ij)^2 / p_ij,
+degrees of freedom sum_i (b_i - 1)(a_i - 1), b_i = lag classes with transitions out of class i,
+a_i = non-zero cells in row i of the pooled matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.sparse.csgraph import connected_components
+
+from .panel import RegionPanel, as_panel
+from .weights import SpatialWeights
+
+
+# ------------------------------------------------------------------ classification
+def quantile_cutoffs(values, k: int) -> np.ndarray:
+    """The k - 1 inner cut-offs at probabilities 1/k, ..., (k-1)/k (numpy linear interpolation)."""
+    if k < 2:
+        raise ValueError(f"need at least 2 classes, got k={k}")
+    return np.quantile(np.asarray(values, dtype=float).ravel(), np.arange(1, k) / k)
+
+
+def classify(values, cutoffs) -> np.ndarray:
+    """Class ids 0..len(cutoffs): class j when cutoffs[j-1] < y <= cutoffs[j]."""
+    cutoffs = np.asarray(cutoffs, dtype=float)
+    if np.any(np.diff(cutoffs) < 0):
+        raise ValueError(f"cut-offs must be increasing, got {cutoffs.tolist()}")
+    return np.searchsorted(cutoffs, np.asarray(values, dtype=float), side="left")
+
+
+def class_ids(values: np.ndarray, k: int = 5, *, cutoffs=None, pooled: bool = False):
+    """Classify a regions x periods array. Returns (ids, cutoffs) where cutoffs is None when the
+    quantiles are taken per period (they differ by period)."""
+    values = np.asarray(values, dtype=float)
+    if cutoffs is not None:
+        cut = np.asarray(cutoffs, dtype=float)
+        return classify(values, cut), cut
+    if pooled:
+        cut = quantile_cutoffs(values, k)
+        return classify(values, cut), cut
+    ids = np.column_stack([classify(values[:, t], quantile_cutoffs(values[:, t], k)) for t in range(values.shape[1])])
+    return ids, None
+
+
+def transition_counts(ids: np.ndarray, k: int) -> np.ndarray:
+    """k x k counts n_ij of transitions from class i at t to class j at t+1, pooled over t."""
+    ids = np.asarray(ids)
+    a, b = ids[:, :-1].ravel(), ids[:, 1:].ravel()
+    return np.bincount(a * k + b, minlength=k * k).reshape(k, k).astype(float)
+
+
+def transition_probabilities(counts: np.ndarray) -> np.ndarray:
+    """Row-normalised counts; rows without transitions stay 0."""
+    counts = np.asarray(counts, dtype=float)
+    rs = counts.sum(axis=-1, keepdims=True)
+    return np.divide(counts, rs, out=np.zeros_like(counts), where=rs > 0)
+
+
+# ------------------------------------------------------------------ chain properties
+def is_irreducible(p: np.ndarray) -> bool:
+    n, _ = connected_components(np.asarray(p) > 0, directed=True, connection="strong")
+    return n == 1
+
+
+def ergodic_distribution(p: np.ndarray) -> np.ndarray:
+    """Steady state pi = pi P of an irreducible chain; all-NaN when the chain is not irreducible
+    (several closed classes or never-visited classes give no unique limit)."""
+    p = np.asarray(p, dtype=float)
+    k = p.shape[0]
+    if not is_irreducible(p):
+        return np.full(k, np.nan)
+    a = np.vstack([(p - np.eye(k)).T, np.ones(k)])
+    b = np.zeros(k + 1)
+    b[-1] = 1.0
+    pi, *_ = np.linalg.lstsq(a, b, rcond=None)
+    return pi
+
+
+def mean_first_passage_times(p: np.ndarray, pi: np.ndarray | None = None) -> np.ndarray:
+    """Kemeny-Snell mean first passage times (diagonal = mean recurrence 1 / pi_j)."""
+    p = np.asarray(p, dtype=float)
+    k = p.shape[0]
+    pi = ergodic_distribution(p) if pi is None else pi
+    if np.isnan(pi).any():
+        return np.full((k, k), np.nan)
+    z = np.linalg.inv(np.eye(k) - p + np.outer(np.ones(k), pi))
+    m = (np.diag(z)[None, :] - z) / pi[None, :]
+    m[np.diag_indices(k)] = 1.0 / pi
+    return m
+
+
+def sojourn_times(p: np.ndarray) -> np.ndarray:
+    """Expected stay in each class, 1 / (1 - p_ii) (inf for absorbing classes)."""
+    d = np.diag(np.asarray(p, dtype=float))
+    with np.errstate(divide="ignore"):
+        return 1.0 / (1.0 - d)
+
+
+MOBILITY_INDICES = ("shorrocks", "determinant", "eigenvalue", "bartholomew1", "bartholomew2")
+
+
+def mobility_indices(p: np.ndarray, initial=None) -> dict:
+    """Shorrocks, determinant, eigenvalue (Sommers-Conlisk) and Bartholomew mobility indices of P."""
+    p = np.asarray(p, dtype=float)
+    k = p.shape[0]
+    pi0 = np.full(k, 1.0 / k) if initial is None else np.asarray(initial, dtype=float)
+    if pi0.shape != (k,) or not np.isclose(pi0.sum(), 1.0):
+        raise ValueError(f"initial distribution must have {k} shares summing to 1, got {pi0}")
+    eig = np.sort(np.abs(np.linalg.eigvals(p)))
+    dist = np.abs(np.subtract.outer(np.arange(k), np.arange(k)))
+    return {
+        "shorrocks": (k - np.trace(p)) / (k - 1),
+        "determinant": 1.0 - abs(np.linalg.det(p)),
+        "eigenvalue": 1.0 - eig[-2],
+        "bartholomew1": (k - k * np.sum(pi0 * np.diag(p))) / (k - 1),
+        "bartholomew2": float(np.sum(pi0[:, None] * p * dist)) / (k - 1),
+    }
+
+
+# ------------------------------------------------------------------ results
+def _labels(k: int, cutoffs) -> list[str]:
+    if cutoffs is None:
+        return [f"Q{j + 1}" for j in range(k)]
+    c = [f"{x:.4g}" for x in cutoffs]
+    return [f"<={c[0]}"] + [f"({c[j - 1]},{c[j]}]" for j in range(1, k - 1)] + [f">{c[-1]}"]
+
+
+def _matrix_text(mat: np.ndarray, labels, fmt: str) -> str:
+    width = max(8, max(len(x) for x in labels) + 1)
+    head = " " * width + "".join(f"{x:>{width}}" for x in labels)
+    rows = [f"{lab:<{width}}" + "".join(f"{v:>{width}{fmt}}" for v in row) for lab, row in zip(labels, mat)]
+    return "\n".join([head] + rows)
+
+
+@dataclass(frozen=True)
+class MarkovResult:
+    """Classic Markov chain of income classes."""
+
+    counts: np.ndarray
+    p: np.ndarray
+    labels: list
+    cutoffs: np.ndarray | None
+    ids: np.ndarray = field(repr=False)
+    regions: tuple = field(repr=False, default=())
+    times: np.ndarray = field(repr=False, default=None)
+
+    @property
+    def k(self) -> int:
+        return self.p.shape[0]
+
+    @property
+    def ergodic(self) -> np.ndarray:
+        return ergodic_distribution(self.p)
+
+    @property
+    def mean_first_passage(self) -> np.ndarray:
+        return mean_first_passage_times(self.p)
+
+    @property
+    def sojourn(self) -> np.ndarray:
+        return sojourn_times(self.p)
+
+    @property
+    def empty_classes(self) -> list:
+        return [self.labels[i] for i in np.flatnonzero(self.counts.sum(axis=1) == 0)]
+
+    def mobility(self, initial=None) -> dict:
+        return mobility_indices(self.p, initial)
+
+    @property
+    def initial_distribution(self) -> np.ndarray:
+        """Shares of regions in each class in the first period."""
+        return np.bincount(self.ids[:, 0], minlength=self.k) / self.ids.shape[0]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy: from_class, to_class, count, probability (+ ergodic share of from_class)."""
+        k = self.k
+        erg = self.ergodic
+        return pd.DataFrame(
+            {
+                "from_class": np.repeat(self.labels, k),
+                "to_class": np.tile(self.labels, k),
+                "count": self.counts.ravel().astype(int),
+                "probability": self.p.ravel(),
+                "ergodic_from": np.repeat(erg, k),
+            }
+        )
+
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per class: transitions out, ergodic share, sojourn time, initial share."""
+        return pd.DataFrame(
+            {
+                "class": self.labels,
+                "transitions": self.counts.sum(axis=1).astype(int),
+                "initial_share": self.initial_distribution,
+                "ergodic_share": self.ergodic,
+                "sojourn_time": self.sojourn,
+            }
+        )
+
+    def __repr__(self) -> str:
+        mob = ", ".join(f"{k}={v:.4f}" for k, v in self.mobility().items())
+        erg = " ".join(f"{x:.4f}" for x in self.ergodic)
+        return (
+            f"MarkovResult(k={self.k}, transitions={int(self.counts.sum())})\n"
+            f"{_matrix_text(self.p, self.labels, '.4f')}\n"
+            f"ergodic: {erg}\nmobility: {mob}"
+        )
+
+
+def _prepare(data, relative: bool, weighted_mean: bool, **keys) -> RegionPanel:
+    panel = as_panel(data, **keys)
+    return panel.relative(weighted=weighted_mean) if relative else panel
+
+
+def markov(
+    data,
+    k: int = 5,
+    *,
+    cutoffs=None,
+    pooled: bool = False,
+    relative: bool = True,
+    weighted_mean: bool = False,
+    region=None,
+    time=None,
+    value=None,
+    weight=None,
+) -> MarkovResult:
+    """Markov transition matrix of income classes over a region panel.
+
+    ``data``: a :class:`RegionPanel`, a long frame (name ``region``/``time``/``value``) or a
+    regions x periods array. ``relative``: divide by each period's mean first (population-weighted
+    when ``weighted_mean``). Classes: ``k`` quantiles per period (``pooled=False``, Quah's relative
+    classes), of all observations (``pooled=True``), or user ``cutoffs`` (k = len(cutoffs) + 1).
+    """
+    panel = _prepare(data, relative, weighted_mean, region=region, time=time, value=value, weight=weight)
+    if panel.n_times < 2:
+        raise ValueError("a Markov chain needs at least two periods")
+    ids, cut = class_ids(panel.values, k, cutoffs=cutoffs, pooled=pooled)
+    k = len(cut) + 1 if cut is not None else k
+    counts = transition_counts(ids, k)
+    return MarkovResult(counts, transition_probabilities(counts), _labels(k, cut), cut, ids, panel.regions, panel.times)
+
+
+def markov_from_classes(ids, k: int | None = None) -> MarkovResult:
+    """Markov chain from given integer class ids (regions x periods), like giddy ``Markov(class_ids)``."""
+    ids = np.asarray(ids, dtype=int)
+    k = int(ids.max()) + 1 if k is None else k
+    counts = transition_counts(ids, k)
+    return MarkovResult(counts, transition_probabilities(counts), _labels(k, None), None, ids)
+
+
+# ------------------------------------------------------------------ homogeneity
+@dataclass(frozen=True)
+class HomogeneityTest:
+    """Bickenbach-Bode (2003) test that several transition matrices (regimes) share one P."""
+
+    lr: float
+    q: float
+    dof: int
+
+    @property
+    def lr_pvalue(self) -> float:
+        return float(stats.chi2.sf(self.lr, self.dof)) if self.dof > 0 else float("nan")
+
+    @property
+    def q_pvalue(self) -> float:
+        return float(stats.chi2.sf(self.q, self.dof)) if self.dof > 0 else float("nan")
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"statistic": ["LR", "Q"], "value": [self.lr, self.q], "dof": self.dof, "p_value": [self.lr_pvalue, self.q_pvalue]}
+        )
+
+    def __repr__(self) -> str:
+        return f"HomogeneityTest(LR={self.lr:.4f} (p={self.lr_pvalue:.4g}), Q={self.q:.4f} (p={self.q_pvalue:.4g}), dof={self.dof})"
+
+
+def homogeneity_test(counts_by_regime) -> HomogeneityTest:
+    """LR and Q statistics for regimes' transition counts (m x k x k) against the pooled matrix."""
+    n = np.asarray(counts_by_regime, dtype=float)
+    pooled = n.sum(axis=0)
+    p0 = transition_probabilities(pooled)
+    pl = transition_probabilities(n)
+    n_il = n.sum(axis=2, keepdims=True)
+    safe_p0 = np.where(p0 > 0, p0, 1.0)
+    q = float(np.sum(n_il * (pl - p0) ** 2 / safe_p0 * (p0 > 0)))
+    mask = (n > 0) & (p0 > 0)
+    lr = 2.0 * float(np.sum(np.where(mask, n * np.log(np.where(mask, pl, 1.0) / safe_p0), 0.0)))
+    b = (n.sum(axis=2) > 0).sum(axis=0)  # regimes with transitions out of class i
+    a = (pooled > 0).sum(axis=1)  # non-zero cells in pooled row i
+    dof = int(np.sum((b - 1) * (a - 1)))
+    return HomogeneityTest(lr, q, dof)
+
+
+def chi2_against(counts: np.ndarray, reference_counts: np.ndarray) -> tuple[float, float, int]:
+    """Pearson chi2 of one regime's counts against the probabilities of ``reference_counts``
+    (expected = n_i p_ij); dof = (rows with data in counts - 1) x (rows with data in reference - 1),
+    the convention of giddy ``chi2``."""
+    counts = np.asarray(counts, dtype=float)
+    ref = np.asarray(reference_counts, dtype=float)
+    e = counts.sum(axis=1)[:, None] * transition_probabilities(ref)
+    x2 = float(np.sum((counts - e) ** 2 / np.where(e == 0, 1.0, e)))
+    dof = int(((counts.sum(axis=1) > 0).sum() - 1) * ((ref.sum(axis=1) > 0).sum() - 1))
+    return x2, float(stats.chi2.sf(x2, dof)), dof
+
+
+# ------------------------------------------------------------------ spatial Markov
+@dataclass(frozen=True)
+class SpatialMarkovResult:
+    """Spatial Markov chain: m transition matrices conditioned on the class of the spatial lag."""
+
+    counts: np.ndarray  # m x k x k
+    p: np.ndarray  # m x k x k
+    overall: MarkovResult
+    labels: list
+    lag_labels: list
+    cutoffs: np.ndarray | None
+    lag_cutoffs: np.ndarray | None
+    lag_ids: np.ndarray = field(repr=False)
+
+    @property
+    def k(self) -> int:
+        return self.p.shape[1]
+
+    @property
+    def m(self) -> int:
+        return self.p.shape[0]
+
+    @property
+    def ergodic(self) -> np.ndarray:
+        """m x k steady states, one per lag class (NaN rows for non-irreducible chains)."""
+        return np.array([ergodic_distribution(p) for p in self.p])
+
+    @property
+    def mean_first_passage(self) -> np.ndarray:
+        return np.array([mean_first_passage_times(p) for p in self.p])
+
+    @property
+    def homogeneity(self) -> HomogeneityTest:
+        return homogeneity_test(self.counts)
+
+    @property
+    def chi2(self) -> list:
+        """Per lag class: chi2 of its counts against the overall transition matrix (giddy ``chi2``)."""
+        return [chi2_against(c, self.overall.counts) for c in self.counts]
+
+    def to_frame(self) -> pd.DataFrame:
+        m, k = self.m, self.k
+        return pd.DataFrame(
+            {
+                "lag_class": np.repeat(self.lag_labels, k * k),
+                "from_class": np.tile(np.repeat(self.labels, k), m),
+                "to_class": np.tile(self.labels, m * k),
+                "count": self.counts.ravel().astype(int),
+                "probability": self.p.ravel(),
+            }
+        )
+
+    def __repr__(self) -> str:
+        parts = [f"SpatialMarkovResult(k={self.k}, m={self.m}, transitions={int(self.counts.sum())})"]
+        for lab, p in zip(self.lag_labels, self.p):
+            parts.append(f"lag class {lab}:\n{_matrix_text(p, self.labels, '.4f')}")
+        parts.append(repr(self.homogeneity))
+        return "\n".join(parts)
+
+
+def spatial_markov(
+    data,
+    weights,
+    k: int = 5,
+    m: int | None = None,
+    *,
+    pooled: bool = True,
+    cutoffs=None,
+    lag_cutoffs=None,
+    relative: bool = True,
+    weighted_mean: bool = False,
+    region=None,
+    time=None,
+    value=None,
+    weight=None,
+) -> SpatialMarkovResult:
+    """Spatial Markov chain (Rey 2001). ``weights``: a :class:`SpatialWeights` (aligned to the panel by
+    region id) or an n x n array already in the panel's region order (row-standardised here).
+
+    Classes of the value and of its spatial lag are pooled quantiles by default (``pooled=True``,
+    giddy's ``fixed=True``); ``m`` lag classes (default ``k``).
+    """
+    panel = _prepare(data, relative, weighted_mean, region=region, time=time, value=value, weight=weight)
+    m = k if m is None else m
+    if isinstance(weights, SpatialWeights):
+        w = weights.matrix(panel.regions, row_standardize=True)
+    else:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (panel.n_regions, panel.n_regions):
+            raise ValueError(f"weights must be {panel.n_regions} x {panel.n_regions}, got {w.shape}")
+        rs = w.sum(axis=1, keepdims=True)
+        w = np.divide(w, rs, out=np.zeros_like(w), where=rs > 0)
+    ids, cut = class_ids(panel.values, k, cutoffs=cutoffs, pooled=pooled)
+    k = len(cut) + 1 if cut is not None else k
+    lag = w @ panel.values
+    lag_ids, lag_cut = class_ids(lag, m, cutoffs=lag_cutoffs, pooled=pooled)
+    m = len(lag_cut) + 1 if lag_cut is not None else m
+    a, b, l_ = ids[:, :-1].ravel(), ids[:, 1:].ravel(), lag_ids[:, :-1].ravel()
+    counts = np.bincount((l_ * k + a) * k + b, minlength=m * k * k).reshape(m, k, k).astype(float)
+    overall_counts = transition_counts(ids, k)
+    overall = MarkovResult(overall_counts, transition_probabilities(overall_counts), _labels(k, cut), cut, ids, panel.regions, panel.times)
+    lag_labels = [f"L{j + 1}" for j in range(m)] if lag_cut is None else _labels(m, lag_cut)
+    return SpatialMarkovResult(counts, transition_probabilities(counts), overall, _labels(k, cut), lag_labels, cut, lag_cut, lag_ids)
