@@ -4,5 +4,18 @@ variable for design-based standard errors."""
 from .estimate import Estimate, SortedIncome
 from .gini import gini
 from .quantiles import weighted_quantile
+from .middle import middle_class_share, reference_size_income
+from .polarization import esteban_ray, esteban_ray_groups, foster_wolfson, wolfson
+from .poverty import (
+    arpr, fgt, headcount, poverty_gap, relative_line, rmpg, sen, squared_poverty_gap, sst,
+    sst_decomposition, watts,
+)
+from .prosperity import bottom_mean, prosperity_gap, shared_prosperity
 
 __all__ = ["Estimate", "SortedIncome", "gini", "weighted_quantile"]
+
+__all__ += [
+    "arpr", "bottom_mean", "esteban_ray", "esteban_ray_groups", "fgt", "foster_wolfson", "headcount",
+    "middle_class_share", "poverty_gap", "prosperity_gap", "reference_size_income", "relative_line", "rmpg",
+    "sen", "shared_prosperity", "squared_poverty_gap", "sst", "sst_decomposition", "watts", "wolfson",
+]
