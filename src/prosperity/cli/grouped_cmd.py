@@ -1,0 +1,93 @@
+"""``prosperity grouped TABLE``: reconstruct a distribution from a grouped table and print measures."""
+
+from __future__ import annotations
+
+import typer
+
+METHOD_HELP = "gq | beta | gpinter | histogram | lognormal | singh_maddala | dagum | gb2 | auto | all"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("grouped")
+    def grouped(
+        table: str = typer.Argument(..., help="CSV, one row per group (lowest first): population_share and mean or income_share (threshold where known)"),
+        method: str = typer.Option("auto", "--method", "-m", help=METHOD_HELP),
+        mean: float = typer.Option(None, "--mean", help="overall mean income (needed with income shares only)"),
+        poverty_line: float = typer.Option(None, "--poverty-line", "-z", help="poverty line for FGT 0/1/2 and Watts"),
+        middle_band: str = typer.Option(None, "--middle-band", help="absolute middle-income band LOW,HIGH (e.g. 33333,166667)"),
+        relative_band: str = typer.Option("0.75,2", "--relative-band", help="relative middle band as multiples of the median"),
+        prosperity_standard: float = typer.Option(None, "--prosperity-standard", help="prosperity standard for the prosperity gap"),
+        unit: str = typer.Option("person", "--unit", help="what population_share counts: person or household"),
+        fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+    ) -> None:
+        """Fit GQ/Beta Lorenz curves, generalized Pareto interpolation, a histogram or parametric
+        distributions to a grouped table; print parameters, diagnostics and measures."""
+        from prosperity.grouped import GroupedDataError, fit_grouped, fit_to_dict, read_grouped_csv
+        from prosperity.grouped.distribution import dumps
+
+        def band(text, name):
+            if text is None:
+                return None
+            try:
+                lo, hi = (float(x) for x in text.split(","))
+            except ValueError:
+                raise typer.BadParameter(f"{name} must be two numbers LOW,HIGH, got {text!r}") from None
+            if not 0 <= lo < hi:
+                raise typer.BadParameter(f"{name} needs 0 <= LOW < HIGH, got {text!r}")
+            return lo, hi
+
+        if fmt not in ("table", "json"):
+            raise typer.BadParameter(f"--format must be table or json, got {fmt!r}")
+        kwargs = {"middle_band": band(middle_band, "--middle-band"),
+                  "relative_band": band(relative_band, "--relative-band"),
+                  "prosperity_standard": prosperity_standard}
+        try:
+            tab = read_grouped_csv(table, overall_mean=mean, unit=unit)
+            fits = fit_grouped(tab, method, mean=mean, poverty_line=poverty_line)
+            many = isinstance(fits, list)
+            dicts = [fit_to_dict(f, poverty_line, **kwargs) for f in (fits if many else [fits])]
+            if not many and "poverty_error" in dicts[0]["diagnostics"]:
+                raise ValueError(dicts[0]["diagnostics"]["poverty_error"])
+        except (GroupedDataError, ValueError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=2) from None
+        if fmt == "json":
+            typer.echo(dumps(dicts if many else dicts[0]))
+            return
+        _print_tables(tab, dicts)
+
+
+def _print_tables(tab, dicts) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(repr(tab))
+    for note in tab.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    for d in dicts:
+        t = Table(title=f"method: {d['method']}", show_header=True)
+        t.add_column("item")
+        t.add_column("value", justify="right")
+        for section in ("parameters", "measures"):
+            for k, v in _flat(d[section]):
+                t.add_row(f"{section[:-1]} {k}", _fmt(v))
+        for k, v in _flat(d["diagnostics"]):
+            t.add_row(f"diagnostic {k}", _fmt(v))
+        console.print(t)
+
+
+def _flat(d, prefix=""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _flat(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, list):
+        return ", ".join(_fmt(x) for x in v[:8]) + (" ..." if len(v) > 8 else "")
+    return str(v)
