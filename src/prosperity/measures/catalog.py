@@ -5,7 +5,92 @@ from __future__ import annotations
 from .gini import gini_sorted
 from .registry import MeasureSpec, register
 
-register(MeasureSpec("gini", lambda s, *, influence=True: gini_sorted(s, influence), "Gini coefficient (laeken convention)"))
+register(MeasureSpec("gini", lambda s, *, influence=True, convention="laeken": gini_sorted(s, influence, convention),
+                     "Gini coefficient (laeken convention; convention= convey, ineqpy, unbiased)"))
+
+# --- central tendency, inequality, dispersion, shares (measures/central.py, gini.py, entropy.py,
+# dispersion.py, shares.py). Kernels accept convention= (see docs/conventions.md); the defaults are
+# the ones registered here. ge and atkinson accept zeros only for alpha > 0 / epsilon < 1: they are
+# registered "nonnegative" and their kernels refuse zeros (naming the rows) for the other parameters.
+from . import central as _cen  # noqa: E402
+from . import dispersion as _dis  # noqa: E402
+from . import entropy as _ent  # noqa: E402
+from .gini import _check_nu as _gini_check_nu  # noqa: E402
+from .gini import sgini_sorted as _sgini_sorted  # noqa: E402
+from . import shares as _sh  # noqa: E402
+
+
+def _check_open_p(p: dict) -> None:
+    for name, v in p.items():
+        if name.startswith("p") and not 0 < v < 1:
+            raise ValueError(f"{name} must lie strictly between 0 and 1 (a population share), got {v:g}")
+
+
+def _check_share(p: dict) -> None:
+    if not 0 <= p["p1"] < p["p2"] <= 1:
+        raise ValueError(
+            f"share:p1:p2 needs 0 <= p1 < p2 <= 1 (e.g. share:0.9 for the top 10 %, share:0:0.4 for the bottom 40 %), "
+            f"got p1={p['p1']:g}, p2={p['p2']:g}"
+        )
+
+
+def _check_lorenz(p: dict) -> None:
+    if not 0 <= p["p"] <= 1:
+        raise ValueError(f"the Lorenz ordinate needs 0 <= p <= 1, got {p['p']:g}")
+
+
+def _check_nu(p: dict) -> None:
+    _gini_check_nu(p["nu"])
+
+
+def _check_epsilon(p: dict) -> None:
+    _ent._check_param("the Atkinson parameter epsilon", p["epsilon"], lower=0.0)
+
+
+_eu, _fr = "eurostat", "fractional"
+register(MeasureSpec("mean", lambda s, *, influence=True: _cen.mean_estimate(s, influence=influence), "Weighted mean income"))
+register(MeasureSpec("median", lambda s, *, influence=True, convention=_eu: _cen.quantile_estimate(s, 0.5, convention, influence),
+                     "Weighted median (Eurostat/laeken quantile rule)"))
+register(MeasureSpec("quantile", lambda s, *, influence=True, p, convention=_eu: _cen.quantile_estimate(s, p, convention, influence),
+                     "Weighted p-quantile (Eurostat/laeken rule), e.g. quantile:0.9", ("p",), check=_check_open_p))
+register(MeasureSpec("qratio", lambda s, *, influence=True, p_top, p_bottom, convention=_eu:
+                     _cen.quantile_ratio_estimate(s, p_top, p_bottom, convention, influence),
+                     "Quantile ratio q(p_top) / q(p_bottom), default P90/P10", ("p_top", "p_bottom"),
+                     {"p_top": 0.9, "p_bottom": 0.1}, check=_check_open_p))
+for _name, (_a, _b) in {"p90p10": (0.9, 0.1), "p90p50": (0.9, 0.5), "p50p10": (0.5, 0.1)}.items():
+    register(MeasureSpec(_name, lambda s, *, influence=True, convention=_eu, _a=_a, _b=_b:
+                         _cen.quantile_ratio_estimate(s, _a, _b, convention, influence),
+                         f"Quantile ratio P{int(_a * 100)}/P{int(_b * 100)}"))
+register(MeasureSpec("sgini", lambda s, *, influence=True, nu: _sgini_sorted(s, nu, influence),
+                     "S-Gini / extended Gini G(nu), nu > 1 (nu = 2 is the Gini)", ("nu",), {"nu": 2.0}, check=_check_nu))
+register(MeasureSpec("ge", lambda s, *, influence=True, alpha: _ent.ge_estimate(s, alpha, influence=influence),
+                     "Generalized entropy GE(alpha): 0 MLD, 1 Theil T, 2 half squared CV", ("alpha",),
+                     income_domain="nonnegative",
+                     check=lambda p: _ent._check_param("the GE parameter alpha", p["alpha"])))
+register(MeasureSpec("theil", lambda s, *, influence=True, convention="standard": _ent.theil_estimate(s, influence=influence, convention=convention),
+                     "Theil T index GE(1) (zeros allowed)", income_domain="nonnegative"))
+register(MeasureSpec("mld", lambda s, *, influence=True, convention="standard": _ent.mld_estimate(s, influence=influence, convention=convention),
+                     "Mean log deviation GE(0) (Theil L)", income_domain="positive"))
+register(MeasureSpec("atkinson", lambda s, *, influence=True, epsilon: _ent.atkinson_estimate(s, epsilon, influence=influence),
+                     "Atkinson index A(epsilon), epsilon >= 0 (1: geometric mean)", ("epsilon",),
+                     income_domain="nonnegative", check=_check_epsilon))
+register(MeasureSpec("cv", lambda s, *, influence=True, convention="population": _dis.cv_estimate(s, influence=influence, convention=convention),
+                     "Coefficient of variation sigma / mean (population variance)"))
+register(MeasureSpec("varlog", lambda s, *, influence=True, convention="log_mean":
+                     _dis.variance_of_logs_estimate(s, influence=influence, convention=convention),
+                     "Variance of logarithms (around the mean log)", income_domain="positive"))
+register(MeasureSpec("qsr", lambda s, *, influence=True, convention=_eu: _sh.qsr_estimate(s, convention, influence),
+                     "Quintile share ratio S80/S20 (laeken/Eurostat)"))
+register(MeasureSpec("palma", lambda s, *, influence=True, convention=_eu: _sh.palma_estimate(s, convention, influence),
+                     "Palma ratio: top 10 % income share / bottom 40 % share"))
+register(MeasureSpec("share", lambda s, *, influence=True, p1, p2, convention=_eu: _sh.income_share_estimate(s, p1, p2, convention, influence),
+                     "Income share of the group between fractiles p1 and p2 (share:0.9 = top 10 %)", ("p1", "p2"),
+                     {"p2": 1.0}, check=_check_share))
+register(MeasureSpec("lorenz", lambda s, *, influence=True, p, convention=_fr: _sh.lorenz_estimate(s, p, convention, influence),
+                     "Lorenz ordinate L(p): income share of the poorest p (exact curve)", ("p",), check=_check_lorenz))
+register(MeasureSpec("glorenz", lambda s, *, influence=True, p, convention=_fr:
+                     _sh.generalized_lorenz_estimate(s, p, convention, influence),
+                     "Generalized Lorenz ordinate GL(p) = mean x L(p)", ("p",), check=_check_lorenz))
 
 # --- poverty, middle class, polarization, prosperity (measures/poverty.py, middle.py, polarization.py,
 # prosperity.py). Kernels with uses_line=True get line=z and return d value / d z. arpt/arpr/rmpg and
