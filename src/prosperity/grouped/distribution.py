@@ -175,7 +175,7 @@ def mld(dist: FittedDistribution) -> float:
 
     def f(p):
         q = dist.quantile(p)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(mu / q)
 
     return _integrate(f, 0.0, 1.0)
