@@ -110,20 +110,23 @@ def middle_relative_sorted(
     convention: str = "eurostat",
 ) -> Estimate:
     """Population (or income) share of units with lower m <= y < upper m, m the median (estimated here
-    with its error in ``influence`` unless ``median=`` is given). ``line_derivative`` = d value / d m."""
+    with its error in ``influence`` unless ``median=`` is given). ``line_derivative`` = d value / d m
+    (computed with the influence only: it needs two kernel densities)."""
     a, b = _check_band(lower, upper, "relative")
     own = median is None
     m = quantile_sorted(s, 0.5, convention) if own else float(median)
     if not m > 0:
         raise ValueError(f"a relative middle-class band needs a positive median, got {m:g}")
     value, u, big_y = _share(s, _band_slice(s, a * m, b * m), income_share, influence)
+    if not influence:
+        return Estimate(value)
     f_lo = kernel_density_at(s, a * m) if a > 0 else 0.0
     f_hi = kernel_density_at(s, b * m)
     if income_share:
         deriv = (b * b * f_hi - a * a * f_lo) * m * s.total / big_y
     else:
         deriv = b * f_hi - a * f_lo
-    if influence and own:
+    if own:
         u = u + deriv * quantile_influence(s, 0.5, m)
     return Estimate(value, u, deriv)
 

@@ -28,7 +28,8 @@ g_i = (1 - y_i / z) for the poor, 0 otherwise. Results are fractions (laeken pri
   m_p = Q(H / 2), u_mp = (1{y < t} / 2 - 1{y <= m_p}) / (N f(m_p)) at a fixed line, and
   d m_p / d t = f(t) / (2 f(m_p)).
 Densities f come from :func:`prosperity.measures.quantiles.kernel_density_at` (Gaussian kernel,
-h = 0.79 IQR N^(-1/5)).
+h = 0.79 IQR N^(-1/5)); they are computed only with ``influence=True`` (``line_derivative`` is None
+otherwise for FGT(0), Sen and RMPG), so point estimates (e.g. bootstrap replicates) stay one cheap pass.
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ def fgt_sorted(
     ga = np.ones_like(g) if a == 0 else g**a
     big_n = s.total
     value = float(np.dot(wp, ga) / big_n)
-    if a == 0:
-        deriv = kernel_density_at(s, z, bandwidth)
+    if a == 0:  # the density costs a pass over the data: only when the linearization is wanted
+        deriv = kernel_density_at(s, z, bandwidth) if influence else None
     else:
         keep = g > 0 if a < 1 else slice(None)  # g^(a-1) is infinite at g = 0 when a < 1
         deriv = a / z * float(np.dot(wp[keep], g[keep] ** (a - 1) * (yp[keep] / z))) / big_n
@@ -232,10 +233,10 @@ def sen_sorted(
     else:  # every poor income is 0: the poor are equal
         gp_est, gp = None, 0.0
     value = p1 + (h - p1) * gp
+    if not influence:
+        return Estimate(value)
     f = kernel_density_at(s, z, bandwidth)
     deriv = (1.0 - gp) * (h - p1) / z + f * (1.0 - (mu_p / z) * (1.0 + gp))
-    if not influence:
-        return Estimate(value, None, deriv)
     u = _domain_u(s, q, (1.0 - gp) * g + gp, value)  # (1-G)(g 1{poor} - P1) + G (1{poor} - H), over N
     if gp_est is not None:
         u[:q] += (h - p1) * gp_est.influence
@@ -353,7 +354,7 @@ def arpr_sorted(
     """
     t, u_t = _own_or_given_line(s, fraction, line, convention, influence)
     est = fgt_sorted(s, t, 0.0, influence=influence)
-    if u_t is None:
+    if u_t is None or not influence:
         return est
     return Estimate(est.value, est.influence + est.line_derivative * u_t, est.line_derivative)
 
@@ -382,11 +383,11 @@ def rmpg_sorted(
     poor = _prefix(s, q)
     m_p = quantile_sorted(poor, 0.5, convention)
     value = (t - m_p) / t
+    if not influence:
+        return Estimate(value)
     f_t = kernel_density_at(s, t)
     f_mp = kernel_density_at(s, m_p)
     deriv = -f_t / (2.0 * f_mp * t) + m_p / t**2
-    if not influence:
-        return Estimate(value, None, deriv)
     u_mp = np.zeros(s.n)
     u_mp[:q] = 0.5
     u_mp[: int(np.searchsorted(s.y, m_p, side="right"))] -= 1.0
