@@ -1,0 +1,578 @@
+"""The composite-index pipeline: data -> screening -> imputation -> outliers -> normalisation ->
+weights -> aggregation -> scores, ranks, dimension profiles, obstacles, coupling; every step reported.
+
+Modes. ``relative`` scores units against the sample (min-max, entropy, TOPSIS ...); with
+``scope="pooled"`` (default) the whole panel of region-years is normalised and weighted at once
+(panel entropy, 面板熵值法), so scores are comparable across years *within this sample*; with
+``scope="by_year"`` every year is scaled and weighted on its own, and scores must not be compared
+across years (a warning says so). ``target`` scores each indicator against fixed targets or
+goalposts (realisation degree 实现程度 by default), so scores are comparable across years and samples.
+
+Weights. Each group (dimension) weights its children: explicit weights in the framework win; else
+the group's ``weighting`` (or the run's default) is applied to the group's indicator columns;
+groups of dimensions default to equal weights. ``scheme="global"`` instead applies the weighting
+once to all indicators (as most entropy papers do) and gives each dimension the sum of its
+indicators' weights.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from . import normalise as nz
+from . import prepare
+from .aggregate import canonical_aggregation, obstacle_degree
+from .coupling import coupling_coordination
+from .engine import evaluate
+from .framework import Framework, from_dict
+from .weights import ahp, objective_weights
+
+NORMALISATION_ALIASES = {"target": "realisation", "realization": "realisation", "min-max": "minmax",
+                         "z": "zscore", "z-score": "zscore", "l2": "vector", "goalpost": "goalposts",
+                         "dist2targ": "distance_target", "dist2max": "distance_max", "prank": "percentile"}
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    normalisation: str = "minmax"
+    range: tuple[float, float] = (0.0, 1.0)
+    weighting: str = "entropy"
+    entropy_variant: str = "zero"
+    aggregation: str = "arithmetic"
+    mode: str = "relative"
+    scope: str = "pooled"
+    scheme: str = "nested"
+    imputation: str = "none"
+    impute_groups: str = "year"  # mean/median within each year ("year") or over everything ("all")
+    treatment: str = "none"
+    min_availability: float = 0.0
+    p: float | None = None
+    topsis_ideal: str = "sample"
+    topsis_weighting: str = "matrix"
+    vikor_v: float = 0.5
+    gra_rho: float = 0.5
+    coupling: str = "standard"
+    cap: bool = True
+
+    def opts(self) -> dict:
+        return {"p": self.p, "topsis_ideal": self.topsis_ideal, "topsis_weighting": self.topsis_weighting,
+                "vikor_v": self.vikor_v, "gra_rho": self.gra_rho}
+
+
+@dataclass
+class IndexResult:
+    """Scores, ranks and diagnostics of one run. ``scores`` is tidy: region, year, score, rank."""
+
+    framework: Framework
+    config: IndexConfig
+    keys: pd.DataFrame
+    raw: pd.DataFrame  # indicator values used (after denomination, imputation, treatment)
+    normalised: pd.DataFrame
+    scores: pd.DataFrame
+    dimensions: pd.DataFrame  # one column per group (dimension) score
+    weights: pd.DataFrame  # per indicator: group weight, effective (nominal) weight
+    group_weights: pd.DataFrame
+    influence: pd.DataFrame  # correlation / variance based effective weights
+    obstacles: pd.DataFrame | None
+    coupling: pd.DataFrame | None
+    steps: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    weights_by_year: pd.DataFrame | None = None
+    prepared: "Prepared | None" = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------------------ output
+    def weights_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.weights["effective"].items()}
+
+    def to_frame(self) -> pd.DataFrame:
+        dims = self.dimensions.drop(columns=[c for c in self.dimensions.columns if c == "index"], errors="ignore")
+        return pd.concat([self.scores.reset_index(drop=True), dims.reset_index(drop=True)], axis=1)
+
+    def to_dict(self) -> dict:
+        def clean(v):
+            if isinstance(v, (np.floating, float)):
+                return None if not np.isfinite(v) else float(v)
+            if isinstance(v, (np.integer,)):
+                return int(v)
+            return v
+
+        scores = [{k: clean(v) for k, v in row.items()} for row in self.scores.to_dict(orient="records")]
+        out = {
+            "framework": self.framework.name,
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.config.__dict__.items()},
+            "weights": self.weights_dict(),
+            "scores": scores,
+            "dimensions": [{k: clean(v) for k, v in r.items()} for r in
+                           pd.concat([self.keys.reset_index(drop=True), self.dimensions.reset_index(drop=True)],
+                                     axis=1).to_dict(orient="records")],
+            "group_weights": [{k: clean(v) for k, v in r.items()} for r in self.group_weights.to_dict(orient="records")],
+            "steps": self.steps,
+            "warnings": self.warnings,
+        }
+        if self.coupling is not None:
+            out["coupling"] = [{k: clean(v) for k, v in r.items()} for r in self.coupling.to_dict(orient="records")]
+        if self.weights_by_year is not None:
+            out["weights_by_year"] = {str(y): {k: clean(v) for k, v in r.items()}
+                                      for y, r in self.weights_by_year.iterrows()}
+        return out
+
+    def to_json(self, **kw) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kw)
+
+    def __repr__(self) -> str:
+        top = self.scores.sort_values(["year", "rank"] if "year" in self.scores else ["rank"]).head(5)
+        return (f"IndexResult({self.framework.name!r}, {len(self.framework.indicators)} indicators, "
+                f"{len(self.scores)} units, normalisation={self.config.normalisation}, "
+                f"weighting={self.config.weighting}, aggregation={self.config.aggregation}, "
+                f"mode={self.config.mode}/{self.config.scope})\n{top.to_string(index=False)}")
+
+
+# ---------------------------------------------------------------------------------- helpers
+def _to_pandas(data) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    try:
+        import polars as pl
+
+        if isinstance(data, pl.DataFrame):
+            return data.to_pandas()
+    except ImportError:  # pragma: no cover
+        pass
+    raise TypeError("data must be a pandas or polars DataFrame")
+
+
+def _numeric_column(df: pd.DataFrame, col: str, keys: pd.DataFrame) -> np.ndarray:
+    s = df[col]
+    if pd.api.types.is_numeric_dtype(s):
+        return s.to_numpy(dtype=float)
+    txt = s.astype("string").str.strip().str.replace(",", ".", regex=False)
+    num = pd.to_numeric(txt, errors="coerce")
+    bad = num.isna() & s.notna() & (txt != "")
+    if bad.any():
+        i = int(np.where(bad.to_numpy())[0][0])
+        key = ", ".join(f"{k}={keys.iloc[i][k]}" for k in keys.columns) if keys.shape[1] else f"row {i}"
+        raise ValueError(f"column {col!r} holds a non-numeric value {s.iloc[i]!r} at {key} "
+                         f"({int(bad.sum())} such values); clean it or drop the column")
+    return num.to_numpy(dtype=float)
+
+
+def resolve_config(framework: Framework | None, **overrides) -> IndexConfig:
+    base = {}
+    if framework is not None:
+        d = framework.defaults
+        base = {"normalisation": d.normalisation, "range": tuple(d.range), "weighting": d.weighting,
+                "entropy_variant": d.entropy_variant, "aggregation": d.aggregation, "mode": d.mode,
+                "scope": d.scope, "imputation": d.imputation, "treatment": d.treatment}
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    cfg = IndexConfig(**base)
+    norm = NORMALISATION_ALIASES.get(cfg.normalisation, cfg.normalisation)
+    if norm not in nz.METHODS:
+        raise ValueError(f"unknown normalisation {cfg.normalisation!r}; choose one of target, {', '.join(nz.METHODS)}")
+    if overrides.get("mode") == "target" and "normalisation" not in overrides and norm not in (
+            "realisation", "distance_target", "goalposts"):
+        norm = "realisation"
+    if norm in ("realisation", "distance_target", "goalposts"):
+        cfg = replace(cfg, mode="target")
+    if cfg.mode not in ("relative", "target"):
+        raise ValueError("mode must be 'relative' or 'target'")
+    if cfg.scope not in ("pooled", "by_year"):
+        raise ValueError("scope must be 'pooled' or 'by_year'")
+    if cfg.scheme not in ("nested", "global"):
+        raise ValueError("scheme must be 'nested' or 'global'")
+    if cfg.mode == "target" and norm not in ("realisation", "distance_target", "goalposts"):
+        norm = "realisation"
+    return replace(cfg, normalisation=norm, aggregation=canonical_aggregation(cfg.aggregation))
+
+
+def _without(framework: Framework, codes: set[str]) -> Framework:
+    """The framework with some indicators marked unavailable (after screening)."""
+    data = framework.model.model_dump(exclude_none=True)
+
+    def walk(dim):
+        for ind in dim.get("indicators", []):
+            if ind["code"] in codes:
+                ind["available"] = False
+        for sub in dim.get("dimensions", []):
+            walk(sub)
+
+    for d in data["dimensions"]:
+        walk(d)
+    single = len(framework.groups) == 1 and framework.groups[0].level == 0
+    return from_dict(data, lines=framework.lines, source=framework.source, flatten_single=single)
+
+
+# ---------------------------------------------------------------------------------- stages
+@dataclass
+class Prepared:
+    framework: Framework
+    config: IndexConfig
+    keys: pd.DataFrame
+    X: np.ndarray
+    targets: np.ndarray  # n x m (NaN where none)
+    blocks: list[np.ndarray]
+    steps: list[dict]
+    warnings: list[str]
+
+
+def prepare_panel(data, framework: Framework | None = None, *, region: str | None = "region",
+                  year: str | None = "year", negative=(), config: IndexConfig | None = None, **overrides) -> Prepared:
+    df = _to_pandas(data)
+    steps: list[dict] = []
+    warns: list[str] = []
+    if region is not None and region not in df.columns:
+        raise ValueError(f"region column {region!r} is not in the data (columns: {', '.join(map(str, df.columns))}); "
+                         "name it with --region")
+    if year is not None and year not in df.columns:
+        year = None
+    key_cols = [c for c in (region, year) if c is not None]
+    keys = df[key_cols].copy().reset_index(drop=True)
+    keys.columns = ["region", "year"][: len(key_cols)] if region is not None else ["year"]
+    if "region" not in keys:
+        keys.insert(0, "region", np.arange(len(df)).astype(str))
+    if "year" not in keys:
+        keys["year"] = np.nan
+    dup = keys.duplicated(keep=False)
+    if dup.any():
+        first = keys[dup].iloc[0]
+        raise ValueError(f"{int(dup.sum())} rows share a (region, year): e.g. region={first['region']}, "
+                         f"year={first['year']}; aggregate or drop duplicates first")
+    if framework is None:
+        num = [c for c in df.columns if c not in key_cols and pd.api.types.is_numeric_dtype(df[c])]
+        framework = Framework.flat(num, negative)
+        steps.append({"step": "framework", "detail": f"quick framework: {len(num)} numeric columns as indicators; "
+                      f"negative: {', '.join(negative) or 'none'}"})
+    else:
+        if negative:
+            raise ValueError("--negative applies only without --framework; set directions in the framework file")
+        framework.check_columns(df.columns)
+        if framework.skipped:
+            steps.append({"step": "framework", "detail": "not in the data, skipped: "
+                          + ", ".join(i.code for i in framework.skipped)})
+    cfg = config or resolve_config(framework, **overrides)
+    X = np.column_stack([_numeric_column(df, ind.data_column, keys) for ind in framework.indicators])
+    dens = [j for j, ind in enumerate(framework.indicators) if ind.denominator]
+    for j, ind in enumerate(framework.indicators):
+        if ind.denominator:
+            X[:, j] = X[:, j] / _numeric_column(df, ind.denominator, keys) * ind.scale
+        elif ind.scale != 1.0:
+            X[:, j] = X[:, j] * ind.scale
+    if dens:
+        steps.append({"step": "denomination", "detail": ", ".join(
+            f"{framework.indicators[j].code} = {framework.indicators[j].data_column}/{framework.indicators[j].denominator}"
+            for j in dens)})
+    # screening ---------------------------------------------------------------------------
+    rep = prepare.screen(X, min_unit=cfg.min_availability, min_indicator=cfg.min_availability)
+    drop_ind = [framework.indicators[j].code for j in np.where(~rep.kept_indicators)[0]]
+    drop_unit = np.where(~rep.kept_units)[0]
+    steps.append({"step": "screening", "min_availability": cfg.min_availability,
+                  "missing_cells": int(np.isnan(X).sum()),
+                  "dropped_indicators": drop_ind,
+                  "dropped_units": [f"{keys.region[i]} {keys.year[i]}" for i in drop_unit]})
+    if drop_ind:
+        framework = _without(framework, set(drop_ind))
+        X = X[:, rep.kept_indicators]
+    if len(drop_unit):
+        X = X[rep.kept_units]
+        keys = keys[rep.kept_units].reset_index(drop=True)
+    # imputation --------------------------------------------------------------------------
+    if cfg.imputation != "none":
+        groups = keys["year"].to_numpy() if cfg.impute_groups == "year" else None
+        X, irep = prepare.impute(X, cfg.imputation, groups=groups, units=keys["region"].to_numpy(),
+                                 times=keys["year"].to_numpy())
+        per = {framework.indicators[j].code: int(irep.imputed[:, j].sum()) for j in range(X.shape[1])
+               if irep.imputed[:, j].any()}
+        steps.append({"step": "imputation", "method": cfg.imputation, "cells_imputed": irep.n_imputed,
+                      "by_indicator": per, "still_missing": irep.still_missing,
+                      "observed_values_changed": 0})
+    elif np.isnan(X).any():
+        steps.append({"step": "imputation", "method": "none",
+                      "detail": f"{int(np.isnan(X).sum())} missing cells left; means reweight around them"})
+    # outliers ----------------------------------------------------------------------------
+    if cfg.treatment != "none":
+        treated = []
+        for j, ind in enumerate(framework.indicators):
+            X[:, j], tr = prepare.treat_column(X[:, j], cfg.treatment, name=ind.code)
+            if tr.action != "none":
+                treated.append({"indicator": ind.code, "action": tr.action, "winsorised": tr.n_winsorised,
+                                "skew": [round(tr.skew_before, 3), round(tr.skew_after, 3)],
+                                "kurtosis": [round(tr.kurt_before, 3), round(tr.kurt_after, 3)],
+                                **({"lambda": tr.boxcox_lambda} if tr.boxcox_lambda is not None else {})})
+        steps.append({"step": "outliers", "method": cfg.treatment, "rule": "|skew| > 2 and kurtosis > 3.5",
+                      "treated": treated})
+    # targets -----------------------------------------------------------------------------
+    T = np.full(X.shape, np.nan)
+    for j, ind in enumerate(framework.indicators):
+        if ind.target is not None:
+            T[:, j] = [ind.target.for_unit(r, None if pd.isna(y) else y) for r, y in zip(keys.region, keys.year)]
+    years = keys["year"].to_numpy()
+    if cfg.scope == "by_year" and not pd.isna(years).all():
+        blocks = [np.where(years == y)[0] for y in pd.unique(years)]
+        if len(blocks) > 1 and cfg.mode == "relative":
+            warns.append("scores are normalised and weighted within each year (relative, by_year scope): they rank "
+                         "regions within a year but are NOT comparable across years; use scope='pooled' (panel) or "
+                         "mode='target' to compare over time")
+    else:
+        blocks = [np.arange(X.shape[0])]
+    return Prepared(framework, cfg, keys, X, T, blocks, steps, warns)
+
+
+def normalise_matrix(prep: Prepared, method: str | None = None, low: float | None = None,
+                     high: float | None = None) -> np.ndarray:
+    cfg = prep.config
+    method = method or cfg.normalisation
+    low = cfg.range[0] if low is None else low
+    high = cfg.range[1] if high is None else high
+    X, fw = prep.X, prep.framework
+    Z = np.full(X.shape, np.nan)
+    for j, ind in enumerate(fw.indicators):
+        m = method
+        if m in ("realisation", "distance_target") and np.isnan(prep.targets[:, j]).all():
+            if ind.goalposts is not None:
+                m = "goalposts"
+            elif ind.direction != "moderate":
+                raise ValueError(f"indicator {ind.code!r} has no target and no goalposts; target mode needs one "
+                                 f"(add `target:` or `goalposts:` in the framework at line "
+                                 f"{fw.lines.get(fw.paths.get(ind.code, ()), '?')})")
+        if m == "goalposts" and ind.goalposts is None and ind.direction != "moderate":
+            raise ValueError(f"indicator {ind.code!r} has no goalposts: add `goalposts: [low, high]`")
+        for rows in prep.blocks:
+            t = prep.targets[rows, j]
+            Z[rows, j] = nz.normalise_column(
+                X[rows, j], m, ind.sign, low=low, high=high, goalposts_=ind.goalposts,
+                target=None if np.isnan(t).all() else t, optimum=ind.optimum,
+                interval=tuple(ind.interval) if ind.interval else None, cap=cfg.cap, name=ind.code)
+    return Z
+
+
+def base_weights(prep: Prepared, Z: np.ndarray, weighting: str | None = None, *, use_framework: bool = True,
+                 rows: np.ndarray | None = None) -> list[np.ndarray]:
+    """Child weights of every group (list aligned with framework.groups), each summing to 1."""
+    cfg = prep.config
+    fw = prep.framework
+    method_default = weighting or cfg.weighting
+    rows = np.arange(Z.shape[0]) if rows is None else rows
+    Zw = Z[rows]
+    if np.nanmin(Zw) < 0:  # z-scores etc.: objective weights from min-max data
+        Zw = np.column_stack([nz.minmax(prep.X[rows, j], ind.sign) for j, ind in enumerate(fw.indicators)])
+    Xw = prep.X[rows]
+    opts = {"entropy_variant": cfg.entropy_variant}
+    out: list[np.ndarray] = []
+    global_w = None
+    if cfg.scheme == "global" and method_default not in ("user", "ahp"):
+        global_w = objective_weights(method_default, Zw, Xw, **opts)
+    leaf_sum: dict[int, float] = {}
+    for g, grp in enumerate(fw.groups):
+        k = len(grp.indicator_children) + len(grp.group_children)
+        explicit = use_framework and grp.weights and all(w is not None for w in grp.weights)
+        method = grp.weighting or method_default
+        if weighting is not None and not grp.group_children:
+            method = weighting  # a run option overrides the framework on indicator groups
+            explicit = explicit and weighting == "user"
+        if explicit and (weighting is None or weighting == "user" or grp.group_children):
+            w = np.asarray(grp.weights, dtype=float)
+        elif method == "ahp" and grp.ahp is not None:
+            w = ahp(grp.ahp).weights
+        elif global_w is not None:
+            parts = [global_w[j] for j in grp.indicator_children] + [leaf_sum[c] for c in grp.group_children]
+            w = np.asarray(parts, dtype=float)
+        elif grp.group_children:
+            w = np.full(k, 1.0 / k) if grp.weighting in (None, "equal", "user") else None
+            if w is None:  # an objective method over the children's scores is resolved later
+                w = np.full(k, 1.0 / k)
+        else:
+            cols = grp.indicator_children
+            w = objective_weights("equal" if method == "user" else method, Zw[:, cols], Xw[:, cols], **opts)
+        leaf_sum[g] = float(np.sum(w)) if global_w is not None else 1.0
+        w = np.asarray(w, dtype=float)
+        if w.sum() <= 0:
+            raise ValueError(f"the weights of group {grp.code!r} sum to 0")
+        out.append(w / w.sum())
+    return out
+
+
+def effective_weights(framework: Framework, gw: list[np.ndarray]) -> np.ndarray:
+    """Product of the nested weights down the tree (COINr ``get_eff_weights``)."""
+    m = len(framework.indicators)
+    eff = np.zeros(m)
+    gmult = {len(framework.groups) - 1: 1.0}
+    for g in range(len(framework.groups) - 1, -1, -1):
+        grp = framework.groups[g]
+        mult = gmult.get(g, 0.0)
+        w = gw[g]
+        ni = len(grp.indicator_children)
+        for k, j in enumerate(grp.indicator_children):
+            eff[j] = mult * w[k]
+        for k, c in enumerate(grp.group_children):
+            gmult[c] = mult * w[ni + k]
+    return eff
+
+
+def _aggregations(fw: Framework, cfg: IndexConfig, override: str | None = None) -> list[str]:
+    out = []
+    for grp in fw.groups:
+        a = grp.aggregation or override or cfg.aggregation
+        if grp.group_children and grp.aggregation is None and canonical_aggregation(override or cfg.aggregation) in (
+                "topsis", "vikor", "gra"):
+            a = "arithmetic" if cfg.scheme == "nested" else a
+        out.append(canonical_aggregation(a))
+    return out
+
+
+def rank_within(scores: np.ndarray, blocks_by_year: list[np.ndarray]) -> np.ndarray:
+    """Rank 1 = highest score, ties share the best rank, computed within each year; works on
+    (draws x units) arrays."""
+    from scipy.stats import rankdata
+
+    S = np.atleast_2d(scores)
+    R = np.full(S.shape, np.nan)
+    for rows in blocks_by_year:
+        blk = -S[:, rows]
+        R[:, rows] = rankdata(np.where(np.isnan(blk), np.inf, blk), axis=1, method="min")
+        R[:, rows] = np.where(np.isnan(blk), np.nan, R[:, rows])
+    return R if np.ndim(scores) == 2 else R[0]
+
+
+def year_blocks(keys: pd.DataFrame) -> list[np.ndarray]:
+    years = keys["year"].to_numpy()
+    if pd.isna(years).all():
+        return [np.arange(len(keys))]
+    return [np.where(years == y)[0] for y in pd.unique(years)]
+
+
+def _influence(Z: np.ndarray, y: np.ndarray, eff: np.ndarray, codes: list[str]) -> pd.DataFrame:
+    """Effective weights measured on the result: Pearson r with the index, r^2 shares, the
+    covariance (variance-based) share w_j cov(z_j, y)/var(y) (exact decomposition of var(y) for
+    an arithmetic index), and Becker et al. (2017)-style main effects eta^2 = var(E[y|z_j])/var(y)
+    with E[y|z_j] fitted by a cubic polynomial."""
+    ok = ~np.isnan(y) & ~np.isnan(Z).any(axis=1)
+    Zc, yc = Z[ok], y[ok]
+    rows = []
+    vy = np.var(yc)
+    for j, code in enumerate(codes):
+        z = Zc[:, j]
+        if np.std(z) == 0 or vy == 0:
+            rows.append((code, eff[j], np.nan, np.nan, np.nan))
+            continue
+        r = float(np.corrcoef(z, yc)[0, 1])
+        cov_share = float(eff[j] * np.cov(z, yc, bias=True)[0, 1] / vy)
+        deg = min(3, max(1, len(np.unique(z)) - 1))
+        fit = np.polyval(np.polyfit(z, yc, deg), z)
+        rows.append((code, eff[j], r, cov_share, float(np.var(fit) / vy)))
+    df = pd.DataFrame(rows, columns=["indicator", "nominal", "pearson_r", "variance_share", "main_effect"])
+    r2 = df["pearson_r"] ** 2
+    df.insert(3, "r2_share", r2 / r2.sum())
+    return df.set_index("indicator")
+
+
+# ---------------------------------------------------------------------------------- main
+def build_index(data, framework: Framework | str | None = None, *, region: str | None = "region",
+                year: str | None = "year", negative=(), **options) -> IndexResult:
+    """Compute a composite index. ``framework`` is a :class:`Framework`, a YAML path or the name of
+    a bundled framework; without one every numeric column is an indicator (direction + unless in
+    ``negative``). ``options`` override the framework's defaults (see :class:`IndexConfig`)."""
+    if isinstance(framework, str):
+        from .framework import load
+
+        framework = load(framework)
+    prep = prepare_panel(data, framework, region=region, year=year, negative=negative, **options)
+    return run_prepared(prep)
+
+
+def run_prepared(prep: Prepared) -> IndexResult:
+    cfg, fw = prep.config, prep.framework
+    steps, warns = list(prep.steps), list(prep.warnings)
+    Z = normalise_matrix(prep)
+    steps.append({"step": "normalisation", "method": cfg.normalisation, "range": list(cfg.range),
+                  "scope": cfg.scope, "mode": cfg.mode})
+    codes = fw.codes
+    wby = None
+    if cfg.scope == "by_year" and len(prep.blocks) > 1:
+        per_block = [base_weights(prep, Z, rows=rows) for rows in prep.blocks]
+        aggs = _aggregations(fw, cfg)
+        n = Z.shape[0]
+        scores = [np.full(n, np.nan) for _ in fw.groups]
+        effs = []
+        for rows, gw in zip(prep.blocks, per_block):
+            s = evaluate(Z[rows], fw.groups, [w[None, :] for w in gw], aggs, [np.arange(len(rows))], cfg.opts(),
+                         names=codes, units=None)
+            for g in range(len(fw.groups)):
+                scores[g][rows] = s[g][0]
+            effs.append(effective_weights(fw, gw))
+        yrs = [prep.keys.year.iloc[rows[0]] for rows in prep.blocks]
+        wby = pd.DataFrame(effs, index=yrs, columns=codes)
+        gw = [np.mean([pb[g] for pb in per_block], axis=0) for g in range(len(fw.groups))]
+        eff = wby.mean(axis=0).to_numpy()
+    else:
+        gw = base_weights(prep, Z)
+        aggs = _aggregations(fw, cfg)
+        s = evaluate(Z, fw.groups, [w[None, :] for w in gw], aggs, prep.blocks, cfg.opts(), names=codes,
+                     units=[f"{r} {y}" for r, y in zip(prep.keys.region, prep.keys.year)])
+        scores = [x[0] for x in s]
+        eff = effective_weights(fw, gw)
+    steps.append({"step": "weighting", "method": cfg.weighting, "scheme": cfg.scheme,
+                  **({"entropy_variant": cfg.entropy_variant} if cfg.weighting == "entropy" else {})})
+    steps.append({"step": "aggregation", "by_group": {g.code: a for g, a in zip(fw.groups, aggs)}})
+    index = scores[-1]
+    yb = year_blocks(prep.keys)
+    ranks = rank_within(index, yb)
+    out = prep.keys.copy()
+    out["score"] = index
+    out["rank"] = ranks.astype(float)
+    if cfg.aggregation == "vikor":
+        warns.append("VIKOR: score = 1 - Q (Q is VIKOR's compromise measure, lower is better)")
+    dims = pd.DataFrame({g.code: scores[k] for k, g in enumerate(fw.groups)})
+    # weights tables --------------------------------------------------------------------
+    parent_w = np.zeros(len(codes))
+    for g, grp in enumerate(fw.groups):
+        for k, j in enumerate(grp.indicator_children):
+            parent_w[j] = gw[g][k]
+    dim_of = fw.dimension_of(1)
+    wt = pd.DataFrame({"indicator": codes, "dimension": [dim_of[c] for c in codes],
+                       "name": [i.label() for i in fw.indicators], "direction": [i.direction for i in fw.indicators],
+                       "within_group": parent_w, "effective": eff}).set_index("indicator")
+    grows = []
+    for g, grp in enumerate(fw.groups):
+        names = [codes[j] for j in grp.indicator_children] + [fw.groups[c].code for c in grp.group_children]
+        for nm, w in zip(names, gw[g]):
+            grows.append({"group": grp.code, "child": nm, "weight": float(w)})
+    gwt = pd.DataFrame(grows)
+    infl = _influence(Z, index, eff, codes)
+    # obstacle degree (bounded scores only) ---------------------------------------------------
+    obstacles = None
+    if np.nanmin(Z) >= 0 and np.nanmax(Z) <= max(1.0, cfg.range[1]) + 1e-9:
+        scale = cfg.range[1] if cfg.normalisation in ("minmax", "goalposts") else 1.0
+        O = obstacle_degree(Z / scale, eff)
+        obstacles = pd.concat([prep.keys.reset_index(drop=True), pd.DataFrame(O, columns=codes)], axis=1)
+    # coupling between top dimensions ---------------------------------------------------------
+    coupling = None
+    top = fw.top_dimensions()
+    if len(top) >= 2:
+        U = np.column_stack([scores[g] for g in top])
+        lo_hi = cfg.range if cfg.normalisation in ("minmax", "goalposts") else (0.0, 1.0)
+        Uc = (U - lo_hi[0]) / (lo_hi[1] - lo_hi[0]) if lo_hi != (0.0, 1.0) else U
+        if np.nanmin(Uc) >= -1e-12 and np.nanmax(Uc) <= 1 + 1e-12:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cc = coupling_coordination(np.clip(Uc, 0, 1), variant=cfg.coupling,
+                                           systems=tuple(fw.groups[g].code for g in top))
+            coupling = pd.concat([prep.keys.reset_index(drop=True), cc.to_frame()], axis=1)
+            steps.append({"step": "coupling", "variant": cfg.coupling, "systems": [fw.groups[g].code for g in top]})
+    for w_ in warns:
+        warnings.warn(w_, stacklevel=3)
+    return IndexResult(fw, cfg, prep.keys, pd.DataFrame(prep.X, columns=codes), pd.DataFrame(Z, columns=codes),
+                       out, dims, wt, gwt, infl, obstacles, coupling, steps, warns, wby, prep)
+
+
+def dimension_obstacles(result: IndexResult, level: int = 1) -> pd.DataFrame:
+    """Obstacle degree summed by dimension (障碍因子 by 准则层)."""
+    if result.obstacles is None:
+        raise ValueError("obstacle degrees need scores on [0, 1] (min-max, goalposts or realisation)")
+    dim_of = result.framework.dimension_of(level)
+    O = result.obstacles[result.framework.codes]
+    agg = O.T.groupby(pd.Series(dim_of)).sum().T
+    return pd.concat([result.keys.reset_index(drop=True), agg.reset_index(drop=True)], axis=1)
