@@ -93,7 +93,7 @@ def _g(alpha: float, n_u, y_u, n_tot: float, y_tot: float):
             return np.where(y_u > 0, (y_u / y_tot) * np.log(np.where(y_u > 0, mu_u, 1.0) / mu), 0.0)
         if alpha == 0.0:
             return np.where(n_u > 0, (n_u / n_tot) * np.log(mu / np.where(n_u > 0, mu_u, 1.0)), 0.0)
-        return (n_u / n_tot) * (mu_u / mu) ** alpha / (alpha * (alpha - 1.0))
+        return np.where(n_u > 0, (n_u / n_tot) * (mu_u / mu) ** alpha, 0.0) / (alpha * (alpha - 1.0))
 
 
 def _within_contribution(alpha: float, n_l, y_l, m_l, n_tot: float, y_tot: float):
@@ -105,7 +105,8 @@ def _within_contribution(alpha: float, n_l, y_l, m_l, n_tot: float, y_tot: float
             return np.where(y_l > 0, (m_l - y_l * np.log(np.where(y_l > 0, mu_l, 1.0))) / y_tot, 0.0)
         if alpha == 0.0:
             return np.where(n_l > 0, (n_l * np.log(mu_l) - m_l) / n_tot, 0.0)
-        return (m_l / (n_tot * mu**alpha) - (n_l / n_tot) * (mu_l / mu) ** alpha) / (alpha * (alpha - 1.0))
+        return np.where(n_l > 0, m_l / (n_tot * mu**alpha) - (n_l / n_tot) * (mu_l / mu) ** alpha, 0.0) / (
+            alpha * (alpha - 1.0))
 
 
 def _unit_weight(alpha: float, n_u, y_u, n_tot: float, y_tot: float):

@@ -105,7 +105,7 @@ def check_table_nesting(h: Hierarchy, parent_of_leaf: np.ndarray, present: np.nd
         child = leaves if j == k - 1 else parent_of_leaf[leaves, j]
         par = parent_of_leaf[leaves, j - 1]
         table = np.full(h.sizes[j], -1, dtype=np.int64)
-        table[child] = par
+        table[child[::-1]] = par[::-1]  # the first leaf seen wins, so the message lists units in order
         bad = np.flatnonzero(table[child] != par)
         if bad.size:
             b = bad[0]

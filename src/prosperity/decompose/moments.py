@@ -82,12 +82,12 @@ def _row_problem(y, w, offset: int, alpha: float, what_w: str = "weight") -> str
             why = "is negative; generalized entropy needs incomes >= 0"
         else:
             why = f"is 0; GE(alpha={alpha:g}) needs positive incomes (use Theil T, alpha=1, or drop/bottom-code zeros)"
-        return f"income at row {offset + i} ({v!r}) {why}"
+        return f"income at row {offset + i} ({float(v)!r}) {why}"
     if w is not None:
         bad_w = ~np.isfinite(w) | (w < 0)
         if bad_w.any():
             i = int(np.flatnonzero(bad_w)[0])
-            return f"{what_w} at row {offset + i} ({w[i]!r}) must be a finite number >= 0"
+            return f"{what_w} at row {offset + i} ({float(w[i])!r}) must be a finite number >= 0"
     return None
 
 
@@ -177,8 +177,10 @@ def leaf_moments(y: np.ndarray, w: np.ndarray | None, h: Hierarchy, alpha: float
                 pc = parent_cols[j][s:e]
                 t = tab[lc, j]
                 unset = t < 0
-                if unset.any():
-                    tab[lc[unset], j] = pc[unset]
+                if unset.any():  # the first row of a new unit sets its parents
+                    idx = np.flatnonzero(unset)
+                    first_leaf, first = np.unique(lc[idx], return_index=True)
+                    tab[first_leaf, j] = pc[idx[first]]
                     t = tab[lc, j]
                 mismatch = np.flatnonzero(t != pc)
                 if mismatch.size:
