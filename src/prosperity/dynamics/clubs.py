@@ -295,7 +295,7 @@ def convergence_clubs(
         i, t = np.argwhere(x <= 0)[0]
         raise ValueError(
             f"relative transition paths need positive (log) values; region {panel.regions[i]!r} at "
-            f"{panel.times[t]!r} has {x[i, t]:.4g} (rescale the variable, e.g. to yuan rather than 10k yuan)"
+            f"{panel.times[t].item() if hasattr(panel.times[t], 'item') else panel.times[t]!r} has {x[i, t]:.4g} (rescale the variable, e.g. to yuan rather than 10k yuan)"
         )
     regions = list(panel.regions)
     order = list(np.argsort(-x[:, -1], kind="stable"))

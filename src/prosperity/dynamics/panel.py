@@ -14,6 +14,11 @@ import numpy as np
 import pandas as pd
 
 
+def _plain(v):
+    """numpy scalars -> Python scalars (for readable messages and hashable ids)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _to_pandas(data) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
@@ -65,51 +70,74 @@ class RegionPanel:
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def from_long(cls, data, *, region: str, time: str, value: str, weight: str | None = None) -> "RegionPanel":
+    def from_long(
+        cls, data, *, region: str, time: str, value: str, weight: str | None = None, incomplete: str = "error"
+    ) -> "RegionPanel":
         """Build from a long frame with one row per (region, time).
 
-        Every region must be observed in every period; gaps raise an error listing them (use
-        :meth:`select` / filter the frame first to choose a balanced sub-panel explicitly).
+        Every region must be observed (with a finite value) in every period. ``incomplete="error"``
+        (default) raises an error listing the gaps; ``"drop"`` drops the regions with gaps and records
+        which ones in ``notes`` (never silently). Non-numeric entries always raise.
         """
+        if incomplete not in ("error", "drop"):
+            raise ValueError(f"incomplete must be 'error' or 'drop', got {incomplete!r}")
         df = _to_pandas(data)
         cols = [region, time, value] + ([weight] if weight else [])
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise KeyError(f"column(s) {missing} not found; available columns: {list(df.columns)}")
-        df = df[cols]
+        df = df[cols].copy()
         dup = df.duplicated([region, time], keep=False)
         if dup.any():
             rows = df.index[dup][:5].tolist()
-            first = df.loc[dup, [region, time]].iloc[0].tolist()
+            first = [_plain(v) for v in df.loc[dup, [region, time]].iloc[0].tolist()]
             raise ValueError(
                 f"(region, time) must be unique: {first} appears more than once (rows {rows}); "
                 "aggregate or drop duplicates first"
             )
         for col in [value] + ([weight] if weight else []):
             num = pd.to_numeric(df[col], errors="coerce")
-            bad = num.isna() | ~np.isfinite(num.to_numpy(dtype=float, na_value=np.nan))
+            bad = num.isna() & df[col].notna()
             if bad.any():
                 r = df.loc[bad].iloc[0]
                 raise ValueError(
-                    f"column {col!r} must be numeric and finite; row {df.index[bad][0]!r} "
-                    f"(region {r[region]!r}, time {r[time]!r}) has {r[col]!r} "
-                    f"({int(bad.sum())} such rows); fill or drop them explicitly"
+                    f"column {col!r} must be numeric; row {_plain(df.index[bad][0])} "
+                    f"(region {_plain(r[region])!r}, time {_plain(r[time])!r}) has {r[col]!r} ({int(bad.sum())} such rows)"
                 )
-        regions = tuple(pd.unique(df[region]))
+            num = num.astype(float)
+            df[col] = num.where(np.isfinite(num))
+        regions = tuple(_plain(r) for r in pd.unique(df[region]))
         times = np.sort(pd.unique(df[time]))
+        df[region] = df[region].map(_plain)
         wide = df.pivot(index=region, columns=time, values=value).reindex(index=list(regions), columns=times)
-        gaps = np.argwhere(wide.isna().to_numpy())
-        if gaps.size:
-            pairs = [(regions[i], times[t].item() if hasattr(times[t], "item") else times[t]) for i, t in gaps[:5]]
-            raise ValueError(
-                f"the panel is unbalanced: {len(gaps)} (region, time) cells are missing, e.g. {pairs}; "
-                "restrict the frame to regions and periods observed throughout"
-            )
         wts = None
         if weight:
             wts = df.pivot(index=region, columns=time, values=weight).reindex(index=list(regions), columns=times)
-            wts = wts.to_numpy(dtype=float)
-        return cls(regions, times, wide.to_numpy(dtype=float), wts, name=value)
+        gap = wide.isna().to_numpy() | (wts.isna().to_numpy() if weight else False)
+        notes = ()
+        if gap.any():
+            by_region = {regions[i]: [_plain(times[t]) for t in np.flatnonzero(gap[i])] for i in np.flatnonzero(gap.any(axis=1))}
+            described = "; ".join(
+                f"{r!r}: {len(ts)} periods ({ts[0]}..{ts[-1]})" for r, ts in list(by_region.items())[:6]
+            )
+            if incomplete == "error":
+                raise ValueError(
+                    f"the panel is unbalanced: {int(gap.sum())} (region, time) cells are missing or not finite "
+                    f"in {value!r}{' or ' + repr(weight) if weight else ''}: {described}; restrict the frame to regions "
+                    "and periods observed throughout, or pass incomplete='drop' to drop these regions"
+                )
+            keep = ~gap.any(axis=1)
+            regions = tuple(r for r, k in zip(regions, keep) if k)
+            wide = wide.loc[list(regions)]
+            if weight:
+                wts = wts.loc[list(regions)]
+            notes = (f"dropped {len(by_region)} region(s) with missing values: {described}",)
+            if not regions:
+                raise ValueError(f"every region has missing values ({described}); nothing is left")
+        return cls(
+            regions, times, wide.to_numpy(dtype=float), None if wts is None else wts.to_numpy(dtype=float),
+            name=value, notes=notes,
+        )
 
     @classmethod
     def from_wide(cls, data, *, region: str, times=None, weights=None, name: str = "value") -> "RegionPanel":
@@ -125,7 +153,7 @@ class RegionPanel:
         except (TypeError, ValueError):
             pass
         panel = cls.from_long(long, region=region, time="__time", value="__value")
-        return cls(panel.regions, panel.times, panel.values, weights, name=name)
+        return cls(panel.regions, panel.times, panel.values, weights, name=name, notes=panel.notes)
 
     # ----------------------------------------------------------------- views
     @property
@@ -153,14 +181,14 @@ class RegionPanel:
             mean = (self.values * self.weights).sum(axis=0) / self.weights.sum(axis=0)
         else:
             mean = self.values.mean(axis=0)
-        return RegionPanel(self.regions, self.times, self.values / mean, self.weights, name=f"relative {self.name}")
+        return RegionPanel(self.regions, self.times, self.values / mean, self.weights, f"relative {self.name}", self.notes)
 
     def select(self, times=None, regions=None) -> "RegionPanel":
         """Sub-panel for the given periods and/or regions (looked up by key; unknown keys raise)."""
         ti = np.arange(self.n_times) if times is None else np.array([self._time_index(t) for t in times])
         ri = np.arange(self.n_regions) if regions is None else np.array([self.region_index(r) for r in regions])
         w = None if self.weights is None else self.weights[np.ix_(ri, ti)]
-        return RegionPanel(tuple(self.regions[i] for i in ri), self.times[ti], self.values[np.ix_(ri, ti)], w, self.name)
+        return RegionPanel(tuple(self.regions[i] for i in ri), self.times[ti], self.values[np.ix_(ri, ti)], w, self.name, self.notes)
 
     def region_index(self, region) -> int:
         try:
@@ -189,13 +217,16 @@ class RegionPanel:
 
     def __repr__(self) -> str:
         w = ", weighted" if self.weights is not None else ""
+        notes = "".join(f"\n  note: {n}" for n in self.notes)
         return (
             f"RegionPanel({self.name!r}: {self.n_regions} regions x {self.n_times} periods "
-            f"{self.times[0]}..{self.times[-1]}{w})"
+            f"{_plain(self.times[0])}..{_plain(self.times[-1])}{w}){notes}"
         )
 
 
-def as_panel(data, *, region=None, time=None, value=None, weight=None, regions=None, times=None) -> RegionPanel:
+def as_panel(
+    data, *, region=None, time=None, value=None, weight=None, regions=None, times=None, incomplete: str = "error"
+) -> RegionPanel:
     """Accept a :class:`RegionPanel`, a long frame (with column names) or a 2-D array (rows = regions)."""
     if isinstance(data, RegionPanel):
         return data
@@ -208,4 +239,4 @@ def as_panel(data, *, region=None, time=None, value=None, weight=None, regions=N
         return RegionPanel(regs, tms, arr)
     if region is None or time is None or value is None:
         raise ValueError("for a data frame, name the region=, time= and value= columns")
-    return RegionPanel.from_long(data, region=region, time=time, value=value, weight=weight)
+    return RegionPanel.from_long(data, region=region, time=time, value=value, weight=weight, incomplete=incomplete)

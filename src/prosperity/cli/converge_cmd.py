@@ -1,0 +1,205 @@
+"""``prosperity converge PANEL``: sigma and beta convergence, Markov chains (spatial with boundaries)
+and Phillips-Sul clubs for a region x time panel."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("converge")
+    def converge(
+        panel: str = typer.Argument(..., help="long table (CSV, Parquet, Excel): one row per region and period"),
+        region: str = typer.Option(..., "--region", help="region id column"),
+        time: str = typer.Option(..., "--time", help="period column (e.g. year)"),
+        value: str = typer.Option(..., "--value", help="income column (per capita, or a total with --per)"),
+        per: str = typer.Option(None, "--per", help="divide --value by this column (e.g. population) first"),
+        deflator: str = typer.Option(None, "--deflator", help="divide --value by this price index column (real values)"),
+        scale: float = typer.Option(1.0, "--scale", help="multiply the value by this factor (e.g. 10000: 10k yuan -> yuan)"),
+        incomplete: str = typer.Option("error", "--incomplete", help="error | drop: regions with missing periods"),
+        weight: str = typer.Option(None, "--weight", help="region size column (population) for weighted CV/Gini/Theil"),
+        classes: int = typer.Option(5, "--classes", "-k", help="number of quantile classes of relative income"),
+        cutoffs: str = typer.Option(None, "--cutoffs", help="relative-income cut-offs instead of quantiles, e.g. 0.8,0.9,1.1,1.2"),
+        pooled: bool = typer.Option(False, "--pooled", help="pooled (all-period) quantile classes instead of per-period"),
+        start: str = typer.Option(None, "--start", help="first period (default: first in the data)"),
+        end: str = typer.Option(None, "--end", help="last period (default: last in the data)"),
+        span: int = typer.Option(1, "--span", help="periods per span in the panel beta regression"),
+        geometry: str = typer.Option(None, "--geometry", help="GeoJSON with region boundaries, for spatial Markov and spatial tau"),
+        id_field: str = typer.Option(None, "--id-field", help="GeoJSON property holding the region id (default: first that matches)"),
+        spatial: bool = typer.Option(False, "--spatial", help="use the bundled China province boundaries"),
+        link_islands: bool = typer.Option(False, "--link-islands", help="link islands (Hainan) to their nearest region"),
+        clubs: bool = typer.Option(True, "--clubs/--no-clubs", help="Phillips-Sul club convergence"),
+        hp_lambda: float = typer.Option(400.0, "--hp-lambda", help="HP filter smoothing for the club test"),
+        fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+    ) -> None:
+        """Convergence and distribution dynamics of a regional panel."""
+        if fmt not in ("table", "json"):
+            raise typer.BadParameter(f"--format must be table or json, got {fmt!r}")
+        try:
+            out = _analyse(
+                panel, region, time, value, per, deflator, scale, incomplete, weight, classes, cutoffs, pooled, start, end, span,
+                geometry, id_field, spatial, link_islands, clubs, hp_lambda,
+            )
+        except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            typer.echo(f"error: {msg}", err=True)
+            raise typer.Exit(code=2) from None
+        if fmt == "json":
+            typer.echo(json.dumps(_to_json(out), indent=2, default=_json_default))
+        else:
+            _print(out)
+
+
+def _parse_time(text, times):
+    if text is None:
+        return None
+    for t in times:
+        if str(t) == text:
+            return t
+    raise ValueError(f"period {text!r} is not in the data (periods {times[0]}..{times[-1]})")
+
+
+def _weights_for(regions, geometry, id_field, spatial, link_islands):
+    from prosperity.dynamics.weights import china_province_weights, contiguity_weights
+
+    islands = "nearest" if link_islands else "keep"
+    fields = [id_field] if id_field else ["name_en", "adcode", "name_zh", "name", "id"]
+    tried = []
+    for f in fields:
+        try:
+            if spatial:
+                w = china_province_weights(id_field=f, islands=islands)
+            else:
+                w = contiguity_weights(geometry, id_field=f, islands=islands)
+        except KeyError:
+            continue
+        ids = {str(i) for i in w.ids}
+        missing = [r for r in regions if str(r) not in ids]
+        if not missing:
+            lookup = {str(i): i for i in w.ids}
+            from prosperity.dynamics.weights import SpatialWeights
+
+            nb = {r: tuple(x for x in regions if str(x) in {str(j) for j in w.neighbors[lookup[str(r)]]}) for r in regions}
+            return SpatialWeights(tuple(regions), nb), f
+        tried.append(f"{f} (unmatched e.g. {missing[:3]})")
+    raise KeyError(f"could not match the panel's region ids to the boundaries by any id field; tried {tried}")
+
+
+def _analyse(path, region, time, value, per, deflator, scale, incomplete, weight, classes, cutoffs, pooled, start, end, span,
+             geometry, id_field, spatial, link_islands, clubs, hp_lambda) -> dict:
+    from prosperity.dynamics import (
+        RegionPanel, beta_convergence, convergence_clubs, markov, panel_beta_convergence, rank_mobility,
+        sigma_convergence, spatial_markov,
+    )
+    from prosperity.io.read import read_table
+
+    cols = [region, time, value] + [c for c in (per, deflator, weight) if c]
+    frame = read_table(path, columns=list(dict.fromkeys(cols)))
+    times = sorted(frame[time].dropna().unique())
+    t0, t1 = _parse_time(start, times), _parse_time(end, times)
+    if t0 is not None:
+        frame = frame[frame[time] >= t0]
+    if t1 is not None:
+        frame = frame[frame[time] <= t1]
+    name = value
+    if per:
+        name = f"{name}/{per}"
+        frame = frame.assign(**{name: frame[value] / frame[per]})
+    if scale != 1.0:
+        frame = frame.assign(**{f"{name}*{scale:g}": frame[name] * scale})
+        name = f"{name}*{scale:g}"
+    if deflator:
+        frame = frame.assign(**{f"{name}/{deflator}": frame[name] / frame[deflator]})
+        name = f"{name}/{deflator}"
+    pnl = RegionPanel.from_long(frame, region=region, time=time, value=name, weight=weight, incomplete=incomplete)
+    cut = [float(x) for x in cutoffs.split(",")] if cutoffs else None
+    out = {"panel": repr(pnl)}
+    out["sigma"] = sigma_convergence(pnl)
+    out["beta"] = beta_convergence(pnl)
+    out["beta_panel"] = [panel_beta_convergence(pnl, span=span, effects=e) for e in ("time", "region", "twoway")]
+    out["markov"] = markov(pnl, classes, cutoffs=cut, pooled=pooled)
+    if geometry or spatial:
+        w, used = _weights_for(pnl.regions, geometry, id_field, spatial, link_islands)
+        out["weights"] = f"{w!r} matched on {used!r}"
+        out["spatial_markov"] = spatial_markov(pnl, w, classes, cutoffs=cut, lag_cutoffs=None, pooled=True)
+        out["rank"] = rank_mobility(pnl, w, pairs="first")
+    else:
+        out["rank"] = rank_mobility(pnl, pairs="first")
+    if clubs:
+        try:
+            out["clubs"] = convergence_clubs(pnl, lamb=hp_lambda)
+        except ValueError as exc:
+            out["clubs_error"] = str(exc)
+    return out
+
+
+def _to_json(out: dict) -> dict:
+    res = {"panel": out["panel"]}
+    s = out["sigma"]
+    res["sigma"] = {"series": s.series.reset_index().to_dict(orient="records"), "trend": s.trend.reset_index().to_dict(orient="records")}
+    res["beta"] = out["beta"].to_frame().to_dict(orient="records")[0]
+    res["beta_panel"] = [b.to_frame().to_dict(orient="records")[0] for b in out["beta_panel"]]
+    m = out["markov"]
+    res["markov"] = {
+        "classes": m.labels, "counts": m.counts.tolist(), "p": m.p.tolist(), "ergodic": m.ergodic.tolist(),
+        "mobility": m.mobility(), "sojourn": m.sojourn.tolist(),
+    }
+    if "spatial_markov" in out:
+        sm = out["spatial_markov"]
+        h = sm.homogeneity
+        res["weights"] = out["weights"]
+        res["spatial_markov"] = {
+            "lag_classes": sm.lag_labels, "p": sm.p.tolist(), "counts": sm.counts.tolist(),
+            "ergodic": sm.ergodic.tolist(), "homogeneity": {"LR": h.lr, "Q": h.q, "dof": h.dof, "LR_p": h.lr_pvalue, "Q_p": h.q_pvalue},
+        }
+    res["rank"] = out["rank"].table.to_dict(orient="records")
+    if "clubs_error" in out:
+        res["clubs"] = {"error": out["clubs_error"]}
+    if "clubs" in out:
+        c = out["clubs"]
+        res["clubs"] = {
+            "overall": {"b": c.overall.b, "se": c.overall.se, "t": c.overall.t},
+            "clubs": [{"members": list(k.members), "b": k.test.b, "se": k.test.se, "t": k.test.t} for k in c.clubs],
+            "divergent": list(c.divergent),
+        }
+    return res
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _print(out: dict) -> None:
+    from rich.console import Console
+
+    console = Console(width=140)
+    console.print(f"[bold]{out['panel']}[/bold]")
+    console.rule("sigma-convergence")
+    console.print(repr(out["sigma"]), markup=False)
+    console.rule("beta-convergence")
+    console.print(repr(out["beta"]), markup=False)
+    for b in out["beta_panel"]:
+        console.print(repr(b), markup=False)
+    console.rule("Markov chain of relative income classes")
+    console.print(repr(out["markov"]), markup=False)
+    if "spatial_markov" in out:
+        console.rule("spatial Markov chain")
+        console.print(out["weights"], markup=False)
+        console.print(repr(out["spatial_markov"]), markup=False)
+    console.rule("rank mobility (Kendall tau vs first period)")
+    t = out["rank"].table
+    console.print(t.iloc[[0, len(t) // 2, len(t) - 1]].to_string(index=False, float_format=lambda v: f"{v:.4f}"), markup=False)
+    if "clubs_error" in out:
+        console.rule("club convergence (Phillips-Sul)")
+        console.print(f"not computed: {out['clubs_error']}", markup=False)
+    if "clubs" in out:
+        console.rule("club convergence (Phillips-Sul)")
+        console.print(repr(out["clubs"]), markup=False)
