@@ -146,11 +146,16 @@ def fit_parametric(table: GroupedTable, family: str, *, mean: float | None = Non
         P, L = table.cum_population[:-1], table.cum_income[:-1]
 
         def loss(theta):
+            if np.any(np.abs(theta) > 7):  # keep shape parameters in exp(-7) .. exp(7)
+                return 1e3
             shape = dict(zip(names, np.exp(theta)))
             if family != "lognormal" and shape["a"] * shape.get("q", 1.0) <= 1.0 + 1e-9:
                 return 1e3
             with np.errstate(all="ignore"):
-                fitted = _build(family, shape, 1.0).lorenz(P)
+                unit = _build(family, shape, 1.0)
+                if not (0 < unit.mean < np.inf):
+                    return 1e3
+                fitted = unit.lorenz(P)
             if not np.all(np.isfinite(fitted)):
                 return 1e3
             return float(np.sum((fitted - L) ** 2))
@@ -172,8 +177,14 @@ def fit_parametric(table: GroupedTable, family: str, *, mean: float | None = Non
     counts = table.population_share
     median_guess = float(np.interp(0.5, table.cum_population, np.append(cuts, cuts[-1] * 2)))
     x0 = np.concatenate([x0, [np.log(max(median_guess, 1e-9))]])
+    if table.has_shares and table.overall_mean is not None:  # start from the Lorenz fit
+        start = fit_parametric(table, family, estimator="lorenz")
+        x0 = np.log([start.s] if family == "lognormal" else [getattr(start, k) for k in names])
+        x0 = np.concatenate([x0, [start.m if family == "lognormal" else np.log(start.b)]])
 
     def nll(theta):
+        if np.any(np.abs(theta[:-1]) > 7):
+            return 1e6
         shape = dict(zip(names, np.exp(theta[:-1])))
         dist = _build(family, shape, np.exp(theta[-1]))
         with np.errstate(all="ignore"):
@@ -184,6 +195,7 @@ def fit_parametric(table: GroupedTable, family: str, *, mean: float | None = Non
         return float(-np.dot(counts, np.log(probs)))
 
     res = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 40000, "maxfev": 80000})
+    res = optimize.minimize(nll, res.x, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 40000, "maxfev": 80000})
     shape = dict(zip(names, np.exp(res.x[:-1])))
     dist = _build(family, shape, np.exp(res.x[-1]))
     kl = float(res.fun + np.dot(counts, np.log(counts)))
