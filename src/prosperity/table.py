@@ -1,0 +1,945 @@
+"""Table-level API: many measures, for the whole sample and every group, with standard errors.
+
+:func:`measure` takes a data frame (pandas, polars), a file path or a :class:`~prosperity.io.Sample`,
+validates it, sorts the incomes **once** and hands the same :class:`SortedIncome` to every measure
+kernel (each group's sorted arrays are cut from the one global sort), and returns a
+:class:`MeasureResult` whose ``to_frame()`` is a tidy frame: group columns, measure, value, se,
+ci_low, ci_high, n, weight_sum (and ``line`` when a measure uses a poverty line).
+
+Standard errors
+---------------
+``se_method="linearization"`` (default): each kernel returns its linearized variable u (Deville 1999;
+Osier 2009); the design variance of sum w u is computed from PSU totals with the with-replacement
+(ultimate cluster) estimator of :class:`prosperity.variance.Design`, for a group as a **domain**
+(units outside the group contribute 0; strata and PSUs are those of the full sample)::
+
+    V = sum_h (1 - f_h) n_h / (n_h - 1) [ sum_i t_hi^2 - (sum_i t_hi)^2 / n_h ],  t_hi = sum_{k in PSU hi} w_k u_k.
+
+Only the PSUs a group touches enter the sums, so a small group costs O(its size), not O(n).
+Relative lines are estimated too: for a group measured against the whole sample's line z = c * median,
+u_total = u_measure(group, z fixed) + (d value / d z) * c * u_median(whole sample), which is how the
+line's own error enters (the kernels' ``line_derivative``).
+
+``se_method="bootstrap"`` (PSUs resampled with replacement within strata) or
+``"rescaled_bootstrap"`` (Rao & Wu 1988, n_h - 1 PSUs drawn, weights rescaled): the whole pipeline,
+relative lines included, is re-estimated on every replicate (see :mod:`prosperity.variance.bootstrap`).
+
+Confidence intervals: ``ci_method="normal"`` (value +- z se; the default for linearization) or
+``"percentile"`` (replicate quantiles; the default for the bootstrap).
+
+Relative poverty lines
+----------------------
+``relative_line=c`` sets z = c x median (``relative_to="median"``, default) or c x mean of the **whole
+sample**; with ``by=``, every group is measured against that national line (Eurostat's practice for
+regions) unless ``line_within_groups=True``. Measures that define their own relative threshold
+(``arpr``, ``rmpg``: fraction x median; ``middle_rel``: bands around the median) are treated the same
+way: groups use the whole sample's median unless ``line_within_groups=True``. When no line is given
+but a measure needs one, z = 0.6 x median (the EU at-risk-of-poverty threshold) and the result says so.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from .io import load
+from .io.errors import (
+    DesignError,
+    EmptyGroupError,
+    InvalidValueError,
+    MeasureSpecError,
+    ProsperityInputError,
+    closest,
+    column_not_found,
+    format_value,
+    offending_rows,
+)
+from .io.sample import Sample
+from .measures.estimate import Estimate, SortedIncome
+from .measures.quantiles import QUANTILE_CONVENTIONS, quantile_influence, quantile_sorted
+from .measures.registry import MeasureSpec
+from .variance.design import LONELY_PSU_RULES, Design
+
+SE_METHODS = ("linearization", "bootstrap", "rescaled_bootstrap")
+CI_METHODS = ("normal", "percentile")
+RELATIVE_TO = ("median", "mean")
+DEFAULT_RELATIVE_LINE = 0.6
+MAX_RELATIVE_LINE = 2.0
+DEFAULT_MEASURES = ("mean", "median", "gini", "theil", "mld", "atkinson:0.5", "arpr", "rmpg", "qsr", "palma")
+
+__all__ = ["measure", "MeasureResult", "SE_METHODS", "CI_METHODS"]
+
+
+# ============================================================================ result object
+
+
+@dataclass(frozen=True, eq=False)
+class MeasureResult:
+    """Estimates for every (group, measure): tidy columns plus what was done to get them.
+
+    ``to_frame()``: one row per (group, measure) with the ``by`` columns (None for the whole sample,
+    or for a column a margin sums over), measure, value, se, ci_low, ci_high, n (units),
+    weight_sum, and ``line`` when a measure uses a poverty line. ``to_json_records()``: the same as
+    a list of dicts ``{"by": {col: value}, "measure", "value", "se", ...}`` (``"by": {}`` for the
+    whole sample; NaN becomes None).
+    """
+
+    by: tuple[str, ...]
+    groups: tuple[tuple, ...]  # one tuple of labels per row, aligned with ``by`` (None = all)
+    measure: tuple[str, ...]
+    value: np.ndarray
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    n: np.ndarray
+    weight_sum: np.ndarray
+    line: np.ndarray | None
+    income: str
+    se_method: str | None
+    confidence: float
+    ci_method: str | None
+    line_rule: str | None
+    quantile_convention: str
+    replicates: int | None = None
+    seed: int | None = None
+    n_units: int = 0
+    excluded: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.measure)
+
+    def to_frame(self) -> pd.DataFrame:
+        cols: dict = {}
+        for j, col in enumerate(self.by):
+            labels = np.empty(len(self.groups), dtype=object)
+            labels[:] = [g[j] for g in self.groups]
+            cols[col] = labels
+        cols["measure"] = list(self.measure)
+        cols["value"] = self.value
+        cols["se"] = self.se
+        cols["ci_low"] = self.ci_low
+        cols["ci_high"] = self.ci_high
+        cols["n"] = self.n
+        cols["weight_sum"] = self.weight_sum
+        if self.line is not None:
+            cols["line"] = self.line
+        return pd.DataFrame(cols)
+
+    def to_json_records(self) -> list[dict]:
+        out = []
+        for i in range(len(self.measure)):
+            rec = {
+                "by": {col: _json_scalar(v) for col, v in zip(self.by, self.groups[i]) if v is not None},
+                "measure": self.measure[i],
+                "value": _json_float(self.value[i]),
+                "se": _json_float(self.se[i]),
+                "ci_low": _json_float(self.ci_low[i]),
+                "ci_high": _json_float(self.ci_high[i]),
+                "n": int(self.n[i]),
+                "weight_sum": _json_float(self.weight_sum[i]),
+            }
+            if self.line is not None:
+                rec["line"] = _json_float(self.line[i])
+            out.append(rec)
+        return out
+
+    def value_of(self, measure: str, **group) -> float:
+        """The value for one measure and group, e.g. ``r.value_of("gini", db040="Vienna")``."""
+        return float(self.value[self._row(measure, group)])
+
+    def se_of(self, measure: str, **group) -> float:
+        return float(self.se[self._row(measure, group)])
+
+    def _row(self, measure: str, group: dict) -> int:
+        want = tuple(group.get(col) for col in self.by)
+        for i, (m, g) in enumerate(zip(self.measure, self.groups)):
+            if m == measure and tuple(None if v is None else v for v in g) == want:
+                return i
+        raise KeyError(f"no row for measure {measure!r} and group {group or '(whole sample)'}")
+
+    def describe(self) -> str:
+        """How the numbers were obtained, in a few lines."""
+        parts = [f"income {self.income!r}, {self.n_units:,} units"]
+        if self.excluded:
+            parts.append("excluded on request: " + "; ".join(f"{v:,} rows with {k}" for k, v in self.excluded.items()))
+        if self.se_method is None:
+            parts.append("no standard errors")
+        else:
+            se = self.se_method + (f" ({self.replicates} replicates, seed {self.seed})" if self.replicates else "")
+            parts.append(f"SE: {se}; {self.confidence:.0%} CI: {self.ci_method}")
+        if self.line_rule:
+            parts.append(f"poverty line: {self.line_rule}")
+        parts.append(f"quantiles: {self.quantile_convention}")
+        return "\n".join(parts + list(self.notes))
+
+    def __repr__(self) -> str:
+        frame = self.to_frame()
+        for col in self.by:
+            frame[col] = frame[col].where(frame[col].notna(), "(all)")
+        with pd.option_context("display.max_rows", 40, "display.width", 120, "display.max_columns", 20):
+            body = frame.to_string(index=False, max_rows=40, float_format=lambda v: f"{v:.6g}")
+        return f"MeasureResult: {len(self):,} estimates\n{self.describe()}\n{body}"
+
+
+def _json_float(v) -> float | None:
+    v = float(v)
+    return None if math.isnan(v) else v
+
+
+def _json_scalar(v):
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return str(v)
+
+
+# ============================================================================ requested measures
+
+
+@dataclass(frozen=True, eq=False)
+class _Requested:
+    spec: MeasureSpec
+    params: dict
+    label: str
+    kind: str  # "plain" | "line" (uses_line) | "self_line" (own fraction x median) | "median_anchor"
+    takes_quantile_convention: bool
+    takes_convention: bool
+
+
+def _signature_names(fn) -> set[str]:
+    try:
+        return set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def parse_measures(measures) -> list[_Requested]:
+    """``"gini,atkinson:0.5"`` or a list of names -> requested measures, with located errors."""
+    from .measures import catalog  # noqa: F401 - fills the registry
+    from .measures.registry import REGISTRY, parse_measure
+
+    if isinstance(measures, str):
+        measures = [m for m in measures.split(",")]
+    names = [str(m).strip() for m in measures if str(m).strip()]
+    if not names:
+        raise MeasureSpecError("no measure requested", hint=f"name at least one, e.g. {', '.join(list(REGISTRY)[:4])}")
+    out, seen = [], set()
+    for text in names:
+        base = text.split(":")[0].strip().lower()
+        if base not in REGISTRY:
+            near = closest(base, REGISTRY)
+            raise MeasureSpecError(
+                f"unknown measure {text!r}" + (f"; did you mean {' or '.join(repr(c) for c in near)}?" if near else ""),
+                hint="known measures: " + ", ".join(sorted(REGISTRY)) + " (prosperity measure --list describes them)",
+            )
+        try:
+            spec, params = parse_measure(text)
+        except ValueError as exc:
+            raise MeasureSpecError(f"invalid measure {text!r}: {exc}", hint=_param_hint(REGISTRY[base])) from None
+        canonical = spec.label(params)
+        if canonical in seen:
+            continue
+        seen.add(canonical)
+        # echo the measure as asked (``arpr`` stays ``arpr``), parameters written canonically
+        n_given = len([a for a in text.split(":")[1:]])
+        label = ":".join([spec.name] + [_fmt_param(params[p]) for p in spec.params[:n_given]])
+        sig = _signature_names(spec.kernel)
+        if spec.uses_line:
+            kind = "line"
+        elif "line" in sig and "fraction" in params:
+            kind = "self_line"
+        elif "median" in sig:
+            kind = "median_anchor"
+        else:
+            kind = "plain"
+        conv = {p.name: p.default for p in _parameters(spec.kernel)}.get("convention", inspect.Parameter.empty)
+        # the table's quantile convention goes to kernels whose own convention= is a quantile rule
+        # (default "eurostat"); other conventions (Gini, Theil, CV) are set per measure (conventions=)
+        takes_quantile = conv == "eurostat"
+        out.append(_Requested(spec, params, label, kind, takes_quantile, conv is not inspect.Parameter.empty))
+    return out
+
+
+def _fmt_param(x) -> str:
+    x = float(x)
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
+def _parameters(fn):
+    try:
+        return list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return []
+
+
+def _param_hint(spec: MeasureSpec) -> str:
+    if not spec.params:
+        return f"{spec.name} takes no parameter: write {spec.name}"
+    example = ":".join([spec.name] + [str(spec.defaults.get(p, 1)) for p in spec.params])
+    return f"{spec.name} takes {', '.join(spec.params)}: e.g. {example} ({spec.description})"
+
+
+# ============================================================================ survey design (domain variance)
+
+
+class _DomainVariance:
+    """Variance of a domain total sum_{k in group} w_k u_k (+ a whole-sample line term) from PSU totals.
+
+    The design is :meth:`Design.build` applied to the PSUs (one row per PSU: its stratum and fpc),
+    so the stratum sizes n_h, sampling fractions and the lonely-PSU rule are Design's. The sums run
+    over the PSUs a group touches only (sparse), which equals ``Design.variance`` with the group's
+    units (tests check the identity).
+    """
+
+    def __init__(self, sample: Sample, lonely_psu: str):
+        n = sample.n
+        if sample.strata is not None:
+            s_codes, s_levels = pd.factorize(sample.strata, sort=True)
+            s_levels = np.asarray(s_levels, dtype=object)
+        else:
+            s_codes, s_levels = np.zeros(n, dtype=np.int64), np.array(["(all)"], dtype=object)
+        if sample.psu is not None:
+            p_codes_raw, _ = pd.factorize(sample.psu)
+            pair = s_codes.astype(np.int64) * (int(p_codes_raw.max()) + 1) + p_codes_raw
+            unit_psu, _ = pd.factorize(pair)
+            unit_psu = unit_psu.astype(np.int64, copy=False)
+            n_psu = int(unit_psu.max()) + 1 if n else 0
+            rep = np.empty(n_psu, dtype=np.int64)
+            rep[unit_psu[::-1]] = np.arange(n - 1, -1, -1)  # first unit of every PSU
+        else:
+            unit_psu = None
+            n_psu = n
+            rep = None
+        self.n = n
+        self.n_psu = n_psu
+        self.unit_psu = unit_psu  # None: every unit is its own PSU (code = position)
+        psu_strata = s_levels[s_codes if rep is None else s_codes[rep]]
+        psu_fpc = None
+        if sample.fpc is not None:
+            fpc = np.asarray(sample.fpc, dtype=np.float64)
+            first = np.full(len(s_levels), np.nan)
+            first[s_codes[::-1]] = fpc[::-1]
+            if not np.array_equal(first[s_codes], fpc):
+                bad = first[s_codes] != fpc
+                rows, count, ex = offending_rows(bad, fpc, sample.row_number)
+                raise DesignError(
+                    f"fpc column {sample.fpc_name!r} must be constant within each stratum", column=sample.fpc_name,
+                    rows=rows, n_rows=count, examples=ex,
+                    hint="give every unit of a stratum the same number of population PSUs (or the same sampling fraction)",
+                )
+            psu_fpc = fpc if rep is None else fpc[rep]
+        try:
+            self.design = Design.build(n_psu, strata=psu_strata, psu=None, fpc=psu_fpc, lonely_psu=lonely_psu)
+        except ValueError as exc:
+            raise DesignError(f"invalid survey design: {exc}", column=sample.fpc_name,
+                              hint="check the fpc column: population PSUs per stratum (>= sampled PSUs) or fractions <= 1") from None
+        d = self.design
+        self.psu_stratum = d.psu_stratum
+        self.n_h = d.n_h.astype(np.float64)
+        self.n_strata = d.n_h.size
+        single = d.n_h == 1
+        if single.any() and lonely_psu == "fail":
+            labels = [format_value(x) for x in np.asarray(d.stratum_labels)[single][:5]]
+            what = "PSU" if sample.psu is not None else "unit"
+            raise DesignError(
+                f"{int(single.sum())} stratum/strata of {sample.strata_name!r} have a single {what} "
+                f"({', '.join(labels)}{', ...' if single.sum() > 5 else ''}), so their variance is not defined",
+                column=sample.strata_name,
+                hint="merge each such stratum with a similar one, or choose a rule: lonely_psu='adjust' (centre at the "
+                "population mean, as R survey), 'remove' or 'certainty' (contribute 0) (CLI: --lonely-psu)",
+            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(single, 1.0 if lonely_psu == "adjust" else 0.0, d.n_h / np.maximum(d.n_h - 1, 1))
+        self.c_h = (1.0 - d.fpc_h) * factor
+        # centring: lonely PSUs under "adjust" are centred at 0 (Design's convention)
+        self.centre = np.where(single, 0.0, 1.0 / np.maximum(self.n_h, 1))
+
+    def unit_codes(self, order: np.ndarray) -> np.ndarray:
+        """PSU code of each unit at sorted positions ``order`` (positions into the full sample)."""
+        return order if self.unit_psu is None else self.unit_psu[order]
+
+    def prepare(self, codes: np.ndarray, whole: bool):
+        """Per-group PSU coding, shared by every measure of the group."""
+        if whole or self.n_psu <= 2 * codes.size:
+            return ("dense", codes, None, None)
+        local, uniq = pd.factorize(codes)
+        return ("sparse", local.astype(np.int64, copy=False), uniq, self.psu_stratum[uniq])
+
+    def line_totals(self, codes_all: np.ndarray, wu_all: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Dense PSU totals of a whole-sample term, with its per-stratum sums and sums of squares."""
+        t = np.bincount(codes_all, weights=wu_all, minlength=self.n_psu)
+        return (t, np.bincount(self.psu_stratum, weights=t, minlength=self.n_strata),
+                np.bincount(self.psu_stratum, weights=t * t, minlength=self.n_strata))
+
+    def variance(self, prep, wu: np.ndarray, extra: tuple[float, tuple] | None = None) -> float:
+        kind, codes, uniq, h_loc = prep
+        H = self.n_strata
+        if kind == "dense":
+            t = np.bincount(codes, weights=wu, minlength=self.n_psu)
+            if extra is not None:
+                t = t + extra[0] * extra[1][0]
+            s1 = np.bincount(self.psu_stratum, weights=t, minlength=H)
+            s2 = np.bincount(self.psu_stratum, weights=t * t, minlength=H)
+        else:
+            t = np.bincount(codes, weights=wu, minlength=uniq.size)
+            s1 = np.bincount(h_loc, weights=t, minlength=H)
+            s2 = np.bincount(h_loc, weights=t * t, minlength=H)
+            if extra is not None:
+                d, (t_line, l1, l2) = extra
+                s1 = s1 + d * l1
+                s2 = s2 + 2.0 * d * np.bincount(h_loc, weights=t * t_line[uniq], minlength=H) + d * d * l2
+        ss = s2 - s1 * s1 * self.centre
+        return float(max(np.dot(self.c_h, np.maximum(ss, 0.0)), 0.0))
+
+
+# ============================================================================ groups
+
+
+def _normalise_by(by) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [c.strip() for c in by.split(",") if c.strip()]
+    out = []
+    for b in by:
+        out.extend(_normalise_by(b) if isinstance(b, str) else [str(b)])
+    return list(dict.fromkeys(out))
+
+
+def _breakdowns(by: list[str], margins: bool) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = [()]
+    if not by:
+        return out
+    if margins:
+        for k in range(1, len(by) + 1):
+            out.extend(itertools.combinations(by, k))
+    else:
+        out.append(tuple(by))
+    return out
+
+
+def _group_codes(sample: Sample, cols: tuple[str, ...]):
+    """(code per unit, list of label tuples) for the cross-classification of ``cols`` (present cells only)."""
+    labs = [sample.labels[c] for c in cols]
+    if len(labs) == 1:
+        return labs[0].codes, [(v,) for v in labs[0].levels], len(labs[0].levels)
+    sizes = [len(lab.levels) for lab in labs]
+    combined = np.zeros(sample.n, dtype=np.int64)
+    for lab, size in zip(labs, sizes):
+        combined *= size
+        combined += lab.codes
+    total = math.prod(sizes)
+    if total <= 4 * sample.n + 1024:
+        present = np.flatnonzero(np.bincount(combined, minlength=total))
+        lookup = np.full(total, -1, dtype=np.int64)
+        lookup[present] = np.arange(present.size)
+        codes = lookup[combined]
+    else:
+        codes, present = pd.factorize(combined, sort=True)
+    keys = []
+    for c in present:
+        parts = []
+        for lab, size in zip(reversed(labs), reversed(sizes)):
+            parts.append(lab.levels[c % size])
+            c //= size
+        keys.append(tuple(reversed(parts)))
+    return codes, keys, len(keys)
+
+
+def _split_sorted(codes_sorted: np.ndarray, n_groups: int):
+    """Yield (group code, positions in the global sort) with each group's positions ascending."""
+    if n_groups <= 24:
+        for g in range(n_groups):
+            yield g, np.flatnonzero(codes_sorted == g)
+        return
+    perm = np.argsort(codes_sorted, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes_sorted, minlength=n_groups))])
+    for g in range(n_groups):
+        yield g, perm[bounds[g]: bounds[g + 1]]
+
+
+def _group_text(cols, key) -> str:
+    if not cols:
+        return "the whole sample"
+    return ", ".join(f"{c}={format_value(v)}" for c, v in zip(cols, key))
+
+
+# ============================================================================ reference statistics for lines
+
+
+class _Reference:
+    """Median / mean of a (sorted) sample and, lazily, their linearized variables (sorted order)."""
+
+    def __init__(self, s: SortedIncome, convention: str):
+        self.s = s
+        self.convention = convention
+        self._stats: dict = {}
+        self._u: dict = {}
+
+    def stat(self, which: str) -> float:
+        if which not in self._stats:
+            s = self.s
+            if which == "median":
+                self._stats[which] = quantile_sorted(s, 0.5, self.convention)
+            else:
+                self._stats[which] = float(np.dot(s.w, s.y)) / s.total
+        return self._stats[which]
+
+    def u(self, which: str) -> np.ndarray:
+        if which not in self._u:
+            s = self.s
+            if which == "median":
+                self._u[which] = quantile_influence(s, 0.5, self.stat("median"))
+            else:
+                self._u[which] = (s.y - self.stat("mean")) / s.total
+        return self._u[which]
+
+
+# ============================================================================ the API
+
+
+def measure(
+    data,
+    income: str | None = None,
+    measures: Sequence[str] | str = ("gini",),
+    *,
+    weight: str | None = None,
+    by: str | Sequence[str] | None = None,
+    strata: str | None = None,
+    psu: str | None = None,
+    fpc: str | None = None,
+    poverty_line: float | None = None,
+    relative_line: float | None = None,
+    relative_to: str = "median",
+    line_within_groups: bool = False,
+    se: bool = True,
+    se_method: str = "linearization",
+    replicates: int | None = None,
+    seed: int | None = None,
+    confidence: float = 0.95,
+    ci_method: str | None = None,
+    quantile_convention: str = "eurostat",
+    conventions: dict | None = None,
+    lonely_psu: str = "fail",
+    margins: bool = False,
+    drop_missing: bool = False,
+    sheet: str | int | None = None,
+    **sample_options,
+) -> MeasureResult:
+    """Compute ``measures`` of ``income`` for the whole sample and every group of ``by``, with SEs.
+
+    ``data``: pandas / polars frame, dict of arrays, file path (CSV, Parquet, Stata, Excel with
+    ``sheet=``) or a :class:`~prosperity.io.Sample` (then weight / design / groups come from it).
+    ``measures``: catalogue names with parameters, e.g. ``["gini", "atkinson:0.5", "fgt:1"]``.
+    ``by``: one column, or several (their cross-classification); ``margins=True`` adds every
+    sub-combination (each column alone, ...). The whole sample is always included (``by = {}``).
+    Lines: ``poverty_line`` (absolute) or ``relative_line`` (fraction of the whole sample's median or
+    mean, ``relative_to``); groups use the whole sample's line unless ``line_within_groups``.
+    ``se_method``: ``"linearization"``, ``"bootstrap"`` or ``"rescaled_bootstrap"`` (``replicates``,
+    default 1000, ``seed``). ``quantile_convention``: ``eurostat`` (laeken), ``laeken``,
+    ``inverse_cdf`` or ``interpolated`` (passed to every quantile-based kernel). ``conventions``: a
+    measure's own convention, e.g. ``{"gini": "convey"}`` (see each kernel). ``lonely_psu``: ``fail``, ``adjust``, ``remove``,
+    ``certainty``. Other keyword arguments go to :func:`prosperity.io.from_frame` (hierarchy,
+    groups, household_size, equivalence, scale, unit, components, ...).
+    """
+    # ---- options
+    if se_method not in SE_METHODS:
+        raise MeasureSpecError(f"unknown se_method {se_method!r}", hint=f"use one of {', '.join(SE_METHODS)}")
+    bootstrap = se and se_method != "linearization"
+    if ci_method is None:
+        ci_method = "percentile" if bootstrap else "normal"
+    if ci_method not in CI_METHODS:
+        raise MeasureSpecError(f"unknown ci_method {ci_method!r}", hint=f"use one of {', '.join(CI_METHODS)}")
+    if ci_method == "percentile" and se and not bootstrap:
+        raise MeasureSpecError("percentile confidence intervals need bootstrap replicates",
+                               hint="use se_method='bootstrap' or 'rescaled_bootstrap', or ci_method='normal'")
+    if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
+        raise MeasureSpecError(f"confidence must lie strictly between 0 and 1, got {confidence!r}",
+                               hint="write 0.95 for a 95 % interval")
+    if quantile_convention not in QUANTILE_CONVENTIONS:
+        raise MeasureSpecError(f"unknown quantile convention {quantile_convention!r}",
+                               hint=f"use one of {', '.join(QUANTILE_CONVENTIONS)}")
+    if lonely_psu not in LONELY_PSU_RULES:
+        raise MeasureSpecError(f"unknown lonely_psu rule {lonely_psu!r}", hint=f"use one of {', '.join(LONELY_PSU_RULES)}")
+    if relative_to not in RELATIVE_TO:
+        raise MeasureSpecError(f"relative_to must be 'median' or 'mean', got {relative_to!r}",
+                               hint="relative lines are fractions of the median (Eurostat) or of the mean")
+    if bootstrap:
+        replicates = 1000 if replicates is None else replicates
+        if not (isinstance(replicates, (int, np.integer)) and replicates >= 2):
+            raise MeasureSpecError(f"replicates must be a whole number >= 2, got {replicates!r}",
+                                   hint="use a few hundred to a few thousand bootstrap replicates, e.g. 1000")
+    requested = parse_measures(measures)
+    conventions = _check_conventions(conventions or {}, requested)
+    line_rule, line_kind, line_value = _line_rule(poverty_line, relative_line, relative_to, requested)
+    by_cols = _normalise_by(by)
+
+    # ---- sample
+    sample = _as_sample(data, income, weight, strata, psu, fpc, by_cols, drop_missing, sheet, sample_options)
+    income = income or sample.income_names[0]
+    y = sample.income(income)
+    for col in by_cols:
+        if col not in sample.labels:
+            raise column_not_found(col, "by", list(sample.labels))
+    if sample.n == 0:
+        raise EmptyGroupError("the data have no rows" + (" left after excluding missing values" if sample.excluded else ""),
+                              hint="check the file and the columns chosen")
+    _check_income_domains(sample, y, income, requested)
+    breakdowns = _breakdowns(by_cols, margins)
+    _check_empty_levels(sample, by_cols)
+
+    # ---- sort once; design once
+    w = sample.weight
+    s_all = SortedIncome.from_arrays(y, w)
+    need_design = se
+    dv = _DomainVariance(sample, lonely_psu) if need_design else None
+    codes_all = dv.unit_codes(s_all.order) if dv is not None else None
+    national = _Reference(s_all, quantile_convention)
+    if line_kind == "relative":
+        if relative_line is None:
+            relative_line, relative_to = DEFAULT_RELATIVE_LINE, "median"
+            default_note = " (default: no line was given)"
+        else:
+            default_note = ""
+        line_value = relative_line * national.stat(relative_to)
+        line_rule = f"{relative_line:g} x {relative_to} of the whole sample = {line_value:.6g}" + (
+            "" if not by_cols else (" (each group's own: line_within_groups)" if line_within_groups else " (national line for every group)")) + default_note
+    national_terms: dict = {}  # which -> PSU totals of w * u_which (whole sample), for group line terms
+
+    def national_term(which: str):
+        if which not in national_terms:
+            national_terms[which] = dv.line_totals(codes_all, s_all.w * national.u(which))
+        return national_terms[which]
+
+    ctx = _Context(requested, quantile_convention, line_kind, line_value, relative_line, relative_to,
+                   line_within_groups, se and not bootstrap, conventions)
+    rows = _Rows(by_cols)
+    group_cache = []  # (cols, key, positions) for the bootstrap
+    for cols in breakdowns:
+        whole = not cols
+        if whole:
+            parts = [((), None)]
+            codes_sorted = None
+        else:
+            codes, keys, n_groups = _group_codes(sample, cols)
+            codes_sorted = codes[s_all.order]
+            parts = ((keys[g], pos) for g, pos in _split_sorted(codes_sorted, n_groups))
+        for key, pos in parts:
+            if whole:
+                s = s_all
+                gcodes = codes_all
+            else:
+                ys, ws = s_all.y[pos], s_all.w[pos]
+                s = SortedIncome(ys, ws, np.cumsum(ws), s_all.order[pos])
+                gcodes = None if codes_all is None else codes_all[pos]
+            if bootstrap:
+                group_cache.append((cols, key, pos))
+            prep = dv.prepare(gcodes, whole) if (dv is not None and not bootstrap) else None
+            own = national if whole else (_Reference(s, quantile_convention) if line_within_groups else None)
+            for r in requested:
+                est, line_used, extra_which, extra_scale = ctx.evaluate(r, s, own, national, cols, key)
+                var = math.nan
+                if ctx.influence:
+                    u = est.influence
+                    extra = None
+                    if extra_which is not None and est.line_derivative is not None and est.line_derivative != 0:
+                        d = est.line_derivative * extra_scale
+                        if own is not None:  # the line's u lives on the same units: add it in place
+                            u = u + d * own.u(extra_which)
+                        else:
+                            extra = (d, national_term(extra_which))
+                    var = dv.variance(prep, s.w * u, extra)
+                rows.add(cols, key, r.label, est.value, var, s.n, s.total, line_used)
+            del s
+    # ---- bootstrap
+    n_rows = len(rows.values)
+    values = np.asarray(rows.values, dtype=np.float64)
+    se_arr = np.sqrt(np.asarray(rows.variances, dtype=np.float64))
+    ci_low = np.full(n_rows, np.nan)
+    ci_high = np.full(n_rows, np.nan)
+    used_seed = None
+    notes: list[str] = []
+    if bootstrap:
+        from .variance.bootstrap import replicate_ci
+
+        used_seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
+        reps = _bootstrap_pass(ctx, s_all, dv, codes_all, group_cache, se_method, int(replicates), used_seed)
+        if reps.shape[0] != n_rows:  # pragma: no cover - internal consistency
+            raise RuntimeError("bootstrap rows do not match the point estimates")
+        failed = int(np.isnan(reps).any(axis=1).sum())
+        se_arr = np.sqrt(np.nanvar(reps, axis=1, ddof=1))
+        if failed:
+            notes.append(f"{failed} estimate(s) could not be computed on some bootstrap replicates (those were skipped)")
+        if ci_method == "percentile":
+            ci_low, ci_high = replicate_ci(reps, confidence)
+    if se and ci_method == "normal":
+        from scipy.stats import norm
+
+        z = float(norm.ppf(0.5 + confidence / 2))
+        ci_low, ci_high = values - z * se_arr, values + z * se_arr
+    if not se:
+        se_arr = np.full(n_rows, np.nan)
+    has_line = any(r.kind != "plain" for r in requested)
+    return MeasureResult(
+        by=tuple(by_cols),
+        groups=tuple(rows.groups),
+        measure=tuple(rows.measures),
+        value=values,
+        se=se_arr,
+        ci_low=np.asarray(ci_low, dtype=np.float64),
+        ci_high=np.asarray(ci_high, dtype=np.float64),
+        n=np.asarray(rows.n, dtype=np.int64),
+        weight_sum=np.asarray(rows.wsum, dtype=np.float64),
+        line=np.asarray(rows.lines, dtype=np.float64) if has_line else None,
+        income=income,
+        se_method=se_method if se else None,
+        confidence=float(confidence),
+        ci_method=ci_method if se else None,
+        line_rule=line_rule if has_line else None,
+        quantile_convention=quantile_convention,
+        replicates=int(replicates) if bootstrap else None,
+        seed=used_seed,
+        n_units=sample.n,
+        excluded=dict(sample.excluded),
+        notes=tuple(notes),
+    )
+
+
+def _bootstrap_pass(ctx, s_all, dv, codes_all, group_cache, method, replicates, seed) -> np.ndarray:
+    """Replicate values (rows in the order of the point pass x replicates): the whole pipeline
+    (relative lines included) re-estimated with the replicate weights."""
+    from .variance.bootstrap import replicate_multipliers
+
+    groups = []
+    for cols, key, pos in group_cache:
+        if pos is None:
+            groups.append((cols, key, None, None, None))
+        else:
+            groups.append((cols, key, s_all.y[pos], s_all.w[pos], codes_all[pos]))
+    n_rows = len(groups) * len(ctx.requested)
+    out = np.full((n_rows, replicates), np.nan)
+    col = 0
+    fpc_h = dv.design.fpc_h
+    for mult in replicate_multipliers(dv.psu_stratum, fpc_h, replicates=replicates, method=method, seed=seed):
+        for m in mult:
+            w_all = s_all.w * m[codes_all]
+            s_r = _compress(s_all.y, w_all, s_all.order)
+            national = _Reference(s_r, ctx.convention)
+            row = 0
+            for cols, key, ys, ws, gcodes in groups:
+                if ys is None:
+                    s, own = s_r, national
+                else:
+                    s = _compress(ys, ws * m[gcodes], None)
+                    own = _Reference(s, ctx.convention) if ctx.line_within_groups else None
+                for r in ctx.requested:
+                    if s is not None:
+                        try:
+                            out[row, col] = ctx.evaluate(r, s, own, national, cols, key, influence=False)[0].value
+                        except ProsperityInputError:
+                            pass
+                    row += 1
+            col += 1
+    return out
+
+
+def _compress(y: np.ndarray, w: np.ndarray, order) -> SortedIncome | None:
+    """A SortedIncome of the units with positive replicate weight (None if there are none)."""
+    keep = w > 0
+    if not keep.any():
+        return None
+    ys, ws = y[keep], w[keep]
+    return SortedIncome(ys, ws, np.cumsum(ws), order[keep] if order is not None else np.flatnonzero(keep))
+
+
+class _Rows:
+    def __init__(self, by_cols):
+        self.by_cols = by_cols
+        self.groups, self.measures, self.values, self.variances, self.n, self.wsum, self.lines = [], [], [], [], [], [], []
+
+    def add(self, cols, key, label, value, var, n, wsum, line):
+        lookup = dict(zip(cols, key))
+        self.groups.append(tuple(lookup.get(c) for c in self.by_cols))
+        self.measures.append(label)
+        self.values.append(value)
+        self.variances.append(var)
+        self.n.append(n)
+        self.wsum.append(wsum)
+        self.lines.append(math.nan if line is None else line)
+
+
+@dataclass
+class _Context:
+    """How to call each kernel (lines, conventions); shared by the point pass and the bootstrap."""
+
+    requested: list
+    convention: str
+    line_kind: str | None  # "absolute" | "relative" | None
+    line_value: float | None
+    relative_line: float | None
+    relative_to: str
+    line_within_groups: bool
+    influence: bool
+    conventions: dict = field(default_factory=dict)  # measure name -> convention= for its kernel
+
+    def evaluate(self, r: _Requested, s: SortedIncome, own, national, cols, key, influence=None):
+        """(Estimate, line used, which reference statistic's u to add (or None), its scale)."""
+        influence = self.influence if influence is None else influence
+        kwargs = dict(r.params)
+        if r.spec.name in self.conventions:
+            kwargs["convention"] = self.conventions[r.spec.name]
+        elif r.takes_quantile_convention:
+            kwargs["convention"] = self.convention
+        line_used, which, scale = None, None, 1.0
+        national_line = bool(cols) and not self.line_within_groups  # a group measured against the whole sample
+        ref = own if own is not None else national
+        if r.kind == "line":
+            if self.line_kind == "absolute":
+                kwargs["line"] = line_used = self.line_value
+            else:
+                kwargs["line"] = line_used = self.relative_line * ref.stat(self.relative_to)
+                which, scale = self.relative_to, self.relative_line
+        elif r.kind == "self_line":  # fraction x median; without line= the kernel includes the line's error itself
+            line_used = r.params["fraction"] * ref.stat("median")
+            if national_line:
+                kwargs["line"] = line_used
+                which, scale = "median", r.params["fraction"]
+        elif r.kind == "median_anchor":
+            line_used = ref.stat("median")
+            if national_line:
+                kwargs["median"] = line_used
+                which = "median"
+        try:
+            est = r.spec.kernel(s, influence=influence, **kwargs)
+        except ProsperityInputError:
+            raise
+        except (ValueError, ZeroDivisionError, FloatingPointError) as exc:
+            raise EmptyGroupError(
+                f"{r.label} cannot be computed for {_group_text(cols, key)} ({s.n:,} units): {exc}",
+                hint="leave this measure out, merge small groups, or check the incomes of this group"
+                + (" (standard errors of quantile-based measures need a kernel density: se=False or the bootstrap avoid it)" if influence else ""),
+            ) from None
+        if influence and est.influence is None:
+            raise MeasureSpecError(f"measure {r.label!r} has no linearized variable, so no linearized standard error",
+                                   hint="use se_method='bootstrap', or se=False")
+        return est, line_used, which, scale
+
+
+def _check_conventions(conventions: dict, requested) -> dict:
+    names = {r.spec.name: r for r in requested}
+    for name, value in conventions.items():
+        if name not in names:
+            raise MeasureSpecError(f"a convention was given for {name!r}, which is not among the measures requested",
+                                   hint=f"requested: {', '.join(names)}")
+        if not names[name].takes_convention:
+            raise MeasureSpecError(f"measure {name!r} has no convention to choose", hint=f"remove {name!r} from conventions")
+    return dict(conventions)
+
+
+def _line_rule(poverty_line, relative_line, relative_to, requested):
+    needs = [r.label for r in requested if r.kind == "line"]
+    if poverty_line is not None and relative_line is not None:
+        raise MeasureSpecError("give either an absolute poverty line or a relative line, not both",
+                               hint=f"drop poverty_line={poverty_line!r} (CLI --poverty-line) or relative_line={relative_line!r} (CLI --relative-line)")
+    if poverty_line is not None:
+        z = _as_float(poverty_line, "poverty line")
+        if not (math.isfinite(z) and z > 0):
+            raise MeasureSpecError(f"the poverty line must be a positive number, got {poverty_line!r}",
+                                   hint="give the line in the income's unit (e.g. 2.15 * 365 for $2.15 a day in annual income)")
+        return f"absolute, {z:g}", "absolute", z
+    if relative_line is not None:
+        c = _as_float(relative_line, "relative line")
+        if not (math.isfinite(c) and 0 < c <= MAX_RELATIVE_LINE):
+            raise MeasureSpecError(
+                f"the relative line must be a fraction of the {relative_to} in (0, {MAX_RELATIVE_LINE:g}], got {relative_line!r}",
+                hint=f"write 0.6 for 60 % of the {relative_to}, not 60; for an absolute line use poverty_line (CLI --poverty-line)",
+            )
+        return None, "relative", None
+    if needs:
+        return None, "relative", None  # default 0.6 x median, set by the caller
+    return None, None, None
+
+
+def _as_float(v, what) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise MeasureSpecError(f"the {what} must be a number, got {v!r}", hint="e.g. 0.6 for a relative line") from None
+
+
+def _as_sample(data, income, weight, strata, psu, fpc, by_cols, drop_missing, sheet, options) -> Sample:
+    if isinstance(data, Sample):
+        given = {k: v for k, v in dict(weight=weight, strata=strata, psu=psu, fpc=fpc, sheet=sheet).items() if v is not None}
+        given.update({k: v for k, v in options.items() if v})
+        if given:
+            raise MeasureSpecError(f"{', '.join(given)} cannot be given with a Sample: they are part of it",
+                                   hint="build the Sample with these options (prosperity.io.load), or pass the data frame here")
+        if income is not None and income not in data.incomes:
+            raise column_not_found(income, "income", list(data.incomes))
+        return data
+    if income is None:
+        raise MeasureSpecError("no income column given", hint="name it, e.g. measure(df, income='eqIncome', ...)")
+    hierarchy = tuple(options.pop("hierarchy", ()) or ())
+    groups = list(options.pop("groups", ()) or ())
+    for c in by_cols:
+        if c not in hierarchy and c not in groups:
+            groups.append(c)
+    return load(data, income, weight=weight, strata=strata, psu=psu, fpc=fpc, hierarchy=hierarchy, groups=tuple(groups),
+                drop_missing=drop_missing, sheet=sheet, **options)
+
+
+_DOMAIN_WORDS = {"nonnegative": ("negative", lambda v: v < 0, "non-negative"),
+                 "positive": ("zero or negative", lambda v: ~(v > 0), "positive")}
+
+
+def _check_income_domains(sample: Sample, y: np.ndarray, income: str, requested) -> None:
+    y_min = float(np.min(y))
+    for domain in ("positive", "nonnegative"):
+        users = [r.label for r in requested if r.spec.income_domain == domain]
+        if not users:
+            continue
+        word, bad_fn, need = _DOMAIN_WORDS[domain]
+        if not bad_fn(np.asarray(y_min)):
+            continue
+        bad = bad_fn(y)
+        idx = np.flatnonzero(bad)
+        rows = sample.data_rows(idx[:5]).tolist()
+        ok = [r.label for r in requested if r.spec.income_domain == "any"]
+        raise InvalidValueError(
+            f"{', '.join(users)} need{'s' if len(users) == 1 else ''} {need} incomes, but income column {income!r} has "
+            f"{idx.size:,} {word} value{'s' if idx.size != 1 else ''}",
+            column=income, rows=rows, n_rows=int(idx.size), examples=list(y[idx[:3]]),
+            hint=f"leave {', '.join(users)} out" + (f" ({', '.join(ok)} accept{'s' if len(ok) == 1 else ''} any income)" if ok else "")
+            + ", or decide explicitly what these incomes mean and recode or remove the rows before measuring "
+            "(e.g. bottom-code at a small positive amount)",
+        )
+
+
+def _check_empty_levels(sample: Sample, by_cols) -> None:
+    for col in by_cols:
+        lab = sample.labels[col]
+        counts = np.bincount(lab.codes, minlength=len(lab.levels))
+        empty = np.flatnonzero(counts == 0)
+        if empty.size:
+            names = ", ".join(format_value(lab.levels[i]) for i in empty[:5])
+            raise EmptyGroupError(
+                f"group column {col!r} has {empty.size} categor{'y' if empty.size == 1 else 'ies'} with no observations "
+                f"({names}{', ...' if empty.size > 5 else ''})"
+                + (" after excluding rows with missing values" if sample.excluded else ""),
+                column=col,
+                hint="remove unused categories (pandas: df[col] = df[col].cat.remove_unused_categories()) "
+                "or check that the data are complete",
+            )
