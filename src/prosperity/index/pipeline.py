@@ -282,13 +282,15 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
     # imputation --------------------------------------------------------------------------
     if cfg.imputation != "none":
         groups = keys["year"].to_numpy() if cfg.impute_groups == "year" else None
-        X, irep = prepare.impute(X, cfg.imputation, groups=groups, units=keys["region"].to_numpy(),
-                                 times=keys["year"].to_numpy())
-        per = {framework.indicators[j].code: int(irep.imputed[:, j].sum()) for j in range(X.shape[1])
-               if irep.imputed[:, j].any()}
-        steps.append({"step": "imputation", "method": cfg.imputation, "cells_imputed": irep.n_imputed,
-                      "by_indicator": per, "still_missing": irep.still_missing,
-                      "observed_values_changed": 0})
+        # methods may be chained, e.g. "linear,mean": interpolate inside series, then fill the rest
+        for method in [m.strip() for m in cfg.imputation.replace("+", ",").split(",") if m.strip()]:
+            X, irep = prepare.impute(X, method, groups=groups, units=keys["region"].to_numpy(),
+                                     times=keys["year"].to_numpy())
+            per = {framework.indicators[j].code: int(irep.imputed[:, j].sum()) for j in range(X.shape[1])
+                   if irep.imputed[:, j].any()}
+            steps.append({"step": "imputation", "method": method, "cells_imputed": irep.n_imputed,
+                          "by_indicator": per, "still_missing": irep.still_missing,
+                          "observed_values_changed": 0})
     elif np.isnan(X).any():
         steps.append({"step": "imputation", "method": "none",
                       "detail": f"{int(np.isnan(X).sum())} missing cells left; means reweight around them"})

@@ -49,13 +49,14 @@ class _Context:
         self.aggs = [canonical_aggregation(a) for a in (aggregations or [cfg.aggregation])]
         self.yb = year_blocks(prep.keys)
         need_pos = any(a in ("geometric", "harmonic") for a in self.aggs)
-        self.Z = {}
+        self.Z, self.Zpos = {}, {}
         for nm in self.norms:
             Z = normalise_matrix(prep, nm)
+            self.Z[nm] = Z
             if need_pos and np.nanmin(Z) <= 0:
                 lo, hi = np.nanmin(Z), np.nanmax(Z)
                 Z = positive_floor + (1 - positive_floor) * (Z - lo) / (hi - lo)
-            self.Z[nm] = Z
+            self.Zpos[nm] = Z
         # base weights: per (normalisation, weighting), per block (one block unless by_year)
         self.bw = {}
         for nm in self.norms:
@@ -84,7 +85,7 @@ class _Context:
         for c in np.unique(combo):
             D = np.where(combo == c)[0]
             nm, wm, ag = self.norms[ni[D[0]]], self.weights_m[wi[D[0]]], self.aggs[ai[D[0]]]
-            Z = self.Z[nm]
+            Z = self.Zpos[nm] if ag in ("geometric", "harmonic") else self.Z[nm]
             aggs = _aggregations(self.fw, self.prep.config, ag)
             for b, rows in enumerate(self.block_rows):
                 gws = []
@@ -154,8 +155,9 @@ def uncertainty(result, n: int = 1000, *, seed: int = 0, normalisations=None, we
     summ["mean_rank"] = np.nanmean(R, axis=0)
     summ["rank_q05"] = np.nanquantile(R, 0.05, axis=0)
     summ["rank_q95"] = np.nanquantile(R, 0.95, axis=0)
-    summ["score_q05"] = np.nanquantile(S, 0.05, axis=0)
-    summ["score_q95"] = np.nanquantile(S, 0.95, axis=0)
+    if len(ctx.norms) == 1 and len(ctx.aggs) == 1:  # scores are on one scale only then
+        summ["score_q05"] = np.nanquantile(S, 0.05, axis=0)
+        summ["score_q95"] = np.nanquantile(S, 0.95, axis=0)
     codes = ctx.fw.codes
     draws = pd.DataFrame({"normalisation": np.asarray(ctx.norms)[ni], "weighting": np.asarray(ctx.weights_m)[wi],
                           "aggregation": np.asarray(ctx.aggs)[ai],
