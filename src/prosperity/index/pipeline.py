@@ -161,6 +161,14 @@ def _numeric_column(df: pd.DataFrame, col: str, keys: pd.DataFrame) -> np.ndarra
     return num.to_numpy(dtype=float)
 
 
+def _is_numeric(s: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(s):
+        return True
+    txt = s.astype("string").str.strip().str.replace(",", ".", regex=False)
+    txt = txt[txt.notna() & (txt != "")]
+    return len(txt) > 0 and pd.to_numeric(txt, errors="coerce").notna().all()
+
+
 def resolve_config(framework: Framework | None, **overrides) -> IndexConfig:
     base = {}
     if framework is not None:
@@ -173,7 +181,7 @@ def resolve_config(framework: Framework | None, **overrides) -> IndexConfig:
     norm = NORMALISATION_ALIASES.get(cfg.normalisation, cfg.normalisation)
     if norm not in nz.METHODS:
         raise ValueError(f"unknown normalisation {cfg.normalisation!r}; choose one of target, {', '.join(nz.METHODS)}")
-    if overrides.get("mode") == "target" and "normalisation" not in overrides and norm not in (
+    if overrides.get("mode") == "target" and overrides.get("normalisation") is None and norm not in (
             "realisation", "distance_target", "goalposts"):
         norm = "realisation"
     if norm in ("realisation", "distance_target", "goalposts"):
@@ -236,16 +244,25 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
         keys.insert(0, "region", np.arange(len(df)).astype(str))
     if "year" not in keys:
         keys["year"] = np.nan
+    elif not pd.api.types.is_numeric_dtype(keys["year"]):
+        as_num = pd.to_numeric(keys["year"], errors="coerce")
+        if as_num.notna().all():
+            keys["year"] = as_num.astype(int) if (as_num % 1 == 0).all() else as_num
     dup = keys.duplicated(keep=False)
     if dup.any():
         first = keys[dup].iloc[0]
         raise ValueError(f"{int(dup.sum())} rows share a (region, year): e.g. region={first['region']}, "
                          f"year={first['year']}; aggregate or drop duplicates first")
     if framework is None:
-        num = [c for c in df.columns if c not in key_cols and pd.api.types.is_numeric_dtype(df[c])]
+        num, skipped = [], []
+        for c in df.columns:
+            if c in key_cols:
+                continue
+            (num if _is_numeric(df[c]) else skipped).append(c)
         framework = Framework.flat(num, negative)
         steps.append({"step": "framework", "detail": f"quick framework: {len(num)} numeric columns as indicators; "
-                      f"negative: {', '.join(negative) or 'none'}"})
+                      f"negative: {', '.join(negative) or 'none'}"
+                      + (f"; non-numeric columns ignored: {', '.join(map(str, skipped))}" if skipped else "")})
     else:
         if negative:
             raise ValueError("--negative applies only without --framework; set directions in the framework file")

@@ -1,0 +1,132 @@
+"""``prosperity index PANEL``: a composite index (framework YAML or every numeric column), with
+optional Monte Carlo rank intervals. Calls :func:`prosperity.index.build_index` only."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("index")
+    def index(
+        panel: str = typer.Argument(..., help="long table (CSV, Parquet, Excel): one row per region (and year); "
+                                              "'china' = the bundled provincial panel"),
+        framework: str = typer.Option(None, "--framework", help="framework YAML, or a bundled one: affluence_sharing, "
+                                                                "five_concepts, zhejiang_2025"),
+        region: str = typer.Option("region", "--region", help="region id column"),
+        year: str = typer.Option("year", "--year", help="year column (omit or absent: one cross-section)"),
+        negative: str = typer.Option(None, "--negative", help="without --framework: comma list of columns where less is better"),
+        normalisation: str = typer.Option(None, "--normalisation", help="minmax | zscore | rank | percentile | target "
+                                          "(realisation degree) | distance_target | goalposts | vector | sum | ..."),
+        value_range: str = typer.Option(None, "--range", help="min-max target range a,b (e.g. 1,100 before geometric means)"),
+        weighting: str = typer.Option(None, "--weighting", help="equal | entropy | critic | cv | std | pca | pca1 | user | ahp"),
+        entropy_variant: str = typer.Option(None, "--entropy-variant", help="zero (0 ln 0 = 0) | shift | rescale | max_weight"),
+        aggregation: str = typer.Option(None, "--aggregation", help="weighted-sum | geometric | harmonic | topsis | vikor | gra"),
+        mode: str = typer.Option(None, "--mode", help="relative | target"),
+        scope: str = typer.Option(None, "--scope", help="pooled (panel, comparable over years) | by_year"),
+        scheme: str = typer.Option(None, "--scheme", help="nested (weights within each dimension) | global"),
+        imputation: str = typer.Option(None, "--imputation", help="none | mean | median | linear | latest | em, "
+                                                                  "or a chain such as linear,mean"),
+        treatment: str = typer.Option(None, "--outliers", help="none | coinr (winsorise then log) | winsorise | log | boxcox"),
+        start: int = typer.Option(None, "--start", help="first year"),
+        end: int = typer.Option(None, "--end", help="last year"),
+        n_uncertainty: int = typer.Option(0, "--uncertainty", help="Monte Carlo draws for rank intervals (0 = none)"),
+        seed: int = typer.Option(0, "--seed", help="random seed of the Monte Carlo"),
+        fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
+    ) -> None:
+        """Composite index: scores, ranks, weights, dimension scores (and rank intervals)."""
+        if fmt not in ("table", "json", "csv"):
+            raise typer.BadParameter(f"--format must be table, json or csv, got {fmt!r}")
+        try:
+            res, unc = _run(panel, framework, region, year, negative, normalisation, value_range, weighting,
+                            entropy_variant, aggregation, mode, scope, scheme, imputation, treatment, start, end,
+                            n_uncertainty, seed)
+        except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            typer.echo(f"error: {msg}", err=True)
+            raise typer.Exit(code=2) from None
+        for w in res.warnings:
+            typer.echo(f"warning: {w}", err=True)
+        if fmt == "json":
+            out = res.to_dict()
+            if unc is not None:
+                out["uncertainty"] = json.loads(unc.summary.to_json(orient="records"))
+            typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        elif fmt == "csv":
+            frame = res.to_frame()
+            if unc is not None:
+                frame = frame.merge(unc.summary[["region", "year", "median_rank", "rank_q05", "rank_q95"]],
+                                    on=["region", "year"], how="left")
+            typer.echo(frame.to_csv(index=False), nl=False)
+        else:
+            _print(res, unc)
+
+
+def _run(panel, framework, region, year, negative, normalisation, value_range, weighting, entropy_variant,
+         aggregation, mode, scope, scheme, imputation, treatment, start, end, n_uncertainty, seed):
+    from prosperity.index import build_index, load_framework, uncertainty
+
+    if panel == "china":
+        from prosperity.index.china import china_provincial_panel
+
+        frame = china_provincial_panel()
+        region = "province" if region == "region" else region
+    else:
+        from prosperity.io.read import read_table
+
+        frame = read_table(panel)
+    if year in frame.columns:
+        if start is not None:
+            frame = frame[frame[year] >= start]
+        if end is not None:
+            frame = frame[frame[year] <= end]
+    fw = load_framework(framework) if framework else None
+    rng = None
+    if value_range:
+        try:
+            a, b = (float(x) for x in value_range.split(","))
+        except ValueError:
+            raise ValueError(f"--range must be two numbers a,b, got {value_range!r}") from None
+        rng = (a, b)
+    neg = [c.strip() for c in negative.split(",") if c.strip()] if negative else ()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = build_index(frame, fw, region=region, year=year if year in frame.columns else None, negative=neg,
+                          normalisation=normalisation, range=rng, weighting=weighting,
+                          entropy_variant=entropy_variant, aggregation=aggregation, mode=mode, scope=scope,
+                          scheme=scheme, imputation=imputation, treatment=treatment)
+        unc = uncertainty(res, n_uncertainty, seed=seed, keep_draws=False) if n_uncertainty > 0 else None
+    return res, unc
+
+
+def _print(res, unc) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    cfg = res.config
+    con.print(f"[bold]{res.framework.name}[/bold]: {len(res.framework.indicators)} indicators; "
+              f"normalisation {cfg.normalisation} ({cfg.scope}, {cfg.mode}), weighting {cfg.weighting}, "
+              f"aggregation {cfg.aggregation}")
+    wt = Table(title="weights")
+    for c in ("indicator", "dimension", "direction", "within group", "effective"):
+        wt.add_column(c, justify="right" if c in ("within group", "effective") else "left")
+    for code, row in res.weights.iterrows():
+        wt.add_row(code, str(row.dimension), row.direction, f"{row.within_group:.4f}", f"{row.effective:.4f}")
+    con.print(wt)
+    frame = res.to_frame()
+    if unc is not None:
+        frame = frame.merge(unc.summary[["region", "year", "rank_q05", "rank_q95"]], on=["region", "year"])
+    last = frame["year"].dropna().max() if frame["year"].notna().any() else None
+    show = frame[frame["year"] == last] if last is not None else frame
+    st = Table(title=f"scores{f' ({last:g})' if last is not None else ''}")
+    cols = ["region", "score", "rank"] + (["rank_q05", "rank_q95"] if unc is not None else []) + \
+        [g.code for g in res.framework.groups[:-1] if g.level == 1]
+    for c in cols:
+        st.add_column(c, justify="left" if c == "region" else "right")
+    for _, r in show.sort_values("rank").iterrows():
+        st.add_row(*[str(r[c]) if c == "region" else f"{r[c]:.4g}" for c in cols])
+    con.print(st)
