@@ -191,7 +191,7 @@ class MeasureResult:
 
 def _json_float(v) -> float | None:
     v = float(v)
-    return None if math.isnan(v) else v
+    return v if math.isfinite(v) else None
 
 
 def _json_scalar(v):
@@ -686,9 +686,9 @@ def measure(
         if ci_method == "percentile":
             ci_low, ci_high = replicate_ci(reps, confidence)
     if se and ci_method == "normal":
-        from scipy.stats import norm
+        from statistics import NormalDist
 
-        z = float(norm.ppf(0.5 + confidence / 2))
+        z = NormalDist().inv_cdf(0.5 + confidence / 2)
         ci_low, ci_high = values - z * se_arr, values + z * se_arr
     if not se:
         se_arr = np.full(n_rows, np.nan)

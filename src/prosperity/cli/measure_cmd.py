@@ -1,0 +1,232 @@
+"""``prosperity measure FILE --income COL ...``: measures for the whole sample and by groups, with SEs.
+
+A thin shell over :func:`prosperity.table.measure`. Output contract (scripts depend on it):
+``--format json`` prints a JSON list of objects ``{"by": {COL: value}, "measure": NAME, "value": x,
+"se": s, "ci_low", "ci_high", "n", "weight_sum"}`` (``"by": {}`` for the whole sample, ``"line"`` when
+a measure uses a poverty line), values as fractions; ``se`` is null without ``--se``. ``--format csv``
+prints the tidy frame; ``--format table`` a readable table. Bad input: one paragraph on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import List, Optional
+
+import typer
+
+DEFAULT_CLI_MEASURES = "mean,median,gini,qsr,palma,arpr"
+FORMATS = ("table", "json", "csv")
+
+
+def _split(values: Optional[List[str]]) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return out
+
+
+def fail(message: str) -> None:
+    """Print one paragraph on stderr and exit with code 2 (no traceback)."""
+    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+    raise typer.Exit(code=2)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("measure", no_args_is_help=True)
+    def measure_command(
+        file: Optional[str] = typer.Argument(None, help="Data file: CSV/TSV (.gz ok), Parquet, Stata .dta, Excel, Feather."),
+        income: Optional[str] = typer.Option(None, "--income", "-i", help="Income column."),
+        weight: Optional[str] = typer.Option(None, "--weight", "-w", help="Weight column (default: every row 1)."),
+        strata: Optional[str] = typer.Option(None, "--strata", help="Strata column of the survey design."),
+        psu: Optional[str] = typer.Option(None, "--psu", help="PSU (cluster) column of the survey design."),
+        fpc: Optional[str] = typer.Option(None, "--fpc", help="Population PSUs per stratum (or sampling fraction <= 1)."),
+        by: Optional[List[str]] = typer.Option(
+            None, "--by", "-b",
+            help="Group column(s): repeat (--by db040 --by rb090) or separate with commas; several columns are "
+            "cross-classified. The whole sample is always reported (\"by\": {}).",
+        ),
+        margins: bool = typer.Option(False, "--margins", help="With several --by columns, also report each column alone (every sub-combination)."),
+        hierarchy: Optional[List[str]] = typer.Option(None, "--hierarchy", help="Label columns, coarse to fine, that must nest (region,province,city); checked."),
+        measures: Optional[List[str]] = typer.Option(
+            None, "--measures", "-m",
+            help=f"Comma-separated measures with parameters, e.g. gini,theil,mld,atkinson:0.5,arpr,qsr,rmpg,palma,fgt:0 "
+            f"(default {DEFAULT_CLI_MEASURES}; --list shows all).",
+        ),
+        poverty_line: Optional[float] = typer.Option(None, "--poverty-line", "-z", help="Absolute poverty line, in the income's unit."),
+        relative_line: Optional[float] = typer.Option(
+            None, "--relative-line",
+            help="Relative poverty line as a fraction of the whole sample's median (or mean, --relative-to), e.g. 0.6. "
+            "With --by, every group is measured against the WHOLE SAMPLE's line (national line, as Eurostat does for "
+            "regions) unless --line-within-groups. Default for line-based measures: 0.6 x median.",
+        ),
+        relative_to: str = typer.Option("median", "--relative-to", help="median | mean: what the relative line is a fraction of."),
+        line_within_groups: bool = typer.Option(
+            False, "--line-within-groups",
+            help="Use each group's own relative line (and own median for arpr, rmpg, middle_rel) instead of the whole sample's.",
+        ),
+        se: bool = typer.Option(False, "--se/--no-se", help="Compute standard errors and confidence intervals."),
+        se_method: str = typer.Option("linearization", "--se-method", help="linearization | bootstrap | rescaled_bootstrap."),
+        replicates: int = typer.Option(1000, "--replicates", help="Bootstrap replicates."),
+        seed: Optional[int] = typer.Option(None, "--seed", help="Bootstrap seed (reported; default: random)."),
+        confidence: float = typer.Option(0.95, "--confidence", help="Confidence level of the intervals."),
+        ci_method: Optional[str] = typer.Option(None, "--ci-method", help="normal | percentile (default: normal; percentile for the bootstrap)."),
+        lonely_psu: str = typer.Option("fail", "--lonely-psu", help="Strata with one PSU: fail | adjust | remove | certainty."),
+        quantile_convention: str = typer.Option("eurostat", "--quantile-convention", help="eurostat (laeken, default) | laeken | inverse_cdf | interpolated."),
+        equivalence: Optional[str] = typer.Option(None, "--equivalence", help="per_capita | oecd_modified | oecd | square_root | power:THETA (divides income by the scale)."),
+        household_size: Optional[str] = typer.Option(None, "--household-size", help="Household size column (for --equivalence or --unit household)."),
+        adults: Optional[str] = typer.Option(None, "--adults", help="Number of adults (14+) column, for the OECD scales."),
+        children: Optional[str] = typer.Option(None, "--children", help="Number of children (<14) column, for the OECD scales."),
+        scale_column: Optional[str] = typer.Option(None, "--scale-column", help="Precomputed equivalence scale column (e.g. eqSS)."),
+        unit: str = typer.Option("person", "--unit", help="person | household: with household rows, weights are multiplied by household size."),
+        drop_missing: bool = typer.Option(False, "--drop-missing", help="Exclude rows with missing values in the columns used (count reported on stderr)."),
+        sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet name (needed when the workbook has several)."),
+        fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv."),
+        list_measures: bool = typer.Option(False, "--list", help="List the available measures and exit."),
+    ) -> None:
+        """Inequality, poverty and middle-class measures for the whole sample and by groups, with design-based SEs."""
+        if list_measures:
+            _print_catalogue()
+            return
+        if fmt not in FORMATS:
+            fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}.")
+        if file is None:
+            fail("no data file given. Usage: prosperity measure FILE --income COL [--weight COL] [--by COL] [--se].")
+        if income is None:
+            fail("--income is required: name the income column, e.g. --income eqIncome.")
+        from prosperity.io.errors import ProsperityInputError
+        from prosperity.table import measure
+
+        options = dict(
+            weight=weight, by=_split(by) or None, strata=strata, psu=psu, fpc=fpc, poverty_line=poverty_line,
+            relative_line=relative_line, relative_to=relative_to, line_within_groups=line_within_groups, se=se,
+            se_method=se_method, replicates=replicates, seed=seed, confidence=confidence, ci_method=ci_method,
+            quantile_convention=quantile_convention, lonely_psu=lonely_psu, margins=margins, drop_missing=drop_missing,
+            sheet=sheet, equivalence=equivalence, household_size=household_size, adults=adults, children=children,
+            scale=scale_column, unit=unit, hierarchy=tuple(_split(hierarchy)),
+        )
+        try:
+            result = measure(file, income, _split(measures) or DEFAULT_CLI_MEASURES.split(","), **options)
+        except ProsperityInputError as exc:
+            fail(str(exc))
+        except (ValueError, KeyError, OSError, ImportError) as exc:  # reader failures, kernel messages
+            fail(f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))
+        for reason, count in result.excluded.items():
+            typer.echo(f"note: excluded {count:,} row{'s' if count != 1 else ''} with {reason} (--drop-missing)", err=True)
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
+        if fmt == "json":
+            typer.echo(json.dumps(result.to_json_records(), indent=2, allow_nan=False))
+        elif fmt == "csv":
+            sys.stdout.write(result.to_frame().to_csv(index=False))
+        else:
+            print_result(result)
+
+
+def _fmt(v: float, digits: int = 4) -> str:
+    """Display format: 4 significant digits, thousands separators, never scientific notation."""
+    if v != v:  # NaN
+        return ""
+    if abs(v) >= 10 ** digits:
+        return f"{v:,.0f}"
+    import numpy as np
+
+    return np.format_float_positional(float(v), precision=digits, unique=True, fractional=False, trim="-")
+
+
+def print_result(result, title: str | None = None, console=None) -> None:
+    """A readable rich table of a :class:`~prosperity.table.MeasureResult` (4 significant digits;
+    full precision with --format json or csv): one row per group and a column per measure with the
+    SE under each value when that fits the terminal, else one row per (group, measure)."""
+    from rich.console import Console
+
+    console = console or Console()
+    table = _wide_table(result, title)
+    if _natural_width(table) > console.width:
+        table = _long_table(result, title)
+    console.print(table)
+
+
+def _natural_width(table) -> int:
+    """Width the table needs without wrapping or truncating any cell."""
+    total = 1
+    for column in table.columns:
+        lines = [str(column.header)] + [line for cell in column.cells for line in str(cell).split("\n")]
+        total += max(len(x) for x in lines) + 3
+    return total
+
+
+def _caption(result) -> str:
+    return result.describe().replace("\n", "; ")
+
+
+def _wide_table(result, title):
+    from rich.table import Table
+
+    has_se = result.se_method is not None
+    measures = list(dict.fromkeys(result.measure))
+    caption = _caption(result) + ("; standard errors in parentheses" if has_se else "")
+    table = Table(title=title, caption=caption, show_lines=has_se, title_justify="left", caption_justify="left")
+    for col in result.by:
+        table.add_column(col, no_wrap=True)
+    for m in measures:
+        table.add_column(m, justify="right", no_wrap=True)
+    table.add_column("n", justify="right", no_wrap=True)
+    cells: dict = {}
+    n_of: dict = {}
+    for i in range(len(result)):
+        group = result.groups[i]
+        text = _fmt(result.value[i])
+        if has_se:
+            text += f"\n({_fmt(result.se[i], 2)})"
+        cells.setdefault(group, {})[result.measure[i]] = text
+        n_of[group] = int(result.n[i])
+    for group, row in cells.items():
+        labels = ["(all)" if v is None else str(v) for v in group]
+        table.add_row(*labels, *[row.get(m, "") for m in measures], f"{n_of[group]:,}")
+    return table
+
+
+def _long_table(result, title):
+    from rich.table import Table
+
+    has_se = result.se_method is not None
+    table = Table(title=title, caption=_caption(result), title_justify="left", caption_justify="left")
+    for col in result.by:
+        table.add_column(col)
+    table.add_column("measure", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    if has_se:
+        table.add_column("se", justify="right", no_wrap=True)
+        table.add_column(f"{result.confidence:.0%} CI", justify="right")
+    table.add_column("n", justify="right", no_wrap=True)
+    previous = None
+    for i in range(len(result)):
+        group = result.groups[i]
+        if previous is not None and group != previous:
+            table.add_section()
+        labels = ["(all)" if v is None else str(v) for v in group] if group != previous else [""] * len(group)
+        previous = group
+        row = labels + [result.measure[i], _fmt(result.value[i])]
+        if has_se:
+            row += [_fmt(result.se[i], 2), f"{_fmt(result.ci_low[i])}–{_fmt(result.ci_high[i])}"]
+        row.append(f"{int(result.n[i]):,}")
+        table.add_row(*row)
+    return table
+
+
+def _print_catalogue() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from prosperity.measures import catalog  # noqa: F401
+    from prosperity.measures.registry import REGISTRY
+
+    table = Table(title="measures (write name or name:param[:param])")
+    for col in ("name", "parameters", "incomes", "line", "description"):
+        table.add_column(col)
+    for name in sorted(REGISTRY):
+        spec = REGISTRY[name]
+        params = ", ".join(f"{p}={spec.defaults[p]:g}" if p in spec.defaults else p for p in spec.params)
+        table.add_row(name, params, spec.income_domain, "yes" if spec.uses_line else "", spec.description)
+    Console().print(table)
