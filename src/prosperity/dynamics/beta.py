@@ -9,8 +9,8 @@ Panel, over non-overlapping spans of ``span`` periods (D time units each):
     ln(y_i,t+D / y_it) / D = a + b ln y_it (+ mu_i) (+ eta_t) + e_it,
 ``effects``: ``"none"`` (pooled), ``"time"`` (period dummies; absolute convergence net of common
 shocks and inflation), ``"region"`` (region fixed effects: conditional convergence, each region to its
-own steady state), ``"twoway"``. Fixed effects are estimated as dummies (LSDV; identical slope to the
-within estimator). lambda = -ln(1 + b D) / D.
+own steady state), ``"twoway"``. Fixed effects are swept out by demeaning (within estimator; the
+slope, residuals, R^2 and degrees of freedom equal those of the dummy-variable (LSDV) regression). lambda = -ln(1 + b D) / D.
 
 Standard errors are named (see :mod:`prosperity.dynamics.regression`): cross-section default
 ``"robust"`` (HC1), panel default ``"cluster"`` by region.
@@ -86,6 +86,15 @@ class BetaConvergence:
             f"  beta = {self.beta:.6g} (se {self.se:.4g}, {self.se_type}; t = {self.t:.3f}, p = {self.p_value:.3g}), R2 = {self.r2:.4f}\n"
             f"  speed = {self.speed:.6g} per period, half-life = {self.half_life:.4g}"
         )
+
+
+def _with_leading_constant(fit: OLSFit) -> OLSFit:
+    """Pad a fixed-effects fit (slope only) with an undefined constant so the slope sits at index 1."""
+    k = fit.coef.size + 1
+    coef = np.concatenate([[np.nan], fit.coef])
+    cov = np.full((k, k), np.nan)
+    cov[1:, 1:] = fit.cov
+    return OLSFit(coef, cov, fit.resid, fit.dof, fit.r2, fit.n, fit.se_type)
 
 
 def _result(kind, effects, fit: OLSFit, names, span, start, end) -> BetaConvergence:
@@ -180,12 +189,25 @@ def panel_beta_convergence(
     ly = np.log(panel.values)
     g = ((ly[:, starts + span] - ly[:, starts]) / d).ravel()  # region-major
     x0 = ly[:, starts].ravel()
-    reg = np.repeat(np.arange(n), starts.size)
-    per = np.tile(np.arange(starts.size), n)
-    cols = [np.ones_like(g), x0]
-    if effects in ("region", "twoway"):
-        cols += [(reg == i).astype(float) for i in range(1, n)]
-    if effects in ("time", "twoway"):
-        cols += [(per == j).astype(float) for j in range(1, starts.size)]
-    fit = ols(g, np.column_stack(cols), se=se, clusters=reg)
-    return _result("panel", effects, fit, ["const", "log_initial"], d, panel.times[0], panel.times[starts[-1] + span])
+    m = starts.size
+    reg = np.repeat(np.arange(n), m)
+    if effects == "none":
+        fit = ols(g, np.column_stack([np.ones_like(g), x0]), se=se, clusters=reg)
+        names = ["const", "log_initial"]
+    else:
+        # fixed effects swept out by demeaning (balanced panel: two-way = double demeaning); the slope,
+        # residuals and LSDV degrees of freedom are those of the dummy regression (Frisch-Waugh-Lovell)
+        def sweep(v):
+            v = v.reshape(n, m)
+            if effects == "region":
+                return (v - v.mean(axis=1, keepdims=True)).ravel()
+            if effects == "time":
+                return (v - v.mean(axis=0, keepdims=True)).ravel()
+            return (v - v.mean(axis=1, keepdims=True) - v.mean(axis=0, keepdims=True) + v.mean()).ravel()
+
+        absorbed = {"region": n, "time": m, "twoway": n + m - 1}[effects]
+        tss = float(np.sum((g - g.mean()) ** 2))
+        fit = ols(sweep(g), sweep(x0)[:, None], se=se, clusters=reg, absorbed=absorbed, tss=tss)
+        fit = _with_leading_constant(fit)
+        names = ["const", "log_initial"]
+    return _result("panel", effects, fit, names, d, panel.times[0], panel.times[starts[-1] + span])

@@ -43,15 +43,24 @@ class OLSFit:
         return 2.0 * stats.t.sf(np.abs(self.t), self.dof)
 
 
-def ols(y, x, *, se: str = "classical", clusters=None, lags: int | None = None) -> OLSFit:
-    """OLS of y on the columns of x (include the constant yourself)."""
+def ols(
+    y, x, *, se: str = "classical", clusters=None, lags: int | None = None, absorbed: int = 0, tss: float | None = None
+) -> OLSFit:
+    """OLS of y on the columns of x (include the constant yourself).
+
+    ``absorbed``: number of parameters already swept out of y and x (fixed effects removed by
+    demeaning, Frisch-Waugh-Lovell); they count in the degrees of freedom exactly as the dummies
+    of the equivalent LSDV regression. ``tss``: total sum of squares of the original y, for R^2."""
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
     if se == "robust":
         se = "HC1"
     if se not in SE_TYPES:
         raise ValueError(f"unknown standard-error type {se!r}; choose one of {SE_TYPES}")
-    n, k = x.shape
+    n, k_x = x.shape
+    k = k_x + int(absorbed)
+    if absorbed and se in ("HC2", "HC3"):
+        raise ValueError(f"se={se!r} needs the leverage of the full dummy regression; use 'HC1' or 'cluster' with fixed effects")
     if n <= k:
         raise ValueError(f"need more observations ({n}) than coefficients ({k})")
     q, r = np.linalg.qr(x)
@@ -60,7 +69,7 @@ def ols(y, x, *, se: str = "classical", clusters=None, lags: int | None = None) 
     coef = np.linalg.solve(r, q.T @ y)
     e = y - x @ coef
     bread = np.linalg.inv(r.T @ r)
-    tss = np.sum((y - y.mean()) ** 2)
+    tss = np.sum((y - y.mean()) ** 2) if tss is None else tss
     r2 = 1.0 - float(e @ e) / tss if tss > 0 else float("nan")
     dof = n - k
     if se == "classical":
@@ -77,7 +86,7 @@ def ols(y, x, *, se: str = "classical", clusters=None, lags: int | None = None) 
         g = codes.size
         if g < 2:
             raise ValueError("se='cluster' needs at least two clusters")
-        scores = np.zeros((g, k))
+        scores = np.zeros((g, k_x))
         np.add.at(scores, inv, x * e[:, None])
         cov = bread @ (scores.T @ scores) @ bread * (g / (g - 1)) * ((n - 1) / (n - k))
         dof = g - 1
