@@ -166,7 +166,8 @@ def topsis(Z, w, *, ideal: str = "sample", weighting: str = "matrix") -> TopsisR
     wk = w**2 if weighting == "matrix" else w
     db = np.sqrt(((Z - zb) ** 2) @ wk)
     dw = np.sqrt(((Z - zw) ** 2) @ wk)
-    return TopsisResult(dw / (db + dw), db, dw)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return TopsisResult(np.where(db + dw > 0, dw / (db + dw), np.nan), db, dw)
 
 
 @dataclass(frozen=True)
