@@ -110,37 +110,61 @@ def _check_er_alpha(alpha) -> float:
     return a
 
 
+class _EpanechnikovWindows:
+    """Windows |y_i - y_j| < h over sorted incomes, prepared once and reused for several weight vectors.
+
+    Incomes are cut into blocks of width h; every window meets at most three blocks, whose partial sums
+    of v, v d, v d^2 (d the offset inside the block, in [0, 1)) come from cumulative sums, so no
+    quantity far larger than the result is ever subtracted. Evaluation runs in chunks to bound memory.
+    """
+
+    _CHUNK = 1 << 20
+
+    def __init__(self, y: np.ndarray, h: float):
+        self.h = float(h)
+        t = (y - y[0]) / self.h
+        blk = np.floor(t).astype(np.int64)
+        self.d = t - blk
+        self.blk = blk
+        step = np.diff(blk) != 0
+        change = np.flatnonzero(step) + 1
+        self.starts = np.concatenate(([0], change))
+        self.ends = np.concatenate((change, [y.size]))
+        self.ublk = blk[self.starts]
+        self.k = np.concatenate(([0], np.cumsum(step)))  # block index of each unit
+        self.lo = np.searchsorted(t, t - 1.0, side="right")
+        self.hi = np.searchsorted(t, t + 1.0, side="left")
+
+    def sums(self, v: np.ndarray) -> np.ndarray:
+        """sum_j v_j K((y_i - y_j)/h) / h for every i, K(u) = 0.75 (1 - u^2) on |u| < 1."""
+        d = self.d
+        pref = [np.concatenate(([0.0], np.cumsum(v * d**p))) for p in (0, 1, 2)]
+        out = np.empty(d.size)
+        last = self.ublk.size - 1
+        for c0 in range(0, d.size, self._CHUNK):
+            sl = slice(c0, min(c0 + self._CHUNK, d.size))
+            k, blk, dc, lo, hi = self.k[sl], self.blk[sl], d[sl], self.lo[sl], self.hi[sl]
+            total0 = np.zeros(dc.size)
+            quad = np.zeros(dc.size)
+            for off in (-1, 0, 1):
+                kk = np.clip(k + off, 0, last)
+                a0 = np.maximum(lo, self.starts[kk])
+                a1 = np.maximum(np.minimum(hi, self.ends[kk]), a0)
+                a1 = np.where(self.ublk[kk] == blk + off, a1, a0)
+                s0, s1, s2 = (pr[a1] - pr[a0] for pr in pref)
+                e = dc - off  # t_i - (start of block blk_i + off)
+                total0 += s0
+                quad += e * e * s0 - 2.0 * e * s1 + s2
+            out[sl] = 0.75 * (total0 - quad) / self.h
+        return out
+
+
 def epanechnikov_sums(y: np.ndarray, v: np.ndarray, h: float) -> np.ndarray:
     """For sorted y: sum_j v_j K((y_i - y_j)/h) / h, K(u) = 0.75 (1 - u^2) on |u| < 1, for every i.
 
-    Exact in O(n log n): incomes are cut into blocks of width h; every window |y_i - y_j| < h meets
-    at most three blocks, whose partial sums of v, v d, v d^2 (d the offset inside the block, in [0, 1))
-    come from cumulative sums, so no quantity far larger than the result is ever subtracted.
+    Exact in O(n log n) (see :class:`_EpanechnikovWindows`).
     """
-    t = (y - y[0]) / h
-    blk = np.floor(t).astype(np.int64)
-    d = t - blk
-    pref = [np.concatenate(([0.0], np.cumsum(v * d**k))) for k in (0, 1, 2)]
-    lo = np.searchsorted(t, t - 1.0, side="right")
-    hi = np.searchsorted(t, t + 1.0, side="left")
-    change = np.flatnonzero(np.diff(blk)) + 1
-    starts = np.concatenate(([0], change))
-    ends = np.concatenate((change, [y.size]))
-    ublk = blk[starts]
-    k = np.cumsum(np.concatenate(([0], (np.diff(blk) != 0).astype(np.int64))))  # block index of each unit
-    total0 = np.zeros(y.size)
-    quad = np.zeros(y.size)
-    for off in (-1, 0, 1):
-        kk = np.clip(k + off, 0, ublk.size - 1)
-        exists = ublk[kk] == blk + off
-        a0 = np.maximum(lo, starts[kk])
-        a1 = np.maximum(np.minimum(hi, ends[kk]), a0)
-        a1 = np.where(exists, a1, a0)
-        s0, s1, s2 = (p[a1] - p[a0] for p in pref)
-        e = d - off  # t_i - (block start)
-        total0 += s0
-        quad += e * e * s0 - 2.0 * e * s1 + s2
-    return 0.75 * (total0 - quad) / h
+    return _EpanechnikovWindows(y, h).sums(v)
 
 
 def _mean_abs_diff(s: SortedIncome, v: np.ndarray) -> np.ndarray:
@@ -174,7 +198,8 @@ def esteban_ray_sorted(
         h = esteban_ray_bandwidth(s, a) if bandwidth is None else float(bandwidth)
         if not h > 0:
             raise ValueError("Esteban-Ray needs a positive bandwidth (are all incomes equal?)")
-        f = epanechnikov_sums(s.y, s.w, h) / big_n
+        windows = _EpanechnikovWindows(s.y, h)
+        f = windows.sums(s.w) / big_n
         f_a = f**a
     p = float(np.dot(s.w, f_a * abs_diff)) / big_n
     scale = mu ** (a - 1.0)
@@ -184,7 +209,7 @@ def esteban_ray_sorted(
     c = _mean_abs_diff(s, s.w * f_a) / big_n
     u_p = f_a * abs_diff + c - (2.0 + a) * p
     if a > 0:
-        u_p += a * epanechnikov_sums(s.y, s.w * f ** (a - 1.0) * abs_diff, h) / big_n
+        u_p += a * windows.sums(s.w * f ** (a - 1.0) * abs_diff) / big_n
     u = scale * u_p / big_n + (a - 1.0) * value * (s.y - mu) / (big_n * mu)
     return Estimate(value, u)
 
