@@ -286,3 +286,40 @@ def test_elmo_max_is_the_best_assignment_brute_force():
         res = subgroup_decomposition(y, groups={"g": np.array(labels)}, cross=False)
         best = max(best, res.table.between[0])
     assert elmo_max_between(y, None, sizes, 1.0) == pytest.approx(best, abs=1e-12)
+
+
+def test_negative_integer_codes_are_rejected():
+    with pytest.raises(ValueError, match="negative code at row 2"):
+        nested_decomposition([1.0, 2, 3], levels=[np.array([0, 0, -1]), np.array([0, 1, 2])])
+    with pytest.raises(ValueError, match="negative code at row 1"):
+        nested_decomposition([1.0, 2, 3], levels=[np.array([0, -3, 1]), np.array([0, 0, 2])])
+
+
+@pytest.mark.skipif("numba" not in ENGINES, reason="numba not installed")
+def test_parallel_parts_merge_and_check_nesting(monkeypatch):
+    from prosperity.decompose import moments
+
+    monkeypatch.setattr(moments, "PARALLEL_MIN_ROWS", 10)
+    rng = np.random.default_rng(2)
+    n = 5000
+    city = rng.integers(0, 40, n)
+    prov = city // 8
+    y = rng.lognormal(5, 1, n)
+    one = nested_decomposition(y, levels=[prov, city], engine="numpy")
+    for threads in (2, 3):
+        mom = moments.leaf_moments(y, None, moments_h(prov, city), 1.0, engine="numba", chunk=256, threads=threads)
+        assert mom.weight.sum() == n
+    two = nested_decomposition(y, levels=[prov, city], engine="numba")
+    for a, b in zip(one.components, two.components):
+        assert a.value == pytest.approx(b.value, abs=1e-13)
+    # a city whose rows in the second half name another province
+    bad_prov = prov.copy()
+    bad_prov[4000] = (prov[4000] + 1) % 5
+    with pytest.raises(NestingError, match=rf"\(row 4000\)"):
+        nested_decomposition(y, levels=[bad_prov, city], engine="numba")
+
+
+def moments_h(*levels):
+    from prosperity.decompose.hierarchy import encode_hierarchy
+
+    return encode_hierarchy(levels)

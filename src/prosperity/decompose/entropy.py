@@ -36,7 +36,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .hierarchy import Hierarchy, check_table_nesting, encode_hierarchy
+from .hierarchy import Hierarchy, check_table_nesting, encode_hierarchy, finalize_sizes
 from .moments import LeafMoments, leaf_moments
 
 # ---------------------------------------------------------------------------------------- measure names
@@ -194,6 +194,7 @@ def _to_numpy(col, name: str, dtype=float) -> np.ndarray:
 def _nested_from_moments(mom: LeafMoments, h: Hierarchy, label: str) -> NestedDecomposition:
     alpha = mom.alpha
     k = h.depth
+    h = finalize_sizes(h, mom.parent_of_leaf, mom.present)
     parent_codes = check_table_nesting(h, mom.parent_of_leaf, mom.present)
     n_tot, y_tot, m_tot = float(mom.weight.sum()), float(mom.income.sum()), float(mom.power.sum())
     if n_tot <= 0:
@@ -264,7 +265,7 @@ def _nested_from_moments(mom: LeafMoments, h: Hierarchy, label: str) -> NestedDe
 
 
 def nested_decomposition(y, w=None, *, levels: Sequence, names: Sequence[str] | None = None,
-                         measure="theil", engine: str = "auto") -> NestedDecomposition:
+                         measure="theil", engine: str = "auto", threads: int | None = None) -> NestedDecomposition:
     """Decompose GE(alpha) of incomes ``y`` (weights ``w``) over nested ``levels`` (coarsest first).
 
     ``levels`` are columns with one unit label per row (integers 0..n-1 are used as codes directly,
@@ -281,7 +282,7 @@ def nested_decomposition(y, w=None, *, levels: Sequence, names: Sequence[str] | 
         raise ValueError(f"incomes must be one-dimensional, got shape {y.shape}")
     h = encode_hierarchy(levels, names, n_rows=y.shape[0])
     wv = None if w is None else _to_numpy(w, "weight")
-    mom = leaf_moments(y, wv, h, alpha, engine=engine)
+    mom = leaf_moments(y, wv, h, alpha, engine=engine, threads=threads)
     return _nested_from_moments(mom, h, label)
 
 
@@ -426,6 +427,11 @@ def subgroup_decomposition(y, w=None, *, groups: Mapping[str, Sequence] | Sequen
         groups = {getattr(g, "name", None) or f"group{j + 1}": g for j, g in enumerate(groups)}
     names = list(groups)
     h_each = encode_hierarchy([groups[n] for n in names], names, n_rows=y.shape[0])
+    h_each = Hierarchy(h_each.names, h_each.codes, tuple(
+        lab if lab is not None else np.arange(int(c.max()) + 1) for c, lab in zip(h_each.codes, h_each.labels)))
+    for name, c in zip(names, h_each.codes):
+        if c.size and c.min() < 0:
+            raise ValueError(f"grouping {name!r} has a negative code at row {int(np.flatnonzero(c < 0)[0])}")
     # cross cells: mixed-radix code, then one pass over the rows
     cell = np.zeros(y.shape[0], dtype=np.int64)
     for c, size in zip(h_each.codes, h_each.sizes):

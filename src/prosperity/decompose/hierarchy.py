@@ -37,15 +37,21 @@ class Hierarchy:
 
     @property
     def sizes(self) -> tuple[int, ...]:
-        return tuple(len(lab) for lab in self.labels)
+        return tuple(len(lab) if lab is not None else -1 for lab in self.labels)  # -1: not scanned yet
 
     def label(self, level: int, code: int):
+        if self.labels[level] is None:
+            return int(code)
         lab = self.labels[level][code]
         return lab.item() if hasattr(lab, "item") else lab
 
 
-def _encode_one(values, name: str, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Dense integer codes and labels for one level; integers >= 0 pass through without hashing."""
+def _encode_one(values, name: str, n_rows: int, check_range: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Dense integer codes and labels for one level; integers >= 0 pass through without hashing.
+
+    With ``check_range=False`` (coarser levels of integer type) the range is not scanned here: the
+    codes are only stored per lowest-level unit, and :func:`finalize_sizes` checks them on that small
+    table. The labels are then ``None`` (= the integers themselves) until then."""
     if isinstance(values, (pd.Series, pd.Index)):
         arr = values.to_numpy()
     else:
@@ -60,6 +66,8 @@ def _encode_one(values, name: str, n_rows: int) -> tuple[np.ndarray, np.ndarray]
     if arr.ndim != 1 or arr.shape[0] != n_rows:
         raise ValueError(f"level {name!r} has shape {arr.shape}; expected one code per row ({n_rows} rows)")
     if arr.dtype.kind in "iu" and arr.size:
+        if not check_range:
+            return arr, None
         lo, hi = int(arr.min()), int(arr.max())
         # dense enough: use the integers as codes directly (one pass, no hashing)
         if lo >= 0 and hi < max(4 * n_rows, 1 << 20):
@@ -87,11 +95,29 @@ def encode_hierarchy(levels: Sequence, names: Sequence[str] | None = None, n_row
     if n_rows is None:
         n_rows = len(levels[0])
     codes, labels = [], []
-    for col, nm in zip(levels, names):
-        c, lab = _encode_one(col, nm, n_rows)
+    for j, (col, nm) in enumerate(zip(levels, names)):
+        c, lab = _encode_one(col, nm, n_rows, check_range=j == len(levels) - 1)
         codes.append(c)
         labels.append(lab)
     return Hierarchy(tuple(names), tuple(codes), tuple(labels))
+
+
+def finalize_sizes(h: Hierarchy, parent_of_leaf: np.ndarray, present: np.ndarray) -> Hierarchy:
+    """Fill in the labels of integer levels whose range was not scanned, from the per-leaf table."""
+    if all(lab is not None for lab in h.labels):
+        return h
+    labels = list(h.labels)
+    for j, lab in enumerate(labels):
+        if lab is None:
+            col = parent_of_leaf[present, j]
+            lo = int(col.min()) if col.size else 0
+            if lo < 0:
+                row = int(np.flatnonzero(h.codes[j] < 0)[0])
+                raise ValueError(f"level {h.names[j]!r} has a negative code at row {row} ({int(h.codes[j][row])}); "
+                                 "integer codes must be >= 0 (or pass labels, which are encoded for you)")
+            hi = int(col.max()) if col.size else -1
+            labels[j] = np.arange(hi + 1)
+    return Hierarchy(h.names, h.codes, tuple(labels))
 
 
 def check_table_nesting(h: Hierarchy, parent_of_leaf: np.ndarray, present: np.ndarray) -> list[np.ndarray]:
@@ -128,6 +154,9 @@ def nesting_error_at_row(h: Hierarchy, row: int, parent_of_leaf: np.ndarray) -> 
     for j in range(k - 2, -1, -1):
         expected = int(parent_of_leaf[leaf, j])
         got = int(h.codes[j][row])
+        if got < 0 or expected < 0:
+            bad = row if got < 0 else int(np.flatnonzero(h.codes[j] < 0)[0])
+            return NestingError(f"level {h.names[j]!r} has a negative code at row {bad}; integer codes must be >= 0")
         if expected != got:
             first = np.flatnonzero((leaf_codes == leaf) & (h.codes[j] == expected))
             first_row = int(first[0]) if first.size else -1

@@ -23,6 +23,7 @@ import numpy as np
 from .hierarchy import Hierarchy, nesting_error_at_row
 
 CHUNK = 1 << 15
+PARALLEL_MIN_ROWS = 1 << 20
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,23 +49,28 @@ def _numba_scatter():
         return None
 
     @numba.njit(cache=True, nogil=True)
-    def scatter(leaf, parents, w, wy, stat, sums, tab, seen, offset):  # pragma: no cover (compiled)
+    def scatter(leaf, parents, y, w, weighted, f, times_y, lo, hi, sums, tab, seen):  # pragma: no cover
+        """Rows lo..hi: sums[l] += (w, w y, w f or w y f); tab[l] = coarser codes of the first row of l.
+        Returns the first row whose coarser codes disagree with its unit's first row, or -1."""
         bad = -1
-        p = parents.shape[0]
-        for i in range(leaf.shape[0]):
+        p = len(parents)
+        for i in range(lo, hi):
             l = leaf[i]
-            sums[l, 0] += w[i]
-            sums[l, 1] += wy[i]
-            sums[l, 2] += stat[i]
+            wi = w[i] if weighted else 1.0
+            wy = wi * y[i]
+            fi = f[i - lo]
+            sums[l, 0] += wi
+            sums[l, 1] += wy
+            sums[l, 2] += wy * fi if times_y else wi * fi
             if seen[l]:
                 for j in range(p):
-                    if tab[l, j] != parents[j, i]:
+                    if tab[l, j] != parents[j][i]:
                         if bad < 0:
-                            bad = offset + i
+                            bad = i
             else:
                 seen[l] = True
                 for j in range(p):
-                    tab[l, j] = parents[j, i]
+                    tab[l, j] = parents[j][i]
         return bad
 
     return scatter
@@ -91,33 +97,52 @@ def _row_problem(y, w, offset: int, alpha: float, what_w: str = "weight") -> str
     return None
 
 
-def _stat(y, w, wy, alpha: float, out: np.ndarray, has_zero: bool) -> np.ndarray:
-    if alpha == 1.0:
+def _f(y, alpha: float, out: np.ndarray, has_zero: bool) -> np.ndarray:
+    """f(y) without the weight: log y (alpha in {0, 1}; 0 where y = 0 for Theil) or y^alpha."""
+    if alpha in (0.0, 1.0):
         if has_zero:
-            out[:] = 0.0  # 0 log 0 = 0
+            out[:] = 0.0  # Theil: 0 log 0 = 0 (zeros are rejected earlier for alpha <= 0)
             np.log(y, out=out, where=y > 0)
         else:
             np.log(y, out=out)
-        np.multiply(out, wy, out=out)
-    elif alpha == 0.0:
-        np.log(y, out=out)
-        if w is not None:
-            np.multiply(out, w, out=out)
     else:
         np.power(y, alpha, out=out)
-        if w is not None:
-            np.multiply(out, w, out=out)
     return out
 
 
+def _locate_problem(y, w, alpha: float, chunk: int) -> str | None:
+    for s in range(0, y.shape[0], chunk):
+        msg = _row_problem(y[s:s + chunk], None if w is None else w[s:s + chunk], s, alpha)
+        if msg:
+            return msg
+    return None
+
+
+def _screen(y, w, s: int, e: int, alpha: float):
+    """Cheap in-cache screening of a chunk (NaN fails both tests; +inf is caught by the final sums);
+    the exact row is located only when something is wrong. Returns the chunk's smallest income."""
+    ymin = y[s:e].min()
+    if not (ymin > 0 or (ymin == 0 and alpha > 0)) or (w is not None and not w[s:e].min() >= 0):
+        msg = _row_problem(y[s:e], None if w is None else w[s:e], s, alpha)
+        if msg:
+            raise ValueError(msg)
+    return ymin
+
+
 def leaf_moments(y: np.ndarray, w: np.ndarray | None, h: Hierarchy, alpha: float, *, engine: str = "auto",
-                 chunk: int = CHUNK) -> LeafMoments:
+                 chunk: int = CHUNK, threads: int | None = None) -> LeafMoments:
     """Sums N_l, Y_l, M_l by lowest-level unit in one chunked pass, checking the nesting of every row.
 
-    ``engine``: ``"auto"`` (numba if installed), ``"numba"`` or ``"numpy"``.
+    ``engine``: ``"auto"`` (numba if installed), ``"numba"`` or ``"numpy"``. With numba, data of at
+    least ``PARALLEL_MIN_ROWS`` rows can be split into ``threads`` parts (default 1) whose
+    tables are merged (the nesting check then also compares the parts).
     """
+    if threads is None:
+        threads = 1  # parts in parallel only on request: on a busy machine they slow down
     y = np.asarray(y, dtype=np.float64)
     n = y.shape[0]
+    if n == 0:
+        raise ValueError("no observations: incomes are empty")
     if w is not None:
         w = np.asarray(w, dtype=np.float64)
         if w.shape != y.shape:
@@ -135,44 +160,80 @@ def leaf_moments(y: np.ndarray, w: np.ndarray | None, h: Hierarchy, alpha: float
     elif engine != "numpy":
         raise ValueError(f"engine must be 'auto', 'numba' or 'numpy', got {engine!r}")
 
-    sums = np.zeros((n_leaf, 3))
-    tab = np.full((n_leaf, max(p, 1)), -1, dtype=np.int64)
-    seen = np.zeros(n_leaf, dtype=np.bool_)
-    m_max = min(chunk, max(n, 1))
-    ones = np.ones(m_max)
-    wy_buf = np.empty(m_max)
-    st_buf = np.empty(m_max)
-    par_buf = np.empty((p, m_max), dtype=np.int64)
-    for s in range(0, n, chunk):
-        e = min(n, s + chunk)
-        m = e - s
-        yc = y[s:e]
-        wc = w[s:e] if w is not None else None
-        # cheap in-cache screening; the exact row is located only when something is wrong
-        ymin = yc.min()
-        if not (ymin > 0 or (ymin == 0 and alpha > 0)) or not np.isfinite(yc.max()) or (
-            wc is not None and not (wc.min() >= 0 and np.isfinite(wc.max()))
-        ):
-            msg = _row_problem(yc, wc, s, alpha)
-            if msg:
-                raise ValueError(msg)
-        wv = wc if wc is not None else ones[:m]
-        wy = np.multiply(wv, yc, out=wy_buf[:m])
-        st = _stat(yc, wc, wy, alpha, st_buf[:m], ymin == 0)
-        lc = leaf_codes[s:e]
-        if scatter is not None:
-            if lc.dtype != np.int64:
-                lc = lc.astype(np.int64)
-            pb = par_buf[:, :m]
-            for j in range(p):
-                pb[j] = parent_cols[j][s:e]
-            bad = scatter(lc, pb, wv, wy, st, sums, tab, seen, s)
-            if bad >= 0:
-                raise nesting_error_at_row(h, int(bad), tab)
+    times_y = alpha == 1.0
+    if scatter is not None:
+        # one dtype for every code column (numba indexes a homogeneous tuple); a single level checks
+        # itself against itself
+        cols = tuple(parent_cols) if p else (leaf_codes,)
+        dt = np.result_type(leaf_codes.dtype, *[c.dtype for c in cols])
+        leaf_arr = leaf_codes.astype(dt, copy=False)
+        cols = tuple(c.astype(dt, copy=False) for c in cols)
+        width = max(p, 1)
+
+        def part(lo: int, hi: int):
+            sums = np.zeros((n_leaf, 3))
+            tab = np.full((n_leaf, width), -1, dtype=np.int64)
+            seen = np.zeros(n_leaf, dtype=np.bool_)
+            f_buf = np.empty(min(chunk, hi - lo))
+            for s in range(lo, hi, chunk):
+                e = min(hi, s + chunk)
+                yc = y[s:e]
+                ymin = _screen(y, w, s, e, alpha)
+                fc = _f(yc, alpha, f_buf[: e - s], ymin == 0)
+                bad = scatter(leaf_arr, cols, y, y if w is None else w, w is not None, fc, times_y, s, e, sums, tab,
+                              seen)
+                if bad >= 0:
+                    return sums, tab, seen, int(bad)
+            return sums, tab, seen, -1
+
+        n_parts = threads if n >= PARALLEL_MIN_ROWS else 1
+        bounds = [n * t // n_parts for t in range(n_parts + 1)]
+        if n_parts == 1:
+            parts = [part(0, n)]
         else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(n_parts) as ex:  # numpy and the compiled loop release the GIL
+                parts = list(ex.map(lambda t: part(bounds[t], bounds[t + 1]), range(n_parts)))
+        sums, tab, seen, bad = parts[0]
+        if bad >= 0:
+            raise nesting_error_at_row(h, bad, tab)
+        for t in range(1, n_parts):
+            s2, tab2, seen2, bad2 = parts[t]
+            both = np.flatnonzero(seen & seen2)
+            clash = both[(tab[both] != tab2[both]).any(axis=1)]
+            if clash.size or bad2 >= 0:
+                # locate the first offending row of this part against the merged table
+                rows_lo = bounds[t]
+                cand = []
+                if clash.size:
+                    is_clash = np.zeros(n_leaf, dtype=bool)
+                    is_clash[clash] = True
+                    cand.append(rows_lo + int(np.flatnonzero(is_clash[leaf_codes[rows_lo:bounds[t + 1]]])[0]))
+                if bad2 >= 0:
+                    cand.append(bad2)
+                raise nesting_error_at_row(h, min(cand), np.where(seen[:, None], tab, tab2))
+            sums += s2
+            new = seen2 & ~seen
+            tab[new] = tab2[new]
+            seen |= seen2
+    else:
+        sums = np.zeros((n_leaf, 3))
+        tab = np.full((n_leaf, max(p, 1)), -1, dtype=np.int64)
+        seen = np.zeros(n_leaf, dtype=np.bool_)
+        f_buf = np.empty(min(chunk, n))
+        for s in range(0, n, chunk):
+            e = min(n, s + chunk)
+            yc = y[s:e]
+            ymin = _screen(y, w, s, e, alpha)
+            fc = _f(yc, alpha, f_buf[: e - s], ymin == 0)
+            lc = leaf_codes[s:e]
+            wv = w[s:e] if w is not None else None
+            wy = yc * wv if wv is not None else yc
             sums[:, 0] += np.bincount(lc, weights=wv, minlength=n_leaf)
             sums[:, 1] += np.bincount(lc, weights=wy, minlength=n_leaf)
-            sums[:, 2] += np.bincount(lc, weights=st, minlength=n_leaf)
+            sums[:, 2] += np.bincount(lc, weights=fc * (wy if times_y else (wv if wv is not None else 1.0)),
+                                      minlength=n_leaf)
             for j in range(p):
                 pc = parent_cols[j][s:e]
                 t = tab[lc, j]
@@ -186,6 +247,8 @@ def leaf_moments(y: np.ndarray, w: np.ndarray | None, h: Hierarchy, alpha: float
                 if mismatch.size:
                     raise nesting_error_at_row(h, s + int(mismatch[0]), tab)
             seen[lc] = True
-    if n == 0:
-        raise ValueError("no observations: incomes are empty")
+    if not np.isfinite(sums).all():
+        raise ValueError(_locate_problem(y, w, alpha, chunk) or "the sums overflowed: rescale the incomes")
+    if p == 0:
+        tab = tab[:, :0]
     return LeafMoments(alpha, sums[:, 0].copy(), sums[:, 1].copy(), sums[:, 2].copy(), tab[:, :p], seen)
