@@ -185,7 +185,9 @@ def saltelli_jansen(yA: np.ndarray, yB: np.ndarray, yAB: np.ndarray) -> tuple[np
     V = np.var(np.concatenate([yA, yB]))
     if V == 0:
         return np.zeros(len(yAB)), np.zeros(len(yAB)), 0.0
-    S1 = np.mean(yB[None, :] * (yAB - yA[None, :]), axis=1) / V
+    # y_B is centred first: same expectation, much smaller variance when E[y] is far from 0
+    c = np.mean(np.concatenate([yA, yB]))
+    S1 = np.mean((yB - c)[None, :] * (yAB - yA[None, :]), axis=1) / V
     ST = np.mean((yA[None, :] - yAB) ** 2, axis=1) / (2 * V)
     return S1, ST, float(V)
 
