@@ -3,9 +3,10 @@
 Distributions. Each period is either a weighted sample ``(y, w)`` (a :class:`Sample`, or a tuple,
 or an array of incomes) or any fitted distribution with a quantile function: an object with
 ``.quantile(p)`` or ``.ppf(p)`` (e.g. a scipy frozen distribution), or a plain callable p -> Q(p).
-A fitted distribution is represented by its quantiles at the mid-points p_j = (j - 1/2)/G of a
-fine grid (G = ``grid_size``), each with weight 1/G, so every statistic below is computed the same
-way for both kinds.
+Quantiles of a fitted distribution are evaluated exactly; means, bottom-40 means and poverty measures
+use its quantiles at the mid-points p_j = (j - 1/2)/G of a fine grid (G = ``grid_size``), each
+with weight 1/G (midpoint-rule integration over p); the mean is the distribution's own ``.mean()``
+when it has one.
 
 Growth incidence curve (Ravallion & Chen 2003): g(p) = (Q_1(p) / Q_0(p))^(1/years) - 1 at the
 percentiles p (quantiles of a sample under a named convention, default ``"interpolated"``, which
@@ -46,12 +47,18 @@ class Sample:
     y: np.ndarray
     w: np.ndarray
     fitted: bool = False
+    qfunc: object = None  # the fitted distribution's quantile function, evaluated exactly by quantile()
+    exact_mean: float | None = None  # the fitted distribution's own mean, when it has one
 
     @property
     def mean(self) -> float:
+        if self.exact_mean is not None:
+            return self.exact_mean
         return float(self.w @ self.y / self.w.sum())
 
     def quantile(self, p, convention: str = "interpolated"):
+        if self.qfunc is not None:
+            return self.qfunc(np.asarray(p, dtype=float))
         if self.fitted:  # quantile grid of a fitted distribution: interpolate on the mid-points
             g = self.y.size
             mid = (np.arange(g) + 0.5) / g
@@ -59,7 +66,9 @@ class Sample:
         return weighted_quantile(self.y, p, self.w, convention=convention)
 
     def scaled(self, factor: float) -> "Sample":
-        return Sample(self.y * factor, self.w, self.fitted)
+        q = None if self.qfunc is None else (lambda p, f=self.qfunc: f(p) * factor)
+        m = None if self.exact_mean is None else self.exact_mean * factor
+        return Sample(self.y * factor, self.w, self.fitted, q, m)
 
     def bottom_mean(self, share: float) -> float:
         """Mean income of the poorest ``share`` of the population (fractional weight at the cut)."""
@@ -85,7 +94,9 @@ def as_sample(dist, weights=None, grid_size: int = 10_000, name: str = "distribu
             raise ValueError(f"{name}: the quantile function must return finite values for p in (0, 1)")
         if np.any(np.diff(q) < -1e-12 * np.abs(q).max()):
             raise ValueError(f"{name}: the quantile function is not increasing")
-        return Sample(q, np.full(grid_size, 1.0 / grid_size), fitted=True)
+        mean = getattr(dist, "mean", None)
+        mean = float(mean()) if callable(mean) else (float(mean) if isinstance(mean, (int, float)) else None)
+        return Sample(q, np.full(grid_size, 1.0 / grid_size), fitted=True, qfunc=quant, exact_mean=mean)
     if isinstance(dist, tuple) and len(dist) == 2 and weights is None:
         dist, weights = dist
     y = np.asarray(dist, dtype=float)
