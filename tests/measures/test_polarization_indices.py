@@ -13,6 +13,19 @@ from prosperity.measures.polarization import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    """Bootstraps call np.dot on short vectors thousands of times; multi-threaded BLAS makes each call
+    ~1000x slower on a busy machine (thread hand-off), so run these tests with one BLAS thread."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(1):
+        yield
+
+
 def test_wolfson_by_hand():
     # 6 6 8 8 10 10 12 12: mean 9, median 9, L(.5) = 28/72, T = .5 - 28/72 = 1/9
     # Gini = sum (2i-1) y / (n Y) - 1 = 656 / 576 - 1 = 5/36
