@@ -106,3 +106,34 @@ def test_rmpg_without_poor_is_refused():
 
     with pytest.raises(ValueError, match="no income is below the line 1"):
         rmpg([5.0, 6.0], line=1.0)
+
+
+def _ineq_reference(x, k):
+    """R ineq 0.2-13 (R/pov.R), transcribed as formulas: Sen = H (I + (1 - I) Gini(poor)) with
+    Gini(v) = (2 sum i v_(i) / sum v - (n + 1)) / n; SST = sum_i (2n - 2i + 1) g_(i) / n^2 over the
+    poor sorted ascending; Watts = sum_poor ln(k / x) / n; Foster(parameter = a) = FGT(a - 1)."""
+    x = np.sort(np.asarray(x, float))
+    n = x.size
+    poor = x[x < k]
+    q = poor.size
+    h = q / n
+    i_ratio = np.sum((k - poor) / k) / q
+    ranks = np.arange(1, q + 1)
+    g_poor = (2 * np.sum(poor * ranks) / poor.sum() - (q + 1)) / q
+    return {
+        "sen": h * (i_ratio + (1 - i_ratio) * g_poor),
+        "sst": np.sum((2 * n - 2 * ranks + 1) * (k - poor) / k) / n**2,
+        "watts": np.sum(np.log(k / poor)) / n,
+        "fgt2": np.sum(((k - poor) / k) ** 2) / n,  # ineq Foster(parameter = 3)
+    }
+
+
+@pytest.mark.parametrize("share_poor", [0.1, 0.3, 0.6])
+def test_matches_ineq_formulas_on_ilocos(ilocos, share_poor):
+    x = ilocos["income"].to_numpy(float)
+    k = float(np.quantile(x, share_poor))
+    ref = _ineq_reference(x, k)
+    assert sen(x, k) == pytest.approx(ref["sen"], rel=1e-13)
+    assert sst(x, k) == pytest.approx(ref["sst"], rel=1e-13)
+    assert watts(x, k) == pytest.approx(ref["watts"], rel=1e-13)
+    assert fgt(x, k, 2) == pytest.approx(ref["fgt2"], rel=1e-13)
