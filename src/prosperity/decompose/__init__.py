@@ -10,9 +10,20 @@ from .entropy import (
     nested_decomposition,
     subgroup_decomposition,
 )
+from .dagum import DagumDecomposition, dagum_decomposition
 from .hierarchy import NestingError
+from .shapley import ShapleyDecomposition, shapley, shapley_between_within, shapley_sources
+from .sources import SourceDecomposition, gini_by_source
 
 __all__ = [
+    "DagumDecomposition",
+    "ShapleyDecomposition",
+    "SourceDecomposition",
+    "dagum_decomposition",
+    "gini_by_source",
+    "shapley",
+    "shapley_between_within",
+    "shapley_sources",
     "NestedDecomposition",
     "NestingError",
     "SubgroupDecomposition",
