@@ -90,6 +90,7 @@ def test_relative_line_mean_and_median():
         (lambda: fgt(Y, 5, -2), r"alpha must be >= 0 \(0 headcount, 1 gap, 2 severity\), got -2"),
         (lambda: watts([0.0, 2.0, 9.0], 5), "Watts index needs positive incomes below the line: 1 income"),
         (lambda: relative_line(Y, fraction=7), r"relative line fraction must lie in \(0, 5\]"),
+        (lambda: sen([-2.0, 1.0, 9.0], 5), r"Sen index needs non-negative incomes .*: 1 income\(s\) are negative"),
         (lambda: relative_line(Y, statistic="mode"), "statistic must be one of"),
         (lambda: parse_measure("fgt:-2"), "alpha must be >= 0"),
         (lambda: parse_measure("fgt"), "needs parameter"),

@@ -222,6 +222,11 @@ def sen_sorted(
     if q == 0:
         return Estimate(0.0, np.zeros(s.n) if influence else None, 0.0)
     yp, wp = s.y[:q], s.w[:q]
+    if yp[0] < 0:
+        raise ValueError(
+            f"the Sen index needs non-negative incomes (its Gini of the poor is undefined otherwise): "
+            f"{int(np.count_nonzero(yp < 0))} income(s) are negative (smallest {yp[0]:g})"
+        )
     wpoor = float(wp.sum())
     h = wpoor / big_n
     g = 1.0 - yp / z
