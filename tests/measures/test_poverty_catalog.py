@@ -73,3 +73,12 @@ def test_estimated_line_adds_line_derivative_times_u_line(sample):
     fixed = middle_relative_sorted(sample, median=m)
     np.testing.assert_allclose(own.influence, fixed.influence + fixed.line_derivative * quantile_influence(sample, 0.5, m),
                                atol=1e-15)
+
+
+@pytest.mark.parametrize("module", ["poverty", "middle", "polarization", "prosperity"])
+def test_docstring_examples_hold(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"prosperity.measures.{module}"))
+    assert result.attempted > 0 and result.failed == 0
