@@ -105,3 +105,16 @@ def test_bad_inputs_are_located():
         growth_incidence(D0, D1, line=1e-9)
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         growth_incidence(D0, D1, percentiles=[0, 0.5])
+
+
+def test_grouped_fit_objects_are_accepted():
+    grouped = pytest.importorskip("prosperity.grouped")
+    # NBS national quintile means 2015 and 2024 (yuan, current prices)
+    t15 = grouped.GroupedTable.from_arrays([0.2] * 5, mean=[5221, 11894, 19320, 29438, 54544], unit="household")
+    t24 = grouped.GroupedTable.from_arrays([0.2] * 5, mean=[9542, 21608, 33925, 53359, 98809], unit="household")
+    a, b = grouped.fit_grouped(t15, "gpinter"), grouped.fit_grouped(t24, "gpinter")
+    g = growth_incidence(a, b, years=9)
+    assert g.mean_growth == pytest.approx((43448.6 / 24083.4) ** (1 / 9) - 1, rel=1e-9)
+    # the fitted distributions reproduce the quintile means, so the bottom 40 % mean is (Q1 + Q2) / 2
+    assert g.bottom40_growth == pytest.approx(((9542 + 21608) / (5221 + 11894)) ** (1 / 9) - 1, rel=1e-4)
+    assert g.curve["quantile_0"].is_monotonic_increasing

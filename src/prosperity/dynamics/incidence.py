@@ -58,7 +58,8 @@ class Sample:
 
     def quantile(self, p, convention: str = "interpolated"):
         if self.qfunc is not None:
-            return self.qfunc(np.asarray(p, dtype=float))
+            q = np.asarray(self.qfunc(np.asarray(p, dtype=float)), dtype=float)
+            return float(q.ravel()[0]) if np.ndim(p) == 0 else q.reshape(np.shape(p))
         if self.fitted:  # quantile grid of a fitted distribution: interpolate on the mid-points
             g = self.y.size
             mid = (np.arange(g) + 0.5) / g
@@ -84,6 +85,9 @@ def as_sample(dist, weights=None, grid_size: int = 10_000, name: str = "distribu
     """Accept a :class:`Sample`, ``(y, w)``, an income array (+ ``weights``), or a fitted distribution."""
     if isinstance(dist, Sample):
         return dist
+    inner = getattr(dist, "distribution", None)  # e.g. prosperity.grouped fits wrap their distribution
+    if inner is not None and (hasattr(inner, "quantile") or hasattr(inner, "ppf")):
+        dist = inner
     quant = getattr(dist, "quantile", None) or getattr(dist, "ppf", None)
     if quant is None and callable(dist):
         quant = dist
@@ -162,7 +166,7 @@ class GrowthIncidence:
 
     def __repr__(self) -> str:
         s = self.summary()
-        body = ", ".join(f"{k}={v:.4f}" for k, v in s.items() if v is not None and k != "years")
+        body = ", ".join(f"{k}={v:.4f}" for k, v in s.items() if pd.notna(v) and k != "years")
         return f"GrowthIncidence({len(self.curve)} points, per {'year' if self.years != 1 else 'period'}: {body})"
 
 
