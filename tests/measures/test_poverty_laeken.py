@@ -53,6 +53,41 @@ LAEKEN_RMPG_BY_REGION = {
     "Vorarlberg": 26.967062437734583,
 }
 
+# regional thresholds (each region's own 60 % of its median): sapply(split(eusilc, eusilc$db040),
+# function(d) arpt("eqIncome", weights = "rb050", data = d))
+LAEKEN_ARPT_BY_REGION = {
+    "Burgenland": 10808.2880000000005,
+    "Carinthia": 10420.8959999999988,
+    "Lower Austria": 11044.0999999999985,
+    "Salzburg": 11066.2020000000011,
+    "Styria": 10705.3943999999992,
+    "Tyrol": 9803.5280000000002,
+    "Upper Austria": 10970.5848000000005,
+    "Vienna": 11322.1000000000004,
+    "Vorarlberg": 10795.3057142857124,
+}
+
+
+@pytest.mark.parametrize("convention", ["eurostat", "laeken"])
+def test_regional_thresholds_equal_laeken(eusilc, convention):
+    for region, g in eusilc.groupby("db040"):
+        t = relative_line(g["eqIncome"].to_numpy(), g["rb050"].to_numpy(), 0.6, convention=convention)
+        assert t == pytest.approx(LAEKEN_ARPT_BY_REGION[region], abs=1e-6), region
+
+
+@pytest.mark.r
+def test_regional_thresholds_equal_laeken_run_live(eusilc, r_laeken):
+    code = (
+        "suppressMessages(library(laeken)); data(eusilc);"
+        "v <- sapply(split(eusilc, eusilc$db040), function(d) arpt('eqIncome', weights = 'rb050', data = d));"
+        "cat(paste0('{', paste(sprintf('\"%s\": %s', names(v), format(v, digits = 17)), collapse = ','), '}'))"
+    )
+    r = r_laeken(code)
+    assert r == pytest.approx(LAEKEN_ARPT_BY_REGION, abs=1e-9)
+    for region, g in eusilc.groupby("db040"):
+        t = relative_line(g["eqIncome"].to_numpy(), g["rb050"].to_numpy(), 0.6, convention="laeken")
+        assert t == pytest.approx(r[region], abs=1e-6), region
+
 
 def _ours(eusilc, convention):
     y, w = eusilc["eqIncome"].to_numpy(), eusilc["rb050"].to_numpy()
