@@ -307,33 +307,34 @@ class _DomainVariance:
     def __init__(self, sample: Sample, lonely_psu: str):
         n = sample.n
         if sample.strata is not None:
-            s_codes, s_levels = pd.factorize(sample.strata, sort=True)
+            s_codes, s_levels = _dense_codes(sample.strata, sort=True)
             s_levels = np.asarray(s_levels, dtype=object)
         else:
-            s_codes, s_levels = np.zeros(n, dtype=np.int64), np.array(["(all)"], dtype=object)
+            s_codes, s_levels = None, np.array(["(all)"], dtype=object)
         if sample.psu is not None:
-            p_codes_raw, _ = pd.factorize(sample.psu)
-            pair = s_codes.astype(np.int64) * (int(p_codes_raw.max()) + 1) + p_codes_raw
-            unit_psu, _ = pd.factorize(pair)
-            unit_psu = unit_psu.astype(np.int64, copy=False)
+            unit_psu = _psu_codes(s_codes, sample.psu)
             n_psu = int(unit_psu.max()) + 1 if n else 0
             rep = np.empty(n_psu, dtype=np.int64)
             rep[unit_psu[::-1]] = np.arange(n - 1, -1, -1)  # first unit of every PSU
         else:
-            unit_psu = None
-            n_psu = n
-            rep = None
+            unit_psu, n_psu, rep = None, n, None
         self.n = n
         self.n_psu = n_psu
         self.unit_psu = unit_psu  # None: every unit is its own PSU (code = position)
-        psu_strata = s_levels[s_codes if rep is None else s_codes[rep]]
+        # strata as integer codes (sorted like the labels), one per PSU
+        psu_strata = None if s_codes is None else (s_codes if rep is None else s_codes[rep])
         psu_fpc = None
         if sample.fpc is not None:
             fpc = np.asarray(sample.fpc, dtype=np.float64)
-            first = np.full(len(s_levels), np.nan)
-            first[s_codes[::-1]] = fpc[::-1]
-            if not np.array_equal(first[s_codes], fpc):
-                bad = first[s_codes] != fpc
+            if s_codes is None:
+                first = np.full(1, fpc[0] if n else np.nan)
+                s_index = np.zeros(n, dtype=np.int64)
+            else:
+                first = np.full(len(s_levels), np.nan)
+                first[s_codes[::-1]] = fpc[::-1]
+                s_index = s_codes
+            bad = first[s_index] != fpc
+            if bad.any():
                 rows, count, ex = offending_rows(bad, fpc, sample.row_number)
                 raise DesignError(
                     f"fpc column {sample.fpc_name!r} must be constant within each stratum", column=sample.fpc_name,
@@ -341,6 +342,8 @@ class _DomainVariance:
                     hint="give every unit of a stratum the same number of population PSUs (or the same sampling fraction)",
                 )
             psu_fpc = fpc if rep is None else fpc[rep]
+        del s_codes
+        self.stratum_names = s_levels
         try:
             self.design = Design.build(n_psu, strata=psu_strata, psu=None, fpc=psu_fpc, lonely_psu=lonely_psu)
         except ValueError as exc:
@@ -352,7 +355,8 @@ class _DomainVariance:
         self.n_strata = d.n_h.size
         single = d.n_h == 1
         if single.any() and lonely_psu == "fail":
-            labels = [format_value(x) for x in np.asarray(d.stratum_labels)[single][:5]]
+            labels = [format_value(self.stratum_names[int(x)] if sample.strata is not None else x)
+                      for x in np.asarray(d.stratum_labels)[single][:5]]
             what = "PSU" if sample.psu is not None else "unit"
             raise DesignError(
                 f"{int(single.sum())} stratum/strata of {sample.strata_name!r} have a single {what} "
@@ -368,8 +372,11 @@ class _DomainVariance:
         self.centre = np.where(single, 0.0, 1.0 / np.maximum(self.n_h, 1))
 
     def unit_codes(self, order: np.ndarray) -> np.ndarray:
-        """PSU code of each unit at sorted positions ``order`` (positions into the full sample)."""
-        return order if self.unit_psu is None else self.unit_psu[order]
+        """PSU code of each unit at sorted positions ``order`` (positions into the full sample).
+        Called once: the per-unit codes are released afterwards (memory)."""
+        codes = order if self.unit_psu is None else self.unit_psu[order]
+        self.unit_psu = None
+        return codes
 
     def prepare(self, codes: np.ndarray, whole: bool):
         """Per-group PSU coding, shared by every measure of the group."""
@@ -403,6 +410,46 @@ class _DomainVariance:
                 s2 = s2 + 2.0 * d * np.bincount(h_loc, weights=t * t_line[uniq], minlength=H) + d * d * l2
         ss = s2 - s1 * s1 * self.centre
         return float(max(np.dot(self.c_h, np.maximum(ss, 0.0)), 0.0))
+
+
+def _dense_codes(values: np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(codes 0..k-1, levels) like ``pd.factorize``; integer labels of small range use a lookup table
+    (no hashing, lower memory), sorted."""
+    v = np.asarray(values)
+    if v.dtype.kind in "iu" and v.size:
+        lo, hi = int(v.min()), int(v.max())
+        span = hi - lo + 1
+        if span <= 4 * v.size + 1024:
+            shifted = v.astype(np.int64, copy=True)
+            if lo:
+                shifted -= lo
+            present = np.flatnonzero(np.bincount(shifted, minlength=span))
+            lookup = np.full(span, -1, dtype=np.int64)
+            lookup[present] = np.arange(present.size)
+            codes = np.take(lookup, shifted, out=shifted)
+            return codes, present + lo
+    codes, levels = pd.factorize(v, sort=sort)
+    return codes.astype(np.int64, copy=False), np.asarray(levels)
+
+
+def _psu_codes(s_codes: np.ndarray | None, psu) -> np.ndarray:
+    """0..n_psu-1 per unit for the (stratum, PSU) pair: a PSU label is only unique within its stratum."""
+    p = np.asarray(psu)
+    if p.dtype.kind not in "iu":
+        p = pd.factorize(p)[0]
+    if s_codes is None:
+        return _dense_codes(p)[0]
+    lo = int(p.min())
+    span = int(p.max()) - lo + 1
+    if span * (int(s_codes.max()) + 1) >= 2**62:
+        p = pd.factorize(p)[0]
+        lo, span = 0, int(p.max()) + 1
+    key = s_codes.astype(np.int64, copy=True)
+    key *= span
+    key += p
+    if lo:
+        key -= lo
+    return _dense_codes(key)[0]
 
 
 # ============================================================================ groups
@@ -498,14 +545,20 @@ class _Reference:
                 self._stats[which] = float(np.dot(s.w, s.y)) / s.total
         return self._stats[which]
 
-    def u(self, which: str) -> np.ndarray:
-        if which not in self._u:
-            s = self.s
-            if which == "median":
-                self._u[which] = quantile_influence(s, 0.5, self.stat("median"))
-            else:
-                self._u[which] = (s.y - self.stat("mean")) / s.total
-        return self._u[which]
+    def u(self, which: str, keep: bool = True) -> np.ndarray:
+        """Linearized variable of the median or mean (sorted order); ``keep=False``: a fresh array
+        the caller owns, not cached (memory)."""
+        if which in self._u:
+            return self._u[which]
+        s = self.s
+        if which == "median":
+            u = quantile_influence(s, 0.5, self.stat("median"))
+        else:
+            u = s.y - self.stat("mean")
+            u /= s.total
+        if keep:
+            self._u[which] = u
+        return u
 
 
 # ============================================================================ the API
@@ -603,9 +656,8 @@ def measure(
 
     # ---- sort once; design once
     w = sample.weight
+    dv = _DomainVariance(sample, lonely_psu) if se else None  # before the sort: its temporaries are freed
     s_all = SortedIncome.from_arrays(y, w)
-    need_design = se
-    dv = _DomainVariance(sample, lonely_psu) if need_design else None
     codes_all = dv.unit_codes(s_all.order) if dv is not None else None
     national = _Reference(s_all, quantile_convention)
     if line_kind == "relative":
@@ -621,7 +673,9 @@ def measure(
 
     def national_term(which: str):
         if which not in national_terms:
-            national_terms[which] = dv.line_totals(codes_all, s_all.w * national.u(which))
+            wu = national.u(which, keep=False)
+            wu *= s_all.w
+            national_terms[which] = dv.line_totals(codes_all, wu)
         return national_terms[which]
 
     ctx = _Context(requested, quantile_convention, line_kind, line_value, relative_line, relative_to,
@@ -651,18 +705,25 @@ def measure(
             own = national if whole else (_Reference(s, quantile_convention) if line_within_groups else None)
             for r in requested:
                 est, line_used, extra_which, extra_scale = ctx.evaluate(r, s, own, national, cols, key)
+                value = est.value
                 var = math.nan
                 if ctx.influence:
                     u = est.influence
                     extra = None
                     if extra_which is not None and est.line_derivative is not None and est.line_derivative != 0:
                         d = est.line_derivative * extra_scale
-                        if own is not None:  # the line's u lives on the same units: add it in place
-                            u = u + d * own.u(extra_which)
-                        else:
+                        if whole or not line_within_groups:  # the whole sample's line: its PSU totals
                             extra = (d, national_term(extra_which))
-                    var = dv.variance(prep, s.w * u, extra)
-                rows.add(cols, key, r.label, est.value, var, s.n, s.total, line_used)
+                        else:  # the group's own line: its u lives on the same units
+                            u = u + d * own.u(extra_which)
+                    # kernels hand over their influence arrays: weight them in place (no copy)
+                    wu = np.multiply(u, s.w, out=u) if u.flags.writeable and u.dtype == np.float64 else s.w * u
+                    del u, est
+                    var = dv.variance(prep, wu, extra)
+                    del wu
+                else:
+                    del est
+                rows.add(cols, key, r.label, value, var, s.n, s.total, line_used)
             del s
     # ---- bootstrap
     n_rows = len(rows.values)
@@ -916,6 +977,8 @@ def _check_income_domains(sample: Sample, y: np.ndarray, income: str, requested)
             continue
         bad = bad_fn(y)
         idx = np.flatnonzero(bad)
+        if domain == "positive":
+            word = "zero" if np.all(y[idx] == 0) else "negative" if np.all(y[idx] < 0) else word
         rows = sample.data_rows(idx[:5]).tolist()
         ok = [r.label for r in requested if r.spec.income_domain == "any"]
         raise InvalidValueError(
