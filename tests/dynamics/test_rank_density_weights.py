@@ -136,3 +136,12 @@ def test_china_contiguity_agrees_with_libpysal_queen():
         q = libpysal.weights.Queen.from_dataframe(g, ids=list(g["name_en"]), use_index=False)
     w = china_province_weights()
     assert all(set(q.neighbors[i]) == set(w.neighbors[i]) for i in w.ids)
+
+
+def test_china_contiguity_agrees_with_bundled_adjacency_loader():
+    datasets = pytest.importorskip("prosperity.datasets")
+    edges = datasets.province_adjacency()
+    theirs = {tuple(sorted(p)) for p in zip(edges["province_a"], edges["province_b"])}
+    w = china_province_weights()
+    ours = {tuple(sorted((i, j))) for i in w.ids for j in w.neighbors[i]}
+    assert ours == theirs and len(ours) == 68

@@ -131,16 +131,16 @@ def theta(data, regimes, *, permutations: int = 999, rng=None, region=None, time
     total = np.abs(d).sum(axis=0)
     groups, codes = np.unique(labels, return_inverse=True)
 
-    def value(c):
+    def theta_of(c):
         sums = np.zeros((groups.size, d.shape[1]))
         np.add.at(sums, c, d)
         return np.abs(sums).sum(axis=0) / total
 
-    th = value(codes)
+    th = theta_of(codes)
     out = {"time_from": panel.times[:-1], "time_to": panel.times[1:], "theta": th}
     if permutations:
         gen = np.random.default_rng(rng)
-        sims = np.array([value(gen.permutation(codes)) for _ in range(permutations)])
+        sims = np.array([theta_of(gen.permutation(codes)) for _ in range(permutations)])
         den = permutations + 1.0
         out["p_value_left"] = (1 + (sims <= th).sum(axis=0)) / den
         out["p_value_right"] = ((sims > th).sum(axis=0)) / den
