@@ -185,3 +185,26 @@ def test_markov_frames_and_repr(us_pci):
     np.testing.assert_allclose(f.groupby("from_class")["probability"].sum(), 1.0)
     assert "ergodic" in repr(m) and "shorrocks" in repr(m)
     assert m.summary_frame()["transitions"].sum() == 3840
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(float, (6, 8), elements=st.floats(0.1, 100)), st.integers(2, 4))
+def test_markov_properties(values, k):
+    m = markov(values, k)
+    rows = m.p.sum(axis=1)
+    assert np.all((np.abs(rows - 1) < 1e-12) | (rows == 0))
+    assert m.counts.sum() == 6 * 7
+    pi = m.ergodic
+    if not np.isnan(pi).any():
+        np.testing.assert_allclose(pi @ m.p, pi, atol=1e-10)
+        np.testing.assert_allclose(pi.sum(), 1.0, atol=1e-12)
+        mob = m.mobility()
+        assert -1e-12 <= mob["shorrocks"] <= k / (k - 1) + 1e-12
+    # relative classes are invariant to rescaling each period
+    scaled = markov(values * np.linspace(1, 3, 8), k)
+    np.testing.assert_array_equal(scaled.counts, m.counts)
