@@ -168,6 +168,16 @@ def three_gaps(provinces: pd.DataFrame | None = None, urban_rural: pd.DataFrame 
 
 _DATA = Path(__file__).resolve().parent.parent / "data"
 
+# NBS's four economic regions (东部, 中部, 西部, 东北), by the English province names of the bundled data
+CHINA_REGIONS: dict[str, str] = {
+    **dict.fromkeys(["Beijing", "Tianjin", "Hebei", "Shanghai", "Jiangsu", "Zhejiang", "Fujian", "Shandong",
+                     "Guangdong", "Hainan"], "East"),
+    **dict.fromkeys(["Shanxi", "Anhui", "Jiangxi", "Henan", "Hubei", "Hunan"], "Central"),
+    **dict.fromkeys(["Inner Mongolia", "Guangxi", "Chongqing", "Sichuan", "Guizhou", "Yunnan", "Tibet", "Shaanxi",
+                     "Gansu", "Qinghai", "Ningxia", "Xinjiang"], "West"),
+    **dict.fromkeys(["Liaoning", "Jilin", "Heilongjiang"], "Northeast"),
+}
+
 
 def china_province_panel() -> pd.DataFrame:
     """31 provinces x 2016-2024: disposable income per head (NBS) and year-end population (10k).
@@ -187,8 +197,9 @@ def china_province_panel() -> pd.DataFrame:
     grid = grid.sort_values(["province_en", "year"])
     grid["pop_10k"] = grid.groupby("province_en")["pop_10k"].transform(lambda s: s.interpolate(limit_area="inside"))
     out = inc.merge(grid, on=["province_en", "year"])
+    out["region"] = out.province_en.map(CHINA_REGIONS)
     return out.rename(columns={"disp_income_pc_yuan": "mean", "pop_10k": "population"})[
-        ["adcode", "province_en", "year", "mean", "population", "consumption_exp_pc_yuan"]]
+        ["adcode", "region", "province_en", "year", "mean", "population", "consumption_exp_pc_yuan"]]
 
 
 def china_national_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
