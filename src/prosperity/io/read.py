@@ -97,7 +97,7 @@ def read_header(path: str | Path, *, sheet: str | int | None = None) -> list[str
         return list(pq.read_schema(p).names)
     if fmt == "stata":
         with pd.read_stata(p, iterator=True) as reader:
-            return list(reader.varlist)
+            return list(reader.variable_labels())
     if fmt == "feather":
         import pyarrow.feather as feather
 
