@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import blockwise
 from .estimate import Estimate, SortedIncome, as_sorted
 from .income_domain import incomes_and_weights
 from .quantiles import _check_p, quantile_estimate, quantile_sorted
@@ -24,9 +25,7 @@ def mean_estimate(y, w=None, influence: bool = True) -> Estimate:
     mu = float(np.dot(w, y)) / big_n
     if not influence:
         return Estimate(mu)
-    u = y - mu
-    u /= big_n
-    return Estimate(mu, u)
+    return Estimate(mu, blockwise.new(lambda yb: (yb - mu) / big_n, y))
 
 
 def quantile_ratio_estimate(

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .income_domain import incomes_and_weights
+from . import blockwise
 from .estimate import Estimate
+from .income_domain import incomes_and_weights
 
 CV_CONVENTIONS = ("population", "sample")
 VARLOG_CONVENTIONS = ("log_mean", "log_of_mean")
@@ -43,23 +44,21 @@ def cv_estimate(y, w=None, influence: bool = True, convention: str = "population
     mu = float(np.dot(w, y)) / big_n
     if mu == 0:
         raise ValueError("the coefficient of variation is undefined when the mean income is 0")
-    dev = y - mu
-    sq = dev * dev
-    var = float(np.dot(w, sq)) / big_n
+    var = blockwise.weighted_sum(w, lambda yb: (yb - mu) ** 2, y) / big_n
     factor = np.sqrt(n / (n - 1.0)) if convention == "sample" else 1.0
-    cv = np.sqrt(var) / mu
-    value = float(cv * factor)
+    cv = float(np.sqrt(var) / mu * factor)
     if not influence:
-        return Estimate(value)
+        return Estimate(cv)
     if var == 0:
         raise ValueError("the linearized variable of the CV is undefined when all incomes are equal")
-    # u = CV [ (dev^2 / var - 1) / 2 - dev / mu ] / N
-    sq *= 0.5 / var
-    sq -= 0.5
-    dev /= mu
-    sq -= dev
-    sq *= cv * factor / big_n
-    return Estimate(value, sq)
+    # u = CV [ (dev^2 / var - 1) / 2 - dev / mu ] / N, dev = y - mu
+    a2, a1, a0 = cv / (2.0 * var * big_n), -cv / (mu * big_n), -cv / (2.0 * big_n)
+
+    def u_of(yb):
+        dev = yb - mu
+        return (dev * a2 + a1) * dev + a0
+
+    return Estimate(cv, blockwise.new(u_of, y))
 
 
 def variance_of_logs_estimate(y, w=None, influence: bool = True, convention: str = "log_mean") -> Estimate:
@@ -67,26 +66,17 @@ def variance_of_logs_estimate(y, w=None, influence: bool = True, convention: str
     if convention not in VARLOG_CONVENTIONS:
         raise ValueError(f"unknown variance-of-logs convention {convention!r}; choose one of {VARLOG_CONVENTIONS}")
     y, w, big_n, _ = incomes_and_weights(y, w, "positive", "the variance of logarithms")
-    ly = np.log(y)
-    m = float(np.dot(w, ly)) / big_n
-    if convention == "log_mean":
-        centre = m
-    else:
-        mu = float(np.dot(w, y)) / big_n
-        centre = float(np.log(mu))
-    ly -= centre
-    dev = ly
-    sq = dev * dev
-    value = float(np.dot(w, sq)) / big_n
+    ly = np.log(y) if influence else None
+    m = (float(np.dot(w, ly)) if influence else blockwise.weighted_sum(w, np.log, y)) / big_n
+    mu = float(np.dot(w, y)) / big_n
+    centre = m if convention == "log_mean" else float(np.log(mu))
     if not influence:
-        return Estimate(value)
-    sq -= value
-    if convention == "log_of_mean":
-        mld = centre - m
-        sq += (2.0 * mld / mu) * y
-        sq -= 2.0 * mld
-    sq /= big_n
-    return Estimate(value, sq)
+        return Estimate(blockwise.weighted_sum(w, lambda yb: (np.log(yb) - centre) ** 2, y) / big_n)
+    value = blockwise.weighted_sum(w, lambda lb: (lb - centre) ** 2, ly) / big_n
+    # u = [ (ln y - c)^2 - V + 2 MLD (y / mu - 1) ] / N, the MLD term only around ln(mu)
+    k = 2.0 * (centre - m) if convention == "log_of_mean" else 0.0
+    blockwise.fill(ly, lambda lb, yb: ((lb - centre) ** 2 - value + k * (yb / mu - 1.0)) / big_n, ly, y)
+    return Estimate(value, ly)
 
 
 def coefficient_of_variation(y, w=None, convention: str = "population") -> float:

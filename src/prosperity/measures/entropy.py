@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import blockwise
 from .estimate import Estimate
 from .income_domain import incomes_and_weights
 
@@ -63,6 +64,17 @@ def _check_param(name: str, value: float, lower: float | None = None) -> float:
 
 
 # --------------------------------------------------------------------------------------------- GE
+def _power(y: np.ndarray, a: float) -> np.ndarray:
+    """y ** a with NumPy's fast paths for the common exponents."""
+    if a == 2.0:
+        return np.multiply(y, y)
+    if a == 0.5:
+        return np.sqrt(y)
+    if a == -1.0:
+        return np.reciprocal(y)
+    return np.power(y, a)
+
+
 def ge_estimate(y, alpha: float, w=None, influence: bool = True) -> Estimate:
     """GE(alpha) with its linearized variable; alpha = 0 is the MLD, alpha = 1 Theil T."""
     alpha = _check_param("the GE parameter alpha", alpha)
@@ -72,18 +84,17 @@ def ge_estimate(y, alpha: float, w=None, influence: bool = True) -> Estimate:
         return mld_estimate(y, w, influence)
     y, w, big_n, _ = incomes_and_weights(y, w, "positive" if alpha < 0 else "nonnegative", f"GE({alpha:g})")
     mu = _mean(y, w, big_n, f"GE({alpha:g})")
-    z = y / mu
-    r = z * z if alpha == 2.0 else np.power(z, alpha)
-    big_r = float(np.dot(w, r)) / big_n
     k = alpha * (alpha - 1.0)
-    value = (big_r - 1.0) / k
     if not influence:
-        return Estimate(value)
-    # u = [z^a - a R z + (a - 1) R] / (N a (a - 1)), built in r's buffer
-    r -= (alpha * big_r) * z
-    r += (alpha - 1.0) * big_r
-    r /= big_n * k
-    return Estimate(value, r)
+        big_r = blockwise.weighted_sum(w, lambda yb: _power(yb / mu, alpha), y) / big_n
+        return Estimate((big_r - 1.0) / k)
+    r = _power(y, alpha)  # y^a; R = (1/N) sum w (y/mu)^a
+    scale = mu**-alpha
+    big_r = float(np.dot(w, r)) * scale / big_n
+    # u = [z^a - a R z + (a - 1) R] / (N a (a - 1)), z = y / mu, in r's buffer
+    c1, c2, c3 = scale / (big_n * k), alpha * big_r / (mu * big_n * k), (alpha - 1.0) * big_r / (big_n * k)
+    blockwise.fill(r, lambda rb, yb: rb * c1 - yb * c2 + c3, r, y)
+    return Estimate((big_r - 1.0) / k, r)
 
 
 def theil_estimate(y, w=None, influence: bool = True, convention: str = "standard") -> Estimate:
@@ -92,23 +103,21 @@ def theil_estimate(y, w=None, influence: bool = True, convention: str = "standar
         raise ValueError(f"unknown Theil convention {convention!r}; choose one of {THEIL_CONVENTIONS}")
     y, w, big_n, y_min = incomes_and_weights(y, w, "nonnegative", "the Theil index")
     if convention == "pysal" and y_min == 0:
-        y = np.where(y == 0, np.finfo(np.float64).tiny, y)
-        y_min = 1.0
+        y = np.where(y == 0, np.finfo(np.float64).tiny, y)  # (y_min stays 0: z is floored below)
     mu = _mean(y, w, big_n, "the Theil index")
-    z = y / mu
-    if y_min > 0:
-        lz = np.log(z)
-    else:  # 0 ln 0 = 0
-        lz = np.zeros_like(z)
-        np.log(z, out=lz, where=z > 0)
-    value = float(np.dot(w, z * lz)) / big_n
+    floor = np.finfo(np.float64).tiny  # z = 0 -> z ln(tiny) = 0: 0 ln 0 = 0, no warning
+
+    def log_z(yb):
+        zb = yb / mu
+        return np.log(zb if y_min > 0 else np.maximum(zb, floor))
+
     if not influence:
+        value = blockwise.weighted_sum(w, lambda yb: (yb / mu) * log_z(yb), y) / big_n
         return Estimate(value)
-    lz -= value + 1.0
-    lz *= z
-    lz += 1.0
-    lz /= big_n
-    return Estimate(value, lz)
+    u = blockwise.new(log_z, y)
+    value = float(np.einsum("i,i,i->", w, y, u)) / (mu * big_n)
+    blockwise.fill(u, lambda lb, yb: ((yb / mu) * (lb - (value + 1.0)) + 1.0) / big_n, u, y)
+    return Estimate(value, u)
 
 
 def mld_estimate(y, w=None, influence: bool = True, convention: str = "standard") -> Estimate:
@@ -118,15 +127,17 @@ def mld_estimate(y, w=None, influence: bool = True, convention: str = "standard"
     domain = "positive" if convention == "standard" else "any"
     y, w, big_n, y_min = incomes_and_weights(y, w, domain, "the mean log deviation (MLD)", hint=" (or use convention='pip')")
     mu = _mean(y, w, big_n, "the mean log deviation (MLD)")
-    y_log = y if y_min > 0 else np.where(y > 0, y, 1.0)
-    lz = np.log(y_log / mu)
-    value = -float(np.dot(w, lz)) / big_n
+    log_mu = float(np.log(mu))
+
+    def log_z(yb):  # PIP: incomes <= 0 count as 1, after the mean is taken
+        return np.log(yb if y_min > 0 else np.where(yb > 0, yb, 1.0)) - log_mu
+
     if not influence:
-        return Estimate(value)
-    lz += value + 1.0
-    np.subtract(y / mu, lz, out=lz)
-    lz /= big_n
-    return Estimate(value, lz)
+        return Estimate(-blockwise.weighted_sum(w, log_z, y) / big_n)
+    u = blockwise.new(log_z, y)
+    value = -float(np.dot(w, u)) / big_n
+    blockwise.fill(u, lambda lb, yb: (yb / mu - 1.0 - value - lb) / big_n, u, y)
+    return Estimate(value, u)
 
 
 def atkinson_estimate(y, epsilon: float, w=None, influence: bool = True) -> Estimate:
@@ -145,19 +156,18 @@ def atkinson_estimate(y, epsilon: float, w=None, influence: bool = True) -> Esti
     if eps == 0.0:
         return Estimate(0.0, np.zeros_like(y) if influence else None)
     mu = _mean(y, w, big_n, "the Atkinson index")
-    z = y / mu
     b = 1.0 - eps
-    r = np.sqrt(z) if b == 0.5 else (1.0 / z if b == -1.0 else np.power(z, b))
-    m = float(np.dot(w, r)) / big_n
-    a = 1.0 - m ** (1.0 / b)
+    scale = mu**-b
     if not influence:
-        return Estimate(a)
-    # u = -(1 - A) [ (r / m - 1) / b - (z - 1) ] / N
-    r *= 1.0 / (m * b)
-    r -= 1.0 / b
-    r -= z
-    r += 1.0
-    r *= -(1.0 - a) / big_n
+        m = blockwise.weighted_sum(w, lambda yb: _power(yb, b), y) * scale / big_n
+        return Estimate(1.0 - m ** (1.0 / b))
+    r = _power(y, b)
+    m = float(np.dot(w, r)) * scale / big_n  # (1/N) sum w z^b
+    a = 1.0 - m ** (1.0 / b)
+    # u = -(1 - A) [ (z^b / m - 1) / b - (z - 1) ] / N, in r's buffer
+    f = -(1.0 - a) / big_n
+    c1, c2, c3 = f * scale / (m * b), f / mu, f * (1.0 - 1.0 / b)
+    blockwise.fill(r, lambda rb, yb: rb * c1 - yb * c2 + c3, r, y)
     return Estimate(a, r)
 
 

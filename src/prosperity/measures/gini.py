@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import blockwise
 from .estimate import Estimate, SortedIncome, as_sorted
 
 GINI_CONVENTIONS = ("laeken", "convey", "ineqpy", "unbiased")
@@ -57,14 +58,14 @@ def gini_sorted(s: SortedIncome, influence: bool = True, convention: str = "laek
     if convention not in GINI_CONVENTIONS:
         raise ValueError(f"unknown Gini convention {convention!r}; choose one of {GINI_CONVENTIONS}")
     y, w, cumw = s.y, s.w, s.cumw
-    wy = w * y
     big_n = s.total
-    big_y = float(wy.sum())
+    big_y = float(np.dot(w, y))
     if big_y == 0:
         raise ValueError("the Gini coefficient is undefined when total income is 0")
     ny = big_n * big_y
-    b = 2.0 * float(np.dot(wy, cumw)) / ny  # 2 sum w y C / (N Y)
-    q = float(np.dot(wy, w)) / ny  # sum w^2 y / (N Y)
+    b = 2.0 * float(np.einsum("i,i,i->", w, y, cumw)) / ny  # 2 sum w y C / (N Y), no temporary
+    q = float(np.einsum("i,i,i->", w, w, y)) / ny  # sum w^2 y / (N Y)
+    s2 = 0.0
     if convention == "laeken":
         g = b - q - 1.0
     elif convention == "convey":
@@ -80,29 +81,30 @@ def gini_sorted(s: SortedIncome, influence: bool = True, convention: str = "laek
         g = (b - q - 1.0) * s.n / (s.n - 1.0)
     if not influence:
         return Estimate(float(g))
-    # u of the "laeken" form, built in place: 2/(NY) (y C + Y - Ycum) - (b - q)(1/N + y/Y)
-    u = np.cumsum(wy)  # Ycum
-    np.subtract(big_y, u, out=u)
-    u += y * cumw
-    u *= 2.0 / ny
-    bq = b - q
-    u -= bq / big_n
-    u -= (bq / big_y) * y
-    if convention == "laeken":
-        pass
-    elif convention == "unbiased":
-        u *= s.n / (s.n - 1.0)
+    # Every convention's u has the form  a [k - Ycum + y (C + d w - c0)] + e w + f:
+    #   laeken:  2/(NY) [Y (1 - (b-q)/2) - Ycum + y (C - (b-q) N/2)]            (Osier's formula)
+    #   convey:  2/(NY) [Y (1 - b/2) - Ycum + y (C + w - b N/2)] + 1/N^2         (d of its formula)
+    #   ineqpy:  (convey's without 1/N^2 - (1 - G)(2 w/N^2 - 2 S2/N)) / (1 - S2)
+    #   unbiased: laeken's times n/(n-1)
+    a, e, f = 2.0 / ny, 0.0, 0.0
+    if convention in ("laeken", "unbiased"):
+        k, d, c0 = big_y * (1.0 - (b - q) / 2.0), 0.0, (b - q) * big_n / 2.0
+        if convention == "unbiased":
+            a *= s.n / (s.n - 1.0)
     else:
-        # d b = u_laeken + d q, with d q_k = 2 w_k y_k / (N Y) - q (1/N + y_k/Y)
-        u += (2.0 / ny) * wy
-        u -= q / big_n
-        u -= (q / big_y) * y
+        k, d, c0 = big_y * (1.0 - b / 2.0), 1.0, b * big_n / 2.0
         if convention == "convey":
-            u += 1.0 / (big_n * big_n)
-        else:  # ineqpy: dG = (db - (1 - G) dS2) / (1 - S2),  dS2_k = 2 w_k / N^2 - 2 S2 / N
-            u -= (1.0 - g) * (2.0 / (big_n * big_n)) * w
-            u += (1.0 - g) * 2.0 * s2 / big_n
-            u /= 1.0 - s2
+            f = 1.0 / (big_n * big_n)
+        else:
+            a /= 1.0 - s2
+            e = -(1.0 - g) * 2.0 / (big_n * big_n) / (1.0 - s2)
+            f = (1.0 - g) * 2.0 * s2 / big_n / (1.0 - s2)
+    u = np.multiply(w, y)
+    np.cumsum(u, out=u)  # Ycum
+    if d == 0.0:
+        blockwise.fill(u, lambda yc, yb, cb: (k - yc + yb * (cb - c0)) * a, u, y, cumw)
+    else:
+        blockwise.fill(u, lambda yc, yb, cb, wb: (k - yc + yb * (cb + wb - c0)) * a + wb * e + f, u, y, cumw, w)
     return Estimate(float(g), u)
 
 
@@ -151,32 +153,25 @@ def _sgini_general(s: SortedIncome, nu: float, influence: bool) -> Estimate:
     if big_y == 0:
         raise ValueError("the S-Gini is undefined when total income is 0")
     mu = big_y / big_n
-    d = np.subtract(big_n, s.cumw) / big_n  # d_i, share of the population above unit i
+    d = np.subtract(big_n, s.cumw)
+    d *= 1.0 / big_n  # d_i, share of the population above unit i
     np.maximum(d, 0.0, out=d)  # rounding in the cumulative sum can leave -1e-16 at the top
-    d_prev = np.empty_like(d)  # d_{i-1}, d_0 = 1
-    d_prev[0] = 1.0
-    d_prev[1:] = d[:-1]
-    dn = d**nu
-    omega = d_prev**nu - dn  # rank weight of each unit, sums to 1
-    sbar = float(np.dot(omega, y))  # sum y omega = the "equally distributed" rank-weighted mean
+    dm1 = np.power(d, nu - 1.0)  # d_i^(nu-1)
+    # omega_i = d_{i-1}^nu - d_i^nu (d_0 = 1): each unit's rank weight; they sum to 1
+    sbar = float(y[0] * (1.0 - dm1[0] * d[0]))
+    sbar += blockwise.weighted_sum(y[1:], lambda dp, mp, dc, mc: dp * mp - dc * mc, d[:-1], dm1[:-1], d[1:], dm1[1:])
     g = 1.0 - sbar / mu
     if not influence:
         return Estimate(float(g))
     # dS/dw_k = (nu/N) [ sum_{i<k} y_i (d_{i-1}^(nu-1) - d_i^(nu-1)) + y_k d_{k-1}^(nu-1) - S ]
-    dm1 = dn / np.where(d > 0, d, 1.0)  # d^(nu-1) without a second power (0 where d == 0)
-    dpm1 = np.empty_like(dm1)
-    dpm1[0] = 1.0
-    dpm1[1:] = dm1[:-1]
-    term = y * (dpm1 - dm1)
-    acc = np.cumsum(term)
-    acc -= term  # sum over i < k
-    acc += y * dpm1
-    acc -= sbar
-    acc *= nu / big_n  # dS/dw
-    # dG = (1/mu) [ -dS + (1 - G)(y - mu)/N ]
-    u = (1.0 - g) / big_n * (y - mu)
-    u -= acc
-    u /= mu
+    # dG/dw_k = (1/mu) [ -dS/dw_k + (1 - G)(y_k - mu)/N ]
+    u = np.empty_like(d)  # term_i = y_i (d_{i-1}^(nu-1) - d_i^(nu-1)), then its cumulative sum
+    u[0] = y[0] * (1.0 - dm1[0])
+    blockwise.fill(u[1:], lambda yb, mp, mc: yb * (mp - mc), y[1:], dm1[:-1], dm1[1:])
+    np.cumsum(u, out=u)
+    c1, c2, c3 = -nu / (big_n * mu), (1.0 - g) / (big_n * mu), nu * sbar / (big_n * mu)
+    # sum_{i<k} term_i = cumsum_k - term_k, and y_k d_{k-1}^(nu-1) - term_k = y_k d_k^(nu-1)
+    blockwise.fill(u, lambda ub, yb, mb: (ub + yb * mb) * c1 + (yb - mu) * c2 + c3, u, y, dm1)
     return Estimate(float(g), u)
 
 

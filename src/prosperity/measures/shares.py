@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import blockwise
 from .estimate import Estimate, SortedIncome, as_sorted
 from .quantiles import _check_p, quantile_sorted
 
@@ -57,9 +58,8 @@ class LowerTotal:
         if self.p > 0:
             u += scale * self.p * self.q
         if self.j:
-            head = y[: self.j] - self.q
-            head *= scale
-            u[: self.j] += head
+            q = self.q
+            blockwise.fill(u[: self.j], lambda ub, yb: ub + (yb - q) * scale, u[: self.j], y[: self.j])
 
 
 def lower_total(s: SortedIncome, p: float, convention: str = "eurostat") -> LowerTotal:
