@@ -24,6 +24,7 @@ from .hierarchy import Hierarchy, nesting_error_at_row
 
 CHUNK = 1 << 15
 PARALLEL_MIN_ROWS = 1 << 20
+NUMBA_MIN_ROWS = 1 << 18  # below this NumPy is fast enough and no compilation (~1 s) is paid
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,7 +41,7 @@ class LeafMoments:
 
 @lru_cache(maxsize=1)
 def _numba_scatter():
-    """Compile (once, cached on disk) the scatter-and-check loop; None if numba is unavailable."""
+    """Compile (once per process and signature) the scatter-and-check loop; None without numba."""
     if os.environ.get("PROSPERITY_NO_NUMBA"):
         return None
     try:
@@ -48,7 +49,9 @@ def _numba_scatter():
     except ImportError:
         return None
 
-    @numba.njit(cache=True, nogil=True)
+    # no on-disk cache: parallel processes (pytest-xdist, batch jobs) writing the same cache index can
+    # pair a signature with another one's machine code (seen here as a segfault); compiling takes ~1 s
+    @numba.njit(cache=False, nogil=True)
     def scatter(leaf, parents, y, w, weighted, f, times_y, lo, hi, sums, tab, seen):  # pragma: no cover
         """Rows lo..hi: sums[l] += (w, w y, w f or w y f); tab[l] = coarser codes of the first row of l.
         Returns the first row whose coarser codes disagree with its unit's first row, or -1."""
@@ -133,7 +136,8 @@ def leaf_moments(y: np.ndarray, w: np.ndarray | None, h: Hierarchy, alpha: float
                  chunk: int = CHUNK, threads: int | None = None) -> LeafMoments:
     """Sums N_l, Y_l, M_l by lowest-level unit in one chunked pass, checking the nesting of every row.
 
-    ``engine``: ``"auto"`` (numba if installed), ``"numba"`` or ``"numpy"``. With numba, data of at
+    ``engine``: ``"auto"`` (numba if installed and at least ``NUMBA_MIN_ROWS`` rows), ``"numba"`` or
+    ``"numpy"``. With numba, data of at
     least ``PARALLEL_MIN_ROWS`` rows can be split into ``threads`` parts (default 1) whose
     tables are merged (the nesting check then also compares the parts).
     """
@@ -153,11 +157,11 @@ def leaf_moments(y: np.ndarray, w: np.ndarray | None, h: Hierarchy, alpha: float
     n_leaf = h.sizes[k - 1]
     p = k - 1
     scatter = None
-    if engine in ("auto", "numba"):
+    if engine == "numba" or (engine == "auto" and n >= NUMBA_MIN_ROWS):
         scatter = _numba_scatter()
         if scatter is None and engine == "numba":
             raise RuntimeError("engine='numba' but numba is not installed (pip install numba)")
-    elif engine != "numpy":
+    elif engine not in ("numpy", "auto"):
         raise ValueError(f"engine must be 'auto', 'numba' or 'numpy', got {engine!r}")
 
     times_y = alpha == 1.0
