@@ -63,22 +63,25 @@ def gini_sorted(s: SortedIncome, influence: bool = True, convention: str = "laek
     if big_y == 0:
         raise ValueError("the Gini coefficient is undefined when total income is 0")
     ny = big_n * big_y
-    b = 2.0 * float(np.einsum("i,i,i->", w, y, cumw)) / ny  # 2 sum w y C / (N Y), no temporary
+    # laeken's G = sum w y (2 C - w - N) / (N Y): summing the centred terms keeps the rounding
+    # error relative to G (not to 1); blockwise, so without a full-length temporary
+    g_laeken = blockwise.weighted_sum(w, lambda yb, cb, wb: yb * (2.0 * cb - wb - big_n), y, cumw, w) / ny
     q = float(np.einsum("i,i,i->", w, w, y)) / ny  # sum w^2 y / (N Y)
+    b = g_laeken + q + 1.0  # 2 sum w y C / (N Y)
     s2 = 0.0
     if convention == "laeken":
-        g = b - q - 1.0
+        g = g_laeken
     elif convention == "convey":
-        g = b - 1.0 / big_n - 1.0
+        g = g_laeken + q - 1.0 / big_n
     elif convention == "ineqpy":
         s2 = float(np.dot(w, w)) / (big_n * big_n)
         if s2 >= 1.0:
             raise ValueError("the ineqpy Gini is undefined for a single unit with positive weight")
-        g = (b - 1.0 - s2) / (1.0 - s2)
+        g = (g_laeken + q - s2) / (1.0 - s2)
     else:  # unbiased
         if s.n < 2:
             raise ValueError("the unbiased (n/(n-1)) Gini needs at least 2 observations")
-        g = (b - q - 1.0) * s.n / (s.n - 1.0)
+        g = g_laeken * s.n / (s.n - 1.0)
     if not influence:
         return Estimate(float(g))
     # Every convention's u has the form  a [k - Ycum + y (C + d w - c0)] + e w + f:
