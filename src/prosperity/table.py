@@ -288,8 +288,7 @@ def _parameters(fn):
 def _param_hint(spec: MeasureSpec) -> str:
     if not spec.params:
         return f"{spec.name} takes no parameter: write {spec.name}"
-    example = ":".join([spec.name] + [str(spec.defaults.get(p, 1)) for p in spec.params])
-    return f"{spec.name} takes {', '.join(spec.params)}: e.g. {example} ({spec.description})"
+    return f"{spec.name} takes {', '.join(spec.params)}: {spec.description}"
 
 
 # ============================================================================ survey design (domain variance)
@@ -914,18 +913,19 @@ def _line_rule(poverty_line, relative_line, relative_to, requested):
     needs = [r.label for r in requested if r.kind == "line"]
     if poverty_line is not None and relative_line is not None:
         raise MeasureSpecError("give either an absolute poverty line or a relative line, not both",
-                               hint=f"drop poverty_line={poverty_line!r} (CLI --poverty-line) or relative_line={relative_line!r} (CLI --relative-line)")
+                               hint=f"drop poverty_line={format_value(poverty_line)} (CLI --poverty-line) or "
+                               f"relative_line={format_value(relative_line)} (CLI --relative-line)")
     if poverty_line is not None:
         z = _as_float(poverty_line, "poverty line")
         if not (math.isfinite(z) and z > 0):
-            raise MeasureSpecError(f"the poverty line must be a positive number, got {poverty_line!r}",
+            raise MeasureSpecError(f"the poverty line must be a positive number, got {format_value(poverty_line)}",
                                    hint="give the line in the income's unit (e.g. 2.15 * 365 for $2.15 a day in annual income)")
         return f"absolute, {z:g}", "absolute", z
     if relative_line is not None:
         c = _as_float(relative_line, "relative line")
         if not (math.isfinite(c) and 0 < c <= MAX_RELATIVE_LINE):
             raise MeasureSpecError(
-                f"the relative line must be a fraction of the {relative_to} in (0, {MAX_RELATIVE_LINE:g}], got {relative_line!r}",
+                f"the relative line must be a fraction of the {relative_to} in (0, {MAX_RELATIVE_LINE:g}], got {format_value(relative_line)}",
                 hint=f"write 0.6 for 60 % of the {relative_to}, not 60; for an absolute line use poverty_line (CLI --poverty-line)",
             )
         return None, "relative", None
