@@ -37,7 +37,7 @@ def brute(y, w, g):
     mu_j = {a: np.average(y[g == a], weights=w[g == a]) for a in labels}
     p = {a: w[g == a].sum() / n for a in labels}
     s = {a: p[a] * mu_j[a] / mu for a in labels}
-    gw = sum(parts[a, a][0] / (2 * mu_j[a]) * p[a] * s[a] for a in labels)
+    gw = sum(parts[a, a][0] / (2 * mu_j[a]) * p[a] * s[a] for a in labels if mu_j[a] > 0)
     gnb = gt = 0.0
     for i, a in enumerate(labels):
         for b in labels[i + 1:]:

@@ -123,12 +123,14 @@ def dagum_decomposition(y, w=None, *, groups, name: str | None = None) -> DagumD
     np.fill_diagonal(d, 0.0)
     weight = p[:, None] * s[None, :] + p[None, :] * s[:, None]
     upper = np.triu(np.ones_like(g, dtype=bool), 1)
-    within = float(np.sum(np.diag(g) * p * s))
+    # a group with zero income has an undefined own Gini but no weight (s_j = 0) in the within term
+    within_c = np.where(s > 0, np.diag(g) * p * s, 0.0)
+    within = float(within_c.sum())
     gb = g * weight
     net = float(np.sum((gb * np.abs(d))[upper]))
     trans = float(np.sum((gb * (1.0 - np.abs(d)))[upper]))
     idx = pd.Index(labels, name="group")
     groups_frame = pd.DataFrame({"group": labels, "population": n_j, "pop_share": p, "income_share": s,
-                                 "mean": mu_j, "gini": np.diag(g), "within_contribution": np.diag(g) * p * s})
+                                 "mean": mu_j, "gini": np.diag(g), "within_contribution": within_c})
     return DagumDecomposition(gini, within, net, trans, pd.DataFrame(g, index=idx, columns=idx),
                               pd.DataFrame(d, index=idx, columns=idx), groups_frame)
