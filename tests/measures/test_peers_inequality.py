@@ -204,3 +204,24 @@ def test_palma_and_quantile_ratios_on_eusilc(eusilc):
     q = weighted_quantile(y, [0.1, 0.5, 0.9], w)
     assert quantile_ratio(y, 0.9, 0.1, w) == pytest.approx(q[2] / q[0], rel=1e-15)
     assert quantile_ratio(y, 0.9, 0.5, w) == pytest.approx(q[2] / q[1], rel=1e-15)
+
+
+# ------------------------------------------------------------- SEs vs laeken's bootstrap
+# laeken 0.5.2: variance("eqIncome", weights = "rb050", data = eusilc, indicator = gini(...) / qsr(...),
+#               R = 500, bootType = "naive", seed = 123); sqrt(var), Gini converted from percent.
+# A bootstrap SE with R = 500 replicates is itself uncertain by ~1/sqrt(2R) = 3 %.
+LAEKEN_BOOT_SE = {"gini": 0.002008379443, "qsr": 0.04310582119}
+
+
+def test_linearized_se_agrees_with_laeken_bootstrap(eusilc):
+    from prosperity.measures.registry import parse_measure
+    from prosperity.variance.design import Design
+
+    y, w = _yw(eusilc)
+    s = SortedIncome.from_arrays(y, w)
+    design = Design.build(s.n)  # units drawn with replacement, as laeken's naive bootstrap
+    for name, boot_se in LAEKEN_BOOT_SE.items():
+        spec, params = parse_measure(name)
+        est = spec.kernel(s, influence=True, **params)
+        se = design.se(s.w * est.influence, s.order)
+        assert se == pytest.approx(boot_se, rel=0.10), (name, se, boot_se)
