@@ -305,23 +305,28 @@ class _DomainVariance:
 
     def __init__(self, sample: Sample, lonely_psu: str):
         n = sample.n
-        if sample.strata is not None:
+        # per-unit stratum codes only when needed (no PSUs, or an fpc to check): with PSUs, the
+        # strata are coded once per PSU (cheap) and the (stratum, PSU) pair straight from the labels
+        need_unit_strata = sample.strata is not None and (sample.psu is None or sample.fpc is not None)
+        s_codes, s_levels = None, np.array(["(all)"], dtype=object)
+        if need_unit_strata:
             s_codes, s_levels = _dense_codes(sample.strata, sort=True)
-            s_levels = np.asarray(s_levels, dtype=object)
-        else:
-            s_codes, s_levels = None, np.array(["(all)"], dtype=object)
         if sample.psu is not None:
-            unit_psu = _psu_codes(s_codes, sample.psu)
+            unit_psu = _psu_codes(sample.strata, sample.psu)
             n_psu = int(unit_psu.max()) + 1 if n else 0
             rep = np.empty(n_psu, dtype=np.int64)
             rep[unit_psu[::-1]] = np.arange(n - 1, -1, -1)  # first unit of every PSU
+            if sample.strata is not None:
+                psu_strata, s_levels = _dense_codes(np.asarray(sample.strata)[rep], sort=True)
+            else:
+                psu_strata = None
         else:
             unit_psu, n_psu, rep = None, n, None
+            psu_strata = s_codes
+        s_levels = np.asarray(s_levels, dtype=object)
         self.n = n
         self.n_psu = n_psu
         self.unit_psu = unit_psu  # None: every unit is its own PSU (code = position)
-        # strata as integer codes (sorted like the labels), one per PSU
-        psu_strata = None if s_codes is None else (s_codes if rep is None else s_codes[rep])
         psu_fpc = None
         if sample.fpc is not None:
             fpc = np.asarray(sample.fpc, dtype=np.float64)
@@ -431,23 +436,28 @@ def _dense_codes(values: np.ndarray, sort: bool = False) -> tuple[np.ndarray, np
     return codes.astype(np.int64, copy=False), np.asarray(levels)
 
 
-def _psu_codes(s_codes: np.ndarray | None, psu) -> np.ndarray:
-    """0..n_psu-1 per unit for the (stratum, PSU) pair: a PSU label is only unique within its stratum."""
+def _psu_codes(strata, psu) -> np.ndarray:
+    """0..n_psu-1 per unit for the (stratum, PSU) pair: a PSU label is only unique within its stratum.
+    Integer labels are combined arithmetically (one pass, no hashing)."""
     p = np.asarray(psu)
     if p.dtype.kind not in "iu":
         p = pd.factorize(p)[0]
-    if s_codes is None:
+    if strata is None:
         return _dense_codes(p)[0]
-    lo = int(p.min())
-    span = int(p.max()) - lo + 1
-    if span * (int(s_codes.max()) + 1) >= 2**62:
+    h = np.asarray(strata)
+    if h.dtype.kind not in "iu":
+        h = pd.factorize(h)[0]
+    p_lo, h_lo = int(p.min()), int(h.min())
+    span = int(p.max()) - p_lo + 1
+    if span * (int(h.max()) - h_lo + 1) >= 2**62:
         p = pd.factorize(p)[0]
-        lo, span = 0, int(p.max()) + 1
-    key = s_codes.astype(np.int64, copy=True)
+        p_lo, span = 0, int(p.max()) + 1
+    key = h.astype(np.int64, copy=True)
+    key -= h_lo
     key *= span
     key += p
-    if lo:
-        key -= lo
+    if p_lo:
+        key -= p_lo
     return _dense_codes(key)[0]
 
 

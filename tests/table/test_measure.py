@@ -225,3 +225,14 @@ def test_conventions(silc):
     r = measure(silc, measures=["gini", "median"], conventions={"gini": "convey"}, quantile_convention="interpolated", se=False)
     assert r.value_of("gini") == pytest.approx(0.2649652, abs=1e-6)  # convey's weight-scale dependent formula
     assert r.quantile_convention == "interpolated"
+
+
+def test_fpc_scales_the_variance(eusilc):
+    """With sampling fractions f_h the with-replacement variance is multiplied by (1 - f_h)."""
+    frame = eusilc[["eqIncome", "rb050", "db040", "db030"]].assign(frac=0.36)
+    plain = measure(frame, "eqIncome", ["gini", "mean"], weight="rb050", strata="db040", psu="db030")
+    with_fpc = measure(frame, "eqIncome", ["gini", "mean"], weight="rb050", strata="db040", psu="db030", fpc="frac")
+    np.testing.assert_allclose(with_fpc.se, plain.se * 0.8, rtol=1e-12)
+    frame.loc[5, "frac"] = 0.5
+    with pytest.raises(ValueError, match="must be constant within each stratum"):
+        measure(frame, "eqIncome", ["gini"], weight="rb050", strata="db040", psu="db030", fpc="frac")
