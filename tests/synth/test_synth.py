@@ -74,7 +74,9 @@ def test_quintile_groups_within_two_percent(table):
 
 
 def test_household_size_and_age_margins(table, population):
-    assert abs(table.loc[("mean_household_size", "all"), "rel_error"]) < 0.01
+    # census mean family household size 2.616; the size distribution (partly assumed) gives 2.611
+    assert abs(table.loc[("mean_household_size", "all (census 2020)"), "rel_error"]) < 0.005
+    assert table.loc["household_size_share", "rel_error"].abs().max() < 0.05
     assert table.loc["age_share", "rel_error"].abs().max() < 0.02
     heads = population[population["person_number"] == 1]
     assert heads["age"].min() >= 18

@@ -8,7 +8,7 @@ import pandas as pd
 from prosperity import datasets
 from prosperity.measures.gini import gini
 
-from .targets import AGE_BANDS, AREAS, HOUSEHOLD_SIZE_SHARES, SOURCES, build_targets
+from .targets import AGE_BANDS, AREAS, HOUSEHOLD_SIZE_SHARES, SOURCES, build_targets, census_2020
 
 
 def household_group_means(income: np.ndarray, size: np.ndarray, weight: np.ndarray, groups: int = 5) -> np.ndarray:
@@ -45,7 +45,7 @@ def margins(frame: pd.DataFrame, year: int = 2024) -> pd.DataFrame:
     Columns: margin, key, target, synthetic, rel_error (synthetic / target - 1). Margins: cell_mean and
     cell_population (62 cells), quintile_group_mean (urban/rural: targets; national: validation),
     area_mean, source_share, gini (national vs the official NBS Gini: validation),
-    mean_household_size, age_share.
+    mean_household_size (census 2020 mean family household size), household_size_share, age_share.
     """
     targets = build_targets(year)
     rows: list[tuple[str, str, float, float]] = []
@@ -86,10 +86,14 @@ def margins(frame: pd.DataFrame, year: int = 2024) -> pd.DataFrame:
     official = datasets.nbs_official_gini().set_index("year")["gini"]
     rows.append(("gini", "national (official NBS)", official.get(year, np.nan), gini(y_person, pw)))
 
-    sizes = np.array(list(HOUSEHOLD_SIZE_SHARES))
-    shares = np.array(list(HOUSEHOLD_SIZE_SHARES.values()))
-    rows.append(("mean_household_size", "all", float(np.sum(sizes * shares) / shares.sum()),
+    census = census_2020().set_index(["table", "category"])["count"]
+    census_mean_size = census[("family_household_population", "total")] / census[("family_households", "total")]
+    rows.append(("mean_household_size", "all (census 2020)", float(census_mean_size),
                  float(np.average(hh["household_size"], weights=hh["weight"]))))
+    hh_size, hh_weight = hh["household_size"].to_numpy(), hh["weight"].to_numpy(float)
+    for size, share in HOUSEHOLD_SIZE_SHARES.items():
+        got = np.sum(hh_weight[hh_size == size]) / np.sum(hh_weight)
+        rows.append(("household_size_share", f"{size}{'+' if size == max(HOUSEHOLD_SIZE_SHARES) else ''}", share, float(got)))
     if "age" in frame.columns:
         age = frame["age"].to_numpy()
         for low, high, mass in AGE_BANDS:

@@ -9,6 +9,7 @@ of the four income sources.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,12 +21,35 @@ AREAS = ("urban", "rural")
 SOURCES = ("wage", "net_business", "net_property", "net_transfer")
 YEARS = range(2016, 2025)
 
-# Household-size distribution of family households, 2020 census (share of households; sizes 6+ split
-# 6: 2.9%, 7: 1.1%, 8: 0.58% to match the census total of 4.58% and the mean of 2.62 persons).
-HOUSEHOLD_SIZE_SHARES = {1: 0.2539, 2: 0.2968, 3: 0.2099, 4: 0.1317, 5: 0.0619, 6: 0.0290, 7: 0.0110, 8: 0.0058}
+CENSUS_FILE = Path(__file__).resolve().parent.parent / "data" / "china_census2020_household_size_age.csv"
 
-# Age structure, 2020 census (Communiqué No. 5): 0-14 17.95%, 15-59 63.35%, 60-64 5.20%, 65+ 13.50%.
-AGE_BANDS = ((0, 14, 0.1795), (15, 59, 0.6335), (60, 64, 0.0520), (65, 95, 0.1350))
+
+def census_2020() -> pd.DataFrame:
+    """2020 census inputs (household sizes, age bands) with each figure's ``status``: verified (read in
+    the NBS communique), secondary (official figure read in press reports of the release or yearbook),
+    derived (arithmetic on verified figures) or assumption (not checked against a census table)."""
+    return pd.read_csv(CENSUS_FILE, dtype={"category": str})
+
+
+def _census_inputs() -> tuple[dict[int, float], tuple[tuple[int, int, float], ...]]:
+    census = census_2020()
+    sizes = census[census["table"] == "household_size"]
+    shares = {int(k): float(v) for k, v in zip(sizes["category"], sizes["share"])}
+    if abs(sum(shares.values()) - 1.0) > 1e-9:
+        raise ValueError(f"{CENSUS_FILE.name}: household-size shares sum to {sum(shares.values())}, not 1")
+    ages = census[(census["table"] == "age") & (census["category"] != "total")]
+    total = float(census.query("table == 'age' and category == 'total'")["count"].iloc[0])
+    bands = []
+    for label, count in zip(ages["category"], ages["count"]):
+        low, high = (int(label[:-1]), MAX_AGE) if label.endswith("+") else map(int, label.split("-"))
+        bands.append((low, high, float(count) / total))
+    return shares, tuple(bands)
+
+
+MAX_AGE = 95
+# Household-size distribution of family households (share of households; 8 = 8 or more persons) and
+# age bands (low, high, share of persons), read from the census file; see its status column.
+HOUSEHOLD_SIZE_SHARES, AGE_BANDS = _census_inputs()
 
 
 @dataclass(frozen=True)
