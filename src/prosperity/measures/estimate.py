@@ -14,7 +14,7 @@ design's PSU codes once per group instead of un-sorting every influence array.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,12 +40,16 @@ class SortedIncome:
 
     ``order`` maps sorted position -> original position, so ``y[order] == y_sorted``.
     :meth:`unsort` returns an array in sorted order (e.g. an influence array) to input order.
+    ``cache`` holds small derived numbers (quantiles, kernel densities) shared by every measure of the
+    same sample, so a suite evaluates the median's density once; arrays are never cached (kernels
+    hand their influence arrays over to the caller, which may overwrite them).
     """
 
     y: np.ndarray  # sorted incomes
     w: np.ndarray  # weights in the same order
     cumw: np.ndarray  # cumulative weights, cumw[-1] == total
     order: np.ndarray  # permutation: sorted position -> original index
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def total(self) -> float:

@@ -32,8 +32,12 @@ For a few given groups (regions, classes) :func:`esteban_ray_groups` computes th
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
+
 import numpy as np
 
+from . import blockwise
 from .estimate import Estimate, SortedIncome, as_sorted
 from .gini import gini_sorted
 from .quantiles import quantile_influence, quantile_sorted
@@ -159,11 +163,19 @@ class _EpanechnikovWindows:
         return out
 
 
-def epanechnikov_sums(y: np.ndarray, v: np.ndarray, h: float) -> np.ndarray:
+def epanechnikov_sums(y: np.ndarray, v: np.ndarray, h: float, *, engine: str = "auto") -> np.ndarray:
     """For sorted y: sum_j v_j K((y_i - y_j)/h) / h, K(u) = 0.75 (1 - u^2) on |u| < 1, for every i.
 
-    Exact in O(n log n) (see :class:`_EpanechnikovWindows`).
+    Exact in O(n log n) (see :class:`_EpanechnikovWindows`); with numba (``engine="auto"`` from
+    ``NUMBA_MIN_ROWS`` units, or ``"numba"``) one O(n) pass over the same blocks (see :func:`_numba_kernels`).
     """
+    y = np.asarray(y, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    kernels = _kernels_for(y.size, engine)
+    if kernels is not None:
+        out = np.empty(y.size)
+        kernels[0](y, float(h), v, np.ones(1), out)
+        return out
     return _EpanechnikovWindows(y, h).sums(v)
 
 
@@ -174,6 +186,151 @@ def _mean_abs_diff(s: SortedIncome, v: np.ndarray) -> np.ndarray:
     return s.y * (2.0 * cv - v - cv[-1]) - 2.0 * cvy + v * s.y + cvy[-1]
 
 
+# ---------------------------------------------------------------------- compiled kernels (numba)
+# From this many units the compiled kernels replace the NumPy ones when numba is installed (compiling
+# takes ~1 s once per process). PROSPERITY_NO_NUMBA=1 disables them. No on-disk cache (see decompose).
+NUMBA_MIN_ROWS = 1 << 16
+ER_ENGINES = ("auto", "numba", "numpy")
+
+
+def _kernels_for(n: int, engine: str):
+    if engine not in ER_ENGINES:
+        raise ValueError(f"engine must be one of {ER_ENGINES}, got {engine!r}")
+    if engine == "numpy" or (engine == "auto" and n < NUMBA_MIN_ROWS):
+        return None
+    kernels = _numba_kernels()
+    if kernels is None and engine == "numba":
+        raise RuntimeError("engine='numba' but numba is not installed (pip install numba) or PROSPERITY_NO_NUMBA is set")
+    return kernels
+
+
+@lru_cache(maxsize=1)
+def _numba_kernels():
+    """(window_sums, abs_diff_sums) compiled with numba, or None without numba.
+
+    ``window_sums(y, h, a, b, out)``: out_i = sum_j a_j b_j K((y_i - y_j)/h) / h over sorted y (``b`` of
+    length 1: the constant b_0), in one pass. Incomes are cut into blocks of width h (t = (y - y_1)/h, block floor(t), offset d = t - block
+    in [0, 1)); the window of a unit in block B is all of B, the units of block B - 1 with larger
+    offset and those of block B + 1 with smaller offset. Block totals of v, v d, v d^2 come first;
+    two pointers then walk the neighbour blocks, whose partial sums are running sums inside one block,
+    so every sum is of terms of one block only (more accurate than global prefix sums).
+
+    ``abs_diff_sums(y, a, b, out)``: out_i = sum_j a_j b_j |y_i - y_j|, the cumulative-sum formula of
+    :func:`_mean_abs_diff` in one pass (same operations in the same order).
+    """
+    if os.environ.get("PROSPERITY_NO_NUMBA"):
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit(cache=False, nogil=True)
+    def window_sums(y, h, a, b, out):  # pragma: no cover - compiled
+        n = y.size
+        y0 = y[0]
+        vec = b.size > 1
+        # pass 1: blocks (number, start) and their totals of v, v d, v d^2
+        nb = 1
+        prev = np.floor((y[0] - y0) / h)
+        for i in range(1, n):
+            bi = np.floor((y[i] - y0) / h)
+            if bi != prev:
+                nb += 1
+                prev = bi
+        bnum = np.empty(nb, dtype=np.float64)
+        bstart = np.empty(nb + 1, dtype=np.int64)
+        tot = np.zeros((nb, 3))
+        k = -1
+        prev = -1.0
+        for i in range(n):
+            t = (y[i] - y0) / h
+            bi = np.floor(t)
+            if k < 0 or bi != prev:
+                k += 1
+                bnum[k] = bi
+                bstart[k] = i
+                prev = bi
+            d = t - bi
+            v = a[i] * (b[i] if vec else b[0])
+            tot[k, 0] += v
+            tot[k, 1] += v * d
+            tot[k, 2] += v * d * d
+        bstart[nb] = n
+        # pass 2: every unit's window
+        for k in range(nb):
+            B = bnum[k]
+            m0, m1, m2 = tot[k, 0], tot[k, 1], tot[k, 2]
+            has_left = k > 0 and bnum[k - 1] == B - 1.0
+            has_right = k + 1 < nb and bnum[k + 1] == B + 1.0
+            if has_left:
+                l0, l1, l2 = tot[k - 1, 0], tot[k - 1, 1], tot[k - 1, 2]
+                lo, lo_end = bstart[k - 1], bstart[k]
+            else:
+                l0 = l1 = l2 = 0.0
+                lo = lo_end = 0
+            r0 = r1 = r2 = 0.0
+            if has_right:
+                hi, hi_end = bstart[k + 1], bstart[k + 2]
+            else:
+                hi = hi_end = 0
+            for i in range(bstart[k], bstart[k + 1]):
+                t = (y[i] - y0) / h
+                e = t - B
+                lim = t - 1.0
+                while lo < lo_end:  # leave the left window: t_j <= t_i - 1
+                    tj = (y[lo] - y0) / h
+                    if tj > lim:
+                        break
+                    dj = tj - (B - 1.0)
+                    v = a[lo] * (b[lo] if vec else b[0])
+                    l0 -= v
+                    l1 -= v * dj
+                    l2 -= v * dj * dj
+                    lo += 1
+                lim = t + 1.0
+                while hi < hi_end:  # enter the right window: t_j < t_i + 1
+                    tj = (y[hi] - y0) / h
+                    if tj >= lim:
+                        break
+                    dj = tj - (B + 1.0)
+                    v = a[hi] * (b[hi] if vec else b[0])
+                    r0 += v
+                    r1 += v * dj
+                    r2 += v * dj * dj
+                    hi += 1
+                if has_left and lo == lo_end:
+                    l0 = l1 = l2 = 0.0  # exact zero once the left block is left entirely
+                el = e + 1.0
+                er = e - 1.0
+                quad = (e * e * m0 - 2.0 * e * m1 + m2) + (el * el * l0 - 2.0 * el * l1 + l2) \
+                    + (er * er * r0 - 2.0 * er * r1 + r2)
+                out[i] = 0.75 * ((m0 + l0 + r0) - quad) / h
+        return out
+
+    @numba.njit(cache=False, nogil=True)
+    def abs_diff_sums(y, a, b, out):  # pragma: no cover - compiled
+        n = y.size
+        vec = b.size > 1
+        cv_tot = 0.0
+        cvy_tot = 0.0
+        for i in range(n):
+            v = a[i] * (b[i] if vec else b[0])
+            cv_tot += v
+            cvy_tot += v * y[i]
+        cv = 0.0
+        cvy = 0.0
+        for i in range(n):
+            v = a[i] * (b[i] if vec else b[0])
+            vy = v * y[i]
+            cv += v
+            cvy += vy
+            out[i] = y[i] * (2.0 * cv - v - cv_tot) - 2.0 * cvy + vy + cvy_tot
+        return out
+
+    return window_sums, abs_diff_sums
+
+
 def esteban_ray_bandwidth(s: SortedIncome, alpha: float) -> float:
     """DER (2004) rule h = 4.7 n^(-1/2) sigma alpha^0.1, converted to the Epanechnikov kernel."""
     mu = float(np.dot(s.w, s.y)) / s.total
@@ -182,22 +339,32 @@ def esteban_ray_bandwidth(s: SortedIncome, alpha: float) -> float:
 
 
 def esteban_ray_sorted(
-    s: SortedIncome, alpha: float = 1.0, *, influence: bool = True, bandwidth: float | None = None
+    s: SortedIncome, alpha: float = 1.0, *, influence: bool = True, bandwidth: float | None = None,
+    engine: str = "auto",
 ) -> Estimate:
-    """Esteban-Ray polarization (Duclos-Esteban-Ray microdata form), normalised by mu^(1-alpha)."""
+    """Esteban-Ray polarization (Duclos-Esteban-Ray microdata form), normalised by mu^(1-alpha).
+
+    ``engine``: ``"auto"`` (compiled one-pass kernels when numba is installed and n >=
+    ``NUMBA_MIN_ROWS``), ``"numba"`` or ``"numpy"``; both give the same numbers (to rounding).
+    """
     a = _check_er_alpha(alpha)
     big_n = s.total
     mu = float(np.dot(s.w, s.y)) / big_n
     if not mu > 0:
         raise ValueError("Esteban-Ray polarization needs a positive mean income")
+    h = None
+    if a != 0:
+        h = esteban_ray_bandwidth(s, a) if bandwidth is None else float(bandwidth)
+        if not h > 0:
+            raise ValueError("Esteban-Ray needs a positive bandwidth (are all incomes equal?)")
+    kernels = _kernels_for(s.n, engine)
+    if kernels is not None:
+        return _esteban_ray_compiled(s, a, h, mu, influence, *kernels)
     abs_diff = _mean_abs_diff(s, s.w) / big_n  # a_i
     if a == 0:
         f_a = np.ones(s.n)
         f = None
     else:
-        h = esteban_ray_bandwidth(s, a) if bandwidth is None else float(bandwidth)
-        if not h > 0:
-            raise ValueError("Esteban-Ray needs a positive bandwidth (are all incomes equal?)")
         windows = _EpanechnikovWindows(s.y, h)
         f = windows.sums(s.w) / big_n
         f_a = f**a
@@ -211,6 +378,41 @@ def esteban_ray_sorted(
     if a > 0:
         u_p += a * windows.sums(s.w * f ** (a - 1.0) * abs_diff) / big_n
     u = scale * u_p / big_n + (a - 1.0) * value * (s.y - mu) / (big_n * mu)
+    return Estimate(value, u)
+
+
+def _esteban_ray_compiled(s: SortedIncome, a: float, h, mu: float, influence: bool, window_sums, abs_diff_sums) -> Estimate:
+    """The NumPy path's formulas with the compiled kernels and four full-length buffers at most."""
+    big_n, y, w = s.total, s.y, s.w
+    one = np.ones(1)
+    abs_diff = abs_diff_sums(y, w, one, np.empty(s.n))
+    abs_diff /= big_n
+    if a == 0:
+        f = f_a = np.ones(s.n)
+    else:
+        f = window_sums(y, h, w, one, np.empty(s.n))
+        f /= big_n
+        f_a = f if a == 1 else f**a
+    p = blockwise.weighted_sum(w, np.multiply, f_a, abs_diff) / big_n
+    scale = mu ** (a - 1.0)
+    value = p * scale
+    if not influence:
+        return Estimate(value)
+    u = abs_diff_sums(y, w, f_a, np.empty(s.n))
+    u /= big_n
+    k = (2.0 + a) * p
+    blockwise.fill(u, lambda fa, ad, c: fa * ad + c - k, f_a, abs_diff, u)
+    if a > 0:
+        wf = w if a == 1 else w * f ** (a - 1.0)
+        del f_a
+        g = window_sums(y, h, wf, abs_diff, f)  # f is no longer needed: its buffer takes g
+        del wf, abs_diff
+        g *= a
+        g /= big_n
+        u += g
+        del g, f
+    k2 = (a - 1.0) * value
+    blockwise.fill(u, lambda up, yy: scale * up / big_n + k2 * (yy - mu) / (big_n * mu), u, y)
     return Estimate(value, u)
 
 

@@ -39,8 +39,17 @@ def _check_p(p: float) -> float:
 
 
 def quantile_sorted(s: SortedIncome, p: float, convention: str = "eurostat") -> float:
-    """The weighted p-quantile of a sorted sample (see module docstring for conventions)."""
-    p = _check_p(p)
+    """The weighted p-quantile of a sorted sample (see module docstring for conventions).
+
+    Cached on ``s`` (keyed by p and convention): every measure of a suite reads the same quantiles."""
+    key = ("quantile", float(p), convention)
+    q = s.cache.get(key)
+    if q is None:
+        q = s.cache[key] = _quantile_sorted(s, _check_p(p), convention)
+    return q
+
+
+def _quantile_sorted(s: SortedIncome, p: float, convention: str) -> float:
     y, cumw, total = s.y, s.cumw, s.total
     if convention not in QUANTILE_CONVENTIONS:
         raise ValueError(f"unknown quantile convention {convention!r}; choose one of {QUANTILE_CONVENTIONS}")
@@ -85,6 +94,14 @@ def kernel_density_at(s: SortedIncome, x: float, bandwidth: float | None = None)
     N = sum of weights (Osier 2009; R convey). Only units within 8 h of x are visited (the sample is
     sorted), so the cost is that of the window, not of n.
     """
+    key = ("density", float(x), None if bandwidth is None else float(bandwidth))
+    f = s.cache.get(key)
+    if f is None:
+        f = s.cache[key] = _kernel_density_at(s, float(x), bandwidth)
+    return f
+
+
+def _kernel_density_at(s: SortedIncome, x: float, bandwidth: float | None) -> float:
     if bandwidth is None:
         iqr = quantile_sorted(s, 0.75) - quantile_sorted(s, 0.25)
         bandwidth = 0.79 * iqr * s.total ** (-0.2)
@@ -95,15 +112,20 @@ def kernel_density_at(s: SortedIncome, x: float, bandwidth: float | None = None)
         )
     lo, hi = np.searchsorted(s.y, [x - _KERNEL_REACH * bandwidth, x + _KERNEL_REACH * bandwidth], side="left")
     z = (x - s.y[lo:hi]) / bandwidth
-    return float(np.dot(s.w[lo:hi], np.exp(-0.5 * z * z)) / (s.total * bandwidth * np.sqrt(2 * np.pi)))
+    z *= z
+    z *= -0.5
+    # einsum, not np.dot: a multithreaded BLAS can be very slow on 1-D products on a loaded machine
+    return float(np.einsum("i,i->", s.w[lo:hi], np.exp(z, out=z)) / (s.total * bandwidth * np.sqrt(2 * np.pi)))
 
 
 def quantile_influence(s: SortedIncome, p: float, q: float, density: float | None = None) -> np.ndarray:
     """Linearized variable of the p-quantile ``q`` in sorted order: -(1{y<=q} - p) / (N f(q))."""
     f = kernel_density_at(s, q) if density is None else density
-    u = np.full(s.n, p, dtype=np.float64)
-    u[: int(np.searchsorted(s.y, q, side="right"))] -= 1.0
-    u /= s.total * f
+    scale = s.total * f
+    k = int(np.searchsorted(s.y, q, side="right"))
+    u = np.empty(s.n, dtype=np.float64)
+    u[:k] = (p - 1.0) / scale
+    u[k:] = p / scale
     return u
 
 
