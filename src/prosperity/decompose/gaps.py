@@ -10,6 +10,12 @@ Urban-rural (national means per head):
     urban_rural_income_ratio, urban_rural_consumption_ratio,
     urban_share_implied  urban population share implied by mu = u mu_U + (1 - u) mu_R,
     theil_urban_rural    Theil T between the urban and the rural population (their means only).
+    theil_total_mixture  Theil T of the national distribution rebuilt as the population-weighted
+                         mixture of the urban and rural distributions fitted to their quintile
+                         tables (prosperity.grouped, person-share corrected); by the exact
+                         decomposition T = s_U T_U + s_R T_R + T_between (s = income shares).
+    urban_rural_share_of_theil   theil_urban_rural / theil_total_mixture.
+    urban_rural_to_province_theil  theil_urban_rural / theil_between (provinces; years with both).
 Rich-poor (quintile table: mean income per head of each fifth):
     s80_s20 (= Q5/Q1 for equal-sized groups), q4_q2, q5_q3,
     middle_share       income share of the middle three fifths (Q2-Q4),
@@ -38,7 +44,8 @@ GAP_OF = {
     "cv": "regional", "cv_weighted": "regional", "theil_between": "regional", "max_min_ratio": "regional",
     "poorest_to_mean": "regional", "urban_rural_income_ratio": "urban_rural",
     "urban_rural_consumption_ratio": "urban_rural", "urban_share_implied": "urban_rural",
-    "theil_urban_rural": "urban_rural", "s80_s20": "rich_poor", "q4_q2": "rich_poor", "q5_q3": "rich_poor",
+    "theil_urban_rural": "urban_rural", "theil_total_mixture": "urban_rural",
+    "urban_rural_share_of_theil": "urban_rural", "urban_rural_to_province_theil": "urban_rural", "s80_s20": "rich_poor", "q4_q2": "rich_poor", "q5_q3": "rich_poor",
     "middle_share": "rich_poor", "gini_quintiles": "rich_poor", "gini_official": "rich_poor",
 }
 
@@ -95,7 +102,8 @@ def regional_gap(mean, population, poorest: int = 5) -> dict[str, float]:
 
 
 def urban_rural_gap(urban_income, rural_income, national_income=None, urban_consumption=None,
-                    rural_consumption=None, urban_share=None) -> dict[str, float]:
+                    rural_consumption=None, urban_share=None, urban_quintiles=None,
+                    rural_quintiles=None) -> dict[str, float]:
     out = {"urban_rural_income_ratio": urban_income / rural_income}
     if urban_consumption is not None and rural_consumption is not None:
         out["urban_rural_consumption_ratio"] = urban_consumption / rural_consumption
@@ -107,7 +115,29 @@ def urban_rural_gap(urban_income, rural_income, national_income=None, urban_cons
         mu = u * urban_income + (1 - u) * rural_income
         out["theil_urban_rural"] = (u * urban_income / mu) * np.log(urban_income / mu) + (
             (1 - u) * rural_income / mu) * np.log(rural_income / mu)
+        if urban_quintiles is not None and rural_quintiles is not None:
+            within = {area: quintile_table_theil(q, m) for area, q, m in (
+                ("urban", urban_quintiles, urban_income), ("rural", rural_quintiles, rural_income))}
+            s_urban = u * urban_income / mu
+            total = s_urban * within["urban"] + (1 - s_urban) * within["rural"] + out["theil_urban_rural"]
+            out["theil_total_mixture"] = total
+            out["urban_rural_share_of_theil"] = out["theil_urban_rural"] / total
     return {k: float(v) for k, v in out.items()}
+
+
+def quintile_table_theil(quintile_means, mean: float) -> float:
+    """Theil T of the distribution fitted to a household-quintile table (NBS: five groups of 20 % of
+    households, per-capita group means) with ``prosperity.grouped``: person shares calibrated so the
+    table reproduces the per-person ``mean``, then the automatic Lorenz-curve fit."""
+    import warnings
+
+    from prosperity.grouped import GroupedTable, calibrate_person_shares, fit_grouped
+    from prosperity.grouped.distribution import theil
+
+    table = GroupedTable.from_arrays([0.2] * 5, mean=np.asarray(quintile_means, float), unit="household")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fit diagnostics (validity notes) are not errors here
+        return float(theil(fit_grouped(calibrate_person_shares(table, mean).table, "auto").distribution))
 
 
 def rich_poor_gap(quintile_means, gini_official=None) -> dict[str, float]:
@@ -132,7 +162,8 @@ def three_gaps(provinces: pd.DataFrame | None = None, urban_rural: pd.DataFrame 
 
     ``provinces``: columns year, mean, population (one row per province and year).
     ``urban_rural``: year, urban_income, rural_income and optionally national_income,
-    urban_consumption, rural_consumption, urban_share. ``quintiles``: year, q1..q5 and optionally
+    urban_consumption, rural_consumption, urban_share, urban_q1..urban_q5 and rural_q1..rural_q5
+    (quintile-group means: adds theil_total_mixture and urban_rural_share_of_theil). ``quintiles``: year, q1..q5 and optionally
     gini_official.
     """
     targets = DEFAULT_TARGETS if targets is None else targets
@@ -147,11 +178,20 @@ def three_gaps(provinces: pd.DataFrame | None = None, urban_rural: pd.DataFrame 
             add(year, regional_gap(g["mean"], g["population"], poorest))
     if urban_rural is not None:
         for r in urban_rural.to_dict("records"):
+            uq = [r[f"urban_q{i}"] for i in range(1, 6)] if "urban_q1" in r else None
+            rq = [r[f"rural_q{i}"] for i in range(1, 6)] if "rural_q1" in r else None
             add(r["year"], urban_rural_gap(r["urban_income"], r["rural_income"], r.get("national_income"),
-                                           r.get("urban_consumption"), r.get("rural_consumption"), r.get("urban_share")))
+                                           r.get("urban_consumption"), r.get("rural_consumption"), r.get("urban_share"),
+                                           uq, rq))
     if quintiles is not None:
         for r in quintiles.to_dict("records"):
             add(r["year"], rich_poor_gap([r[f"q{i}"] for i in range(1, 6)], r.get("gini_official")))
+    by_year: dict = {}
+    for row in rows:
+        by_year.setdefault(row["year"], {})[row["indicator"]] = row["value"]
+    for year, values in by_year.items():
+        if "theil_urban_rural" in values and values.get("theil_between"):
+            add(year, {"urban_rural_to_province_theil": values["theil_urban_rural"] / values["theil_between"]})
     frame = pd.DataFrame(rows, columns=["year", "gap", "indicator", "value"])
     unknown = set(targets) - set(GAP_OF)
     if unknown:
@@ -215,8 +255,12 @@ def china_national_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
         s = long[long.indicator_zh == ind].set_index("year")["value"]
         cols[name] = s[~s.index.duplicated()]
     wide = pd.DataFrame(cols).reset_index().rename(columns={"index": "year"})
-    q = pd.read_csv(_DATA / "china_income_quintiles_2015_2024_nbs.csv")
-    q = q[q.area == "national"].pivot(index="year", columns="quintile", values="disp_income_pc_yuan")
+    q_all = pd.read_csv(_DATA / "china_income_quintiles_2015_2024_nbs.csv")
+    for area in ("urban", "rural"):
+        aq = q_all[q_all.area == area].pivot(index="year", columns="quintile", values="disp_income_pc_yuan")
+        aq.columns = [f"{area}_q{c}" for c in aq.columns]
+        wide = wide.merge(aq.reset_index(), on="year", how="left")
+    q = q_all[q_all.area == "national"].pivot(index="year", columns="quintile", values="disp_income_pc_yuan")
     q.columns = [f"q{c}" for c in q.columns]
     quint = q.reset_index().merge(wide[["year", "gini_official"]], on="year", how="left")
     return wide.drop(columns="gini_official"), quint
