@@ -84,6 +84,14 @@ class SortedIncome:
         return out
 
 
+def income_total(s: SortedIncome) -> float:
+    """sum w y of a sorted sample, computed once per sample (cached) and shared by every measure."""
+    t = s.cache.get("income_total")
+    if t is None:
+        t = s.cache["income_total"] = float(np.dot(s.w, s.y))
+    return t
+
+
 def as_sorted(y, w=None) -> SortedIncome:
     """Accept either a :class:`SortedIncome` (passed through) or raw arrays (sorted here)."""
     if isinstance(y, SortedIncome):

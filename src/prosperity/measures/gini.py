@@ -48,7 +48,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import blockwise
-from .estimate import Estimate, SortedIncome, as_sorted
+from .estimate import Estimate, SortedIncome, as_sorted, income_total
 
 GINI_CONVENTIONS = ("laeken", "convey", "ineqpy", "unbiased")
 
@@ -59,7 +59,7 @@ def gini_sorted(s: SortedIncome, influence: bool = True, convention: str = "laek
         raise ValueError(f"unknown Gini convention {convention!r}; choose one of {GINI_CONVENTIONS}")
     y, w, cumw = s.y, s.w, s.cumw
     big_n = s.total
-    big_y = float(np.dot(w, y))
+    big_y = income_total(s)
     if big_y == 0:
         raise ValueError("the Gini coefficient is undefined when total income is 0")
     ny = big_n * big_y
@@ -152,7 +152,7 @@ def sgini_sorted(s: SortedIncome, nu: float = 2.0, influence: bool = True) -> Es
 def _sgini_general(s: SortedIncome, nu: float, influence: bool) -> Estimate:
     y, w = s.y, s.w
     big_n = s.total
-    big_y = float(np.dot(w, y))
+    big_y = income_total(s)
     if big_y == 0:
         raise ValueError("the S-Gini is undefined when total income is 0")
     mu = big_y / big_n

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .estimate import Estimate, SortedIncome, as_sorted
+from .estimate import Estimate, SortedIncome, as_sorted, income_total
 from .quantiles import kernel_density_at, quantile_influence, quantile_sorted
 
 # China NBS middle-income band: household disposable income per year, yuan, for a 3-person household
@@ -68,7 +68,7 @@ def _share(s: SortedIncome, band: slice, income: bool, influence: bool) -> tuple
     """(value, u at the fixed band, total income Y) for the population or income share of ``band``."""
     big_n = s.total
     if income:
-        big_y = float(np.dot(s.w, s.y))
+        big_y = income_total(s)
         if big_y <= 0:
             raise ValueError("the income share is undefined when total income is <= 0")
         value = float(np.dot(s.w[band], s.y[band])) / big_y

@@ -38,9 +38,9 @@ from functools import lru_cache
 import numpy as np
 
 from . import blockwise
-from .estimate import Estimate, SortedIncome, as_sorted
+from .estimate import Estimate, SortedIncome, as_sorted, income_total
 from .gini import gini_sorted
-from .quantiles import quantile_influence, quantile_sorted
+from .quantiles import kernel_density_at, quantile_sorted
 
 WOLFSON_CONVENTIONS = ("wolfson1994", "pysal")
 _EPANECHNIKOV_FROM_GAUSSIAN = 15 ** 0.2 / (4 * np.pi) ** -0.1
@@ -65,19 +65,39 @@ def generalized_lorenz_at(s: SortedIncome, p: float, influence: bool = True) -> 
 
 def _wolfson_core(s: SortedIncome, factor: float, influence: bool) -> Estimate:
     big_n = s.total
-    mu = float(np.dot(s.w, s.y)) / big_n
+    mu = income_total(s) / big_n
     m = quantile_sorted(s, 0.5, "eurostat")
     if not m > 0:
         raise ValueError(f"the Wolfson index needs a positive median, got {m:g}")
     g = gini_sorted(s, influence)
-    gl = generalized_lorenz_at(s, 0.5, influence)
+    gl = generalized_lorenz_at(s, 0.5, influence=False)
     value = factor * (mu - 2.0 * gl.value - g.value * mu) / m
     if not influence:
         return Estimate(value)
-    u_mu = (s.y - mu) / big_n
-    u = factor * ((1.0 - g.value) * u_mu - 2.0 * gl.influence - mu * g.influence) / m
-    u -= value / m * quantile_influence(s, 0.5, m)
+    # u = factor ((1 - G) u_mu - 2 u_GL - mu u_G) / m - (value / m) u_m, written into u_G's array block
+    # by block: u_mu = (y - mu) / N, u_GL = (y 1{i < k} + q (p - 1{i < k}) - GL) / N (k, q: the unit
+    # holding the p-th weight), u_m = -(1{y <= m} - 1/2) / (N f(m)): both are piecewise in i.
+    p = 0.5
+    k = min(int(np.searchsorted(s.cumw, p * big_n, side="left")), s.n - 1)
+    q = float(s.y[k])
+    km = int(np.searchsorted(s.y, m, side="right"))
+    scale_m = big_n * kernel_density_at(s, m)
+    c_mu, c_gl, c_g, c_m = factor * (1.0 - g.value) / (m * big_n), 2.0 * factor / (m * big_n), factor * mu / m, value / m
+    u = g.influence
+    for lo, hi in _pieces(s.n, k, km):
+        below_k = hi <= k
+        gl_const = q * p - gl.value - (q if below_k else 0.0)  # u_GL N = gl_const + y 1{i < k}
+        um = ((p - 1.0) if hi <= km else p) / scale_m
+        off = c_mu * mu + c_gl * gl_const + c_m * um  # the constant part
+        c_y = c_mu - (c_gl if below_k else 0.0)  # the coefficient of y
+        blockwise.fill(u[lo:hi], lambda ug, yb: yb * c_y - off - ug * c_g, u[lo:hi], s.y[lo:hi])
     return Estimate(value, u)
+
+
+def _pieces(n: int, *cuts: int):
+    """Consecutive non-empty ranges [lo, hi) of range(n) split at every cut."""
+    edges = sorted({0, n, *(min(max(c, 0), n) for c in cuts)})
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def wolfson_sorted(s: SortedIncome, *, influence: bool = True, convention: str = "wolfson1994") -> Estimate:
@@ -333,7 +353,7 @@ def _numba_kernels():
 
 def esteban_ray_bandwidth(s: SortedIncome, alpha: float) -> float:
     """DER (2004) rule h = 4.7 n^(-1/2) sigma alpha^0.1, converted to the Epanechnikov kernel."""
-    mu = float(np.dot(s.w, s.y)) / s.total
+    mu = income_total(s) / s.total
     sigma = float(np.sqrt(np.dot(s.w, (s.y - mu) ** 2) / s.total))
     return _EPANECHNIKOV_FROM_GAUSSIAN * 4.7 * s.n**-0.5 * sigma * max(alpha, 1e-300) ** 0.1
 
@@ -349,7 +369,7 @@ def esteban_ray_sorted(
     """
     a = _check_er_alpha(alpha)
     big_n = s.total
-    mu = float(np.dot(s.w, s.y)) / big_n
+    mu = income_total(s) / big_n
     if not mu > 0:
         raise ValueError("Esteban-Ray polarization needs a positive mean income")
     h = None

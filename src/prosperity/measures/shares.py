@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from . import blockwise
-from .estimate import Estimate, SortedIncome, as_sorted
+from .estimate import Estimate, SortedIncome, as_sorted, income_total
 from .quantiles import _check_p, quantile_sorted
 
 SHARE_CONVENTIONS = ("eurostat", "laeken", "fractional")
@@ -63,7 +63,17 @@ class LowerTotal:
 
 
 def lower_total(s: SortedIncome, p: float, convention: str = "eurostat") -> LowerTotal:
-    """Total income T(p) of the poorest fraction ``p`` under ``convention`` (module docstring)."""
+    """Total income T(p) of the poorest fraction ``p`` under ``convention`` (module docstring).
+
+    Cached on ``s``: the shares, QSR, Palma and Lorenz ordinates of a suite share their T(p)."""
+    key = ("lower_total", float(p), convention)
+    t = s.cache.get(key)
+    if t is None:
+        t = s.cache[key] = _lower_total(s, p, convention)
+    return t
+
+
+def _lower_total(s: SortedIncome, p: float, convention: str) -> LowerTotal:
     p = _check_p(p)
     if convention not in SHARE_CONVENTIONS:
         raise ValueError(f"unknown share convention {convention!r}; choose one of {SHARE_CONVENTIONS}")
@@ -84,7 +94,7 @@ def lower_total(s: SortedIncome, p: float, convention: str = "eurostat") -> Lowe
 
 
 def _total(s: SortedIncome) -> float:
-    big_y = float(np.dot(s.w, s.y))
+    big_y = income_total(s)
     if big_y == 0:
         raise ValueError("income shares are undefined when total income is 0")
     return big_y
