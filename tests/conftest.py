@@ -58,3 +58,14 @@ def r_survey():
     if not r_available("survey"):
         pytest.skip("Rscript with the survey package is not installed (make test installs it via apt)")
     return run_r
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_blas_thread():
+    """Bootstraps and kernels call np.dot on short vectors thousands of times; multi-threaded BLAS makes
+    each call far slower on a busy 2-core machine (thread hand-off), so the suite runs with one BLAS
+    thread (pytest-xdist already uses both cores)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield

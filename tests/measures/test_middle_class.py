@@ -10,17 +10,6 @@ from prosperity.measures.middle import (
 from prosperity.measures.quantiles import weighted_quantile
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """Bootstraps call np.dot on short vectors thousands of times; multi-threaded BLAS makes each call
-    ~1000x slower on a busy machine (thread hand-off), so run these tests with one BLAS thread."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(1):
-        yield
 
 Y = [1.0, 2.0, 3.0, 4.0, 10.0]  # total 20, median 3
 

@@ -13,17 +13,6 @@ from prosperity.measures.polarization import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """Bootstraps call np.dot on short vectors thousands of times; multi-threaded BLAS makes each call
-    ~1000x slower on a busy machine (thread hand-off), so run these tests with one BLAS thread."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(1):
-        yield
 
 
 def test_wolfson_by_hand():

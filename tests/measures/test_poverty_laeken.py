@@ -13,17 +13,6 @@ from prosperity.measures.estimate import SortedIncome
 from prosperity.measures.poverty import arpr, arpr_sorted, arpt_sorted, relative_line, rmpg, rmpg_sorted
 
 
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """Bootstraps call np.dot on short vectors thousands of times; multi-threaded BLAS makes each call
-    ~1000x slower on a busy machine (thread hand-off), so run these tests with one BLAS thread."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(1):
-        yield
 
 # laeken 0.5.2 (Debian r-cran-laeken): arpr/rmpg("eqIncome", weights = "rb050", breakdown = "db040",
 # data = eusilc), printed with digits = 17.
