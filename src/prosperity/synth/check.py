@@ -39,10 +39,12 @@ def _persons_weight(frame: pd.DataFrame) -> np.ndarray:
     return w if "person_number" in frame.columns else w * frame["household_size"].to_numpy(float)
 
 
-def margins(frame: pd.DataFrame, year: int = 2024) -> pd.DataFrame:
+def margins(frame: pd.DataFrame, year: int = 2024, *, calibrate_gini: bool | None = None) -> pd.DataFrame:
     """Tidy comparison of a synthetic population (person or household level) with its targets.
 
-    Columns: margin, key, target, synthetic, rel_error (synthetic / target - 1). Margins: cell_mean and
+    Columns: margin, key, role (target: calibrated to; validation: not used in the calibration), target,
+    synthetic, rel_error (synthetic / target - 1). ``calibrate_gini``: whether the official Gini was a
+    target (default: read from ``frame.attrs``, else False). Margins: cell_mean and
     cell_population (62 cells), quintile_group_mean (urban/rural: targets; national: validation),
     area_mean, source_share, gini (national vs the official NBS Gini: validation),
     mean_household_size (census 2020 mean family household size), household_size_share, age_share.
@@ -100,6 +102,12 @@ def margins(frame: pd.DataFrame, year: int = 2024) -> pd.DataFrame:
             inside = (age >= low) & (age <= high)
             rows.append(("age_share", f"{low}-{high}", mass, float(np.sum(pw[inside]) / np.sum(pw))))
 
+    if calibrate_gini is None:
+        calibrate_gini = bool(frame.attrs.get("calibrate_gini", False))
     out = pd.DataFrame(rows, columns=["margin", "key", "target", "synthetic"])
+    validation = out["key"].str.startswith("national/") | (out["margin"] == "area_mean")
+    if not calibrate_gini:
+        validation |= out["margin"] == "gini"
+    out.insert(2, "role", np.where(validation, "validation", "target"))
     out["rel_error"] = out["synthetic"] / out["target"] - 1.0
     return out
