@@ -62,7 +62,8 @@ from .io.errors import (
     offending_rows,
 )
 from .io.sample import Sample
-from .measures.estimate import Estimate, SortedIncome
+from .measures.allocation import reuse_freed_memory
+from .measures.estimate import Estimate, SortedIncome, income_total
 from .measures.quantiles import QUANTILE_CONVENTIONS, quantile_influence, quantile_sorted
 from .measures.registry import MeasureSpec
 from .variance.design import LONELY_PSU_RULES, Design
@@ -551,7 +552,7 @@ class _Reference:
             if which == "median":
                 self._stats[which] = quantile_sorted(s, 0.5, self.convention)
             else:
-                self._stats[which] = float(np.dot(s.w, s.y)) / s.total
+                self._stats[which] = income_total(s) / s.total
         return self._stats[which]
 
     def u(self, which: str, keep: bool = True) -> np.ndarray:
@@ -663,129 +664,130 @@ def measure(
     breakdowns = _breakdowns(by_cols, margins)
     _check_empty_levels(sample, by_cols)
 
-    # ---- sort once; design once
-    w = sample.weight
-    dv = _DomainVariance(sample, lonely_psu) if se else None  # before the sort: its temporaries are freed
-    s_all = SortedIncome.from_arrays(y, w)
-    codes_all = dv.unit_codes(s_all.order) if dv is not None else None
-    national = _Reference(s_all, quantile_convention)
-    if line_kind == "relative":
-        if relative_line is None:
-            relative_line, relative_to = DEFAULT_RELATIVE_LINE, "median"
-            default_note = " (default: no line was given)"
-        else:
-            default_note = ""
-        line_value = relative_line * national.stat(relative_to)
-        line_rule = f"{relative_line:g} x {relative_to} of the whole sample = {line_value:.6g}" + (
-            "" if not by_cols else (" (each group's own: line_within_groups)" if line_within_groups else " (national line for every group)")) + default_note
-    national_terms: dict = {}  # which -> PSU totals of w * u_which (whole sample), for group line terms
-
-    def national_term(which: str):
-        if which not in national_terms:
-            wu = national.u(which, keep=False)
-            wu *= s_all.w
-            national_terms[which] = dv.line_totals(codes_all, wu)
-        return national_terms[which]
-
-    ctx = _Context(requested, quantile_convention, line_kind, line_value, relative_line, relative_to,
-                   line_within_groups, se and not bootstrap, conventions)
-    rows = _Rows(by_cols)
-    group_cache = []  # (cols, key, positions) for the bootstrap
-    for cols in breakdowns:
-        whole = not cols
-        if whole:
-            parts = [((), None)]
-            codes_sorted = None
-        else:
-            codes, keys, n_groups = _group_codes(sample, cols)
-            codes_sorted = codes[s_all.order]
-            parts = ((keys[g], pos) for g, pos in _split_sorted(codes_sorted, n_groups))
-        for key, pos in parts:
-            if whole:
-                s = s_all
-                gcodes = codes_all
+    with reuse_freed_memory(sample.n):  # large arrays: reuse freed memory (glibc; PROSPERITY_MALLOC_TUNING=0 disables)
+        # ---- sort once; design once
+        w = sample.weight
+        dv = _DomainVariance(sample, lonely_psu) if se else None  # before the sort: its temporaries are freed
+        s_all = SortedIncome.from_arrays(y, w)
+        codes_all = dv.unit_codes(s_all.order) if dv is not None else None
+        national = _Reference(s_all, quantile_convention)
+        if line_kind == "relative":
+            if relative_line is None:
+                relative_line, relative_to = DEFAULT_RELATIVE_LINE, "median"
+                default_note = " (default: no line was given)"
             else:
-                ys, ws = s_all.y[pos], s_all.w[pos]
-                s = SortedIncome(ys, ws, np.cumsum(ws), s_all.order[pos])
-                gcodes = None if codes_all is None else codes_all[pos]
-            if bootstrap:
-                group_cache.append((cols, key, pos))
-            prep = dv.prepare(gcodes, whole) if (dv is not None and not bootstrap) else None
-            own = national if whole else (_Reference(s, quantile_convention) if line_within_groups else None)
-            for r in requested:
-                est, line_used, extra_which, extra_scale = ctx.evaluate(r, s, own, national, cols, key)
-                value = est.value
-                var = math.nan
-                if ctx.influence:
-                    u = est.influence
-                    extra = None
-                    if extra_which is not None and est.line_derivative is not None and est.line_derivative != 0:
-                        d = est.line_derivative * extra_scale
-                        if whole or not line_within_groups:  # the whole sample's line: its PSU totals
-                            extra = (d, national_term(extra_which))
-                        else:  # the group's own line: its u lives on the same units
-                            u = u + d * own.u(extra_which)
-                    # kernels hand over their influence arrays: weight them in place (no copy)
-                    wu = np.multiply(u, s.w, out=u) if u.flags.writeable and u.dtype == np.float64 else s.w * u
-                    del u, est
-                    var = dv.variance(prep, wu, extra)
-                    del wu
+                default_note = ""
+            line_value = relative_line * national.stat(relative_to)
+            line_rule = f"{relative_line:g} x {relative_to} of the whole sample = {line_value:.6g}" + (
+                "" if not by_cols else (" (each group's own: line_within_groups)" if line_within_groups else " (national line for every group)")) + default_note
+        national_terms: dict = {}  # which -> PSU totals of w * u_which (whole sample), for group line terms
+
+        def national_term(which: str):
+            if which not in national_terms:
+                wu = national.u(which, keep=False)
+                wu *= s_all.w
+                national_terms[which] = dv.line_totals(codes_all, wu)
+            return national_terms[which]
+
+        ctx = _Context(requested, quantile_convention, line_kind, line_value, relative_line, relative_to,
+                       line_within_groups, se and not bootstrap, conventions)
+        rows = _Rows(by_cols)
+        group_cache = []  # (cols, key, positions) for the bootstrap
+        for cols in breakdowns:
+            whole = not cols
+            if whole:
+                parts = [((), None)]
+                codes_sorted = None
+            else:
+                codes, keys, n_groups = _group_codes(sample, cols)
+                codes_sorted = codes[s_all.order]
+                parts = ((keys[g], pos) for g, pos in _split_sorted(codes_sorted, n_groups))
+            for key, pos in parts:
+                if whole:
+                    s = s_all
+                    gcodes = codes_all
                 else:
-                    del est
-                rows.add(cols, key, r.label, value, var, s.n, s.total, line_used)
-            del s
-    # ---- bootstrap
-    n_rows = len(rows.values)
-    values = np.asarray(rows.values, dtype=np.float64)
-    se_arr = np.sqrt(np.asarray(rows.variances, dtype=np.float64))
-    ci_low = np.full(n_rows, np.nan)
-    ci_high = np.full(n_rows, np.nan)
-    used_seed = None
-    notes: list[str] = []
-    if bootstrap:
-        from .variance.bootstrap import replicate_ci
+                    ys, ws = s_all.y[pos], s_all.w[pos]
+                    s = SortedIncome(ys, ws, np.cumsum(ws), s_all.order[pos])
+                    gcodes = None if codes_all is None else codes_all[pos]
+                if bootstrap:
+                    group_cache.append((cols, key, pos))
+                prep = dv.prepare(gcodes, whole) if (dv is not None and not bootstrap) else None
+                own = national if whole else (_Reference(s, quantile_convention) if line_within_groups else None)
+                for r in requested:
+                    est, line_used, extra_which, extra_scale = ctx.evaluate(r, s, own, national, cols, key)
+                    value = est.value
+                    var = math.nan
+                    if ctx.influence:
+                        u = est.influence
+                        extra = None
+                        if extra_which is not None and est.line_derivative is not None and est.line_derivative != 0:
+                            d = est.line_derivative * extra_scale
+                            if whole or not line_within_groups:  # the whole sample's line: its PSU totals
+                                extra = (d, national_term(extra_which))
+                            else:  # the group's own line: its u lives on the same units
+                                u = u + d * own.u(extra_which)
+                        # kernels hand over their influence arrays: weight them in place (no copy)
+                        wu = np.multiply(u, s.w, out=u) if u.flags.writeable and u.dtype == np.float64 else s.w * u
+                        del u, est
+                        var = dv.variance(prep, wu, extra)
+                        del wu
+                    else:
+                        del est
+                    rows.add(cols, key, r.label, value, var, s.n, s.total, line_used)
+                del s
+        # ---- bootstrap
+        n_rows = len(rows.values)
+        values = np.asarray(rows.values, dtype=np.float64)
+        se_arr = np.sqrt(np.asarray(rows.variances, dtype=np.float64))
+        ci_low = np.full(n_rows, np.nan)
+        ci_high = np.full(n_rows, np.nan)
+        used_seed = None
+        notes: list[str] = []
+        if bootstrap:
+            from .variance.bootstrap import replicate_ci
 
-        used_seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
-        reps = _bootstrap_pass(ctx, s_all, dv, codes_all, group_cache, se_method, int(replicates), used_seed)
-        if reps.shape[0] != n_rows:  # pragma: no cover - internal consistency
-            raise RuntimeError("bootstrap rows do not match the point estimates")
-        failed = int(np.isnan(reps).any(axis=1).sum())
-        se_arr = np.sqrt(np.nanvar(reps, axis=1, ddof=1))
-        if failed:
-            notes.append(f"{failed} estimate(s) could not be computed on some bootstrap replicates (those were skipped)")
-        if ci_method == "percentile":
-            ci_low, ci_high = replicate_ci(reps, confidence)
-    if se and ci_method == "normal":
-        from statistics import NormalDist
+            used_seed = int(np.random.SeedSequence().entropy % (2**63)) if seed is None else int(seed)
+            reps = _bootstrap_pass(ctx, s_all, dv, codes_all, group_cache, se_method, int(replicates), used_seed)
+            if reps.shape[0] != n_rows:  # pragma: no cover - internal consistency
+                raise RuntimeError("bootstrap rows do not match the point estimates")
+            failed = int(np.isnan(reps).any(axis=1).sum())
+            se_arr = np.sqrt(np.nanvar(reps, axis=1, ddof=1))
+            if failed:
+                notes.append(f"{failed} estimate(s) could not be computed on some bootstrap replicates (those were skipped)")
+            if ci_method == "percentile":
+                ci_low, ci_high = replicate_ci(reps, confidence)
+        if se and ci_method == "normal":
+            from statistics import NormalDist
 
-        z = NormalDist().inv_cdf(0.5 + confidence / 2)
-        ci_low, ci_high = values - z * se_arr, values + z * se_arr
-    if not se:
-        se_arr = np.full(n_rows, np.nan)
-    has_line = any(r.kind != "plain" for r in requested)
-    return MeasureResult(
-        by=tuple(by_cols),
-        groups=tuple(rows.groups),
-        measure=tuple(rows.measures),
-        value=values,
-        se=se_arr,
-        ci_low=np.asarray(ci_low, dtype=np.float64),
-        ci_high=np.asarray(ci_high, dtype=np.float64),
-        n=np.asarray(rows.n, dtype=np.int64),
-        weight_sum=np.asarray(rows.wsum, dtype=np.float64),
-        line=np.asarray(rows.lines, dtype=np.float64) if has_line else None,
-        income=income,
-        se_method=se_method if se else None,
-        confidence=float(confidence),
-        ci_method=ci_method if se else None,
-        line_rule=line_rule if has_line else None,
-        quantile_convention=quantile_convention,
-        replicates=int(replicates) if bootstrap else None,
-        seed=used_seed,
-        n_units=sample.n,
-        excluded=dict(sample.excluded),
-        notes=tuple(notes),
-    )
+            z = NormalDist().inv_cdf(0.5 + confidence / 2)
+            ci_low, ci_high = values - z * se_arr, values + z * se_arr
+        if not se:
+            se_arr = np.full(n_rows, np.nan)
+        has_line = any(r.kind != "plain" for r in requested)
+        return MeasureResult(
+            by=tuple(by_cols),
+            groups=tuple(rows.groups),
+            measure=tuple(rows.measures),
+            value=values,
+            se=se_arr,
+            ci_low=np.asarray(ci_low, dtype=np.float64),
+            ci_high=np.asarray(ci_high, dtype=np.float64),
+            n=np.asarray(rows.n, dtype=np.int64),
+            weight_sum=np.asarray(rows.wsum, dtype=np.float64),
+            line=np.asarray(rows.lines, dtype=np.float64) if has_line else None,
+            income=income,
+            se_method=se_method if se else None,
+            confidence=float(confidence),
+            ci_method=ci_method if se else None,
+            line_rule=line_rule if has_line else None,
+            quantile_convention=quantile_convention,
+            replicates=int(replicates) if bootstrap else None,
+            seed=used_seed,
+            n_units=sample.n,
+            excluded=dict(sample.excluded),
+            notes=tuple(notes),
+        )
 
 
 def _bootstrap_pass(ctx, s_all, dv, codes_all, group_cache, method, replicates, seed) -> np.ndarray:

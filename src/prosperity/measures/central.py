@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import blockwise
-from .estimate import Estimate, SortedIncome, as_sorted
+from .estimate import Estimate, SortedIncome, as_sorted, vdot
 from .income_domain import incomes_and_weights
 from .quantiles import _check_p, quantile_estimate, quantile_sorted
 
@@ -22,7 +22,7 @@ from .quantiles import _check_p, quantile_estimate, quantile_sorted
 def mean_estimate(y, w=None, influence: bool = True) -> Estimate:
     """Weighted mean sum w y / N with its linearized variable (y - mu) / N."""
     y, w, big_n, _ = incomes_and_weights(y, w, "any", "the mean")
-    mu = float(np.dot(w, y)) / big_n
+    mu = float(vdot(w, y)) / big_n
     if not influence:
         return Estimate(mu)
     return Estimate(mu, blockwise.new(lambda yb: (yb - mu) / big_n, y))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import blockwise
-from .estimate import Estimate
+from .estimate import Estimate, vdot
 from .income_domain import incomes_and_weights
 
 CV_CONVENTIONS = ("population", "sample")
@@ -41,7 +41,7 @@ def cv_estimate(y, w=None, influence: bool = True, convention: str = "population
     n = y.size
     if convention == "sample" and n < 2:
         raise ValueError("the sample coefficient of variation needs at least 2 observations")
-    mu = float(np.dot(w, y)) / big_n
+    mu = float(vdot(w, y)) / big_n
     if mu == 0:
         raise ValueError("the coefficient of variation is undefined when the mean income is 0")
     var = blockwise.weighted_sum(w, lambda yb: (yb - mu) ** 2, y) / big_n
@@ -67,8 +67,8 @@ def variance_of_logs_estimate(y, w=None, influence: bool = True, convention: str
         raise ValueError(f"unknown variance-of-logs convention {convention!r}; choose one of {VARLOG_CONVENTIONS}")
     y, w, big_n, _ = incomes_and_weights(y, w, "positive", "the variance of logarithms")
     ly = np.log(y) if influence else None
-    m = (float(np.dot(w, ly)) if influence else blockwise.weighted_sum(w, np.log, y)) / big_n
-    mu = float(np.dot(w, y)) / big_n
+    m = (float(vdot(w, ly)) if influence else blockwise.weighted_sum(w, np.log, y)) / big_n
+    mu = float(vdot(w, y)) / big_n
     centre = m if convention == "log_mean" else float(np.log(mu))
     if not influence:
         return Estimate(blockwise.weighted_sum(w, lambda yb: (np.log(yb) - centre) ** 2, y) / big_n)

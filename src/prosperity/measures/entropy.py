@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import blockwise
-from .estimate import Estimate
+from .estimate import Estimate, vdot
 from .income_domain import incomes_and_weights
 
 THEIL_CONVENTIONS = ("standard", "pysal")
@@ -49,7 +49,7 @@ MLD_CONVENTIONS = ("standard", "pip")
 
 
 def _mean(y, w, big_n, measure: str) -> float:
-    mu = float(np.dot(w, y)) / big_n
+    mu = float(vdot(w, y)) / big_n
     if not mu > 0:
         raise ValueError(f"{measure} needs a positive mean income, got {mu}")
     return mu
@@ -90,7 +90,7 @@ def ge_estimate(y, alpha: float, w=None, influence: bool = True) -> Estimate:
         return Estimate((big_r - 1.0) / k)
     r = _power(y, alpha)  # y^a; R = (1/N) sum w (y/mu)^a
     scale = mu**-alpha
-    big_r = float(np.dot(w, r)) * scale / big_n
+    big_r = float(vdot(w, r)) * scale / big_n
     # u = [z^a - a R z + (a - 1) R] / (N a (a - 1)), z = y / mu, in r's buffer
     c1, c2, c3 = scale / (big_n * k), alpha * big_r / (mu * big_n * k), (alpha - 1.0) * big_r / (big_n * k)
     blockwise.fill(r, lambda rb, yb: rb * c1 - yb * c2 + c3, r, y)
@@ -135,7 +135,7 @@ def mld_estimate(y, w=None, influence: bool = True, convention: str = "standard"
     if not influence:
         return Estimate(-blockwise.weighted_sum(w, log_z, y) / big_n)
     u = blockwise.new(log_z, y)
-    value = -float(np.dot(w, u)) / big_n
+    value = -float(vdot(w, u)) / big_n
     blockwise.fill(u, lambda lb, yb: (yb / mu - 1.0 - value - lb) / big_n, u, y)
     return Estimate(value, u)
 
@@ -162,7 +162,7 @@ def atkinson_estimate(y, epsilon: float, w=None, influence: bool = True) -> Esti
         m = blockwise.weighted_sum(w, lambda yb: _power(yb, b), y) * scale / big_n
         return Estimate(1.0 - m ** (1.0 / b))
     r = _power(y, b)
-    m = float(np.dot(w, r)) * scale / big_n  # (1/N) sum w z^b
+    m = float(vdot(w, r)) * scale / big_n  # (1/N) sum w z^b
     a = 1.0 - m ** (1.0 / b)
     # u = -(1 - A) [ (z^b / m - 1) / b - (z - 1) ] / N, in r's buffer
     f = -(1.0 - a) / big_n

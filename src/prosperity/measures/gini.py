@@ -48,7 +48,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import blockwise
-from .estimate import Estimate, SortedIncome, as_sorted, income_total
+from .estimate import Estimate, SortedIncome, as_sorted, income_total, vdot
 
 GINI_CONVENTIONS = ("laeken", "convey", "ineqpy", "unbiased")
 
@@ -74,7 +74,7 @@ def gini_sorted(s: SortedIncome, influence: bool = True, convention: str = "laek
     elif convention == "convey":
         g = g_laeken + q - 1.0 / big_n
     elif convention == "ineqpy":
-        s2 = float(np.dot(w, w)) / (big_n * big_n)
+        s2 = float(vdot(w, w)) / (big_n * big_n)
         if s2 >= 1.0:
             raise ValueError("the ineqpy Gini is undefined for a single unit with positive weight")
         g = (g_laeken + q - s2) / (1.0 - s2)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .estimate import Estimate, SortedIncome, as_sorted, income_total
+from .estimate import Estimate, SortedIncome, as_sorted, income_total, vdot
 from .quantiles import kernel_density_at, quantile_influence, quantile_sorted
 
 # China NBS middle-income band: household disposable income per year, yuan, for a 3-person household
@@ -71,7 +71,7 @@ def _share(s: SortedIncome, band: slice, income: bool, influence: bool) -> tuple
         big_y = income_total(s)
         if big_y <= 0:
             raise ValueError("the income share is undefined when total income is <= 0")
-        value = float(np.dot(s.w[band], s.y[band])) / big_y
+        value = float(vdot(s.w[band], s.y[band])) / big_y
         if not influence:
             return value, None, big_y
         u = -value * s.y
@@ -162,7 +162,7 @@ def middle_class_share(
             lo, hi = _check_band(lo, hi, "absolute")
             ww = np.ones_like(y) if w is None else np.asarray(w, dtype=np.float64)
             inside = (ystar >= lo) & (ystar < hi)
-            return float(np.dot(ww[inside], y[inside]) / np.dot(ww, y))
+            return float(vdot(ww[inside], y[inside]) / vdot(ww, y))
         s = as_sorted(ystar, w)
         return middle_absolute_sorted(s, influence=False, lower=lo, upper=hi, income_share=income_share).value
     if band == "relative":

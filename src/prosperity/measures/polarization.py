@@ -38,7 +38,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import blockwise
-from .estimate import Estimate, SortedIncome, as_sorted, income_total
+from .estimate import Estimate, SortedIncome, as_sorted, income_total, vdot
 from .gini import gini_sorted
 from .quantiles import kernel_density_at, quantile_sorted
 
@@ -54,7 +54,7 @@ def generalized_lorenz_at(s: SortedIncome, p: float, influence: bool = True) -> 
     k = min(int(np.searchsorted(s.cumw, target, side="left")), s.n - 1)
     q = float(s.y[k])
     before = float(s.cumw[k - 1]) if k else 0.0
-    ycum_before = float(np.dot(s.w[:k], s.y[:k]))
+    ycum_before = float(vdot(s.w[:k], s.y[:k]))
     gl = (ycum_before + q * (target - before)) / big_n
     if not influence:
         return Estimate(gl)
@@ -354,7 +354,7 @@ def _numba_kernels():
 def esteban_ray_bandwidth(s: SortedIncome, alpha: float) -> float:
     """DER (2004) rule h = 4.7 n^(-1/2) sigma alpha^0.1, converted to the Epanechnikov kernel."""
     mu = income_total(s) / s.total
-    sigma = float(np.sqrt(np.dot(s.w, (s.y - mu) ** 2) / s.total))
+    sigma = float(np.sqrt(vdot(s.w, (s.y - mu) ** 2) / s.total))
     return _EPANECHNIKOV_FROM_GAUSSIAN * 4.7 * s.n**-0.5 * sigma * max(alpha, 1e-300) ** 0.1
 
 
@@ -388,7 +388,7 @@ def esteban_ray_sorted(
         windows = _EpanechnikovWindows(s.y, h)
         f = windows.sums(s.w) / big_n
         f_a = f**a
-    p = float(np.dot(s.w, f_a * abs_diff)) / big_n
+    p = float(vdot(s.w, f_a * abs_diff)) / big_n
     scale = mu ** (a - 1.0)
     value = p * scale
     if not influence:
@@ -457,7 +457,7 @@ def esteban_ray_groups(means, shares, alpha: float = 1.0, *, normalize: bool = T
         raise ValueError("group population shares must be >= 0 with a positive sum")
     pi = pi / pi.sum()
     s = as_sorted(mu_g, pi)
-    value = float(np.dot(s.w ** (1.0 + a), _mean_abs_diff(s, s.w)))
+    value = float(vdot(s.w ** (1.0 + a), _mean_abs_diff(s, s.w)))
     if normalize:
-        value /= float(np.dot(pi, mu_g))
+        value /= float(vdot(pi, mu_g))
     return value

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .estimate import Estimate, SortedIncome, as_sorted
+from .estimate import Estimate, SortedIncome, as_sorted, vdot
 from .gini import gini_sorted
 from .quantiles import kernel_density_at, quantile_influence, quantile_sorted
 
@@ -105,12 +105,12 @@ def fgt_sorted(
     g = 1.0 - yp / z
     ga = np.ones_like(g) if a == 0 else g**a
     big_n = s.total
-    value = float(np.dot(wp, ga) / big_n)
+    value = float(vdot(wp, ga) / big_n)
     if a == 0:  # the density costs a pass over the data: only when the linearization is wanted
         deriv = kernel_density_at(s, z, bandwidth) if influence else None
     else:
         keep = g > 0 if a < 1 else slice(None)  # g^(a-1) is infinite at g = 0 when a < 1
-        deriv = a / z * float(np.dot(wp[keep], g[keep] ** (a - 1) * (yp[keep] / z))) / big_n
+        deriv = a / z * float(vdot(wp[keep], g[keep] ** (a - 1) * (yp[keep] / z))) / big_n
     if not influence:
         return Estimate(value, None, deriv)
     return Estimate(value, _domain_u(s, q, ga, value), deriv)
@@ -126,7 +126,7 @@ def fgt(y, z: float, alpha: float = 0.0, w=None, *, inclusive: bool = False) -> 
     z, a = _check_line(z), _check_alpha(alpha)
     q = _n_poor(s, z, inclusive)
     g = 1.0 - s.y[:q] / z
-    return float(np.dot(s.w[:q], np.ones_like(g) if a == 0 else g**a) / s.total)
+    return float(vdot(s.w[:q], np.ones_like(g) if a == 0 else g**a) / s.total)
 
 
 def headcount(y, z: float, w=None, *, inclusive: bool = False) -> float:
@@ -162,7 +162,7 @@ def relative_line_estimate(
         m = quantile_sorted(s, 0.5, convention)
         u = fraction * quantile_influence(s, 0.5, m) if influence else None
     elif statistic == "mean":
-        m = float(np.dot(s.w, s.y) / s.total)
+        m = float(vdot(s.w, s.y) / s.total)
         u = fraction * (s.y - m) / s.total if influence else None
     else:
         raise ValueError(f"relative line statistic must be one of {RELATIVE_LINE_STATISTICS}, got {statistic!r}")
@@ -194,7 +194,7 @@ def watts_sorted(
         )
     lg = np.log(z / yp)
     big_n = s.total
-    value = float(np.dot(wp, lg) / big_n)
+    value = float(vdot(wp, lg) / big_n)
     deriv = float(wp.sum()) / big_n / z
     if not influence:
         return Estimate(value, None, deriv)
@@ -230,8 +230,8 @@ def sen_sorted(
     wpoor = float(wp.sum())
     h = wpoor / big_n
     g = 1.0 - yp / z
-    p1 = float(np.dot(wp, g)) / big_n
-    mu_p = float(np.dot(wp, yp)) / wpoor
+    p1 = float(vdot(wp, g)) / big_n
+    mu_p = float(vdot(wp, yp)) / wpoor
     if mu_p > 0:
         gp_est = gini_sorted(_prefix(s, q), influence)
         gp = gp_est.value
@@ -269,15 +269,15 @@ def sst_sorted(s: SortedIncome, line: float, *, influence: bool = True, inclusiv
     g = 1.0 - yp / z  # descending along the sorted order
     above = big_n - s.cumw[:q]  # weight ranked strictly after each poor unit (incl. every non-poor)
     # sum_ij w_i w_j max(g_i, g_j): the pair's max is the gap of the lower-ranked unit
-    value = float(np.dot(wp * g, 2.0 * above + wp)) / big_n**2
-    deriv = float(np.dot(wp * yp / z**2, 2.0 * above + wp)) / big_n**2
+    value = float(vdot(wp * g, 2.0 * above + wp)) / big_n**2
+    deriv = float(vdot(wp * yp / z**2, 2.0 * above + wp)) / big_n**2
     if not influence:
         return Estimate(value, None, deriv)
     # m_k = (1/N)[g_k (N - C_{k-1}) + sum_{j<k} w_j g_j], 0 gaps above the poor: m_k = P1 there
     wg_before = np.cumsum(wp * g) - wp * g
     m = np.empty(s.n)
     m[:q] = (g * (above + wp) + wg_before) / big_n
-    m[q:] = float(np.dot(wp, g)) / big_n
+    m[q:] = float(vdot(wp, g)) / big_n
     return Estimate(value, 2.0 * (m - value) / big_n, deriv)
 
 
@@ -321,7 +321,7 @@ def sst_decomposition(y, z: float, w=None, *, inclusive: bool = False) -> SSTDec
     value = sst_sorted(s, z, influence=False, inclusive=inclusive).value
     q = _n_poor(s, z, inclusive)
     h = float(s.w[:q].sum()) / s.total
-    p1 = float(np.dot(s.w[:q], 1.0 - s.y[:q] / z)) / s.total
+    p1 = float(vdot(s.w[:q], 1.0 - s.y[:q] / z)) / s.total
     if p1 == 0:
         return SSTDecomposition(value, h, 0.0, 0.0)
     return SSTDecomposition(value, h, p1 / h, value / p1 - 1.0)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .estimate import Estimate, SortedIncome, as_sorted
+from .estimate import Estimate, SortedIncome, as_sorted, vdot
 from .polarization import generalized_lorenz_at
 
 PROSPERITY_STANDARD = 25.0  # dollars a day per person, Kraay et al. (2023)
@@ -42,7 +42,7 @@ def prosperity_gap_sorted(s: SortedIncome, *, influence: bool = True, line: floa
             "bottom-code them (e.g. to the lowest positive income) before computing it"
         )
     ratio = z / s.y
-    value = float(np.dot(s.w, ratio)) / s.total
+    value = float(vdot(s.w, ratio)) / s.total
     u = (ratio - value) / s.total if influence else None
     return Estimate(value, u, value / z)
 
@@ -137,8 +137,8 @@ def shared_prosperity(y_start, y_end, w_start=None, w_end=None, *, years: float,
     return SharedProsperity(
         float(years),
         float(bottom),
-        float(np.dot(s0.w, s0.y)) / s0.total,
-        float(np.dot(s1.w, s1.y)) / s1.total,
+        float(vdot(s0.w, s0.y)) / s0.total,
+        float(vdot(s1.w, s1.y)) / s1.total,
         bottom_mean_sorted(s0, influence=False, share=bottom).value,
         bottom_mean_sorted(s1, influence=False, share=bottom).value,
     )

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from . import blockwise
-from .estimate import Estimate, SortedIncome, as_sorted, income_total
+from .estimate import Estimate, SortedIncome, as_sorted, income_total, vdot
 from .quantiles import _check_p, quantile_sorted
 
 SHARE_CONVENTIONS = ("eurostat", "laeken", "fractional")
@@ -81,16 +81,16 @@ def _lower_total(s: SortedIncome, p: float, convention: str) -> LowerTotal:
     if p == 0.0:
         return LowerTotal(0.0, 0.0, 0.0, 0)
     if p == 1.0:
-        return LowerTotal(1.0, float(np.dot(w, y)), 0.0, s.n)
+        return LowerTotal(1.0, float(vdot(w, y)), 0.0, s.n)
     if convention == "fractional":
         m = p * s.total
         j = min(int(np.searchsorted(cumw, m, side="left")), s.n - 1)
         c_prev = float(cumw[j - 1]) if j else 0.0
-        total = float(np.dot(w[:j], y[:j])) + (m - c_prev) * float(y[j])
+        total = float(vdot(w[:j], y[:j])) + (m - c_prev) * float(y[j])
         return LowerTotal(p, total, float(y[j]), j)
     q = quantile_sorted(s, p, convention)
     j = int(np.searchsorted(y, q, side="right"))
-    return LowerTotal(p, float(np.dot(w[:j], y[:j])), q, j)
+    return LowerTotal(p, float(vdot(w[:j], y[:j])), q, j)
 
 
 def _total(s: SortedIncome) -> float:
