@@ -227,3 +227,17 @@ def test_cli_json_contract(tmp_path):
     assert set(first) >= {"region", "year", "score", "rank"} and "uncertainty" in doc
     bad = CliRunner().invoke(app, ["index", str(path), "--region", "province", "--negative", "nope"])
     assert bad.exit_code == 2 and "not indicators: nope" in bad.output
+
+
+def test_quick_mode_refuses_a_mostly_numeric_column_with_stray_text():
+    df = pd.DataFrame({"region": ["X", "Y", "Z"], "a": [1.0, 2.0, 3.0], "b": ["2", "x", "4"]})
+    with pytest.raises(ValueError, match=r"column 'b' is mostly numeric but 1 value\(s\) are not numbers "
+                                         r"\(data row 2: 'x'; data rows count"):
+        build_index(df, year=None)
+
+
+def test_quick_mode_leaves_text_columns_out_and_says_so():
+    df = pd.DataFrame({"region": ["X", "Y", "Z"], "a": [1.0, 2.0, 3.0], "c": [3.0, 1.0, 2.0], "name": ["p", "q", "r"]})
+    res = build_index(df, year=None)
+    assert set(res.weights_dict()) == {"a", "c"}
+    assert "non-numeric columns are not indicators and were left out: name" in res.warnings

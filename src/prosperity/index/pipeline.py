@@ -169,6 +169,21 @@ def _is_numeric(s: pd.Series) -> bool:
     return len(txt) > 0 and pd.to_numeric(txt, errors="coerce").notna().all()
 
 
+def _refuse_mostly_numeric(s: pd.Series, name) -> None:
+    """A column whose values are mostly numbers but not all is a data error, not a label column."""
+    txt = s.astype("string").str.strip().str.replace(",", ".", regex=False)
+    present = txt.notna() & (txt != "")
+    parsed = pd.to_numeric(txt.where(present), errors="coerce")
+    bad = present & parsed.isna()
+    if present.sum() and parsed.notna().sum() >= 0.5 * present.sum():
+        rows = np.flatnonzero(bad.to_numpy())[:5]
+        examples = ", ".join(f"data row {r + 1}: {s.iloc[r]!r}" for r in rows)
+        raise ValueError(
+            f"column {name!r} is mostly numeric but {int(bad.sum())} value(s) are not numbers ({examples}; data rows "
+            "count from 1 below the header). Fix or blank those cells, or drop the column if it is not an indicator"
+        )
+
+
 def resolve_config(framework: Framework | None, **overrides) -> IndexConfig:
     base = {}
     if framework is not None:
@@ -259,6 +274,10 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
             if c in key_cols:
                 continue
             (num if _is_numeric(df[c]) else skipped).append(c)
+        for c in skipped:
+            _refuse_mostly_numeric(df[c], c)
+        if skipped:
+            warns.append(f"non-numeric columns are not indicators and were left out: {', '.join(map(str, skipped))}")
         framework = Framework.flat(num, negative)
         steps.append({"step": "framework", "detail": f"quick framework: {len(num)} numeric columns as indicators; "
                       f"negative: {', '.join(negative) or 'none'}"
