@@ -207,7 +207,7 @@ def test_city_in_two_provinces_is_named():
     region = np.array(["East"] * 4)
     for engine in ENGINES:
         with pytest.raises(NestingError, match=r"city 'Hangzhou' lies in two units of level 'province': "
-                                               r"'Zhejiang' \(row 0\) and 'Jiangsu' \(row 1\)"):
+                                               r"'Zhejiang' \(data row 1\) and 'Jiangsu' \(data row 2\)"):
             nested_decomposition([1.0, 2, 3, 4], levels=[region, prov, city], names=["region", "province", "city"],
                                  engine=engine)
 
@@ -223,15 +223,15 @@ def test_province_in_two_regions_is_named():
 @pytest.mark.parametrize("engine", ENGINES)
 def test_bad_rows_are_located(engine):
     levels = [[0, 0, 1, 1]]
-    with pytest.raises(ValueError, match=r"income at row 2 \(-1.0\) is negative"):
+    with pytest.raises(ValueError, match=r"income at data row 3 \(-1.0\) is negative"):
         nested_decomposition([1.0, 2, -1, 4], levels=levels, engine=engine)
-    with pytest.raises(ValueError, match=r"income at row 1 \(0.0\) is 0; GE\(alpha=0\) needs positive"):
+    with pytest.raises(ValueError, match=r"income at data row 2 \(0.0\) is 0; GE\(alpha=0\) needs positive"):
         nested_decomposition([1.0, 0, 1, 4], levels=levels, measure="mld", engine=engine)
-    with pytest.raises(ValueError, match=r"income at row 3 \(nan\) is not a finite number"):
+    with pytest.raises(ValueError, match=r"income at data row 4 \(nan\) is not a finite number"):
         nested_decomposition([1.0, 2, 1, np.nan], levels=levels, engine=engine)
-    with pytest.raises(ValueError, match=r"weight at row 0 \(-2.0\) must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"weight at data row 1 \(-2.0\) must be a finite number >= 0"):
         nested_decomposition([1.0, 2, 1, 3], [-2.0, 1, 1, 1], levels=levels, engine=engine)
-    with pytest.raises(ValueError, match="level 'level1' is missing at row 1"):
+    with pytest.raises(ValueError, match="level 'level1' is missing at data row 2"):
         nested_decomposition([1.0, 2, 1, 3], levels=[np.array(["a", None, "b", "b"], dtype=object)], engine=engine)
 
 
@@ -289,9 +289,9 @@ def test_elmo_max_is_the_best_assignment_brute_force():
 
 
 def test_negative_integer_codes_are_rejected():
-    with pytest.raises(ValueError, match="negative code at row 2"):
+    with pytest.raises(ValueError, match="negative code at data row 3"):
         nested_decomposition([1.0, 2, 3], levels=[np.array([0, 0, -1]), np.array([0, 1, 2])])
-    with pytest.raises(ValueError, match="negative code at row 1"):
+    with pytest.raises(ValueError, match="negative code at data row 2"):
         nested_decomposition([1.0, 2, 3], levels=[np.array([0, -3, 1]), np.array([0, 0, 2])])
 
 
@@ -315,7 +315,7 @@ def test_parallel_parts_merge_and_check_nesting(monkeypatch):
     # a city whose rows in the second half name another province
     bad_prov = prov.copy()
     bad_prov[4000] = (prov[4000] + 1) % 5
-    with pytest.raises(NestingError, match=rf"\(row 4000\)"):
+    with pytest.raises(NestingError, match=rf"\(data row 4001\)"):
         nested_decomposition(y, levels=[bad_prov, city], engine="numba")
 
 

@@ -74,7 +74,7 @@ def test_tied_totals_share_a_rank(seed):
 
 
 def test_total_must_match_sources():
-    with pytest.raises(ValueError, match="row 1: total income 5.0 differs from the sum of the sources 4.0"):
+    with pytest.raises(ValueError, match="data row 2: total income 5.0 differs from the sum of the sources 4.0"):
         gini_by_source({"a": [1.0, 2.0], "b": [1.0, 2.0]}, total=[2.0, 5.0])
 
 

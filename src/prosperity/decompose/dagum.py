@@ -97,7 +97,7 @@ def dagum_decomposition(y, w=None, *, groups, name: str | None = None) -> DagumD
     bad = np.flatnonzero(~np.isfinite(y) | ~np.isfinite(w) | (w < 0))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"row {i}: income {float(y[i])!r} and weight {float(w[i])!r} must be finite, weight >= 0")
+        raise ValueError(f"data row {i + 1}: income {float(y[i])!r} and weight {float(w[i])!r} must be finite, weight >= 0")
     h = encode_hierarchy([groups], [name or getattr(groups, "name", None) or "group"], n_rows=y.shape[0])
     codes, labels = h.codes[0], h.labels[0]
     if labels is None or len(labels) == 0:

@@ -314,14 +314,14 @@ def decompose_table(data, mean: str, population: str, levels: Sequence[str], wit
     for name, arr in ((mean, mu), (population, pop)):
         bad = np.flatnonzero(~np.isfinite(arr) | (arr < 0))
         if bad.size:
-            raise ValueError(f"column {name!r} at row {int(bad[0])} is {arr[bad[0]]!r}: it must be a finite number >= 0")
+            raise ValueError(f"column {name!r} at data row {int(bad[0]) + 1} is {arr[bad[0]]!r}: it must be a finite number >= 0")
     if within is None:
         mom = leaf_moments(mu, pop, h, alpha, engine="numpy")
         return _nested_from_moments(mom, h, label)
     ge_r = _to_numpy(_frame_col(data, within), within)
     bad = np.flatnonzero(~np.isfinite(ge_r) | (ge_r < 0))
     if bad.size:
-        raise ValueError(f"column {within!r} at row {int(bad[0])} is {ge_r[bad[0]]!r}: GE must be finite and >= 0")
+        raise ValueError(f"column {within!r} at data row {int(bad[0]) + 1} is {ge_r[bad[0]]!r}: GE must be finite and >= 0")
     mom = leaf_moments(mu, pop, h, alpha, engine="numpy")
     # per-row sum of w f(y) implied by the row's own GE (inverse of ge_from_sums)
     yr = pop * mu
@@ -431,7 +431,7 @@ def subgroup_decomposition(y, w=None, *, groups: Mapping[str, Sequence] | Sequen
         lab if lab is not None else np.arange(int(c.max()) + 1) for c, lab in zip(h_each.codes, h_each.labels)))
     for name, c in zip(names, h_each.codes):
         if c.size and c.min() < 0:
-            raise ValueError(f"grouping {name!r} has a negative code at row {int(np.flatnonzero(c < 0)[0])}")
+            raise ValueError(f"grouping {name!r} has a negative code at data row {int(np.flatnonzero(c < 0)[0]) + 1}")
     # cross cells: mixed-radix code, then one pass over the rows
     cell = np.zeros(y.shape[0], dtype=np.int64)
     for c, size in zip(h_each.codes, h_each.sizes):

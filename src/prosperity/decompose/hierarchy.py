@@ -75,7 +75,7 @@ def _encode_one(values, name: str, n_rows: int, check_range: bool = True) -> tup
     codes, uniques = pd.factorize(arr, sort=True, use_na_sentinel=True)
     if (codes < 0).any():
         row = int(np.flatnonzero(codes < 0)[0])
-        raise ValueError(f"level {name!r} is missing at row {row}: every row needs a unit at every level")
+        raise ValueError(f"level {name!r} is missing at data row {row + 1}: every row needs a unit at every level")
     return codes, np.asarray(uniques)
 
 
@@ -113,7 +113,7 @@ def finalize_sizes(h: Hierarchy, parent_of_leaf: np.ndarray, present: np.ndarray
             lo = int(col.min()) if col.size else 0
             if lo < 0:
                 row = int(np.flatnonzero(h.codes[j] < 0)[0])
-                raise ValueError(f"level {h.names[j]!r} has a negative code at row {row} ({int(h.codes[j][row])}); "
+                raise ValueError(f"level {h.names[j]!r} has a negative code at data row {row + 1} ({int(h.codes[j][row])}); "
                                  "integer codes must be >= 0 (or pass labels, which are encoded for you)")
             hi = int(col.max()) if col.size else -1
             labels[j] = np.arange(hi + 1)
@@ -156,14 +156,14 @@ def nesting_error_at_row(h: Hierarchy, row: int, parent_of_leaf: np.ndarray) -> 
         got = int(h.codes[j][row])
         if got < 0 or expected < 0:
             bad = row if got < 0 else int(np.flatnonzero(h.codes[j] < 0)[0])
-            return NestingError(f"level {h.names[j]!r} has a negative code at row {bad}; integer codes must be >= 0")
+            return NestingError(f"level {h.names[j]!r} has a negative code at data row {bad + 1}; integer codes must be >= 0")
         if expected != got:
             first = np.flatnonzero((leaf_codes == leaf) & (h.codes[j] == expected))
             first_row = int(first[0]) if first.size else -1
             return NestingError(
                 f"{h.names[k - 1]} {h.label(k - 1, leaf)!r} lies in two units of level {h.names[j]!r}: "
-                f"{h.label(j, expected)!r} (row {first_row}) and {h.label(j, got)!r} (row {row}). "
+                f"{h.label(j, expected)!r} (data row {first_row + 1}) and {h.label(j, got)!r} (data row {row + 1}). "
                 f"Each {h.names[k - 1]} must belong to exactly one {h.names[j]}; fix the rows or give the "
                 f"units distinct labels (e.g. combine the {h.names[j]} and {h.names[k - 1]} codes)."
             )
-    return NestingError(f"row {row} breaks the nesting of the hierarchy")  # pragma: no cover
+    return NestingError(f"data row {row + 1} breaks the nesting of the hierarchy")  # pragma: no cover

@@ -91,12 +91,12 @@ def _row_problem(y, w, offset: int, alpha: float, what_w: str = "weight") -> str
             why = "is negative; generalized entropy needs incomes >= 0"
         else:
             why = f"is 0; GE(alpha={alpha:g}) needs positive incomes (use Theil T, alpha=1, or drop/bottom-code zeros)"
-        return f"income at row {offset + i} ({float(v)!r}) {why}"
+        return f"income at data row {offset + i + 1} ({float(v)!r}) {why}"
     if w is not None:
         bad_w = ~np.isfinite(w) | (w < 0)
         if bad_w.any():
             i = int(np.flatnonzero(bad_w)[0])
-            return f"{what_w} at row {offset + i} ({float(w[i])!r}) must be a finite number >= 0"
+            return f"{what_w} at data row {offset + i + 1} ({float(w[i])!r}) must be a finite number >= 0"
     return None
 
 

@@ -129,7 +129,7 @@ def shapley_between_within(y, w=None, *, groups, measure="gini") -> ShapleyDecom
     wv = np.ones_like(y) if w is None else np.asarray(w, dtype=float)
     codes, _ = pd.factorize(np.asarray(groups), sort=True)
     if (codes < 0).any():
-        raise ValueError(f"group label missing at row {int(np.flatnonzero(codes < 0)[0])}")
+        raise ValueError(f"group label missing at data row {int(np.flatnonzero(codes < 0)[0]) + 1}")
     n_g = np.bincount(codes, weights=wv)
     mu_g = np.bincount(codes, weights=wv * y) / n_g
     mu = float(np.dot(wv, y) / wv.sum())

@@ -83,7 +83,7 @@ def gini_by_source(sources: Mapping[str, object] | pd.DataFrame, w=None, *, tota
     bad = np.flatnonzero(~np.isfinite(x).all(axis=1) | ~np.isfinite(w) | (w < 0))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"row {i}: sources {dict(zip(names, x[i].tolist()))} and weight {float(w[i])!r} must be finite "
+        raise ValueError(f"data row {i + 1}: sources {dict(zip(names, x[i].tolist()))} and weight {float(w[i])!r} must be finite "
                          "(weight >= 0)")
     y = x.sum(axis=1)
     if total is not None:
@@ -91,7 +91,7 @@ def gini_by_source(sources: Mapping[str, object] | pd.DataFrame, w=None, *, tota
         off = np.flatnonzero(~np.isclose(t, y, rtol=rtol, atol=1e-9 * max(1.0, float(np.abs(y).max()))))
         if off.size:
             i = int(off[0])
-            raise ValueError(f"row {i}: total income {float(t[i])!r} differs from the sum of the sources {float(y[i])!r}; "
+            raise ValueError(f"data row {i + 1}: total income {float(t[i])!r} differs from the sum of the sources {float(y[i])!r}; "
                              "the decomposition needs total = sum of sources (add an 'other' source)")
     big_n = w.sum()
     mu = float(np.dot(w, y) / big_n)
