@@ -89,8 +89,7 @@ class SortedIncome:
             )
         if y.size == 0:
             raise ValueError("no observations: incomes are empty")
-        order = np.argsort(y)  # introsort: deterministic, faster than stable; tie order is irrelevant to every kernel
-        ys = y[order]
+        order, ys = sort_order(y)
         ws = w[order]
         return cls(ys, ws, np.cumsum(ws), order)
 
@@ -107,6 +106,95 @@ def income_total(s: SortedIncome) -> float:
     if t is None:
         t = s.cache["income_total"] = float(vdot(s.w, s.y))
     return t
+
+
+# From this many incomes, sort_order sorts packed (key, position) integers instead of calling argsort.
+PACKED_SORT_MIN = 1 << 16
+
+
+def sort_order(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, y[order]): the permutation that sorts ``y`` ascending, and the sorted values.
+
+    Small inputs: ``np.argsort`` (introsort). From ``PACKED_SORT_MIN`` values, the values are mapped
+    to unsigned integers of the same order (IEEE 754 bits, sign folded), their top 64 - b bits packed
+    with the b-bit position, and the packed integers sorted by value (NumPy's SIMD sort, about twice
+    as fast as ``argsort``); the positions read back give the order. Values that agree in their top
+    bits (relative difference below ~2^-28) are ordered by position, so a final check finds the
+    few such runs that are out of order and sorts them exactly. Equal values end in input order
+    (a stable sort).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    n = y.size
+    if n < PACKED_SORT_MIN or n >= 1 << 40 or np.isnan(y).any():
+        order = np.argsort(y)
+        return order, y[order]
+    bits = max(int(n - 1).bit_length(), 1)
+    low = np.uint64((1 << bits) - 1)
+    high = ~low
+    packed = np.empty(n, dtype=np.uint64)
+    step = 1 << 16
+    positions = np.arange(step, dtype=np.uint64)
+    raw = y.view(np.uint64)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        packed[start:stop] = _ordered_bits(raw[start:stop])
+        packed[start:stop] &= high
+        packed[start:stop] |= positions[: stop - start] + np.uint64(start)
+    packed.sort()
+    packed &= low
+    order = packed.view(np.int64)
+    ys = y[order]
+    bad = np.flatnonzero(ys[1:] < ys[:-1])
+    if bad.size and not _sort_runs(y, order, ys, bad, high):
+        order = np.argsort(y, kind="stable")  # long runs of nearly equal values: sort exactly
+        ys = y[order]
+    return order, ys
+
+
+def _ordered_bits(raw: np.ndarray) -> np.ndarray:
+    """IEEE 754 doubles (as uint64) -> unsigned integers in the order of the values."""
+    negative = raw >> np.uint64(63) == np.uint64(1)
+    return np.where(negative, ~raw, raw | np.uint64(1 << 63))
+
+
+def _sort_runs(y, order, ys, bad, high) -> None:
+    """Sort, in place, each run of positions whose values share the packed top bits and that holds a
+    descent (ys[i + 1] < ys[i] for i in ``bad``); ties by input position. False (nothing changed)
+    when there are too many such runs or one is longer than ``_MAX_RUN``."""
+    n = ys.size
+
+    def top(i):
+        return _ordered_bits(ys[i].view(np.uint64)) & high
+
+    if bad.size > n // 64:
+        return False
+    lo, hi = bad.copy(), bad + 1
+    for _ in range(_MAX_RUN):  # runs are short: widen them a step at a time
+        grow = (lo > 0) & (top(np.maximum(lo - 1, 0)) == top(lo))
+        if not grow.any():
+            break
+        lo[grow] -= 1
+    else:
+        return False
+    for _ in range(_MAX_RUN):
+        grow = (hi < n - 1) & (top(np.minimum(hi + 1, n - 1)) == top(hi))
+        if not grow.any():
+            break
+        hi[grow] += 1
+    else:
+        return False
+    lengths = hi - lo + 1
+    pos = np.repeat(lo - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+    pos = np.unique(pos)
+    sub_order = order[pos]
+    run = np.cumsum(np.concatenate(([0], np.diff(pos) != 1)))  # contiguous runs, in position order
+    perm = np.lexsort((sub_order, ys[pos], run))
+    order[pos] = sub_order[perm]
+    ys[pos] = y[order[pos]]
+    return True
+
+
+_MAX_RUN = 64
 
 
 def as_sorted(y, w=None) -> SortedIncome:
