@@ -194,7 +194,7 @@ def epanechnikov_sums(y: np.ndarray, v: np.ndarray, h: float, *, engine: str = "
     kernels = _kernels_for(y.size, engine)
     if kernels is not None:
         out = np.empty(y.size)
-        kernels[0](y, float(h), v, np.ones(1), out)
+        kernels[0](y, float(h), v, np.ones(1), _NONE, out, _NONE)
         return out
     return _EpanechnikovWindows(y, h).sums(v)
 
@@ -210,6 +210,7 @@ def _mean_abs_diff(s: SortedIncome, v: np.ndarray) -> np.ndarray:
 # From this many units the compiled kernels replace the NumPy ones when numba is installed (compiling
 # takes ~1 s once per process). PROSPERITY_NO_NUMBA=1 disables them. No on-disk cache (see decompose).
 NUMBA_MIN_ROWS = 1 << 16
+_NONE = np.empty(0)
 ER_ENGINES = ("auto", "numba", "numpy")
 
 
@@ -228,8 +229,9 @@ def _kernels_for(n: int, engine: str):
 def _numba_kernels():
     """(window_sums, abs_diff_sums) compiled with numba, or None without numba.
 
-    ``window_sums(y, h, a, b, out)``: out_i = sum_j a_j b_j K((y_i - y_j)/h) / h over sorted y (``b`` of
-    length 1: the constant b_0), in one pass. Incomes are cut into blocks of width h (t = (y - y_1)/h, block floor(t), offset d = t - block
+    ``window_sums(y, h, a, b, c, out, out2)``: out_i = sum_j a_j b_j K((y_i - y_j)/h) / h over sorted y
+    (``b`` of length 1: the constant b_0), in one pass; with a non-empty ``c`` also
+    out2_i = sum_j a_j b_j c_j K((y_i - y_j)/h) / h in the same pass. Incomes are cut into blocks of width h (t = (y - y_1)/h, block floor(t), offset d = t - block
     in [0, 1)); the window of a unit in block B is all of B, the units of block B - 1 with larger
     offset and those of block B + 1 with smaller offset. Block totals of v, v d, v d^2 come first;
     two pointers then walk the neighbour blocks, whose partial sums are running sums inside one block,
@@ -246,25 +248,27 @@ def _numba_kernels():
         return None
 
     @numba.njit(cache=False, nogil=True)
-    def window_sums(y, h, a, b, out):  # pragma: no cover - compiled
+    def window_sums(y, h, a, b, c, out, out2):  # pragma: no cover - compiled
         n = y.size
         y0 = y[0]
         vec = b.size > 1
+        ih = 1.0 / h  # t = (y - y_1) / h as a product: the blocks only need to be consistent
+        two = c.size > 0  # also out2_i = sum_j a_j b_j c_j K((y_i - y_j)/h) / h, in the same pass
         # pass 1: blocks (number, start) and their totals of v, v d, v d^2
         nb = 1
-        prev = np.floor((y[0] - y0) / h)
+        prev = np.floor((y[0] - y0) * ih)
         for i in range(1, n):
-            bi = np.floor((y[i] - y0) / h)
+            bi = np.floor((y[i] - y0) * ih)
             if bi != prev:
                 nb += 1
                 prev = bi
         bnum = np.empty(nb, dtype=np.float64)
         bstart = np.empty(nb + 1, dtype=np.int64)
-        tot = np.zeros((nb, 3))
+        tot = np.zeros((nb, 6))
         k = -1
         prev = -1.0
         for i in range(n):
-            t = (y[i] - y0) / h
+            t = (y[i] - y0) * ih
             bi = np.floor(t)
             if k < 0 or bi != prev:
                 k += 1
@@ -276,30 +280,36 @@ def _numba_kernels():
             tot[k, 0] += v
             tot[k, 1] += v * d
             tot[k, 2] += v * d * d
+            if two:
+                v = v * c[i]
+                tot[k, 3] += v
+                tot[k, 4] += v * d
+                tot[k, 5] += v * d * d
         bstart[nb] = n
         # pass 2: every unit's window
         for k in range(nb):
             B = bnum[k]
-            m0, m1, m2 = tot[k, 0], tot[k, 1], tot[k, 2]
+            m0, m1, m2, n0, n1, n2 = tot[k, 0], tot[k, 1], tot[k, 2], tot[k, 3], tot[k, 4], tot[k, 5]
             has_left = k > 0 and bnum[k - 1] == B - 1.0
             has_right = k + 1 < nb and bnum[k + 1] == B + 1.0
             if has_left:
                 l0, l1, l2 = tot[k - 1, 0], tot[k - 1, 1], tot[k - 1, 2]
+                g0, g1, g2 = tot[k - 1, 3], tot[k - 1, 4], tot[k - 1, 5]
                 lo, lo_end = bstart[k - 1], bstart[k]
             else:
-                l0 = l1 = l2 = 0.0
+                l0 = l1 = l2 = g0 = g1 = g2 = 0.0
                 lo = lo_end = 0
-            r0 = r1 = r2 = 0.0
+            r0 = r1 = r2 = s0 = s1 = s2 = 0.0
             if has_right:
                 hi, hi_end = bstart[k + 1], bstart[k + 2]
             else:
                 hi = hi_end = 0
             for i in range(bstart[k], bstart[k + 1]):
-                t = (y[i] - y0) / h
+                t = (y[i] - y0) * ih
                 e = t - B
                 lim = t - 1.0
                 while lo < lo_end:  # leave the left window: t_j <= t_i - 1
-                    tj = (y[lo] - y0) / h
+                    tj = (y[lo] - y0) * ih
                     if tj > lim:
                         break
                     dj = tj - (B - 1.0)
@@ -307,10 +317,15 @@ def _numba_kernels():
                     l0 -= v
                     l1 -= v * dj
                     l2 -= v * dj * dj
+                    if two:
+                        v = v * c[lo]
+                        g0 -= v
+                        g1 -= v * dj
+                        g2 -= v * dj * dj
                     lo += 1
                 lim = t + 1.0
                 while hi < hi_end:  # enter the right window: t_j < t_i + 1
-                    tj = (y[hi] - y0) / h
+                    tj = (y[hi] - y0) * ih
                     if tj >= lim:
                         break
                     dj = tj - (B + 1.0)
@@ -318,14 +333,23 @@ def _numba_kernels():
                     r0 += v
                     r1 += v * dj
                     r2 += v * dj * dj
+                    if two:
+                        v = v * c[hi]
+                        s0 += v
+                        s1 += v * dj
+                        s2 += v * dj * dj
                     hi += 1
                 if has_left and lo == lo_end:
-                    l0 = l1 = l2 = 0.0  # exact zero once the left block is left entirely
+                    l0 = l1 = l2 = g0 = g1 = g2 = 0.0  # exact zero once the left block is left entirely
                 el = e + 1.0
                 er = e - 1.0
                 quad = (e * e * m0 - 2.0 * e * m1 + m2) + (el * el * l0 - 2.0 * el * l1 + l2) \
                     + (er * er * r0 - 2.0 * er * r1 + r2)
                 out[i] = 0.75 * ((m0 + l0 + r0) - quad) / h
+                if two:
+                    quad = (e * e * n0 - 2.0 * e * n1 + n2) + (el * el * g0 - 2.0 * el * g1 + g2) \
+                        + (er * er * s0 - 2.0 * er * s1 + s2)
+                    out2[i] = 0.75 * ((n0 + g0 + s0) - quad) / h
         return out
 
     @numba.njit(cache=False, nogil=True)
@@ -407,10 +431,16 @@ def _esteban_ray_compiled(s: SortedIncome, a: float, h, mu: float, influence: bo
     one = np.ones(1)
     abs_diff = abs_diff_sums(y, w, one, np.empty(s.n))
     abs_diff /= big_n
+    g = None
     if a == 0:
         f = f_a = np.ones(s.n)
+    elif a == 1 and influence:  # f^(a-1) = 1: both window sums (of w and of w a_i) in one pass
+        f, g = np.empty(s.n), np.empty(s.n)
+        window_sums(y, h, w, one, abs_diff, f, g)
+        f /= big_n
+        f_a = f
     else:
-        f = window_sums(y, h, w, one, np.empty(s.n))
+        f = window_sums(y, h, w, one, _NONE, np.empty(s.n), _NONE)
         f /= big_n
         f_a = f if a == 1 else f**a
     p = blockwise.weighted_sum(w, np.multiply, f_a, abs_diff) / big_n
@@ -423,10 +453,12 @@ def _esteban_ray_compiled(s: SortedIncome, a: float, h, mu: float, influence: bo
     k = (2.0 + a) * p
     blockwise.fill(u, lambda fa, ad, c: fa * ad + c - k, f_a, abs_diff, u)
     if a > 0:
-        wf = w if a == 1 else w * f ** (a - 1.0)
-        del f_a
-        g = window_sums(y, h, wf, abs_diff, f)  # f is no longer needed: its buffer takes g
-        del wf, abs_diff
+        if g is None:
+            wf = w * f ** (a - 1.0)
+            del f_a
+            g = window_sums(y, h, wf, abs_diff, _NONE, f, _NONE)  # f is no longer needed: its buffer takes g
+            del wf
+        del abs_diff
         g *= a
         g /= big_n
         u += g
