@@ -66,7 +66,7 @@ from .measures.allocation import reuse_freed_memory
 from .measures.estimate import Estimate, SortedIncome, income_total
 from .measures.quantiles import QUANTILE_CONVENTIONS, quantile_influence, quantile_sorted
 from .measures.registry import MeasureSpec
-from .variance.design import LONELY_PSU_RULES, Design
+from .variance.design import LONELY_PSU_RULES, Design, psu_totals
 
 SE_METHODS = ("linearization", "bootstrap", "rescaled_bootstrap")
 CI_METHODS = ("normal", "percentile")
@@ -396,17 +396,22 @@ class _DomainVariance:
         return (t, np.bincount(self.psu_stratum, weights=t, minlength=self.n_strata),
                 np.bincount(self.psu_stratum, weights=t * t, minlength=self.n_strata))
 
-    def variance(self, prep, wu: np.ndarray, extra: tuple[float, tuple] | None = None) -> float:
+    def variance(self, prep, wu: np.ndarray, extra: tuple[float, tuple] | None = None, w: np.ndarray | None = None) -> float:
+        """Variance of the domain total of ``wu`` (or of ``w * wu`` when ``w`` is given)."""
         kind, codes, uniq, h_loc = prep
         H = self.n_strata
+        if w is not None:
+            t = psu_totals(codes, wu, w, self.n_psu if kind == "dense" else uniq.size)
         if kind == "dense":
-            t = np.bincount(codes, weights=wu, minlength=self.n_psu)
+            if w is None:
+                t = np.bincount(codes, weights=wu, minlength=self.n_psu)
             if extra is not None:
                 t = t + extra[0] * extra[1][0]
             s1 = np.bincount(self.psu_stratum, weights=t, minlength=H)
             s2 = np.bincount(self.psu_stratum, weights=t * t, minlength=H)
         else:
-            t = np.bincount(codes, weights=wu, minlength=uniq.size)
+            if w is None:
+                t = np.bincount(codes, weights=wu, minlength=uniq.size)
             s1 = np.bincount(h_loc, weights=t, minlength=H)
             s2 = np.bincount(h_loc, weights=t * t, minlength=H)
             if extra is not None:
@@ -727,11 +732,9 @@ def measure(
                                 extra = (d, national_term(extra_which))
                             else:  # the group's own line: its u lives on the same units
                                 u = u + d * own.u(extra_which)
-                        # kernels hand over their influence arrays: weight them in place (no copy)
-                        wu = np.multiply(u, s.w, out=u) if u.flags.writeable and u.dtype == np.float64 else s.w * u
-                        del u, est
-                        var = dv.variance(prep, wu, extra)
-                        del wu
+                        del est
+                        var = dv.variance(prep, u, extra, w=s.w)  # PSU totals of w u in one pass
+                        del u
                     else:
                         del est
                     rows.add(cols, key, r.label, value, var, s.n, s.total, line_used)

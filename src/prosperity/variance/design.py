@@ -17,7 +17,9 @@ design, as domain estimation requires (a domain is not a separate sample).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -110,3 +112,36 @@ class Design:
 
     def se(self, wu: np.ndarray, index: np.ndarray | None = None) -> float:
         return float(np.sqrt(self.variance(wu, index)))
+
+
+# From this many units, psu_totals uses a compiled loop when numba is installed (PROSPERITY_NO_NUMBA=1:
+# never); it adds the same products in the same order as np.bincount, so the totals are identical.
+PSU_TOTALS_NUMBA_MIN = 1 << 16
+
+
+def psu_totals(codes: np.ndarray, u: np.ndarray, w: np.ndarray, n_psu: int) -> np.ndarray:
+    """t_c = sum_{k: codes_k = c} w_k u_k for c = 0..n_psu-1 (``np.bincount(codes, w * u)``), without
+    the full-length product array when numba is available."""
+    if codes.size >= PSU_TOTALS_NUMBA_MIN and codes.dtype == np.int64:
+        loop = _compiled_totals()
+        if loop is not None:
+            return loop(codes, np.asarray(u, dtype=np.float64), np.asarray(w, dtype=np.float64), np.zeros(n_psu))
+    return np.bincount(codes, weights=np.multiply(u, w), minlength=n_psu)
+
+
+@lru_cache(maxsize=1)
+def _compiled_totals():
+    if os.environ.get("PROSPERITY_NO_NUMBA"):
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit(cache=False, nogil=True)  # no disk cache: see prosperity.decompose
+    def totals(codes, u, w, out):  # pragma: no cover - compiled
+        for i in range(codes.size):
+            out[codes[i]] += u[i] * w[i]
+        return out
+
+    return totals
