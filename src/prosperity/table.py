@@ -66,7 +66,7 @@ from .measures.allocation import reuse_freed_memory
 from .measures.estimate import Estimate, SortedIncome, income_total
 from .measures.quantiles import QUANTILE_CONVENTIONS, quantile_influence, quantile_sorted
 from .measures.registry import MeasureSpec
-from .variance.design import LONELY_PSU_RULES, Design, psu_totals
+from .variance.design import LONELY_PSU_RULES, Design, dense_codes, psu_totals, stratum_psu_codes
 
 SE_METHODS = ("linearization", "bootstrap", "rescaled_bootstrap")
 CI_METHODS = ("normal", "percentile")
@@ -422,49 +422,8 @@ class _DomainVariance:
         return float(max(np.dot(self.c_h, np.maximum(ss, 0.0)), 0.0))
 
 
-def _dense_codes(values: np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(codes 0..k-1, levels) like ``pd.factorize``; integer labels of small range use a lookup table
-    (no hashing, lower memory), sorted."""
-    v = np.asarray(values)
-    if v.dtype.kind in "iu" and v.size:
-        lo, hi = int(v.min()), int(v.max())
-        span = hi - lo + 1
-        if span <= 4 * v.size + 1024:
-            shifted = v.astype(np.int64, copy=True)
-            if lo:
-                shifted -= lo
-            present = np.flatnonzero(np.bincount(shifted, minlength=span))
-            lookup = np.full(span, -1, dtype=np.int64)
-            lookup[present] = np.arange(present.size)
-            codes = np.take(lookup, shifted, out=shifted)
-            return codes, present + lo
-    codes, levels = pd.factorize(v, sort=sort)
-    return codes.astype(np.int64, copy=False), np.asarray(levels)
-
-
-def _psu_codes(strata, psu) -> np.ndarray:
-    """0..n_psu-1 per unit for the (stratum, PSU) pair: a PSU label is only unique within its stratum.
-    Integer labels are combined arithmetically (one pass, no hashing)."""
-    p = np.asarray(psu)
-    if p.dtype.kind not in "iu":
-        p = pd.factorize(p)[0]
-    if strata is None:
-        return _dense_codes(p)[0]
-    h = np.asarray(strata)
-    if h.dtype.kind not in "iu":
-        h = pd.factorize(h)[0]
-    p_lo, h_lo = int(p.min()), int(h.min())
-    span = int(p.max()) - p_lo + 1
-    if span * (int(h.max()) - h_lo + 1) >= 2**62:
-        p = pd.factorize(p)[0]
-        p_lo, span = 0, int(p.max()) + 1
-    key = h.astype(np.int64, copy=True)
-    key -= h_lo
-    key *= span
-    key += p
-    if p_lo:
-        key -= p_lo
-    return _dense_codes(key)[0]
+_dense_codes = dense_codes  # shared with Design.build (prosperity.variance.design)
+_psu_codes = stratum_psu_codes
 
 
 # ============================================================================ groups

@@ -155,3 +155,31 @@ def test_allocator_tuning_switch(monkeypatch):
         assert outer is inner is expected
         assert allocation._depth == (1 if expected else 0)
     assert allocation._depth == 0
+
+
+# ------------------------------------------------------------------------------ design codes
+def test_psu_totals_equal_bincount(monkeypatch):
+    from prosperity.variance import design
+
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 300, 200_000).astype(np.int64)
+    u, w = rng.normal(size=codes.size), rng.uniform(1, 9, codes.size)
+    ref = np.bincount(codes, weights=w * u, minlength=301)
+    np.testing.assert_array_equal(design.psu_totals(codes, u, w, 301), ref)  # same sums, same order
+    monkeypatch.setattr(design, "PSU_TOTALS_NUMBA_MIN", 10**12)
+    np.testing.assert_array_equal(design.psu_totals(codes, u, w, 301), ref)
+
+
+def test_design_build_codes_match_np_unique():
+    from prosperity.variance.design import Design
+
+    rng = np.random.default_rng(8)
+    strata = rng.choice(np.array(["north", "south", "east"]), 5000)
+    psu = rng.integers(0, 12, 5000)
+    d = Design.build(5000, strata, psu)
+    labels, s_codes = np.unique(strata, return_inverse=True)
+    _, pair = np.unique(s_codes * 100 + psu, return_inverse=True)
+    np.testing.assert_array_equal(d.stratum_labels, labels)
+    # the same partition of units into PSUs, and the same PSUs per stratum
+    assert len(set(zip(d.psu.tolist(), pair.tolist()))) == pair.max() + 1 == d.psu_stratum.size
+    np.testing.assert_array_equal(d.n_h, np.bincount(np.unique(s_codes * 100 + psu) // 100))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 
 LONELY_PSU_RULES = ("fail", "adjust", "remove", "certainty")
 
@@ -51,16 +52,14 @@ class Design:
             s_codes = np.zeros(n, dtype=np.int64)
             s_labels = np.array(["(all)"], dtype=object)
         else:
-            s_labels, s_codes = np.unique(np.asarray(strata), return_inverse=True)
-            s_codes = s_codes.astype(np.int64)
+            s_codes, s_labels = dense_codes(np.asarray(strata), sort=True)
         if psu is None:
             p_codes = np.arange(n, dtype=np.int64)
-        else:
+        elif n:
             # a PSU label is only unique within its stratum: code the (stratum, psu) pair
-            _, p_local = np.unique(np.asarray(psu), return_inverse=True)
-            pair = s_codes * (int(p_local.max()) + 1 if n else 1) + p_local.astype(np.int64)
-            _, p_codes = np.unique(pair, return_inverse=True)
-            p_codes = p_codes.astype(np.int64)
+            p_codes = stratum_psu_codes(s_codes if strata is not None else None, np.asarray(psu))
+        else:
+            p_codes = np.zeros(0, dtype=np.int64)
         n_psu = int(p_codes.max()) + 1 if n else 0
         psu_stratum = np.zeros(n_psu, dtype=np.int64)
         psu_stratum[p_codes] = s_codes
@@ -145,3 +144,49 @@ def _compiled_totals():
         return out
 
     return totals
+
+
+# ----------------------------------------------------------------- codes (hash-free fast paths)
+def dense_codes(values: np.ndarray, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(codes 0..k-1, levels) like ``pd.factorize``; integer labels of small range use a lookup table
+    (no hashing, lower memory), sorted."""
+    v = np.asarray(values)
+    if v.dtype.kind in "iu" and v.size:
+        lo, hi = int(v.min()), int(v.max())
+        span = hi - lo + 1
+        if span <= 4 * v.size + 1024:
+            shifted = v.astype(np.int64, copy=True)
+            if lo:
+                shifted -= lo
+            present = np.flatnonzero(np.bincount(shifted, minlength=span))
+            lookup = np.full(span, -1, dtype=np.int64)
+            lookup[present] = np.arange(present.size)
+            codes = np.take(lookup, shifted, out=shifted)
+            return codes, present + lo
+    codes, levels = pd.factorize(v, sort=sort)
+    return codes.astype(np.int64, copy=False), np.asarray(levels)
+
+
+def stratum_psu_codes(strata, psu) -> np.ndarray:
+    """0..n_psu-1 per unit for the (stratum, PSU) pair: a PSU label is only unique within its stratum.
+    Integer labels are combined arithmetically (one pass, no hashing)."""
+    p = np.asarray(psu)
+    if p.dtype.kind not in "iu":
+        p = pd.factorize(p)[0]
+    if strata is None:
+        return dense_codes(p)[0]
+    h = np.asarray(strata)
+    if h.dtype.kind not in "iu":
+        h = pd.factorize(h)[0]
+    p_lo, h_lo = int(p.min()), int(h.min())
+    span = int(p.max()) - p_lo + 1
+    if span * (int(h.max()) - h_lo + 1) >= 2**62:
+        p = pd.factorize(p)[0]
+        p_lo, span = 0, int(p.max()) + 1
+    key = h.astype(np.int64, copy=True)
+    key -= h_lo
+    key *= span
+    key += p
+    if p_lo:
+        key -= p_lo
+    return dense_codes(key)[0]
