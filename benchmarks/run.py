@@ -13,14 +13,22 @@ For each n (lognormal incomes, positive weights, 50 strata x 20 PSUs each), time
   default: at 10^7 one run takes many minutes).
 
 Prints ratios: suite / argsort (target <= 3 at 10^7), laeken bootstrap / prosperity SE time (target
->= 100), and prosperity's peak memory / input array bytes (target <= 3; tracemalloc sees NumPy's
-allocations). Results are also written to ``benchmarks/results/latest.json``.
+>= 100), and prosperity's peak memory / input array bytes (target <= 3). "Input arrays" are the
+columns passed in: income and weight (float64), strata and PSU (int64), 32 bytes a row; the peak is
+what ``tracemalloc`` sees allocated by one suite call beyond them (NumPy reports its buffers to it).
+Results are also written to ``benchmarks/results/latest.json``.
+
+The run uses whatever is installed: numba (``pip install prosperity[bench]``) compiles Esteban-Ray's
+window sums and the PSU totals (NumPy fallbacks otherwise, several times slower for Esteban-Ray);
+``table.measure`` tunes glibc's allocator for large tables (``PROSPERITY_MALLOC_TUNING=0`` disables).
+No BLAS call is on the hot path (1-D products run in blocks on the calling thread).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -94,6 +102,29 @@ def run_prosperity(y, w, strata, psu, measures, se=True):
                    relative_line=0.6, se=se)
 
 
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _engines() -> str:
+    from prosperity.measures import allocation, polarization
+
+    numba = polarization._numba_kernels()
+    if numba is not None:
+        import numba as nb
+
+        numba_text = f"numba {nb.__version__}"
+    else:
+        numba_text = "no numba (NumPy fallbacks)"
+    return f"{numba_text}, allocator tuning {'on' if allocation.enabled(allocation.MIN_ROWS) else 'off'}"
+
+
 def time_r(y, w, n_boot: int | None) -> dict | None:
     if shutil.which("Rscript") is None:
         return None
@@ -141,14 +172,16 @@ def main(argv=None) -> int:
 
     measures = all_measures()
     print(f"prosperity full suite: {len(measures)} measures with linearized SEs: {', '.join(measures)}")
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, numpy {np.__version__}\n")
+    print(f"machine: {platform.processor() or platform.machine()}, {_cpu_model()}, {os.cpu_count()} cores, "
+          f"python {platform.python_version()}, numpy {np.__version__}, {_engines()}\n")
     rows = []
     for n_float in args.sizes:
         n = int(n_float)
         y, w, strata, psu = make_data(n)
         row = {"n": n}
         row["argsort_s"], _ = best_of(lambda: np.argsort(y), args.repeat)
-        run_prosperity(y[:1000], w[:1000], strata[:1000], psu[:1000], measures)  # warm-up
+        m = min(n, 1 << 17)  # warm-up, large enough to compile the numba kernels (once per process)
+        run_prosperity(y[:m], w[:m], strata[:m], psu[:m], measures)
         row["suite_se_s"], res = best_of(lambda: run_prosperity(y, w, strata, psu, measures), args.repeat)
         row["suite_point_s"], _ = best_of(lambda: run_prosperity(y, w, strata, psu, measures, se=False), args.repeat)
         gini_only = lambda: run_prosperity(y, w, strata, psu, ["gini"])  # noqa: E731
@@ -157,7 +190,9 @@ def main(argv=None) -> int:
         run_prosperity(y, w, strata, psu, measures)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        row["peak_mem_ratio"] = peak / (y.nbytes + w.nbytes)
+        row["input_bytes"] = y.nbytes + w.nbytes + strata.nbytes + psu.nbytes
+        row["peak_bytes"] = peak
+        row["peak_mem_ratio"] = peak / row["input_bytes"]
         row["ineqpy_s"], _ = best_of(
             lambda: (iq.gini(income=y, weights=w), iq.theil(income=y, weights=w), iq.atkinson(income=y, weights=w, e=0.5)), 1
         )
@@ -179,7 +214,9 @@ def main(argv=None) -> int:
 
     out = HERE / "results" / "latest.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"measures": measures, "rows": rows}, indent=2))
+    machine = {"cpu": _cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
+               "numpy": np.__version__, "engines": _engines()}
+    out.write_text(json.dumps({"measures": measures, "machine": machine, "rows": rows}, indent=2))
     print(f"\nwritten {out.relative_to(HERE.parent)}")
     return 0
 
@@ -199,7 +236,8 @@ def _format_row(r: dict) -> str:
         f"  PySAL inequality Gini+Theil   {f('pysal_s')} (unweighted)",
         f"  laeken gini+arpr+qsr+rmpg     {f('laeken_point_s')}",
         f"  laeken bootstrap R=200 (Gini) {f('laeken_boot200_s')}   / our Gini+SE: {f('laeken_boot_over_our_gini_se', '{:.0f}x')}, / our whole suite+SEs: {f('laeken_boot_over_our_suite_se', '{:.0f}x')} (target >= 100x)",
-        f"  peak memory / input arrays    {f('peak_mem_ratio', '{:.2f}x')} (target <= 3x)",
+        f"  peak memory / input arrays    {f('peak_mem_ratio', '{:.2f}x')} (target <= 3x; peak {r['peak_bytes'] / 1e6:,.0f} MB,"
+        f" inputs {r['input_bytes'] / 1e6:,.0f} MB: income, weight, strata, psu)",
         f"  |Gini ours - laeken|          {f('gini_abs_diff_vs_laeken', '{:.2e}')}",
     ]
     return "\n".join(lines)
