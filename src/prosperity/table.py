@@ -624,7 +624,7 @@ def measure(
     if sample.n == 0:
         raise EmptyGroupError("the data have no rows" + (" left after excluding missing values" if sample.excluded else ""),
                               hint="check the file and the columns chosen")
-    _check_income_domains(sample, y, income, requested)
+    _check_income_domains(sample, y, income, requested, conventions)
     breakdowns = _breakdowns(by_cols, margins)
     _check_empty_levels(sample, by_cols)
 
@@ -940,10 +940,11 @@ _DOMAIN_WORDS = {"nonnegative": ("negative", lambda v: v < 0, "non-negative"),
                  "positive": ("zero or negative", lambda v: ~(v > 0), "positive")}
 
 
-def _check_income_domains(sample: Sample, y: np.ndarray, income: str, requested) -> None:
+def _check_income_domains(sample: Sample, y: np.ndarray, income: str, requested, conventions: dict) -> None:
     y_min = float(np.min(y))
+    domains = {r.label: r.spec.domain_for(r.params, conventions.get(r.spec.name)) for r in requested}
     for domain in ("positive", "nonnegative"):
-        users = [r.label for r in requested if r.spec.income_domain == domain]
+        users = [r.label for r in requested if domains[r.label] == domain]
         if not users:
             continue
         word, bad_fn, need = _DOMAIN_WORDS[domain]
@@ -954,7 +955,7 @@ def _check_income_domains(sample: Sample, y: np.ndarray, income: str, requested)
         if domain == "positive":
             word = "zero" if np.all(y[idx] == 0) else "negative" if np.all(y[idx] < 0) else word
         rows = sample.data_rows(idx[:5]).tolist()
-        ok = [r.label for r in requested if r.spec.income_domain == "any"]
+        ok = [r.label for r in requested if domains[r.label] == "any"]
         raise InvalidValueError(
             f"{', '.join(users)} need{'s' if len(users) == 1 else ''} {need} incomes, but income column {income!r} has "
             f"{idx.size:,} {word} value{'s' if idx.size != 1 else ''}",

@@ -66,14 +66,17 @@ register(MeasureSpec("sgini", lambda s, *, influence=True, nu: _sgini_sorted(s, 
 register(MeasureSpec("ge", lambda s, *, influence=True, alpha: _ent.ge_estimate(s, alpha, influence=influence),
                      "Generalized entropy GE(alpha): 0 MLD, 1 Theil T, 2 half squared CV", ("alpha",),
                      income_domain="nonnegative",
-                     check=lambda p: _ent._check_param("the GE parameter alpha", p["alpha"])))
+                     check=lambda p: _ent._check_param("the GE parameter alpha", p["alpha"]),
+                     domain_rule=lambda p, c: "positive" if p["alpha"] <= 0 else "nonnegative"))
 register(MeasureSpec("theil", lambda s, *, influence=True, convention="standard": _ent.theil_estimate(s, influence=influence, convention=convention),
                      "Theil T index GE(1) (zeros allowed)", income_domain="nonnegative"))
 register(MeasureSpec("mld", lambda s, *, influence=True, convention="standard": _ent.mld_estimate(s, influence=influence, convention=convention),
-                     "Mean log deviation GE(0) (Theil L)", income_domain="positive"))
+                     "Mean log deviation GE(0) (Theil L)", income_domain="positive",
+                     domain_rule=lambda p, c: "any" if c == "pip" else "positive"))
 register(MeasureSpec("atkinson", lambda s, *, influence=True, epsilon: _ent.atkinson_estimate(s, epsilon, influence=influence),
                      "Atkinson index A(epsilon), epsilon >= 0 (1: geometric mean)", ("epsilon",),
-                     income_domain="nonnegative", check=_check_epsilon))
+                     income_domain="nonnegative", check=_check_epsilon,
+                     domain_rule=lambda p, c: "positive" if p["epsilon"] >= 1 else "nonnegative"))
 register(MeasureSpec("cv", lambda s, *, influence=True, convention="population": _dis.cv_estimate(s, influence=influence, convention=convention),
                      "Coefficient of variation sigma / mean (population variance)"))
 register(MeasureSpec("varlog", lambda s, *, influence=True, convention="log_mean":

@@ -36,6 +36,13 @@ class MeasureSpec:
     uses_line: bool = False
     # optional: validate parsed parameters; raise ValueError with a helpful message
     check: Callable[[dict], None] | None = None
+    # optional: the income domain when it depends on the parameters or the kernel's convention
+    # (GE(alpha <= 0) needs positive incomes; MLD under PIP's convention accepts zeros)
+    domain_rule: Callable[[dict, str | None], str] | None = None
+
+    def domain_for(self, params: dict, convention: str | None = None) -> str:
+        """The incomes this measure accepts with these parameters and this convention."""
+        return self.income_domain if self.domain_rule is None else self.domain_rule(params, convention)
 
     def label(self, params: dict) -> str:
         """Canonical name with parameters, e.g. ``atkinson:0.5``."""
