@@ -6,16 +6,16 @@ fresh ``mmap`` and returns it with ``munmap`` on free, so each new array is page
 On virtual machines a fault can cost far more than the arithmetic (measured here: a fresh 80 MB
 array 20-360 ms, the same work in a reused buffer 6-8 ms). While :func:`reuse_freed_memory` is
 active, large blocks come from the heap (``M_MMAP_MAX = 0``) and freed memory is not given back
-(``M_TRIM_THRESHOLD`` 2 GB), so the next array reuses pages already mapped. On exit glibc's
-defaults are restored (``M_MMAP_MAX = 65536``, ``M_TRIM_THRESHOLD = 128 KB``) and ``malloc_trim(0)``
-returns the free memory to the system.
+(``M_TRIM_THRESHOLD`` 2 GB), so the next array reuses pages already mapped. On exit mmap is allowed
+again (``M_MMAP_MAX = 65536``) with the thresholds at the top of glibc's own dynamic range
+(``M_MMAP_THRESHOLD`` 32 MB, ``M_TRIM_THRESHOLD`` 64 MB: what glibc converges to in a session that
+frees mid-size arrays), and ``malloc_trim(0)`` returns the free memory to the system.
 
 Applied by :func:`prosperity.table.measure` from ``MIN_ROWS`` rows, on Linux with glibc only (musl,
 macOS and Windows are left alone). Set the environment variable ``PROSPERITY_MALLOC_TUNING=0`` to
-disable it. Side effect while active: the process keeps its peak heap mapped (its resident size
-does not shrink between arrays); restoring the thresholds disables glibc's dynamic mmap threshold
-for the rest of the process (allocations of 128 KB - 32 MB are mmapped as they were before the
-first large free).
+disable it. Side effects: while active, the process keeps its peak heap mapped (its resident size
+does not shrink between arrays); afterwards the mmap and trim thresholds stay fixed at 32 / 64 MB
+(glibc no longer adapts them), so blocks below 32 MB come from the heap.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ MIN_ROWS = 1_000_000
 ENV_SWITCH = "PROSPERITY_MALLOC_TUNING"
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
+_M_MMAP_THRESHOLD = -3
 _GLIBC_MMAP_MAX = 65536
-_GLIBC_TRIM_THRESHOLD = 128 * 1024
+_AFTER_MMAP_THRESHOLD = 32 * 1024 * 1024  # glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit
+_AFTER_TRIM_THRESHOLD = 64 * 1024 * 1024  # 2 x the mmap threshold, as glibc's dynamic rule sets it
 _KEEP = 2**31 - 1  # mallopt takes a C int
 
 _lock = threading.Lock()
@@ -81,5 +83,6 @@ def reuse_freed_memory(n_rows: int):
             _depth -= 1
             if _depth == 0:
                 libc.mallopt(_M_MMAP_MAX, _GLIBC_MMAP_MAX)
-                libc.mallopt(_M_TRIM_THRESHOLD, _GLIBC_TRIM_THRESHOLD)
+                libc.mallopt(_M_MMAP_THRESHOLD, _AFTER_MMAP_THRESHOLD)
+                libc.mallopt(_M_TRIM_THRESHOLD, _AFTER_TRIM_THRESHOLD)
                 libc.malloc_trim(0)
