@@ -192,8 +192,10 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra.numpy import arrays  # noqa: E402
 
 
+# Values on a 0.1 grid: rescaling by a float can merge values one ulp apart (hypothesis found 0.1 vs
+# 0.1 + 1 ulp), which changes quantile classes through rounding, not through the method.
 @settings(max_examples=40, deadline=None)
-@given(arrays(float, (6, 8), elements=st.floats(0.1, 100)), st.integers(2, 4))
+@given(arrays(float, (6, 8), elements=st.integers(1, 1000).map(lambda i: i / 10)), st.integers(2, 4))
 def test_markov_properties(values, k):
     m = markov(values, k)
     rows = m.p.sum(axis=1)
