@@ -238,6 +238,7 @@ def test_quick_mode_refuses_a_mostly_numeric_column_with_stray_text():
 
 def test_quick_mode_leaves_text_columns_out_and_says_so():
     df = pd.DataFrame({"region": ["X", "Y", "Z"], "a": [1.0, 2.0, 3.0], "c": [3.0, 1.0, 2.0], "name": ["p", "q", "r"]})
-    res = build_index(df, year=None)
+    with pytest.warns(UserWarning, match="non-numeric columns are not indicators and were left out: name"):
+        res = build_index(df, year=None)
     assert set(res.weights_dict()) == {"a", "c"}
     assert "non-numeric columns are not indicators and were left out: name" in res.warnings
