@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("--engine", default="auto", choices=["auto", "numba", "numpy"])
     ap.add_argument("--codes", default="both", choices=["int64", "categorical", "both"],
                     help="code columns as int64, or int8/int16 as pandas.Categorical stores them")
-    ap.add_argument("--threads", type=int, default=1, help="row parts summed in parallel (numba engine)")
+    ap.add_argument("--threads", type=int, default=None, help="row parts summed in parallel (numba engine; default: the usable cores, as the API)")
     ap.add_argument("--pandas", action="store_true", help="also time a naive pandas groupby per level")
     args = ap.parse_args()
     n = int(args.n)

@@ -39,6 +39,13 @@ class LeafMoments:
     present: np.ndarray  # leaf has at least one row
 
 
+def _usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @lru_cache(maxsize=1)
 def _numba_scatter():
     """Compile (once per process and signature) the scatter-and-check loop; None without numba."""
@@ -138,11 +145,12 @@ def leaf_moments(y: np.ndarray, w: np.ndarray | None, h: Hierarchy, alpha: float
 
     ``engine``: ``"auto"`` (numba if installed and at least ``NUMBA_MIN_ROWS`` rows), ``"numba"`` or
     ``"numpy"``. With numba, data of at
-    least ``PARALLEL_MIN_ROWS`` rows can be split into ``threads`` parts (default 1) whose
-    tables are merged (the nesting check then also compares the parts).
+    least ``PARALLEL_MIN_ROWS`` rows are split into ``threads`` parts (default: the cores this
+    process may use) whose tables are merged (the nesting check then also compares the parts).
+    Pass ``threads=1`` on a machine whose cores are busy with other work.
     """
     if threads is None:
-        threads = 1  # parts in parallel only on request: on a busy machine they slow down
+        threads = _usable_cores()
     y = np.asarray(y, dtype=np.float64)
     n = y.shape[0]
     if n == 0:
