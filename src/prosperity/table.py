@@ -39,7 +39,6 @@ but a measure needs one, z = 0.6 x median (the EU at-risk-of-poverty threshold) 
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import math
 from collections.abc import Sequence
@@ -220,13 +219,6 @@ class _Requested:
     takes_convention: bool
 
 
-def _signature_names(fn) -> set[str]:
-    try:
-        return set(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return set()
-
-
 def parse_measures(measures) -> list[_Requested]:
     """``"gini,atkinson:0.5"`` or a list of names -> requested measures, with located errors."""
     from .measures import catalog  # noqa: F401 - fills the registry
@@ -257,33 +249,18 @@ def parse_measures(measures) -> list[_Requested]:
         # echo the measure as asked (``arpr`` stays ``arpr``), parameters written canonically
         n_given = len([a for a in text.split(":")[1:]])
         label = ":".join([spec.name] + [_fmt_param(params[p]) for p in spec.params[:n_given]])
-        sig = _signature_names(spec.kernel)
-        if spec.uses_line:
-            kind = "line"
-        elif "line" in sig and "fraction" in params:
-            kind = "self_line"
-        elif "median" in sig:
-            kind = "median_anchor"
-        else:
-            kind = "plain"
-        conv = {p.name: p.default for p in _parameters(spec.kernel)}.get("convention", inspect.Parameter.empty)
-        # the table's quantile convention goes to kernels whose own convention= is a quantile rule
-        # (default "eurostat"); other conventions (Gini, Theil, CV) are set per measure (conventions=)
-        takes_quantile = conv == "eurostat"
-        out.append(_Requested(spec, params, label, kind, takes_quantile, conv is not inspect.Parameter.empty))
+        # the spec declares how to drive its kernel (checked against the kernel when registered)
+        kind = {"none": "plain", "line": "line", "own_fraction": "self_line", "median_band": "median_anchor"}[spec.threshold]
+        # the table's quantile convention goes to kernels whose convention= is a quantile rule; other
+        # conventions (Gini, Theil, CV, Lorenz) are set per measure (conventions=)
+        takes_quantile = spec.convention_kind == "quantile"
+        out.append(_Requested(spec, params, label, kind, takes_quantile, spec.convention_kind is not None))
     return out
 
 
 def _fmt_param(x) -> str:
     x = float(x)
     return str(int(x)) if x.is_integer() else repr(x)
-
-
-def _parameters(fn):
-    try:
-        return list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return []
 
 
 def _param_hint(spec: MeasureSpec) -> str:

@@ -6,7 +6,7 @@ from .gini import gini_sorted
 from .registry import MeasureSpec, register
 
 register(MeasureSpec("gini", lambda s, *, influence=True, convention="laeken": gini_sorted(s, influence, convention),
-                     "Gini coefficient (laeken convention; convention= convey, ineqpy, unbiased)"))
+                     "Gini coefficient (laeken convention; convention= convey, ineqpy, unbiased)", convention_kind="measure"))
 
 # --- central tendency, inequality, dispersion, shares (measures/central.py, gini.py, entropy.py,
 # dispersion.py, shares.py). Kernels accept convention= (see docs/conventions.md); the defaults are
@@ -50,17 +50,17 @@ def _check_epsilon(p: dict) -> None:
 _eu, _fr = "eurostat", "fractional"
 register(MeasureSpec("mean", lambda s, *, influence=True: _cen.mean_estimate(s, influence=influence), "Weighted mean income"))
 register(MeasureSpec("median", lambda s, *, influence=True, convention=_eu: _cen.quantile_estimate(s, 0.5, convention, influence),
-                     "Weighted median (Eurostat/laeken quantile rule)"))
+                     "Weighted median (Eurostat/laeken quantile rule)", convention_kind="quantile"))
 register(MeasureSpec("quantile", lambda s, *, influence=True, p, convention=_eu: _cen.quantile_estimate(s, p, convention, influence),
-                     "Weighted p-quantile (Eurostat/laeken rule), e.g. quantile:0.9", ("p",), check=_check_open_p))
+                     "Weighted p-quantile (Eurostat/laeken rule), e.g. quantile:0.9", ("p",), check=_check_open_p, convention_kind="quantile"))
 register(MeasureSpec("qratio", lambda s, *, influence=True, p_top, p_bottom, convention=_eu:
                      _cen.quantile_ratio_estimate(s, p_top, p_bottom, convention, influence),
                      "Quantile ratio q(p_top) / q(p_bottom), default P90/P10", ("p_top", "p_bottom"),
-                     {"p_top": 0.9, "p_bottom": 0.1}, check=_check_open_p))
+                     {"p_top": 0.9, "p_bottom": 0.1}, check=_check_open_p, convention_kind="quantile"))
 for _name, (_a, _b) in {"p90p10": (0.9, 0.1), "p90p50": (0.9, 0.5), "p50p10": (0.5, 0.1)}.items():
     register(MeasureSpec(_name, lambda s, *, influence=True, convention=_eu, _a=_a, _b=_b:
                          _cen.quantile_ratio_estimate(s, _a, _b, convention, influence),
-                         f"Quantile ratio P{int(_a * 100)}/P{int(_b * 100)}"))
+                         f"Quantile ratio P{int(_a * 100)}/P{int(_b * 100)}", convention_kind="quantile"))
 register(MeasureSpec("sgini", lambda s, *, influence=True, nu: _sgini_sorted(s, nu, influence),
                      "S-Gini / extended Gini G(nu), nu > 1 (nu = 2 is the Gini)", ("nu",), {"nu": 2.0}, check=_check_nu))
 register(MeasureSpec("ge", lambda s, *, influence=True, alpha: _ent.ge_estimate(s, alpha, influence=influence),
@@ -69,31 +69,31 @@ register(MeasureSpec("ge", lambda s, *, influence=True, alpha: _ent.ge_estimate(
                      check=lambda p: _ent._check_param("the GE parameter alpha", p["alpha"]),
                      domain_rule=lambda p, c: "positive" if p["alpha"] <= 0 else "nonnegative"))
 register(MeasureSpec("theil", lambda s, *, influence=True, convention="standard": _ent.theil_estimate(s, influence=influence, convention=convention),
-                     "Theil T index GE(1) (zeros allowed)", income_domain="nonnegative"))
+                     "Theil T index GE(1) (zeros allowed)", income_domain="nonnegative", convention_kind="measure"))
 register(MeasureSpec("mld", lambda s, *, influence=True, convention="standard": _ent.mld_estimate(s, influence=influence, convention=convention),
                      "Mean log deviation GE(0) (Theil L)", income_domain="positive",
-                     domain_rule=lambda p, c: "any" if c == "pip" else "positive"))
+                     domain_rule=lambda p, c: "any" if c == "pip" else "positive", convention_kind="measure"))
 register(MeasureSpec("atkinson", lambda s, *, influence=True, epsilon: _ent.atkinson_estimate(s, epsilon, influence=influence),
                      "Atkinson index A(epsilon), epsilon >= 0 (1: geometric mean)", ("epsilon",),
                      income_domain="nonnegative", check=_check_epsilon,
                      domain_rule=lambda p, c: "positive" if p["epsilon"] >= 1 else "nonnegative"))
 register(MeasureSpec("cv", lambda s, *, influence=True, convention="population": _dis.cv_estimate(s, influence=influence, convention=convention),
-                     "Coefficient of variation sigma / mean (population variance)"))
+                     "Coefficient of variation sigma / mean (population variance)", convention_kind="measure"))
 register(MeasureSpec("varlog", lambda s, *, influence=True, convention="log_mean":
                      _dis.variance_of_logs_estimate(s, influence=influence, convention=convention),
-                     "Variance of logarithms (around the mean log)", income_domain="positive"))
+                     "Variance of logarithms (around the mean log)", income_domain="positive", convention_kind="measure"))
 register(MeasureSpec("qsr", lambda s, *, influence=True, convention=_eu: _sh.qsr_estimate(s, convention, influence),
-                     "Quintile share ratio S80/S20 (laeken/Eurostat)"))
+                     "Quintile share ratio S80/S20 (laeken/Eurostat)", convention_kind="quantile"))
 register(MeasureSpec("palma", lambda s, *, influence=True, convention=_eu: _sh.palma_estimate(s, convention, influence),
-                     "Palma ratio: top 10 % income share / bottom 40 % share"))
+                     "Palma ratio: top 10 % income share / bottom 40 % share", convention_kind="quantile"))
 register(MeasureSpec("share", lambda s, *, influence=True, p1, p2, convention=_eu: _sh.income_share_estimate(s, p1, p2, convention, influence),
                      "Income share of the group between fractiles p1 and p2 (share:0.9 = top 10 %)", ("p1", "p2"),
-                     {"p2": 1.0}, check=_check_share))
+                     {"p2": 1.0}, check=_check_share, convention_kind="quantile"))
 register(MeasureSpec("lorenz", lambda s, *, influence=True, p, convention=_fr: _sh.lorenz_estimate(s, p, convention, influence),
-                     "Lorenz ordinate L(p): income share of the poorest p (exact curve)", ("p",), check=_check_lorenz))
+                     "Lorenz ordinate L(p): income share of the poorest p (exact curve)", ("p",), check=_check_lorenz, convention_kind="measure"))
 register(MeasureSpec("glorenz", lambda s, *, influence=True, p, convention=_fr:
                      _sh.generalized_lorenz_estimate(s, p, convention, influence),
-                     "Generalized Lorenz ordinate GL(p) = mean x L(p)", ("p",), check=_check_lorenz))
+                     "Generalized Lorenz ordinate GL(p) = mean x L(p)", ("p",), check=_check_lorenz, convention_kind="measure"))
 
 # --- poverty, middle class, polarization, prosperity (measures/poverty.py, middle.py, polarization.py,
 # prosperity.py). Kernels with uses_line=True get line=z and return d value / d z. arpt/arpr/rmpg and
@@ -144,15 +144,15 @@ register(MeasureSpec("sst", lambda s, *, influence=True, line: _pov.sst_sorted(s
 register(MeasureSpec("arpt", lambda s, *, influence=True, fraction=0.6, convention="eurostat":
                      _pov.arpt_sorted(s, influence=influence, fraction=fraction, convention=convention),
                      "At-risk-of-poverty threshold: fraction (0.6) x median (laeken arpt)", ("fraction",),
-                     {"fraction": 0.6}, check=_check_fraction))
+                     {"fraction": 0.6}, check=_check_fraction, convention_kind="quantile"))
 register(MeasureSpec("arpr", lambda s, *, influence=True, fraction=0.6, line=None, convention="eurostat":
                      _pov.arpr_sorted(s, influence=influence, fraction=fraction, line=line, convention=convention),
                      "At-risk-of-poverty rate: share below fraction (0.6) x median (laeken arpr, as a fraction)",
-                     ("fraction",), {"fraction": 0.6}, check=_check_fraction))
+                     ("fraction",), {"fraction": 0.6}, check=_check_fraction, threshold="own_fraction", convention_kind="quantile"))
 register(MeasureSpec("rmpg", lambda s, *, influence=True, fraction=0.6, line=None, convention="eurostat":
                      _pov.rmpg_sorted(s, influence=influence, fraction=fraction, line=line, convention=convention),
                      "Relative median at-risk-of-poverty gap (laeken rmpg, as a fraction)", ("fraction",),
-                     {"fraction": 0.6}, check=_check_fraction))
+                     {"fraction": 0.6}, check=_check_fraction, threshold="own_fraction", convention_kind="quantile"))
 _band = ("lower", "upper")
 _nbs = {"lower": _mid.NBS_BAND[0], "upper": _mid.NBS_BAND[1]}
 _rel = {"lower": 0.75, "upper": 2.0}
@@ -168,12 +168,12 @@ register(MeasureSpec("middle_rel", lambda s, *, influence=True, lower, upper, me
                      _mid.middle_relative_sorted(s, influence=influence, lower=lower, upper=upper, median=median,
                                                  convention=convention),
                      "Population share with lower x median <= income < upper x median (default 0.75-2)",
-                     _band, dict(_rel), check=_check_band))
+                     _band, dict(_rel), check=_check_band, threshold="median_band", convention_kind="quantile"))
 register(MeasureSpec("middle_rel_income", lambda s, *, influence=True, lower, upper, median=None, convention="eurostat":
                      _mid.middle_relative_sorted(s, influence=influence, lower=lower, upper=upper, median=median,
                                                  convention=convention, income_share=True),
                      "Income share of the relative middle band (default 0.75-2 x median)", _band, dict(_rel),
-                     income_domain="nonnegative", check=_check_band))
+                     income_domain="nonnegative", check=_check_band, threshold="median_band", convention_kind="quantile"))
 register(MeasureSpec("wolfson", lambda s, *, influence=True: _pol.wolfson_sorted(s, influence=influence),
                      "Wolfson polarization 2 (2T - G) mean / median", income_domain="nonnegative"))
 register(MeasureSpec("foster_wolfson", lambda s, *, influence=True: _pol.foster_wolfson_sorted(s, influence=influence),

@@ -40,6 +40,19 @@ class MeasureSpec:
     # (GE(alpha <= 0) needs positive incomes; MLD under PIP's convention accepts zeros)
     domain_rule: Callable[[dict, str | None], str] | None = None
 
+    # How the table layer drives the kernel (checked against the kernel's signature at registration):
+    # threshold: "none"; "line" (uses_line: the poverty line is passed as line=); "own_fraction" (the
+    # kernel estimates fraction x median itself; line= imposes e.g. the whole sample's threshold);
+    # "median_band" (bands around the median; median= imposes the whole sample's median).
+    threshold: str = "none"
+    # convention_kind: None (no convention=), "quantile" (takes the table's quantile_convention) or
+    # "measure" (its own convention, set with conventions={name: ...}).
+    convention_kind: str | None = None
+
+    def __post_init__(self):
+        if self.uses_line and self.threshold == "none":
+            object.__setattr__(self, "threshold", "line")
+
     def domain_for(self, params: dict, convention: str | None = None) -> str:
         """The incomes this measure accepts with these parameters and this convention."""
         return self.income_domain if self.domain_rule is None else self.domain_rule(params, convention)
@@ -59,8 +72,31 @@ def register(spec: MeasureSpec) -> MeasureSpec:
         raise ValueError(f"income_domain must be one of {INCOME_DOMAINS}")
     if spec.name in REGISTRY:
         raise ValueError(f"measure {spec.name!r} registered twice")
+    _check_kernel_contract(spec)
     REGISTRY[spec.name] = spec
     return spec
+
+
+THRESHOLDS = ("none", "line", "own_fraction", "median_band")
+CONVENTION_KINDS = (None, "quantile", "measure")
+
+
+def _check_kernel_contract(spec: MeasureSpec) -> None:
+    """The declared threshold and convention must match the keywords the kernel accepts."""
+    import inspect
+
+    if spec.threshold not in THRESHOLDS or spec.convention_kind not in CONVENTION_KINDS:
+        raise ValueError(f"measure {spec.name!r}: threshold must be one of {THRESHOLDS}, convention_kind one of "
+                         f"{CONVENTION_KINDS}")
+    if (spec.threshold == "line") != spec.uses_line:
+        raise ValueError(f"measure {spec.name!r}: threshold 'line' and uses_line=True go together")
+    accepted = set(inspect.signature(spec.kernel).parameters)
+    needs = {"line": "line", "own_fraction": "line", "median_band": "median"}.get(spec.threshold)
+    if needs and needs not in accepted:
+        raise ValueError(f"measure {spec.name!r}: threshold {spec.threshold!r} needs a kernel accepting {needs}=")
+    if (spec.convention_kind is not None) != ("convention" in accepted):
+        raise ValueError(f"measure {spec.name!r}: convention_kind {spec.convention_kind!r} does not match the kernel "
+                         f"({'accepts' if 'convention' in accepted else 'has no'} convention=)")
 
 
 def _fmt(x) -> str:
