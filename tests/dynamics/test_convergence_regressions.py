@@ -125,7 +125,7 @@ def test_weighted_sigma_needs_weights(us_panel):
 
 def test_panel_input_errors_are_located():
     df = pd.DataFrame({"r": ["a", "a", "b", "b"], "t": [1, 2, 1, 2], "v": [1.0, 2.0, 3.0, "x"]})
-    with pytest.raises(ValueError, match=r"'v' must be numeric; row 3 \(region 'b', time 2\)"):
+    with pytest.raises(ValueError, match=r"'v' must be numeric; data row 4 \(region 'b', time 2\)"):
         RegionPanel.from_long(df, region="r", time="t", value="v")
     gap = pd.DataFrame({"r": ["a", "a", "b"], "t": [1, 2, 1], "v": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match="unbalanced.*'b': 1 periods"):

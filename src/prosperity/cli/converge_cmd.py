@@ -35,17 +35,20 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
     ) -> None:
         """Convergence and distribution dynamics of a regional panel."""
+        from prosperity.cli.measure_cmd import fail
+
         if fmt not in ("table", "json"):
-            raise typer.BadParameter(f"--format must be table or json, got {fmt!r}")
+            fail(f"--format must be table or json, got {fmt!r}.")
+        if not hp_lambda > 0:
+            fail(f"--hp-lambda must be a positive smoothing parameter, got {hp_lambda:g}. "
+                 "Fix: 400 for annual data (Phillips-Sul), 1600 for quarterly.")
         try:
             out = _analyse(
                 panel, region, time, value, per, deflator, scale, incomplete, weight, classes, cutoffs, pooled, start, end, span,
                 geometry, id_field, spatial, link_islands, clubs, hp_lambda,
             )
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
-            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            typer.echo(f"error: {msg}", err=True)
-            raise typer.Exit(code=2) from None
+            fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         if fmt == "json":
             typer.echo(json.dumps(_to_json(out), indent=2, default=_json_default))
         else:
@@ -93,10 +96,21 @@ def _analyse(path, region, time, value, per, deflator, scale, incomplete, weight
         RegionPanel, beta_convergence, convergence_clubs, markov, panel_beta_convergence, rank_mobility,
         sigma_convergence, spatial_markov,
     )
+    import pandas as pd
+
     from prosperity.io.read import read_table
 
+    if geometry:
+        from pathlib import Path
+
+        if not Path(geometry).is_file():
+            raise ValueError(f"--geometry file {geometry!r} does not exist. Fix: give the path of a GeoJSON file "
+                             "with the region boundaries, or use --spatial for the bundled China provinces.")
     cols = [region, time, value] + [c for c in (per, deflator, weight) if c]
     frame = read_table(path, columns=list(dict.fromkeys(cols)))
+    if frame.empty:
+        raise ValueError(f"{path!r} has a header but no data rows. Fix: export the panel with its rows, "
+                         "one row per region and period.")
     times = sorted(frame[time].dropna().unique())
     t0, t1 = _parse_time(start, times), _parse_time(end, times)
     if t0 is not None:
@@ -113,8 +127,22 @@ def _analyse(path, region, time, value, per, deflator, scale, incomplete, weight
     if deflator:
         frame = frame.assign(**{f"{name}/{deflator}": frame[name] / frame[deflator]})
         name = f"{name}/{deflator}"
+    values = pd.to_numeric(frame[name], errors="coerce")
+    bad = (values <= 0).to_numpy()
+    if bad.any():
+        rows = [int(i) + 1 for i in frame.index[bad]]
+        raise ValueError(
+            f"{name!r} has {len(rows)} value(s) <= 0 (data row{'s' if len(rows) > 1 else ''} "
+            f"{', '.join(str(r) for r in rows[:5])}{' ...' if len(rows) > 5 else ''}: "
+            f"{', '.join(f'{v:g}' for v in values[bad][:3])}; data rows count from 1 below the header); "
+            "log-based convergence (sigma of logs, beta on log growth) needs positive incomes. "
+            "Fix: correct these rows, or check --per, --scale and --deflator.")
     pnl = RegionPanel.from_long(frame, region=region, time=time, value=name, weight=weight, incomplete=incomplete)
-    cut = [float(x) for x in cutoffs.split(",")] if cutoffs else None
+    try:
+        cut = [float(x) for x in cutoffs.split(",")] if cutoffs else None
+    except ValueError:
+        raise ValueError(f"--cutoffs must be numbers separated by commas, got {cutoffs!r}. "
+                         "Fix: e.g. --cutoffs 0.8,0.9,1.1,1.2 (relative income, 1 = the period's mean).") from None
     out = {"panel": repr(pnl)}
     out["sigma"] = sigma_convergence(pnl)
     out["beta"] = beta_convergence(pnl)

@@ -55,6 +55,10 @@ def register(app: typer.Typer) -> None:
         """Print a bundled data set's metadata and first rows."""
         import pandas as pd
 
+        if rows < 0:
+            typer.echo(f"error: --rows must be 0 (all rows) or a positive number, got {rows}.", err=True)
+            raise typer.Exit(2)
+
         from prosperity.datasets import dataset_info, load_dataset
 
         try:

@@ -49,18 +49,17 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
     ) -> None:
         """Where inequality sits: between units at each level of a hierarchy, and within the lowest."""
+        from prosperity.cli.measure_cmd import fail
         from prosperity.io.read import read_table
 
         if fmt not in ("table", "json"):
-            raise typer.BadParameter(f"--format must be table or json, got {fmt!r}")
+            fail(f"--format must be table or json, got {fmt!r}.")
         lv = _levels(levels, ctx.args)
         try:
             frame = read_table(path, columns=[income, *lv] + ([weight] if weight else []))
             records = decompose_records(frame, income, lv, weight, measure)
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
-            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            typer.echo(f"error: {msg}", err=True)
-            raise typer.Exit(code=2) from None
+            fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         if fmt == "json":
             typer.echo(json.dumps(records, indent=2))
             return
@@ -76,13 +75,15 @@ def register(app: typer.Typer) -> None:
         targets: list[str] = typer.Option(None, "--target", help="indicator<value or indicator>value, e.g. urban_rural_income_ratio<1.9"),
     ) -> None:
         """The three gaps (regional, urban-rural, rich-poor) by year, on the bundled NBS China data."""
+        from prosperity.cli.measure_cmd import fail
         from prosperity.decompose.gaps import china_gaps, parse_targets
 
+        if fmt not in ("table", "json", "csv"):
+            fail(f"--format must be table, json or csv, got {fmt!r}.")
         try:
             table = china_gaps(targets=parse_targets(targets) if targets else None)
         except (KeyError, ValueError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code=2) from None
+            fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         frame = table.to_frame()
         if fmt == "json":
             typer.echo(frame.to_json(orient="records", indent=2))

@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit GQ/Beta Lorenz curves, generalized Pareto interpolation, a histogram or parametric
         distributions to a grouped table; print parameters, diagnostics and measures."""
+        from prosperity.cli.measure_cmd import fail
         from prosperity.grouped import GroupedDataError, fit_grouped, fit_to_dict, read_grouped_csv
         from prosperity.grouped.distribution import dumps
 
@@ -31,13 +32,16 @@ def register(app: typer.Typer) -> None:
             try:
                 lo, hi = (float(x) for x in text.split(","))
             except ValueError:
-                raise typer.BadParameter(f"{name} must be two numbers LOW,HIGH, got {text!r}") from None
+                fail(f"{name} must be two numbers LOW,HIGH separated by a comma, got {text!r}. Fix: e.g. {name} 0.75,2.")
             if not 0 <= lo < hi:
-                raise typer.BadParameter(f"{name} needs 0 <= LOW < HIGH, got {text!r}")
+                fail(f"{name} needs 0 <= LOW < HIGH, got {text!r}. Fix: give the lower bound first, e.g. {name} 0.75,2.")
             return lo, hi
 
         if fmt not in ("table", "json"):
-            raise typer.BadParameter(f"--format must be table or json, got {fmt!r}")
+            fail(f"--format must be table or json, got {fmt!r}.")
+        if prosperity_standard is not None and not prosperity_standard > 0:
+            fail(f"--prosperity-standard must be a positive income, got {prosperity_standard:g}. "
+                 "Fix: give the standard in the table's income unit (e.g. the mean's unit).")
         kwargs = {"middle_band": band(middle_band, "--middle-band"),
                   "relative_band": band(relative_band, "--relative-band"),
                   "prosperity_standard": prosperity_standard}
@@ -49,8 +53,7 @@ def register(app: typer.Typer) -> None:
             if not many and "poverty_error" in dicts[0]["diagnostics"]:
                 raise ValueError(dicts[0]["diagnostics"]["poverty_error"])
         except (GroupedDataError, ValueError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code=2) from None
+            fail(str(exc))
         if fmt == "json":
             typer.echo(dumps(dicts if many else dicts[0]))
             return

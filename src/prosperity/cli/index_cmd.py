@@ -38,16 +38,19 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     ) -> None:
         """Composite index: scores, ranks, weights, dimension scores (and rank intervals)."""
+        from prosperity.cli.measure_cmd import fail
+
         if fmt not in ("table", "json", "csv"):
-            raise typer.BadParameter(f"--format must be table, json or csv, got {fmt!r}")
+            fail(f"--format must be table, json or csv, got {fmt!r}.")
+        if n_uncertainty < 0:
+            fail(f"--uncertainty is a number of Monte Carlo draws, got {n_uncertainty}. "
+                 "Fix: 0 for no rank intervals, or e.g. --uncertainty 500.")
         try:
             res, unc = _run(panel, framework, region, year, negative, normalisation, value_range, weighting,
                             entropy_variant, aggregation, mode, scope, scheme, imputation, treatment, start, end,
                             n_uncertainty, seed)
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
-            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            typer.echo(f"error: {msg}", err=True)
-            raise typer.Exit(code=2) from None
+            fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         for w in res.warnings:
             typer.echo(f"warning: {w}", err=True)
         if fmt == "json":
@@ -78,11 +81,22 @@ def _run(panel, framework, region, year, negative, normalisation, value_range, w
         from prosperity.io.read import read_table
 
         frame = read_table(panel)
+        if frame.empty:
+            raise ValueError(f"{panel!r} has a header but no data rows. Fix: export the panel with its rows, "
+                             "one row per region (and year).")
     if year in frame.columns:
+        years = frame[year]
         if start is not None:
             frame = frame[frame[year] >= start]
         if end is not None:
             frame = frame[frame[year] <= end]
+        if frame.empty:
+            chosen = " and ".join(f"{k} {v}" for k, v in (("--start", start), ("--end", end)) if v is not None)
+            raise ValueError(f"no rows left with {chosen}: the data cover years "
+                             f"{years.min():g}..{years.max():g}. Fix: choose years inside that span.")
+    elif start is not None or end is not None:
+        raise ValueError(f"--start/--end select years, but the data have no year column {year!r}. "
+                         "Fix: name it with --year, or drop --start/--end for a cross-section.")
     fw = load_framework(framework) if framework else None
     rng = None
     if value_range:
@@ -90,6 +104,8 @@ def _run(panel, framework, region, year, negative, normalisation, value_range, w
             a, b = (float(x) for x in value_range.split(","))
         except ValueError:
             raise ValueError(f"--range must be two numbers a,b, got {value_range!r}") from None
+        if not a < b:
+            raise ValueError(f"--range needs a < b, got {value_range!r}. Fix: give the lower end first, e.g. --range 1,100.")
         rng = (a, b)
     neg = [c.strip() for c in negative.split(",") if c.strip()] if negative else ()
     with warnings.catch_warnings():

@@ -187,7 +187,9 @@ def _to_numpy(col, name: str, dtype=float) -> np.ndarray:
         try:
             arr = arr.astype(np.float64, copy=False)
         except (TypeError, ValueError):
-            raise ValueError(f"column {name!r} must be numeric (got values such as {arr[:3].tolist()})") from None
+            from prosperity.io.sample import numeric_column
+
+            arr = numeric_column(arr, name, "the")  # raises, naming the data rows that are not numbers
     return arr
 
 

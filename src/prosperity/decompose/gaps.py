@@ -76,7 +76,11 @@ def parse_targets(items) -> dict[str, tuple[str, float]]:
         for op in ("<", ">"):
             if op in item:
                 name, value = item.split(op, 1)
-                out[name.strip()] = (op, float(value))
+                try:
+                    out[name.strip()] = (op, float(value))
+                except ValueError:
+                    raise ValueError(f"target {item!r}: {value.strip()!r} is not a number; write e.g. "
+                                     f"{name.strip()}{op}1.9") from None
                 break
         else:
             raise ValueError(f"target {item!r} must look like indicator<value or indicator>value")

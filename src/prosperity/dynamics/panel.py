@@ -89,10 +89,11 @@ class RegionPanel:
         df = df[cols].copy()
         dup = df.duplicated([region, time], keep=False)
         if dup.any():
-            rows = df.index[dup][:5].tolist()
+            rows = (np.flatnonzero(dup.to_numpy())[:5] + 1).tolist()
             first = [_plain(v) for v in df.loc[dup, [region, time]].iloc[0].tolist()]
             raise ValueError(
-                f"(region, time) must be unique: {first} appears more than once (rows {rows}); "
+                f"(region, time) must be unique: {first} appears more than once (data rows "
+                f"{', '.join(map(str, rows))}; data rows count from 1 below the header); "
                 "aggregate or drop duplicates first"
             )
         for col in [value] + ([weight] if weight else []):
@@ -101,8 +102,10 @@ class RegionPanel:
             if bad.any():
                 r = df.loc[bad].iloc[0]
                 raise ValueError(
-                    f"column {col!r} must be numeric; row {_plain(df.index[bad][0])} "
-                    f"(region {_plain(r[region])!r}, time {_plain(r[time])!r}) has {r[col]!r} ({int(bad.sum())} such rows)"
+                    f"column {col!r} must be numeric; data row {int(np.flatnonzero(bad.to_numpy())[0]) + 1} "
+                    f"(region {_plain(r[region])!r}, time {_plain(r[time])!r}) has {r[col]!r} ({int(bad.sum())} such "
+                    "rows; data rows count from 1 below the header). Fix: remove thousands separators, units and "
+                    "text such as 'n/a' (leave missing cells empty)"
                 )
             num = num.astype(float)
             df[col] = num.where(np.isfinite(num))

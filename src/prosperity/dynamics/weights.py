@@ -114,7 +114,14 @@ def contiguity_weights(
         geoms = dict(source)
     else:
         if isinstance(source, (str, Path)):
-            source = json.loads(Path(source).read_text(encoding="utf-8"))
+            try:
+                source = json.loads(Path(source).read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ValueError(f"cannot read {Path(source).name!r} as GeoJSON ({exc}). Fix: give a GeoJSON "
+                                 "FeatureCollection of the region boundaries (e.g. exported from QGIS or geopandas).") from None
+            if not isinstance(source, dict) or not isinstance(source.get("features"), list):
+                raise ValueError("the boundaries are not a GeoJSON FeatureCollection (no 'features' list). Fix: give "
+                                 "a FeatureCollection with one feature per region.")
         geoms = {}
         for k, feat in enumerate(source["features"]):
             props = feat.get("properties") or {}

@@ -84,11 +84,36 @@ def excel_sheet(path: str | Path, sheet: str | int | None) -> str | int:
     return sheet
 
 
+_FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "parquet": "Parquet", "stata": "Stata", "excel": "Excel", "feather": "Feather"}
+
+
+def _unreadable(p: Path, fmt: str, exc: Exception) -> FileFormatError:
+    """A reader failure (empty file, corrupt bytes, wrong format behind the extension) as a located error."""
+    if p.stat().st_size == 0 or isinstance(exc, pd.errors.EmptyDataError):
+        return FileFormatError(f"file {p.name!r} is empty (no header line, no data)",
+                               hint="check that the export finished and that you named the right file")
+    detail = " ".join(str(exc).split())
+    return FileFormatError(
+        f"cannot read {p.name!r} as {_FORMAT_NAMES[fmt]} ({type(exc).__name__}: {detail})",
+        hint=f"check that the file really is {_FORMAT_NAMES[fmt]} (its extension says so) and is not truncated, "
+        "or save it again in one of the supported formats",
+    )
+
+
 def read_header(path: str | Path, *, sheet: str | int | None = None) -> list[str]:
     """The column names of a data file, without reading its rows."""
     p = Path(path)
     _check_exists(p)
     fmt = file_format(p)
+    if fmt == "excel":
+        return _read_header(p, fmt, sheet)
+    try:
+        return _read_header(p, fmt, sheet)
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes a located message
+        raise _unreadable(p, fmt, exc) from None
+
+
+def _read_header(p: Path, fmt: str, sheet) -> list[str]:
     if fmt in ("csv", "tsv"):
         return [str(c) for c in pd.read_csv(p, nrows=0, sep="\t" if fmt == "tsv" else ",").columns]
     if fmt == "parquet":
