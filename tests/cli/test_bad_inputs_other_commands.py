@@ -158,3 +158,10 @@ def test_bad_input(case, folder):
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr  # one paragraph
     assert result.stderr[len("error: "):].startswith(start.replace("{d}", str(folder))), result.stderr
     assert not (folder / "s.parquet").exists()  # a refused synth run writes nothing
+
+
+def test_grouped_text_in_a_numeric_column(tmp_path):
+    (tmp_path / "g.csv").write_text("population_share,mean\n0.5,10\n0.5,\"1,200\"\n")
+    result = CliRunner().invoke(app, ["grouped", str(tmp_path / "g.csv")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: column 'mean' must be numeric: row 2 holds '1,200' (rows count from 1 below the header)")

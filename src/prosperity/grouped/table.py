@@ -36,11 +36,17 @@ def _as_float_array(values, column: str) -> np.ndarray:
     try:
         arr = np.asarray(values, dtype=np.float64).ravel()
     except (TypeError, ValueError):
-        raise GroupedDataError(f"column {column!r} must be numeric") from None
+        raw = np.asarray(values, dtype=object).ravel()
+        conv = pd.to_numeric(pd.Series(raw), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        found = np.flatnonzero(np.isnan(conv) & ~pd.isna(raw))
+        k = int(found[0]) if found.size else 0
+        raise GroupedDataError(
+            f"column {column!r} must be numeric: row {k + 1} holds {str(raw[k])!r} (rows count from 1 below the "
+            "header); remove thousands separators, units and text, and write decimals with a point") from None
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise GroupedDataError(
-            f"column {column!r}: row {bad[0] + 1} is missing or not a finite number ({arr[bad[0]]!r}); "
+            f"column {column!r}: row {bad[0] + 1} is missing or not a finite number ({float(arr[bad[0]])!r}); "
             "fill it in or drop the group and renormalise the shares"
         )
     return arr
