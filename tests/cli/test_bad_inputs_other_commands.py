@@ -138,6 +138,8 @@ CASES = {
     "synth: negative persons": (["synth", "--out", "{d}/s.parquet", "--persons", "-5"], "persons must be a positive integer, got -5"),
     "synth: year outside the tables": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--year", "1990"], "year must be in 2016..2024"),
     "synth: unknown distribution": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--distribution", "pareto"], "distribution must be one of ('gb2', 'lognormal'), got 'pareto'"),
+    "synth: output not Parquet": (["synth", "--out", "{d}/s.csv", "--persons", "1000"], "--out '{d}/s.csv' must be a Parquet file (.parquet)"),
+    "synth: zero chunk": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--chunk-persons", "0"], "--chunk-persons must be a positive number of persons, got 0"),
 }
 
 

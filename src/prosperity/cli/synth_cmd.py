@@ -29,6 +29,14 @@ def register(app: typer.Typer) -> None:
         groups and income-source shares; streamed to Parquet in chunks."""
         from prosperity.synth import write_population
 
+        if out.suffix.lower() not in (".parquet", ".pq"):
+            typer.echo(f"error: --out {str(out)!r} must be a Parquet file (.parquet): the population is written "
+                       "as Parquet in chunks. Fix: name the output e.g. china_2024.parquet", err=True)
+            raise typer.Exit(2)
+        if chunk_persons < 1:
+            typer.echo(f"error: --chunk-persons must be a positive number of persons, got {chunk_persons}. "
+                       "Fix: leave the default (1,048,576) or give e.g. 100000", err=True)
+            raise typer.Exit(2)
         try:
             summary = write_population(out, year=year, persons=persons, seed=seed, level=level,
                                        distribution=distribution, allocation=allocation, chunk_persons=chunk_persons,
