@@ -72,7 +72,7 @@ CASES = {
     # grouped
     "grouped: missing file": (["grouped", "{d}/nope.csv"], "no such file: "),
     "grouped: empty file": (["grouped", "{d}/empty.csv"], "could not read "),
-    "grouped: negative population share": (["grouped", "{d}/g_neg.csv"], "column 'population_share': row 2 is -0.2; every group needs a positive share"),
+    "grouped: negative population share": (["grouped", "{d}/g_neg.csv"], "column 'population_share': data row 2 is -0.2; every group needs a positive share"),
     "grouped: unknown method": (["grouped", "{d}/g.csv", "--method", "gqq"], "unknown method 'gqq'; choose one of gq, beta, gpinter"),
     "grouped: unknown unit": (["grouped", "{d}/g.csv", "--unit", "family"], "unit must be 'person' or 'household', got 'family'"),
     "grouped: malformed band": (["grouped", "{d}/g.csv", "--middle-band", "abc"], "--middle-band must be two numbers LOW,HIGH separated by a comma, got 'abc'. Fix:"),
@@ -166,4 +166,4 @@ def test_grouped_text_in_a_numeric_column(tmp_path):
     (tmp_path / "g.csv").write_text("population_share,mean\n0.5,10\n0.5,\"1,200\"\n")
     result = CliRunner().invoke(app, ["grouped", str(tmp_path / "g.csv")])
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: column 'mean' must be numeric: row 2 holds '1,200' (rows count from 1 below the header)")
+    assert result.stderr.startswith("error: column 'mean' must be numeric: data row 2 holds '1,200' (data rows count from 1 below the header)")

@@ -16,11 +16,11 @@ from prosperity.grouped.parametric import LogNormal
     [
         (dict(population_share=[0.2, 0.3, 0.4], mean=[1, 2, 3]), "sums to 0.9"),
         (dict(population_share=[20, 30, 50], mean=[1, 2, 3]), "divide by 100"),
-        (dict(population_share=[0.2, 0.3, 0.5], mean=[1, 3, 2]), "column 'mean': row 3"),
-        (dict(population_share=[0.2, 0.3, 0.5], income_share=[0.1, 0.1, 0.8]), "column 'income_share': row 2"),
-        (dict(population_share=[0.2, -0.3, 1.1], mean=[1, 2, 3]), "row 2"),
-        (dict(population_share=[0.5, 0.5], mean=[1, 2], threshold=[0, 3]), "row 2: the group mean 2"),
-        (dict(population_share=[0.5, 0.5], mean=[1, float("nan")]), "column 'mean': row 2 is missing"),
+        (dict(population_share=[0.2, 0.3, 0.5], mean=[1, 3, 2]), "column 'mean': data row 3"),
+        (dict(population_share=[0.2, 0.3, 0.5], income_share=[0.1, 0.1, 0.8]), "column 'income_share': data row 2"),
+        (dict(population_share=[0.2, -0.3, 1.1], mean=[1, 2, 3]), "data row 2"),
+        (dict(population_share=[0.5, 0.5], mean=[1, 2], threshold=[0, 3]), "data row 2: the group mean 2"),
+        (dict(population_share=[0.5, 0.5], mean=[1, float("nan")]), "column 'mean': data row 2 is missing"),
         (dict(population_share=[1.0], mean=[1]), "at least 2 groups"),
     ],
 )
@@ -78,4 +78,4 @@ def test_cli_json_shape(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("population_share,mean\n0.5,3\n0.5,2\n")
     res = runner.invoke(app, ["grouped", str(bad)])
-    assert res.exit_code == 2 and "row 2" in res.output
+    assert res.exit_code == 2 and "data row 2" in res.output

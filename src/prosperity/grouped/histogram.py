@@ -57,7 +57,7 @@ class MeanSplitHistogram(FittedDistribution):
             t[0] = max(0.0, 2 * m[0] - t[1])
             notes.append("no thresholds: imputed as midpoints of adjacent group means")
         if m[-1] <= t[-1]:
-            raise GroupedDataError(f"row {m.size}: the top group mean {m[-1]:g} must exceed its threshold {t[-1]:g}")
+            raise GroupedDataError(f"data row {m.size}: the top group mean {m[-1]:g} must exceed its threshold {t[-1]:g}")
         return cls(t, s, m, {"notes": notes, "thresholds_used": table.threshold is not None})
 
     def quantile(self, p) -> np.ndarray:

@@ -41,12 +41,12 @@ def _as_float_array(values, column: str) -> np.ndarray:
         found = np.flatnonzero(np.isnan(conv) & ~pd.isna(raw))
         k = int(found[0]) if found.size else 0
         raise GroupedDataError(
-            f"column {column!r} must be numeric: row {k + 1} holds {str(raw[k])!r} (rows count from 1 below the "
+            f"column {column!r} must be numeric: data row {k + 1} holds {str(raw[k])!r} (data rows count from 1 below the "
             "header); remove thousands separators, units and text, and write decimals with a point") from None
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         raise GroupedDataError(
-            f"column {column!r}: row {bad[0] + 1} is missing or not a finite number ({float(arr[bad[0]])!r}); "
+            f"column {column!r}: data row {bad[0] + 1} is missing or not a finite number ({float(arr[bad[0]])!r}); "
             "fill it in or drop the group and renormalise the shares"
         )
     return arr
@@ -56,7 +56,7 @@ def _check_shares(arr: np.ndarray, column: str, *, allow_zero: bool = False) -> 
     low = np.flatnonzero(arr < 0 if allow_zero else arr <= 0)
     if low.size:
         raise GroupedDataError(
-            f"column {column!r}: row {low[0] + 1} is {arr[low[0]]:g}; every group needs a positive share"
+            f"column {column!r}: data row {low[0] + 1} is {arr[low[0]]:g}; every group needs a positive share"
         )
     total = float(arr.sum())
     if abs(total - 1.0) > SHARE_TOLERANCE:
@@ -120,14 +120,14 @@ class GroupedTable:
             bad = np.flatnonzero(m <= 0)
             if bad.size:
                 raise GroupedDataError(
-                    f"column 'mean': row {bad[0] + 1} is {m[bad[0]]:g}; group means must be positive "
+                    f"column 'mean': data row {bad[0] + 1} is {m[bad[0]]:g}; group means must be positive "
                     "(grouped-data methods model positive incomes)"
                 )
             dec = np.flatnonzero(np.diff(m) <= 0)
             if dec.size:
                 k = dec[0]
                 raise GroupedDataError(
-                    f"column 'mean': row {k + 2} ({m[k + 1]:g}) is not above row {k + 1} ({m[k]:g}); "
+                    f"column 'mean': data row {k + 2} ({m[k + 1]:g}) is not above data row {k + 1} ({m[k]:g}); "
                     "groups must be sorted from the poorest to the richest, with increasing means"
                 )
         if s is not None:
@@ -138,8 +138,8 @@ class GroupedTable:
             if dec.size:
                 k = dec[0]
                 raise GroupedDataError(
-                    f"column 'income_share': row {k + 2} holds {rel[k + 1]:.4g} times its population share, "
-                    f"not more than row {k + 1} ({rel[k]:.4g}); income per head must increase from group to "
+                    f"column 'income_share': data row {k + 2} holds {rel[k + 1]:.4g} times its population share, "
+                    f"not more than data row {k + 1} ({rel[k]:.4g}); income per head must increase from group to "
                     "group (rows lowest first), so the Lorenz curve is convex"
                 )
         if t is not None:
@@ -149,7 +149,7 @@ class GroupedTable:
             if dec.size:
                 k = dec[0]
                 raise GroupedDataError(
-                    f"column 'threshold': row {k + 2} ({t[k + 1]:g}) is not above row {k + 1} ({t[k]:g}); "
+                    f"column 'threshold': data row {k + 2} ({t[k + 1]:g}) is not above data row {k + 1} ({t[k]:g}); "
                     "thresholds are the lower bounds of the groups and must increase"
                 )
 
@@ -161,7 +161,7 @@ class GroupedTable:
                 k = int(np.argmax(np.abs(s_from_m - s)))
                 if abs(s_from_m[k] - s[k]) > 5e-3:
                     raise GroupedDataError(
-                        f"columns 'mean' and 'income_share' disagree at row {k + 1}: the means imply an income "
+                        f"columns 'mean' and 'income_share' disagree at data row {k + 1}: the means imply an income "
                         f"share of {s_from_m[k]:.4f}, the table says {s[k]:.4f}; give only one of them"
                     )
             s = ps * m / implied
@@ -182,7 +182,7 @@ class GroupedTable:
             if bad.size:
                 k = bad[0]
                 raise GroupedDataError(
-                    f"row {k + 1}: the group mean {m[k]:g} lies outside its bracket [{t[k]:g}, {upper[k]:g}) "
+                    f"data row {k + 1}: the group mean {m[k]:g} lies outside its bracket [{t[k]:g}, {upper[k]:g}) "
                     "given by column 'threshold'; thresholds are lower bounds of each group"
                 )
         return cls(ps, m, s, t, overall_mean, unit, tuple(notes))
