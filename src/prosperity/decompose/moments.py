@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from .hierarchy import Hierarchy, nesting_error_at_row
+from ..compiled import njit
 
 CHUNK = 1 << 15
 PARALLEL_MIN_ROWS = 1 << 20
@@ -49,16 +50,11 @@ def _usable_cores() -> int:
 @lru_cache(maxsize=1)
 def _numba_scatter():
     """Compile (once per process and signature) the scatter-and-check loop; None without numba."""
-    if os.environ.get("PROSPERITY_NO_NUMBA"):
-        return None
-    try:
-        import numba
-    except ImportError:
+    jit = njit()
+    if jit is None:
         return None
 
-    # no on-disk cache: parallel processes (pytest-xdist, batch jobs) writing the same cache index can
-    # pair a signature with another one's machine code (seen here as a segfault); compiling takes ~1 s
-    @numba.njit(cache=False, nogil=True)
+    @jit
     def scatter(leaf, parents, y, w, weighted, f, times_y, lo, hi, sums, tab, seen):  # pragma: no cover
         """Rows lo..hi: sums[l] += (w, w y, w f or w y f); tab[l] = coarser codes of the first row of l.
         Returns the first row whose coarser codes disagree with its unit's first row, or -1."""

@@ -32,7 +32,6 @@ For a few given groups (regions, classes) :func:`esteban_ray_groups` computes th
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 import numpy as np
@@ -41,6 +40,7 @@ from . import blockwise
 from .estimate import Estimate, SortedIncome, as_sorted, income_total, vdot
 from .gini import gini_sorted
 from .quantiles import kernel_density_at, quantile_sorted
+from ..compiled import njit
 
 WOLFSON_CONVENTIONS = ("wolfson1994", "pysal")
 _EPANECHNIKOV_FROM_GAUSSIAN = 15 ** 0.2 / (4 * np.pi) ** -0.1
@@ -240,14 +240,11 @@ def _numba_kernels():
     ``abs_diff_sums(y, a, b, out)``: out_i = sum_j a_j b_j |y_i - y_j|, the cumulative-sum formula of
     :func:`_mean_abs_diff` in one pass (same operations in the same order).
     """
-    if os.environ.get("PROSPERITY_NO_NUMBA"):
-        return None
-    try:
-        import numba
-    except ImportError:
+    jit = njit()
+    if jit is None:
         return None
 
-    @numba.njit(cache=False, nogil=True)
+    @jit
     def window_sums(y, h, a, b, c, out, out2):  # pragma: no cover - compiled
         n = y.size
         y0 = y[0]
@@ -352,7 +349,7 @@ def _numba_kernels():
                     out2[i] = 0.75 * ((n0 + g0 + s0) - quad) / h
         return out
 
-    @numba.njit(cache=False, nogil=True)
+    @jit
     def abs_diff_sums(y, a, b, out):  # pragma: no cover - compiled
         n = y.size
         vec = b.size > 1

@@ -17,12 +17,13 @@ design, as domain estimation requires (a domain is not a separate sample).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+
+from ..compiled import njit
 
 LONELY_PSU_RULES = ("fail", "adjust", "remove", "certainty")
 
@@ -130,14 +131,11 @@ def psu_totals(codes: np.ndarray, u: np.ndarray, w: np.ndarray, n_psu: int) -> n
 
 @lru_cache(maxsize=1)
 def _compiled_totals():
-    if os.environ.get("PROSPERITY_NO_NUMBA"):
-        return None
-    try:
-        import numba
-    except ImportError:
+    jit = njit()
+    if jit is None:
         return None
 
-    @numba.njit(cache=False, nogil=True)  # no disk cache: see prosperity.decompose
+    @jit
     def totals(codes, u, w, out):  # pragma: no cover - compiled
         for i in range(codes.size):
             out[codes[i]] += u[i] * w[i]
