@@ -83,3 +83,26 @@ def test_invalid_curve_is_reported():
                                 P=np.array([0.1, 0.5, 1.0]), L=np.array([0.02, 0.2, 1.0]))
     assert not gq.diagnostics["is_valid"]
     assert not gq.diagnostics["conditions"]["c_nonnegative (L'(0+)>=0)"]
+
+
+def test_printed_statistics_pin_gq_parameters(datt):
+    # docs/scripts/datt_identification.py: every GQ curve whose headcount, PG, FGT2 and Gini round to
+    # Datt's printed values has a, b, c within these bounds; our OLS solution lies inside.
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "docs" / "scripts" / "datt_identification.py"
+    spec = importlib.util.spec_from_file_location("datt_identification", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    gq = GeneralQuadraticLorenz.fit(datt)
+    theta0 = np.array([gq.parameters[k] for k in "abc"])
+    assert mod.rounds_to_printed(theta0)
+    rows = mod.parameter_region(theta0)
+    assert all(r["exact_check"] for r in rows)
+    bound = {(r["parameter"], r["side"]): r["bound"] for r in rows}
+    expected = {("a", "min"): 0.8856, ("a", "max"): 0.8883, ("b", "min"): -1.4582, ("b", "max"): -1.4503,
+                ("c", "min"): 0.1971, ("c", "max"): 0.2037}
+    for key, value in expected.items():
+        assert bound[key] == pytest.approx(value, abs=1e-4), key
+    for j, name in enumerate("abc"):
+        assert bound[(name, "min")] < theta0[j] < bound[(name, "max")]
