@@ -79,3 +79,22 @@ def test_cli_json_shape(tmp_path):
     bad.write_text("population_share,mean\n0.5,3\n0.5,2\n")
     res = runner.invoke(app, ["grouped", str(bad)])
     assert res.exit_code == 2 and "data row 2" in res.output
+
+
+def test_nonfinite_measures_are_explained():
+    # NBS 2022 national household quintiles: the Beta curve has L'(p) < 0 below p = 2.34e-5, so its
+    # implied incomes there are negative and MLD / Watts are undefined; the JSON says why.
+    from prosperity.grouped import GroupedTable, fit_grouped
+    from prosperity.grouped.distribution import nonpositive_share
+
+    table = GroupedTable.from_arrays([0.2] * 5, mean=np.array([8601, 19303, 30598, 47397, 90116.0]), overall_mean=36883)
+    beta = fit_grouped(table, "beta")
+    assert nonpositive_share(beta.distribution) == pytest.approx(2.341e-5, rel=1e-3)
+    out = beta.to_dict(poverty_line=10000)
+    assert out["measures"]["mld"] is None and out["measures"]["watts"] is None
+    assert set(out["diagnostics"]["measure_notes"]) == {"mld", "watts"}
+    assert "lowest 0.002341 % of the population" in out["diagnostics"]["measure_notes"]["watts"]
+    assert out["measures"]["gini"] == pytest.approx(0.4176, abs=1e-4)  # the rest is unaffected
+    gq = fit_grouped(table, "gq").to_dict(poverty_line=10000)
+    assert gq["measures"]["watts"] == pytest.approx(0.0639, abs=1e-3)
+    assert "measure_notes" not in gq["diagnostics"]

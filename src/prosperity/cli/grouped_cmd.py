@@ -72,12 +72,16 @@ def _print_tables(tab, dicts) -> None:
         t = Table(title=f"method: {d['method']}", show_header=True)
         t.add_column("item")
         t.add_column("value", justify="right")
+        measure_notes = d["diagnostics"].get("measure_notes", {})
         for section in ("parameters", "measures"):
             for k, v in _flat(d[section]):
-                t.add_row(f"{section[:-1]} {k}", _fmt(v))
-        for k, v in _flat(d["diagnostics"]):
+                shown = "n/a (see note)" if section == "measures" and v is None and k in measure_notes else _fmt(v)
+                t.add_row(f"{section[:-1]} {k}", shown)
+        for k, v in _flat({key: val for key, val in d["diagnostics"].items() if key != "measure_notes"}):
             t.add_row(f"diagnostic {k}", _fmt(v))
         console.print(t)
+        for name, note in measure_notes.items():
+            console.print(f"[yellow]note:[/yellow] {name} {note}")
 
 
 def _flat(d, prefix=""):

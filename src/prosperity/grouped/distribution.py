@@ -121,11 +121,13 @@ class FittedDistribution(ABC):
 # ------------------------------------------------------------------------ measures
 @dataclass(frozen=True)
 class DistributionMeasures:
-    """Measures of one fitted distribution; ``values`` is an ordered name -> float mapping."""
+    """Measures of one fitted distribution; ``values`` is an ordered name -> float mapping; ``notes``
+    explains, per measure, a value that is not finite (None in JSON)."""
 
     method: str
     values: dict
     settings: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> float:
         return self.values[key]
@@ -274,7 +276,38 @@ def distribution_measures(
         v["prosperity_gap"] = prosperity_gap(dist, float(prosperity_standard))
     settings = {"poverty_line": poverty_line, "middle_band": middle_band, "relative_band": relative_band,
                 "prosperity_standard": prosperity_standard}
-    return DistributionMeasures(dist.method, v, settings)
+    notes = _nonfinite_notes(v, dist, poverty_dist or dist)
+    return DistributionMeasures(dist.method, v, settings, notes)
+
+
+_NEEDS_POSITIVE = ("mld", "watts", "prosperity_gap")
+
+
+def nonpositive_share(dist: FittedDistribution) -> float:
+    """Population share whose fitted income is <= 0 (a Beta Lorenz curve can have L'(p) < 0 near p = 0)."""
+    if float(dist.quantile(np.array([1e-12]))[0]) > 0:
+        return 0.0
+    return float(dist.cdf(np.array([0.0]))[0])
+
+
+def _nonfinite_notes(values: dict, dist: FittedDistribution, poverty_dist: FittedDistribution) -> dict:
+    """Why a measure came out infinite or NaN: say which population share the fit gives incomes <= 0."""
+    notes = {}
+    for name in _NEEDS_POSITIVE:
+        value = values.get(name)
+        if value is None or math.isfinite(value):
+            continue
+        source = poverty_dist if name == "watts" else dist
+        share = nonpositive_share(source)
+        if share > 0:
+            notes[name] = (f"not defined: the fitted {source.method} curve gives incomes <= 0 to the lowest "
+                           f"{100 * share:.4g} % of the population (its Lorenz curve has L'(p) <= 0 for "
+                           f"p < {share:.3g}, which a Lorenz curve cannot); {name} needs positive incomes. "
+                           "Use gq, gpinter or a parametric method for it.")
+        else:
+            notes[name] = (f"not finite for the fitted {source.method} distribution (incomes reach 0 with "
+                           "enough mass at the bottom for the integral to diverge)")
+    return notes
 
 
 def jsonable(x):

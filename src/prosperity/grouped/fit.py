@@ -43,7 +43,7 @@ class GroupedFit:
     def measures(self, poverty_line=None, **kwargs) -> DistributionMeasures:
         m = distribution_measures(self.distribution, poverty_line,
                                   poverty_dist=self.poverty_distribution or self.distribution, **kwargs)
-        return DistributionMeasures(self.method, m.values, m.settings)
+        return DistributionMeasures(self.method, m.values, m.settings, m.notes)
 
     def to_dict(self, poverty_line=None, **kwargs) -> dict:
         """``{"method", "parameters", "diagnostics", "measures"}`` (JSON-ready)."""
@@ -52,8 +52,11 @@ class GroupedFit:
         params = dict(self.distribution.parameters)
         if self.poverty_distribution is not None and self.poverty_distribution is not self.distribution:
             params = {"distributional": params, "poverty": dict(self.poverty_distribution.parameters)}
+        measures = self.measures(poverty_line, **kwargs)
+        if measures.notes:
+            diag["measure_notes"] = measures.notes
         return jsonable({"method": self.method, "parameters": params, "diagnostics": diag,
-                         "measures": self.measures(poverty_line, **kwargs).values})
+                         "measures": measures.values})
 
     def __repr__(self) -> str:
         return f"GroupedFit(method={self.method!r}, distribution={self.distribution!r})"
