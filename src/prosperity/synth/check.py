@@ -8,7 +8,8 @@ import pandas as pd
 from prosperity import datasets
 from prosperity.measures.gini import gini
 
-from .targets import AGE_BANDS, AREAS, HOUSEHOLD_SIZE_SHARES, SOURCES, build_targets, census_2020
+from .targets import (AGE_BANDS, AREAS, DEFAULT_HOUSEHOLD_SIZES, SOURCES, build_targets, census_2020,
+                      household_size_distribution)
 
 
 def household_group_means(income: np.ndarray, size: np.ndarray, weight: np.ndarray, groups: int = 5) -> np.ndarray:
@@ -39,7 +40,8 @@ def _persons_weight(frame: pd.DataFrame) -> np.ndarray:
     return w if "person_number" in frame.columns else w * frame["household_size"].to_numpy(float)
 
 
-def margins(frame: pd.DataFrame, year: int = 2024, *, calibrate_gini: bool | None = None) -> pd.DataFrame:
+def margins(frame: pd.DataFrame, year: int = 2024, *, calibrate_gini: bool | None = None,
+            household_sizes=None) -> pd.DataFrame:
     """Tidy comparison of a synthetic population (person or household level) with its targets.
 
     Columns: margin, key, role (target: calibrated to; validation: not used in the calibration), target,
@@ -47,8 +49,14 @@ def margins(frame: pd.DataFrame, year: int = 2024, *, calibrate_gini: bool | Non
     target (default: read from ``frame.attrs``, else False). Margins: cell_mean and
     cell_population (62 cells), quintile_group_mean (urban/rural: targets; national: validation),
     area_mean, source_share, gini (national vs the official NBS Gini: validation),
-    mean_household_size (census 2020 mean family household size), household_size_share, age_share.
+    mean_household_size (census 2020 mean family household size; with a household-size distribution of
+    your own, that distribution's mean), household_size_share (the distribution used), age_share.
+    ``household_sizes``: the distribution the population was generated with, {size: share} or a Series
+    (default: ``frame.attrs["household_sizes"]`` if present, else the bundled census shares).
     """
+    if household_sizes is None:
+        household_sizes = frame.attrs.get("household_sizes")
+    sizes_used = household_size_distribution(household_sizes)
     targets = build_targets(year)
     rows: list[tuple[str, str, float, float]] = []
     hh = _households(frame)
@@ -88,14 +96,17 @@ def margins(frame: pd.DataFrame, year: int = 2024, *, calibrate_gini: bool | Non
     official = datasets.nbs_official_gini().set_index("year")["gini"]
     rows.append(("gini", "national (official NBS)", official.get(year, np.nan), gini(y_person, pw)))
 
-    census = census_2020().set_index(["table", "category"])["count"]
-    census_mean_size = census[("family_household_population", "total")] / census[("family_households", "total")]
-    rows.append(("mean_household_size", "all (census 2020)", float(census_mean_size),
-                 float(np.average(hh["household_size"], weights=hh["weight"]))))
+    mean_size = float(np.average(hh["household_size"], weights=hh["weight"]))
+    if sizes_used == DEFAULT_HOUSEHOLD_SIZES:
+        census = census_2020().set_index(["table", "category"])["count"]
+        census_mean_size = census[("family_household_population", "total")] / census[("family_households", "total")]
+        rows.append(("mean_household_size", "all (census 2020)", float(census_mean_size), mean_size))
+    else:
+        rows.append(("mean_household_size", "all (household_sizes given)", sizes_used.mean, mean_size))
     hh_size, hh_weight = hh["household_size"].to_numpy(), hh["weight"].to_numpy(float)
-    for size, share in HOUSEHOLD_SIZE_SHARES.items():
+    for size, share in zip(sizes_used.sizes, sizes_used.shares):
         got = np.sum(hh_weight[hh_size == size]) / np.sum(hh_weight)
-        rows.append(("household_size_share", f"{size}{'+' if size == max(HOUSEHOLD_SIZE_SHARES) else ''}", share, float(got)))
+        rows.append(("household_size_share", sizes_used.label(size), share, float(got)))
     if "age" in frame.columns:
         age = frame["age"].to_numpy()
         for low, high, mass in AGE_BANDS:

@@ -5,8 +5,9 @@ its own random stream ``SeedSequence(seed, spawn_key=(year, cell, block))``. A b
 not depend on how many blocks are kept in memory or written at once, so chunked output is
 identical to unchunked output, and any size from 10^3 to 10^8 persons streams in bounded memory.
 
-Within a block: household sizes are drawn from the census household-size distribution (the last
-household is truncated to fill the block exactly); per-capita income is y = m_c k(s) X with X from
+Within a block: household sizes are drawn from the plan's household-size distribution (the bundled
+census shares unless ``household_sizes`` is given; the last household is truncated to fill the block
+exactly); per-capita income is y = m_c k(s) X with X from
 the calibrated unit-mean distribution (see :mod:`prosperity.synth.calibrate`), then rescaled so the
 block's person-weighted mean equals the cell mean exactly; income is split into the four NBS sources
 with household shares ~ Dirichlet(concentration x area shares), raked so that each block's source
@@ -16,8 +17,10 @@ ages follow the 2020 census structure with an adult (18+) head in every househol
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +29,8 @@ import pandas as pd
 from prosperity import datasets
 
 from .within_cell import AreaFit, calibrate, sample_unit_mean
-from .targets import AGE_BANDS, AREAS, HOUSEHOLD_SIZE_SHARES, SOURCES, Targets, build_targets
+from .targets import (AGE_BANDS, AREAS, DEFAULT_HOUSEHOLD_SIZES, SOURCES, HouseholdSizes, Targets, build_targets,
+                      household_size_distribution)
 
 BLOCK_PERSONS = 2**18
 ALLOCATIONS = ("proportional", "sqrt")
@@ -42,13 +46,22 @@ AREA_CATEGORIES = pd.CategoricalDtype(list(AREAS))
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything that fixes a synthetic population: targets, fits, persons per cell, seed."""
+    """Everything that fixes a synthetic population: targets, fits, persons per cell, seed and the
+    household-size distribution (the one the fits were calibrated with)."""
 
     targets: Targets
     fits: dict[str, AreaFit]
     persons: np.ndarray  # synthetic persons per cell (same order as targets.cells)
     seed: int
     block_persons: int
+    household_sizes: HouseholdSizes = DEFAULT_HOUSEHOLD_SIZES
+
+    def __post_init__(self) -> None:
+        for area, fit in self.fits.items():
+            if fit.household_sizes != self.household_sizes:
+                raise ValueError(f"the {area} fit was calibrated with household sizes {fit.household_sizes.as_dict()}, "
+                                 f"not the plan's {self.household_sizes.as_dict()}. Fix: calibrate with "
+                                 "household_sizes= the plan's distribution (make_plan does)")
 
     @property
     def cells(self) -> pd.DataFrame:
@@ -83,25 +96,32 @@ def allocate(population: np.ndarray, total: int, allocation: str = "proportional
 
 def make_plan(year: int = 2024, persons: int = 10**6, seed: int = 1, *, distribution: str = "gb2",
               allocation: str = "proportional", block_persons: int = BLOCK_PERSONS,
-              calibrate_gini: bool = False) -> Plan:
+              calibrate_gini: bool = False, household_sizes=None) -> Plan:
+    """``household_sizes``: shares of households by size, {size: share} or a Series (None: the bundled
+    census 2020 shares); see :func:`prosperity.synth.targets.household_size_distribution`."""
     if int(persons) != persons or persons <= 0:
         raise ValueError(f"persons must be a positive integer, got {persons!r}")
     if block_persons <= 0:
         raise ValueError("block_persons must be positive")
+    household_sizes = household_size_distribution(household_sizes)
     targets = build_targets(year)
-    fits = calibrate(year, distribution, calibrate_gini)
+    fits = calibrate(year, distribution, calibrate_gini, household_sizes=household_sizes)
     counts = allocate(targets.cells["population"].to_numpy(float), int(persons), allocation)
-    return Plan(targets, fits, counts, int(seed), int(block_persons))
+    return Plan(targets, fits, counts, int(seed), int(block_persons), household_sizes)
 
 
-_SIZES = np.array(list(HOUSEHOLD_SIZE_SHARES), dtype=np.int64)
-_SIZE_P = np.array(list(HOUSEHOLD_SIZE_SHARES.values())) / sum(HOUSEHOLD_SIZE_SHARES.values())
-_MEAN_SIZE = float(np.sum(_SIZES * _SIZE_P))
+@lru_cache(maxsize=32)
+def _size_sampler(household_sizes: HouseholdSizes) -> tuple[np.ndarray, np.ndarray, float]:
+    """(sizes, probabilities, mean size) for drawing household sizes."""
+    sizes = np.array(household_sizes.sizes, dtype=np.int64)
+    p = np.array(household_sizes.shares) / sum(household_sizes.shares)
+    return sizes, p, float(np.sum(sizes * p))
 
 
-def _age_distributions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@lru_cache(maxsize=32)
+def _age_distributions(household_sizes: HouseholdSizes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ages, head distribution, other-member distribution) so that one adult head per household plus
-    the other members reproduce the census age structure in expectation."""
+    the other members reproduce the census age structure in expectation (given the mean household size)."""
     ages = np.arange(0, 96)
     overall = np.zeros(len(ages))
     for low, high, mass in AGE_BANDS:
@@ -110,18 +130,16 @@ def _age_distributions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         overall[span] = mass * shape / shape.sum()
     adult = ages >= 18
     head = np.where(adult, overall, 0.0) / overall[adult].sum()
-    heads_per_person = 1.0 / _MEAN_SIZE
+    heads_per_person = 1.0 / _size_sampler(household_sizes)[2]
     other = (overall - heads_per_person * head) / (1.0 - heads_per_person)
     return ages, head, np.clip(other, 0.0, None) / np.clip(other, 0.0, None).sum()
 
 
-_AGES, _HEAD_AGE_P, _OTHER_AGE_P = _age_distributions()
-
-
-def _household_sizes(rng: np.random.Generator, persons: int) -> np.ndarray:
+def _household_sizes(rng: np.random.Generator, persons: int, household_sizes: HouseholdSizes) -> np.ndarray:
+    values, p, mean_size = _size_sampler(household_sizes)
     sizes = np.empty(0, dtype=np.int64)
     while sizes.sum() < persons:
-        more = rng.choice(_SIZES, size=int(persons / _MEAN_SIZE * 1.1) + 8, p=_SIZE_P)
+        more = rng.choice(values, size=int(persons / mean_size * 1.1) + 8, p=p)
         sizes = np.concatenate([sizes, more])
     cum = np.cumsum(sizes)
     last = int(np.searchsorted(cum, persons))  # first household reaching the block size
@@ -148,14 +166,15 @@ def generate_block(plan: Plan, cell: int, block: int, persons: int, level: str =
     fit = plan.fits[row["area"]]
     seq = np.random.SeedSequence(plan.seed, spawn_key=(plan.targets.year, cell, block))
     rng = np.random.Generator(np.random.PCG64(seq))
-    sizes = _household_sizes(rng, persons)
-    factors = fit.size_factors()
+    sizes = _household_sizes(rng, persons, plan.household_sizes)
+    factors = fit.size_factors(np.arange(1, plan.household_sizes.largest + 1))  # k(s) at 1..largest (truncated last household)
     income = row["mean_income_pc_yuan"] * factors[sizes - 1] * sample_unit_mean(fit, rng, len(sizes))
     income *= row["mean_income_pc_yuan"] * persons / np.sum(sizes * income)
     shares = plan.targets.source_shares.loc[row["area"]].to_numpy(float)
     sources = _split_sources(rng, income, sizes, shares)
-    head_age = rng.choice(_AGES, size=len(sizes), p=_HEAD_AGE_P)
-    other_age = rng.choice(_AGES, size=persons - len(sizes), p=_OTHER_AGE_P)
+    ages, head_age_p, other_age_p = _age_distributions(plan.household_sizes)
+    head_age = rng.choice(ages, size=len(sizes), p=head_age_p)
+    other_age = rng.choice(ages, size=persons - len(sizes), p=other_age_p)
 
     household_id = (np.int64(cell) << 42) + (np.int64(block) << 21) + np.arange(len(sizes), dtype=np.int64)
     weight = row["population"] / plan.persons[cell]
@@ -210,7 +229,8 @@ def iter_population(plan: Plan, *, level: str = "person", chunk_persons: int | N
 
 def synthesize_population(year: int = 2024, persons: int = 10**6, seed: int = 1, *, distribution: str = "gb2",
                           allocation: str = "proportional", level: str = "person",
-                          block_persons: int = BLOCK_PERSONS, backend: str = "pandas", calibrate_gini: bool = False):
+                          block_persons: int = BLOCK_PERSONS, backend: str = "pandas", calibrate_gini: bool = False,
+                          household_sizes=None):
     """A synthetic Chinese population consistent with the published tables of ``year`` (2016-2024).
 
     Rows are persons (``level="person"``) or households (``level="household"``) of the 62 cells
@@ -227,13 +247,19 @@ def synthesize_population(year: int = 2024, persons: int = 10**6, seed: int = 1,
     (see :func:`prosperity.synth.calibrate`); the quintile-group means then miss by up to about 20 %
     (2024), because the published groups and the official Gini cannot both hold. Default False: the
     population reproduces the published tables it is built from; the Gini is reported by ``margins``.
+
+    ``household_sizes``: the shares of family households by size, a mapping {size: share} or a pandas
+    Series indexed by size (sizes positive integers, the largest meaning that many or more; shares >= 0
+    summing to 1 within 1e-6, never rescaled). None: the bundled census 2020 shares, of which only the
+    one-person share is an official figure (see ``docs/synthetic.md``). The calibration is fitted with
+    the distribution given, and ``margins`` compares against it (``frame.attrs["household_sizes"]``).
     """
     plan = make_plan(year, persons, seed, distribution=distribution, allocation=allocation,
-                     block_persons=block_persons, calibrate_gini=calibrate_gini)
+                     block_persons=block_persons, calibrate_gini=calibrate_gini, household_sizes=household_sizes)
     frame = pd.concat(list(iter_population(plan, level=level)), ignore_index=True)
     frame.attrs.update(
         dataset="synthetic_population", year=year, seed=seed, distribution=distribution, allocation=allocation,
-        calibrate_gini=calibrate_gini,
+        calibrate_gini=calibrate_gini, household_sizes=plan.household_sizes.as_dict(),
         notes=list(plan.targets.notes),
         units={"*_income_pc_yuan": "yuan per person per year (household per-capita), current prices",
                "weight": "persons represented"},
@@ -250,14 +276,15 @@ def synthesize_population(year: int = 2024, persons: int = 10**6, seed: int = 1,
 def write_population(path: str | Path, year: int = 2024, persons: int = 10**6, seed: int = 1, *,
                      distribution: str = "gb2", allocation: str = "proportional", level: str = "person",
                      chunk_persons: int = 4 * BLOCK_PERSONS, block_persons: int = BLOCK_PERSONS,
-                     compression: str = "zstd", calibrate_gini: bool = False) -> dict:
+                     compression: str = "zstd", calibrate_gini: bool = False, household_sizes=None) -> dict:
     """Stream a synthetic population to a Parquet file, ``chunk_persons`` at a time (one row group per
-    chunk); memory stays bounded whatever ``persons`` is. Returns a small summary dict."""
+    chunk); memory stays bounded whatever ``persons`` is. Returns a small summary dict.
+    ``household_sizes``: as in :func:`synthesize_population`; recorded in the file's metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     plan = make_plan(year, persons, seed, distribution=distribution, allocation=allocation,
-                     block_persons=block_persons, calibrate_gini=calibrate_gini)
+                     block_persons=block_persons, calibrate_gini=calibrate_gini, household_sizes=household_sizes)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = None
@@ -266,9 +293,10 @@ def write_population(path: str | Path, year: int = 2024, persons: int = 10**6, s
         for frame in iter_population(plan, level=level, chunk_persons=chunk_persons):
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if writer is None:
-                metadata = {b"prosperity": (f'{{"year": {year}, "seed": {seed}, "persons": {int(persons)}, '
-                                            f'"distribution": "{distribution}", "allocation": "{allocation}", '
-                                            f'"level": "{level}", "calibrate_gini": {str(calibrate_gini).lower()}}}').encode()}
+                metadata = {b"prosperity": json.dumps({
+                    "year": year, "seed": seed, "persons": int(persons), "distribution": distribution,
+                    "allocation": allocation, "level": level, "calibrate_gini": calibrate_gini,
+                    "household_sizes": {str(k): v for k, v in plan.household_sizes.as_dict().items()}}).encode()}
                 schema = table.schema.with_metadata({**(table.schema.metadata or {}), **metadata})
                 writer = pq.ParquetWriter(path, schema, compression=compression)
             writer.write_table(table.cast(writer.schema))

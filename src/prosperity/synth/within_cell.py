@@ -27,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import optimize, special, stats
 
-from .targets import AREAS, HOUSEHOLD_SIZE_SHARES, Targets, build_targets
+from .targets import AREAS, DEFAULT_HOUSEHOLD_SIZES, HouseholdSizes, Targets, build_targets, household_size_distribution
 
 DISTRIBUTIONS = ("gb2", "lognormal")
 
@@ -37,7 +37,8 @@ class AreaFit:
     """Fitted within-cell distribution of one area: ``params`` (GB2: a, p, q; log-normal: sigma),
     ``gamma`` (household-size gradient), ``b`` (GB2 scale for unit mean), modelled and target quintile
     group means relative to the area mean and, when the official Gini is a target, ``tail`` = (u0, alpha):
-    above its u0-quantile the body is replaced by a Pareto(alpha) tail (see :func:`spliced_terms`)."""
+    above its u0-quantile the body is replaced by a Pareto(alpha) tail (see :func:`spliced_terms`).
+    ``household_sizes``: the household-size distribution the fit was calibrated with."""
 
     area: str
     distribution: str
@@ -47,16 +48,24 @@ class AreaFit:
     modelled_relative_means: tuple[float, ...]
     target_relative_means: tuple[float, ...]
     tail: tuple[float, float] | None = None  # (u0, alpha): Pareto above the body's u0-quantile
+    household_sizes: HouseholdSizes = DEFAULT_HOUSEHOLD_SIZES
 
-    def size_factors(self) -> np.ndarray:
-        return size_factors(self.gamma)
+    def size_factors(self, at=None) -> np.ndarray:
+        return size_factors(self.gamma, self.household_sizes, at)
 
 
-def size_factors(gamma: float) -> np.ndarray:
-    sizes = np.array(list(HOUSEHOLD_SIZE_SHARES), dtype=float)
-    shares = np.array(list(HOUSEHOLD_SIZE_SHARES.values()))
+def _size_arrays(household_sizes: HouseholdSizes) -> tuple[np.ndarray, np.ndarray]:
+    """(sizes as floats, shares) of a household-size distribution."""
+    return np.array(household_sizes.sizes, dtype=float), np.array(household_sizes.shares)
+
+
+def size_factors(gamma: float, household_sizes=None, at=None) -> np.ndarray:
+    """k(s) = exp(-gamma s) / Z at the distribution's sizes (or at the sizes ``at``), with Z such that
+    the person-weighted mean of k over ``household_sizes`` (None: the bundled census shares) is 1."""
+    sizes, shares = _size_arrays(household_size_distribution(household_sizes))
     raw = np.exp(-gamma * (sizes - 2.6))
-    return raw * np.sum(shares * sizes) / np.sum(shares * sizes * raw)
+    raw_at = raw if at is None else np.exp(-gamma * (np.asarray(at, dtype=float) - 2.6))
+    return raw_at * np.sum(shares * sizes) / np.sum(shares * sizes * raw)
 
 
 def gb2_scale(a: float, p: float, q: float) -> float:
@@ -113,13 +122,13 @@ def _cdfs(distribution: str, params, x, tail=None):
 
 
 def group_means(distribution: str, params, gamma: float, means: np.ndarray, persons: np.ndarray,
-                groups: int = 5, tail=None) -> np.ndarray:
+                groups: int = 5, tail=None, household_sizes=None) -> np.ndarray:
     """Person-weighted mean income of ``groups`` equal household groups ranked by per-capita income,
-    for the mixture over cells (means, persons) and household sizes."""
-    sizes = np.array(list(HOUSEHOLD_SIZE_SHARES), dtype=float)
-    shares = np.array(list(HOUSEHOLD_SIZE_SHARES.values()))
+    for the mixture over cells (means, persons) and household sizes (None: the bundled census shares)."""
+    household_sizes = household_size_distribution(household_sizes)
+    sizes, shares = _size_arrays(household_sizes)
     households = (persons / np.sum(shares * sizes))[:, None] * shares[None, :]  # cells x sizes
-    scale = means[:, None] * size_factors(gamma)[None, :]
+    scale = means[:, None] * size_factors(gamma, household_sizes)[None, :]
     h, s, sc = households.ravel(), np.broadcast_to(sizes, households.shape).ravel(), scale.ravel()
     total_h = h.sum()
 
@@ -164,11 +173,13 @@ def _pack(distribution: str, params, gamma: float) -> np.ndarray:
 
 
 def fit_area(targets: Targets, area: str, distribution: str = "gb2", *, tail=None,
-             start: AreaFit | None = None) -> AreaFit:
+             start: AreaFit | None = None, household_sizes=None) -> AreaFit:
     """Fit one area's within-cell distribution to its published quintile-group means (with the
-    Pareto ``tail`` = (u0, alpha) held fixed when given; ``start``: a previous fit to start from)."""
+    Pareto ``tail`` = (u0, alpha) held fixed when given; ``start``: a previous fit to start from;
+    ``household_sizes``: the household-size distribution, None = the bundled census shares)."""
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    household_sizes = household_size_distribution(household_sizes)
     cells = targets.cells[targets.cells["area"] == area]
     means = cells["mean_income_pc_yuan"].to_numpy(float)
     persons = cells["population"].to_numpy(float)
@@ -179,7 +190,8 @@ def fit_area(targets: Targets, area: str, distribution: str = "gb2", *, tail=Non
         params, gamma = _unpack(distribution, theta)
         with np.errstate(all="ignore"):
             try:
-                modelled = group_means(distribution, params, gamma, means, persons, tail=tail) / person_mean
+                modelled = group_means(distribution, params, gamma, means, persons, tail=tail,
+                                       household_sizes=household_sizes) / person_mean
             except ValueError:  # root-finding on an invalid parameter set: steer the optimiser away
                 return np.full(len(target), 10.0)
             out = np.log(modelled / target)
@@ -197,11 +209,12 @@ def fit_area(targets: Targets, area: str, distribution: str = "gb2", *, tail=Non
         if best is None or result.cost < best.cost:
             best = result
     params, gamma = _unpack(distribution, best.x)
-    modelled = group_means(distribution, params, gamma, means, persons, tail=tail) / person_mean
+    modelled = group_means(distribution, params, gamma, means, persons, tail=tail,
+                           household_sizes=household_sizes) / person_mean
     b = gb2_scale(*params) if distribution == "gb2" else 1.0
     return AreaFit(area, distribution, tuple(float(v) for v in params), float(gamma), b,
                    tuple(modelled.tolist()), tuple(target.tolist()),
-                   None if tail is None else (float(tail[0]), float(tail[1])))
+                   None if tail is None else (float(tail[0]), float(tail[1])), household_sizes)
 
 
 def model_gini(targets: Targets, fits: dict[str, AreaFit], tail=None, points: int = 599) -> float:
@@ -209,11 +222,11 @@ def model_gini(targets: Targets, fits: dict[str, AreaFit], tail=None, points: in
     household sizes), from its Lorenz curve: at thresholds t on a log grid, p(t) = sum_i n_i F_i(t)
     and L(t) = sum_i n_i m_i F1_i(t) / sum_i n_i m_i (exact mixture CDF and incomplete first
     moment), G = 1 - sum (p_k - p_k-1)(L_k + L_k-1) with one Richardson step (grids of ``points``
-    and every second point; 599 points agree with 6,000 to 1e-5). ``tail`` overrides each fit's tail."""
-    sizes = np.array(list(HOUSEHOLD_SIZE_SHARES), dtype=float)
-    shares = np.array(list(HOUSEHOLD_SIZE_SHARES.values()))
+    and every second point; 599 points agree with 6,000 to 1e-5). ``tail`` overrides each fit's tail;
+    each fit's household sizes are those it was calibrated with."""
     parts = []
     for area, fit in fits.items():
+        sizes, shares = _size_arrays(fit.household_sizes)
         cells = targets.cells[targets.cells["area"] == area]
         persons = cells["population"].to_numpy(float)[:, None] * (shares * sizes / np.sum(shares * sizes))[None, :]
         scale = cells["mean_income_pc_yuan"].to_numpy(float)[:, None] * fit.size_factors()[None, :]
@@ -244,10 +257,14 @@ def model_gini(targets: Targets, fits: dict[str, AreaFit], tail=None, points: in
 TAIL_QUANTILE = 0.9
 
 
-@lru_cache(maxsize=32)
 def calibrate(year: int = 2024, distribution: str = "gb2", calibrate_gini: bool = False,
-              tail_quantile: float = TAIL_QUANTILE) -> dict[str, AreaFit]:
-    """Fitted urban and rural within-cell distributions for ``year`` (cached).
+              tail_quantile: float = TAIL_QUANTILE, *, household_sizes=None) -> dict[str, AreaFit]:
+    """Fitted urban and rural within-cell distributions for ``year`` (cached per year, distribution,
+    Gini option, tail quantile and household-size distribution).
+
+    ``household_sizes``: shares of households by size, {size: share} or a Series (None: the bundled
+    census 2020 shares; see :func:`prosperity.synth.targets.household_size_distribution`). The size
+    gradient gamma and the distribution's parameters are fitted with it, and every fit carries it.
 
     ``calibrate_gini=True`` adds the official national Gini of the year as a target: the bodies fitted
     to the quintile groups are kept and, above their ``tail_quantile`` (u0, in every cell x size
@@ -256,10 +273,16 @@ def calibrate(year: int = 2024, distribution: str = "gb2", calibrate_gini: bool 
     The quintile-group means then move (all four lower groups down by about the same proportion,
     the top one up): the published groups bound the Gini at about 0.42, so both cannot hold.
     """
+    return _calibrate(year, distribution, calibrate_gini, tail_quantile, household_size_distribution(household_sizes))
+
+
+@lru_cache(maxsize=32)
+def _calibrate(year: int, distribution: str, calibrate_gini: bool, tail_quantile: float,
+               household_sizes: HouseholdSizes) -> dict[str, AreaFit]:
     targets = build_targets(year)
     if not calibrate_gini:
-        return {area: fit_area(targets, area, distribution) for area in AREAS}
-    fits = calibrate(year, distribution)  # the quintile-calibrated bodies (cached)
+        return {area: fit_area(targets, area, distribution, household_sizes=household_sizes) for area in AREAS}
+    fits = _calibrate(year, distribution, False, TAIL_QUANTILE, household_sizes)  # the quintile-calibrated bodies (cached)
     from prosperity import datasets
 
     official = datasets.nbs_official_gini().set_index("year")["gini"]
@@ -281,7 +304,8 @@ def calibrate(year: int = 2024, distribution: str = "gb2", calibrate_gini: bool 
     for area, fit in fits.items():
         cells = targets.cells[targets.cells["area"] == area]
         means, persons = cells["mean_income_pc_yuan"].to_numpy(float), cells["population"].to_numpy(float)
-        modelled = group_means(distribution, fit.params, fit.gamma, means, persons, tail=tail) / np.average(means, weights=persons)
+        modelled = group_means(distribution, fit.params, fit.gamma, means, persons, tail=tail,
+                               household_sizes=household_sizes) / np.average(means, weights=persons)
         out[area] = replace(fit, modelled_relative_means=tuple(modelled.tolist()), tail=tail)
     return out
 
