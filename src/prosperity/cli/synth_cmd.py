@@ -24,10 +24,15 @@ def register(app: typer.Typer) -> None:
         calibrate_gini: bool = typer.Option(False, "--calibrate-gini/--no-calibrate-gini",
                                             help="Also match the official national Gini with a Pareto top tail "
                                                  "(quintile-group means then miss by up to ~20 %)."),
+        household_sizes: Path = typer.Option(None, "--household-sizes", metavar="FILE",
+                                             help="CSV with columns size,share (one row per household size, the "
+                                                  "largest meaning that many or more; shares sum to 1) replacing the "
+                                                  "bundled census 2020 household-size shares."),
     ) -> None:
         """Generate household microdata matching provincial means and population, urban/rural quintile
         groups and income-source shares; streamed to Parquet in chunks."""
         from prosperity.synth import write_population
+        from prosperity.synth.targets import read_household_sizes
 
         if out.suffix.lower() not in (".parquet", ".pq"):
             typer.echo(f"error: --out {str(out)!r} must be a Parquet file (.parquet): the population is written "
@@ -38,11 +43,12 @@ def register(app: typer.Typer) -> None:
                        "Fix: leave the default (1,048,576) or give e.g. 100000", err=True)
             raise typer.Exit(2)
         try:
+            sizes = None if household_sizes is None else read_household_sizes(household_sizes)
             summary = write_population(out, year=year, persons=persons, seed=seed, level=level,
                                        distribution=distribution, allocation=allocation, chunk_persons=chunk_persons,
-                                       calibrate_gini=calibrate_gini)
+                                       calibrate_gini=calibrate_gini, household_sizes=sizes)
         except ValueError as error:
-            typer.echo(f"error: {error}", err=True)
+            typer.echo(f"error: {' '.join(str(error).split())}", err=True)
             raise typer.Exit(2) from None
         typer.echo(json.dumps(summary))
         if check:
@@ -50,6 +56,6 @@ def register(app: typer.Typer) -> None:
 
             from prosperity.synth import margins
 
-            table = margins(pd.read_parquet(out), year, calibrate_gini=calibrate_gini)
+            table = margins(pd.read_parquet(out), year, calibrate_gini=calibrate_gini, household_sizes=sizes)
             summary_table = table.assign(abs_rel_error=table["rel_error"].abs()).groupby("margin")["abs_rel_error"].max()
             typer.echo(summary_table.to_string())
