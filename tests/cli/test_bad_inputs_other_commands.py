@@ -63,6 +63,12 @@ def write_files(d: Path) -> None:
     ind.to_csv(d / "i.csv", index=False)
     (d / "broken.yaml").write_text("name: x\ndimensions: [\n  - code: a\n")
     (d / "misnamed.yaml").write_text("name: x\ndimensions:\n  - code: a\n    indicators:\n      - {code: incme, direction: '+'}\n")
+    (d / "hh_neg.csv").write_text("size,share\n1,0.5\n2,0.6\n3,-0.1\n")
+    (d / "hh_pct.csv").write_text("size,share\n1,25.39\n2,74.61\n")
+    (d / "hh_plus.csv").write_text("size,share\n1,0.5\n2,0.3\n3+,0.2\n")
+    (d / "hh_text.csv").write_text("size,share\n1,0.5\n2,50%\n")
+    (d / "hh_one.csv").write_text("size,share\n3,1\n")
+    (d / "hh_cols.csv").write_text("persons,households\n1,0.5\n2,0.5\n")
 
 
 P = ["--region", "region", "--time", "year", "--value", "income"]
@@ -140,6 +146,13 @@ CASES = {
     "synth: unknown distribution": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--distribution", "pareto"], "distribution must be one of ('gb2', 'lognormal'), got 'pareto'"),
     "synth: output not Parquet": (["synth", "--out", "{d}/s.csv", "--persons", "1000"], "--out '{d}/s.csv' must be a Parquet file (.parquet)"),
     "synth: zero chunk": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--chunk-persons", "0"], "--chunk-persons must be a positive number of persons, got 0"),
+    "synth: household-size share negative": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--household-sizes", "{d}/hh_neg.csv"], "household sizes file 'hh_neg.csv': data row 3: the share of size 3 is -0.1 (data rows count from 1 below the header)"),
+    "synth: household-size shares in percent": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--household-sizes", "{d}/hh_pct.csv"], "household sizes file 'hh_pct.csv': the shares of sizes 1..2 sum to 100, not 1 (tolerance 1e-06); they are not rescaled silently. Fix: they look like percentages"),
+    "synth: household size written 3+": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--household-sizes", "{d}/hh_plus.csv"], "household sizes file 'hh_plus.csv': data row 3: size '3+' is not a positive whole number of persons"),
+    "synth: household-size share as text": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--household-sizes", "{d}/hh_text.csv"], "household sizes file 'hh_text.csv': data row 2: the share of size 2 is '50%', not a number"),
+    "synth: a single household size": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--household-sizes", "{d}/hh_one.csv"], "household sizes file 'hh_one.csv': data row 1: only one size is given (size 3)"),
+    "synth: household-size file without size,share": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--household-sizes", "{d}/hh_cols.csv"], "household sizes file 'hh_cols.csv' lacks the column(s) 'size', 'share'"),
+    "synth: household-size file missing": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--household-sizes", "{d}/hh_nope.csv"], "file '{d}/hh_nope.csv' does not exist"),
 }
 
 
