@@ -28,16 +28,48 @@ Poverty change decomposition for an FGT(alpha) measure P(mu, L) of a mean and a 
     redistribution = [P(mu_0, L_1) - P(mu_0, L_0) + P(mu_1, L_1) - P(mu_1, L_0)] / 2.
 P(mu_a, L_b) is the poverty of distribution b rescaled to mean mu_a. Incomes of both periods must be
 in the same prices (deflate first).
+
+Standard errors (``se=True``, or a ``design_before`` / ``design_after``): linearized, for two
+**independent** samples (two cross-sections, not a panel). Every summary is a smooth function
+theta = h(T_0, T_1) of statistics of the two samples; its linearized variable is u^0 = dh/dT_0 u_T0 on
+the units of sample 0 and u^1 = dh/dT_1 u_T1 on those of sample 1 (u_T as in
+:mod:`prosperity.measures.estimate`, one value per unit, ``T_hat - T ~= sum w u``), and
+
+    V(theta_hat) = V_0(sum w^0 u^0) + V_1(sum w^1 u^1),
+
+each V_t the with-replacement (ultimate cluster) design variance of its own sample
+(:class:`prosperity.variance.Design`). For a growth rate g = (T_1 / T_0)^(1/years) - 1:
+u^1 = (1 + g) u_T1 / (years T_1), u^0 = -(1 + g) u_T0 / (years T_0). The u_T are the package's:
+mean (y - mu) / N; p-quantile -(1{y <= q} - p) / (N f(q)) with the kernel density f of
+:func:`prosperity.measures.quantiles.kernel_density_at` (that of ``prosperity.measure``); bottom-40
+mean mu_p = T(p) / (p N), T(p) the income of the poorest p (boundary unit split),
+u = {[(y - q) 1{y <= q} + p q] / p - mu_p} / N with q = Q(p) (the influence function of the
+generalized Lorenz ordinate, Beach & Davidson 1983, Bishop, Chakraborti & Thistle 1989, divided by p;
+:func:`prosperity.measures.prosperity.bottom_mean_sorted`), which is the exact derivative with respect
+to each unit's weight. The premium g_B40 - g_mean and the mean of growth rates (average of g(p))
+combine the u of their components unit by unit before the variance is taken (their components come
+from the same two samples). Pro-poor growth: ``"watts"`` linearizes (W_0 - W_1) / H_0 (Watts and
+headcount u of :mod:`prosperity.measures.poverty`); ``"percentiles"`` is the mean of g(p) over
+p <= H_0 with the set of percentiles held fixed (H_0 only selects them). Intervals are normal,
+value +- z se. Fitted distributions have no sampling units: no standard errors (``notes`` says so).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
-from ..measures.quantiles import weighted_quantile
+from ..io.errors import DesignError, closest
+from ..measures.central import mean_estimate
+from ..measures.estimate import SortedIncome
+from ..measures.poverty import fgt_sorted, watts_sorted
+from ..measures.prosperity import bottom_mean_sorted
+from ..measures.quantiles import kernel_density_at, quantile_influence, quantile_sorted, weighted_quantile
+from ..variance.design import LONELY_PSU_RULES, Design
 
 
 @dataclass(frozen=True)
@@ -134,11 +166,24 @@ def watts(s: Sample, line: float) -> float:
     return float(s.w @ val / s.w.sum())
 
 
+# the summaries, in the order of summary()
+SUMMARY_KEYS = ("growth_of_mean", "mean_of_growth_rates", "growth_of_median", "growth_bottom40",
+                "premium_bottom40", "pro_poor_growth_rate", "headcount_0")
+DESIGN_KEYS = ("strata", "psu", "fpc", "lonely_psu")
+
+
 @dataclass(frozen=True)
 class GrowthIncidence:
-    """Growth incidence curve and its summaries."""
+    """Growth incidence curve and its summaries, with linearized standard errors when asked for.
 
-    curve: pd.DataFrame  # p, quantile_0, quantile_1, growth
+    ``curve``: p, quantile_0, quantile_1, growth, and ``se``, ``ci_low``, ``ci_high`` when standard
+    errors were computed. ``se``: summary name -> standard error (None when not computed).
+    ``influence``: summary name -> (u_before, u_after), the linearized variables of the two samples
+    in the input order of their units (``V = V_0(sum w_0 u_before) + V_1(sum w_1 u_after)``; None for
+    a sample the summary does not depend on). ``notes``: how the standard errors were obtained, or why
+    there are none."""
+
+    curve: pd.DataFrame  # p, quantile_0, quantile_1, growth (+ se, ci_low, ci_high)
     mean_growth: float  # growth of the mean
     mean_of_growth_rates: float
     median_growth: float
@@ -146,28 +191,48 @@ class GrowthIncidence:
     pro_poor_growth: float | None
     headcount_0: float | None
     years: float
+    se: Mapping[str, float] | None = None
+    confidence: float = 0.95
+    influence: Mapping[str, tuple] | None = field(default=None, repr=False)
+    notes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.curve.copy()
 
     def summary(self) -> pd.Series:
-        return pd.Series(
-            {
-                "growth_of_mean": self.mean_growth,
-                "mean_of_growth_rates": self.mean_of_growth_rates,
-                "growth_of_median": self.median_growth,
-                "growth_bottom40": self.bottom40_growth,
-                "premium_bottom40": self.bottom40_growth - self.mean_growth,
-                "pro_poor_growth_rate": self.pro_poor_growth,
-                "headcount_0": self.headcount_0,
-                "years": self.years,
-            }
-        )
+        """The summaries; with standard errors, each is followed by ``*_se``, ``*_ci_low``, ``*_ci_high``."""
+        values = {
+            "growth_of_mean": self.mean_growth,
+            "mean_of_growth_rates": self.mean_of_growth_rates,
+            "growth_of_median": self.median_growth,
+            "growth_bottom40": self.bottom40_growth,
+            "premium_bottom40": self.bottom40_growth - self.mean_growth,
+            "pro_poor_growth_rate": self.pro_poor_growth,
+            "headcount_0": self.headcount_0,
+        }
+        out: dict = {}
+        z = _normal_quantile(self.confidence)
+        for key, value in values.items():
+            out[key] = value
+            if self.se is not None and key in self.se:
+                se = self.se[key]
+                out[f"{key}_se"] = se
+                out[f"{key}_ci_low"] = value - z * se
+                out[f"{key}_ci_high"] = value + z * se
+        out["years"] = self.years
+        return pd.Series(out)
 
     def __repr__(self) -> str:
         s = self.summary()
-        body = ", ".join(f"{k}={v:.4f}" for k, v in s.items() if pd.notna(v) and k != "years")
-        return f"GrowthIncidence({len(self.curve)} points, per {'year' if self.years != 1 else 'period'}: {body})"
+        body = ", ".join(f"{k}={s[k]:.4f}" for k in SUMMARY_KEYS if pd.notna(s[k]))
+        text = f"GrowthIncidence({len(self.curve)} points, per {'year' if self.years != 1 else 'period'}: {body}"
+        if self.se is not None:
+            ses = ", ".join(
+                f"{k} {s[k + '_se']:.4f} [{s[k + '_ci_low']:.4f}, {s[k + '_ci_high']:.4f}]"
+                for k in ("growth_bottom40", "premium_bottom40")
+            )
+            text += f"; se and {self.confidence:.0%} CI: {ses}"
+        return text + "".join(f"; {n}" for n in self.notes) + ")"
 
 
 def growth_incidence(
@@ -182,11 +247,25 @@ def growth_incidence(
     pro_poor: str = "percentiles",
     convention: str = "interpolated",
     grid_size: int = 10_000,
+    se: bool | None = None,
+    design_before=None,
+    design_after=None,
+    confidence: float = 0.95,
 ) -> GrowthIncidence:
     """Growth incidence curve between two distributions (samples or fitted; see module docstring).
 
     ``years``: annualise growth over this many years. ``line``: poverty line (same prices in both
-    periods) for the pro-poor growth rate; ``pro_poor``: ``"percentiles"`` or ``"watts"``."""
+    periods) for the pro-poor growth rate; ``pro_poor``: ``"percentiles"`` or ``"watts"``.
+
+    Standard errors (module docstring), for two independent samples: ``se=True``, or a design for
+    either sample (``se=None``, the default, means "when a design is given"). ``design_before`` /
+    ``design_after``: a :class:`prosperity.variance.Design` of the sample's units (in input order), or
+    a dict with the keys of ``prosperity.measure``'s design arguments, ``strata``, ``psu``, ``fpc``
+    (arrays, one value per unit) and ``lonely_psu`` (``"fail"`` (default), ``"adjust"``, ``"remove"``,
+    ``"certainty"``). A sample without a design (weights only) is treated as a with-replacement sample
+    of its units: every unit its own PSU, one stratum, V = n/(n-1) sum (w_k u_k - mean)^2 (the
+    standard with-replacement linearization). ``confidence``: level of the normal intervals. Fitted
+    distributions have no standard errors: with ``se=True`` the result has none and says why."""
     if years <= 0:
         raise ValueError(f"years must be positive, got {years}")
     s0 = as_sample(before, weights_before, grid_size, "before")
@@ -194,6 +273,7 @@ def growth_incidence(
     p = np.arange(1, 100) / 100.0 if percentiles is None else np.asarray(percentiles, dtype=float)
     if np.any((p <= 0) | (p >= 1)):
         raise ValueError("percentiles must lie strictly between 0 and 1 (e.g. 0.01 .. 0.99)")
+    want_se = _wants_se(se, design_before, design_after, confidence, s0, s1)
     q0 = np.asarray(s0.quantile(p, convention), dtype=float)
     q1 = np.asarray(s1.quantile(p, convention), dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -214,7 +294,7 @@ def growth_incidence(
         else:
             raise ValueError(f"pro_poor must be 'percentiles' or 'watts', got {pro_poor!r}")
     med = float(_annual(s1.quantile(0.5, convention) / s0.quantile(0.5, convention), years))
-    return GrowthIncidence(
+    result = GrowthIncidence(
         curve,
         float(_annual(s1.mean / s0.mean, years)),
         float(np.nanmean(g)),
@@ -223,7 +303,193 @@ def growth_incidence(
         ppg,
         h0,
         float(years),
+        confidence=float(confidence),
     )
+    if not want_se:
+        return result
+    if s0.fitted or s1.fitted:
+        which = " and ".join(n for n, s in (("before", s0), ("after", s1)) if s.fitted)
+        note = (f"no standard errors: {which} is a fitted distribution, which has no sampling units "
+                "(standard errors need the microdata of both samples)")
+        return replace(result, notes=(note,))
+    periods = (_Period.build(s0, design_before, "before"), _Period.build(s1, design_after, "after"))
+    return _with_standard_errors(result, periods, convention, line, pro_poor)
+
+
+def _normal_quantile(confidence: float) -> float:
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def _wants_se(se, design_before, design_after, confidence, s0: Sample, s1: Sample) -> bool:
+    has_design = design_before is not None or design_after is not None
+    if se is False and has_design:
+        raise ValueError("a design was given with se=False: designs are only used for standard errors; drop one of them")
+    if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r} (0.95 for a 95 % interval)")
+    for name, design, s in (("before", design_before, s0), ("after", design_after, s1)):
+        if design is not None and s.fitted:
+            raise ValueError(f"design_{name} was given, but {name} is a fitted distribution: a design describes "
+                             "the units of a sample; pass the microdata (incomes and weights) instead")
+    return bool(se) or has_design
+
+
+@dataclass(frozen=True)
+class _Period:
+    """One period's sample, sorted once, and its design: the variance of sum w u for u in sorted order."""
+
+    s: SortedIncome
+    design: Design
+    name: str
+
+    @classmethod
+    def build(cls, sample: Sample, design, name: str) -> "_Period":
+        return cls(SortedIncome.from_arrays(sample.y, sample.w), _as_design(design, sample.y.size, name), name)
+
+    def variance(self, u: np.ndarray) -> float:
+        return self.design.variance(self.s.w * u, index=self.s.order)
+
+    def unsort(self, u: np.ndarray | None) -> np.ndarray | None:
+        return None if u is None else self.s.unsort(u)
+
+
+def _as_design(design, n: int, name: str) -> Design:
+    """A :class:`Design` for the ``n`` units of sample ``name``: given, built from a dict of the
+    ``prosperity.measure`` design arguments, or (None) every unit its own PSU."""
+    arg = f"design_{name}"
+    if design is None:
+        return Design.build(n)
+    if isinstance(design, Design):
+        if design.n != n:
+            raise DesignError(f"{arg} describes {design.n:,} units but the {name} sample has {n:,}",
+                              hint="build the design from the same rows, in the same order, as the incomes")
+    elif isinstance(design, Mapping):
+        unknown = [k for k in design if k not in DESIGN_KEYS]
+        if unknown:
+            near = closest(str(unknown[0]), DESIGN_KEYS)
+            raise DesignError(f"{arg} has an unknown key {unknown[0]!r}" + (f"; did you mean {near[0]!r}?" if near else ""),
+                              hint=f"use the keys {', '.join(DESIGN_KEYS)} (as prosperity.measure's design arguments)")
+        arrays = {}
+        for key in ("strata", "psu", "fpc"):
+            if design.get(key) is None:
+                continue
+            values = np.asarray(design[key])
+            if values.shape != (n,):
+                raise DesignError(f"{arg}[{key!r}] has shape {values.shape}, but the {name} sample has {n:,} units",
+                                  hint="give one value per unit, in the order of the incomes")
+            missing = np.flatnonzero(pd.isna(values))
+            if missing.size:
+                raise DesignError(f"{arg}[{key!r}] is missing for {missing.size:,} unit(s), e.g. unit {missing[0]} (counted from 0)",
+                                  hint="every unit needs its stratum, PSU and fpc")
+            arrays[key] = values
+        lonely = design.get("lonely_psu", "fail")
+        if lonely not in LONELY_PSU_RULES:
+            raise DesignError(f"{arg}: unknown lonely_psu rule {lonely!r}", hint=f"use one of {', '.join(LONELY_PSU_RULES)}")
+        try:
+            design = Design.build(n, lonely_psu=lonely, **arrays)
+        except ValueError as exc:
+            raise DesignError(f"{arg}: {exc}", hint="check the fpc: population PSUs per stratum (>= sampled PSUs) or fractions <= 1") from None
+    else:
+        raise TypeError(f"{arg} must be a prosperity.variance.Design or a dict with keys {', '.join(DESIGN_KEYS)}, "
+                        f"got {type(design).__name__}")
+    single = design.n_h == 1
+    if design.lonely_psu == "fail" and single.any():
+        labels = ", ".join(str(x) for x in np.asarray(design.stratum_labels)[single][:5])
+        raise DesignError(
+            f"{arg}: {int(single.sum())} stratum/strata have a single PSU ({labels}), so their variance is not defined",
+            hint="merge each such stratum with a similar one, or choose a rule: lonely_psu 'adjust' (centre at the "
+            "population mean, as R survey), 'remove' or 'certainty' (contribute 0)",
+        )
+    return design
+
+
+def _with_standard_errors(result: GrowthIncidence, periods, convention: str, line, pro_poor: str) -> GrowthIncidence:
+    """Linearized variables of the curve points and summaries, their variances and the intervals."""
+    a, b = periods
+    years = result.years
+    curve = result.curve
+    p, q0, q1, g = (curve[c].to_numpy() for c in ("p", "quantile_0", "quantile_1", "growth"))
+    flat: list[str] = []  # quantiles where the kernel density is 0: no linearization there
+
+    def growth_u(value: float, t0: float, t1: float, u0, u1):
+        """u of the growth rate g = (t1 / t0)^(1/years) - 1 on each sample (delta method); None when
+        a quantile has no linearized variable."""
+        if u0 is None or u1 is None:
+            return None
+        c = (1.0 + value) / years
+        return -c / t0 * u0, c / t1 * u1
+
+    def quantile_u(period: _Period, pj: float, qj: float) -> np.ndarray | None:
+        try:
+            f = kernel_density_at(period.s, qj)
+        except ValueError as exc:
+            raise ValueError(f"{period.name}: {exc}") from None
+        if not f > 0:
+            flat.append(f"{period.name} p = {pj:g}")
+            return None
+        return quantile_influence(period.s, pj, qj, density=f)
+
+    # curve points; their u also make the mean of growth rates and the percentile pro-poor rate
+    mixes = {"mean_of_growth_rates": np.isfinite(g)}
+    if line is not None and pro_poor == "percentiles":
+        mixes["pro_poor_growth_rate"] = p <= result.headcount_0 + 1e-12
+    acc = {key: [np.zeros(a.s.n), np.zeros(b.s.n)] for key in mixes}
+    var_g = np.full(p.size, np.nan)
+    for j in range(p.size):
+        u = growth_u(g[j], q0[j], q1[j], quantile_u(a, p[j], q0[j]), quantile_u(b, p[j], q1[j])) if np.isfinite(g[j]) else None
+        if u is not None:
+            var_g[j] = a.variance(u[0]) + b.variance(u[1])
+        for key, mask in mixes.items():
+            if mask[j] and acc[key] is not None:
+                acc[key] = None if u is None else [acc[key][0] + u[0] / mask.sum(), acc[key][1] + u[1] / mask.sum()]
+    influence = {key: tuple(v) for key, v in acc.items() if v is not None}
+
+    def growth_of(value: float, estimates) -> tuple:
+        return growth_u(value, estimates[0].value, estimates[1].value, estimates[0].influence, estimates[1].influence)
+
+    influence["growth_of_mean"] = growth_of(result.mean_growth, [mean_estimate(per.s) for per in periods])
+    medians = [quantile_sorted(per.s, 0.5, convention) for per in periods]
+    median_u = growth_u(result.median_growth, *medians, quantile_u(a, 0.5, medians[0]), quantile_u(b, 0.5, medians[1]))
+    if median_u is not None:
+        influence["growth_of_median"] = median_u
+    influence["growth_bottom40"] = growth_of(result.bottom40_growth, [bottom_mean_sorted(per.s, share=0.4) for per in periods])
+    influence["premium_bottom40"] = tuple(ub - um for ub, um in zip(influence["growth_bottom40"], influence["growth_of_mean"]))
+    if line is not None:
+        h = fgt_sorted(a.s, line, 0.0)
+        influence["headcount_0"] = (h.influence, None)
+        if pro_poor == "watts":  # expm1(D), D = (W_0 - W_1) / (H_0 years)
+            w0, w1 = watts_sorted(a.s, line), watts_sorted(b.s, line)
+            d = (w0.value - w1.value) / (h.value * years)
+            scale = np.exp(d) / (h.value * years)
+            influence["pro_poor_growth_rate"] = (scale * (w0.influence - d * years * h.influence), -scale * w1.influence)
+
+    se = {}
+    for key in SUMMARY_KEYS:
+        if key in influence:
+            se[key] = float(np.sqrt(sum(per.variance(u) for per, u in zip(periods, influence[key]) if u is not None)))
+        elif key in mixes or key == "growth_of_median":
+            se[key] = np.nan  # a quantile without density (note), or a NaN growth rate among its points
+    z = _normal_quantile(result.confidence)
+    curve = curve.copy()
+    curve["se"] = np.sqrt(var_g)
+    curve["ci_low"] = g - z * curve["se"]
+    curve["ci_high"] = g + z * curve["se"]
+    notes = [_describe_designs(periods)]
+    if flat:
+        notes.append("no SE where the kernel density at the quantile is 0 (no income within 8 bandwidths: "
+                     f"{', '.join(dict.fromkeys(flat))}), nor for the summaries averaging those points")
+    unsorted = {key: (a.unsort(u0), b.unsort(u1)) for key, (u0, u1) in influence.items()}
+    return replace(result, curve=curve, se=se, influence=unsorted, notes=tuple(notes))
+
+
+def _describe_designs(periods) -> str:
+    parts = []
+    for per in periods:
+        d = per.design
+        if d.psu_stratum.size == per.s.n and d.n_h.size == 1:
+            parts.append(f"{per.name}: {per.s.n:,} units, each its own PSU (with replacement)")
+        else:
+            parts.append(f"{per.name}: {d.n_h.size:,} strata, {d.psu_stratum.size:,} PSUs")
+    return "linearized SEs, independent samples; " + "; ".join(parts)
 
 
 @dataclass(frozen=True)
