@@ -9,10 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
 
 import prosperity
 
 DATA = Path(prosperity.__file__).parent / "data"
+
+# Property tests fail on a counterexample, never on the machine's speed: a loaded CI runner (or two
+# pytest workers next to a bootstrap) must not turn data generation time into a failure.
+settings.register_profile("prosperity", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("prosperity")
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from prosperity.measures.poverty import fgt, headcount, sen, sst, watts
@@ -88,7 +88,7 @@ def test_focus_axiom_non_poor_incomes_do_not_matter(name, sample, z, data):
     assert INDICES[name](changed, z, w) == pytest.approx(INDICES[name](y, z, w), rel=1e-12, abs=1e-15)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(sample=weighted_sample(), z=lines, data=st.data())
 def test_transfer_axiom_for_fgt2(sample, z, data):
     """A transfer from a poor unit to a poorer one (no rank reversal) lowers the squared gap index."""
@@ -96,6 +96,8 @@ def test_transfer_axiom_for_fgt2(sample, z, data):
     poor = np.flatnonzero(y < z)
     assume(poor.size >= 2)
     i, j = data.draw(st.permutations(list(poor)))[:2]
+    if y[i] > y[j]:  # order the pair instead of rejecting it (rejections tripped the filter health check)
+        i, j = j, i
     assume(y[i] < y[j])
     # move d of income from j (richer) to i (poorer): weighted so that total income is unchanged
     d = data.draw(st.floats(0.0, 1.0)) * (y[j] - y[i]) / (1 + w[j] / w[i])
