@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prosperity.measures.estimate import SortedIncome
-from prosperity.measures.quantiles import kernel_density_at, quantile_influence, quantile_sorted, weighted_quantile
+from prosperity.measures.quantiles import (QUANTILE_CONVENTIONS, kernel_density_at, quantile_influence, quantile_sorted,
+                                           weighted_quantile)
 
 PROBS = [0.01, 0.1, 0.2, 0.25, 0.4, 0.5, 0.6, 0.75, 0.8, 0.9, 0.99]
 
@@ -105,3 +106,14 @@ def test_density_and_influence_of_median_on_normal_sample():
     # SE of the median: sqrt(p(1-p)/n)/f = 0.5/sqrt(n)/0.19947
     se = np.sqrt(np.sum(u * u) * y.size / (y.size - 1))
     assert se == pytest.approx(0.5 / np.sqrt(y.size) / 0.19947, rel=0.02)
+
+
+@pytest.mark.parametrize("convention", QUANTILE_CONVENTIONS)
+def test_zero_weight_units_never_move_a_quantile(convention):
+    # units with weight 0 (below, between and above the others) carry no population: every convention
+    # gives the quantiles of 1, 2, 3, 4 (e.g. the interpolated 0.4-quantile stays 2.1, not 2.04, and
+    # the Eurostat median stays 2.5: the tie averages with the next *weighted* unit, not the 2.2)
+    for p in (0.0, 0.25, 0.4, 0.5, 0.75, 1.0):
+        plain = weighted_quantile([1, 2, 3, 4], p, [1, 1, 1, 1], convention)
+        padded = weighted_quantile([0.5, 1, 2, 2.2, 3, 4, 5], p, [0, 1, 1, 0, 1, 1, 0], convention)
+        assert padded == plain, (convention, p)

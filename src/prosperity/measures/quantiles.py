@@ -49,25 +49,43 @@ def quantile_sorted(s: SortedIncome, p: float, convention: str = "eurostat") -> 
     return q
 
 
+def _weighted_units(s: SortedIncome) -> np.ndarray | None:
+    """Positions of the units with positive weight, or None when every weight is positive (the rule;
+    ``prosperity.measure`` refuses zero weights, the kernels accept them). Cached on ``s``."""
+    if "weighted_units" not in s.cache:
+        s.cache["weighted_units"] = np.flatnonzero(s.w > 0) if s.w.size and s.w.min() <= 0 else None
+    return s.cache["weighted_units"]
+
+
 def _quantile_sorted(s: SortedIncome, p: float, convention: str) -> float:
     y, cumw, total = s.y, s.cumw, s.total
     if convention not in QUANTILE_CONVENTIONS:
         raise ValueError(f"unknown quantile convention {convention!r}; choose one of {QUANTILE_CONVENTIONS}")
+    # Units with weight 0 carry no population: they must never be a quantile or an interpolation point.
+    positive = _weighted_units(s)
     if p == 0.0:
-        return float(y[0])
+        return float(y[0] if positive is None else y[positive[0]])
     if p == 1.0:
-        return float(y[-1])
+        return float(y[-1] if positive is None else y[positive[-1]])
     if convention == "laeken":  # exact comparison on cumsum(w) / sum(w), as laeken does
         j = int(np.searchsorted(cumw / total, p, side="right"))
         return float(y[min(j, y.size - 1)])
     target = p * total
     if convention == "interpolated":
         mid = (cumw - 0.5 * s.w) / total
+        if positive is not None:
+            return float(np.interp(p, mid[positive], y[positive]))
         return float(np.interp(p, mid, y))
     j = int(np.searchsorted(cumw, target * (1 - _TIE_RTOL), side="left"))
     j = min(j, y.size - 1)
-    if convention == "eurostat" and abs(cumw[j] - target) <= _TIE_RTOL * total and j + 1 < y.size:
-        return float(0.5 * (y[j] + y[j + 1]))
+    if convention == "eurostat" and abs(cumw[j] - target) <= _TIE_RTOL * total:
+        if positive is None:
+            following = j + 1
+        else:  # the next unit that carries weight
+            k = int(np.searchsorted(positive, j, side="right"))
+            following = int(positive[k]) if k < positive.size else y.size
+        if following < y.size:
+            return float(0.5 * (y[j] + y[following]))
     return float(y[j])
 
 
