@@ -87,7 +87,14 @@ class Design:
         """
         wu = np.asarray(wu, dtype=np.float64)
         codes = self.psu if index is None else self.psu[index]
-        t = np.bincount(codes, weights=wu, minlength=self.psu_stratum.size)
+        return self.variance_of_totals(np.bincount(codes, weights=wu, minlength=self.psu_stratum.size))
+
+    def variance_of_totals(self, t: np.ndarray) -> float:
+        """The variance from PSU totals ``t`` (t_c = sum of w u over PSU c, c = 0..n_psu-1), so that
+        several estimators whose totals are linear combinations of a few PSU totals cost O(n_psu) each."""
+        t = np.asarray(t, dtype=np.float64)
+        if t.shape != self.psu_stratum.shape:
+            raise ValueError(f"{t.size} PSU totals given for a design of {self.psu_stratum.size} PSUs")
         n_strata = self.n_h.size
         t_sum = np.bincount(self.psu_stratum, weights=t, minlength=n_strata)
         single = self.n_h == 1
