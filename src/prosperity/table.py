@@ -58,7 +58,9 @@ from .io.errors import (
     closest,
     column_not_found,
     format_value,
+    fpc_not_constant,
     offending_rows,
+    single_psu_strata,
 )
 from .io.sample import Sample
 from .measures.allocation import reuse_freed_memory
@@ -317,12 +319,7 @@ class _DomainVariance:
                 s_index = s_codes
             bad = first[s_index] != fpc
             if bad.any():
-                rows, count, ex = offending_rows(bad, fpc, sample.row_number)
-                raise DesignError(
-                    f"fpc column {sample.fpc_name!r} must be constant within each stratum", column=sample.fpc_name,
-                    rows=rows, n_rows=count, examples=ex,
-                    hint="give every unit of a stratum the same number of population PSUs (or the same sampling fraction)",
-                )
+                raise fpc_not_constant(sample.fpc_name, *offending_rows(bad, fpc, sample.row_number))
             psu_fpc = fpc if rep is None else fpc[rep]
         del s_codes
         self.stratum_names = s_levels
@@ -339,14 +336,8 @@ class _DomainVariance:
         if single.any() and lonely_psu == "fail":
             labels = [format_value(self.stratum_names[int(x)] if sample.strata is not None else x)
                       for x in np.asarray(d.stratum_labels)[single][:5]]
-            what = "PSU" if sample.psu is not None else "unit"
-            raise DesignError(
-                f"{int(single.sum())} stratum/strata of {sample.strata_name!r} have a single {what} "
-                f"({', '.join(labels)}{', ...' if single.sum() > 5 else ''}), so their variance is not defined",
-                column=sample.strata_name,
-                hint="merge each such stratum with a similar one, or choose a rule: lonely_psu='adjust' (centre at the "
-                "population mean, as R survey), 'remove' or 'certainty' (contribute 0) (CLI: --lonely-psu)",
-            )
+            raise single_psu_strata(labels, int(single.sum()), sample.strata_name,
+                                    "PSU" if sample.psu is not None else "unit")
         with np.errstate(divide="ignore", invalid="ignore"):
             factor = np.where(single, 1.0 if lonely_psu == "adjust" else 0.0, d.n_h / np.maximum(d.n_h - 1, 1))
         self.c_h = (1.0 - d.fpc_h) * factor

@@ -139,6 +139,26 @@ def column_not_found(name: str, role: str, available: Sequence[str]) -> ColumnNo
     )
 
 
+def fpc_not_constant(name: str | None, rows, n_rows: int, examples) -> DesignError:
+    """Error for an fpc column that varies inside a stratum (``prosperity.measure``, ``decompose``)."""
+    return DesignError(
+        f"fpc column {name!r} must be constant within each stratum", column=name, rows=rows, n_rows=n_rows,
+        examples=examples,
+        hint="give every unit of a stratum the same number of population PSUs (or the same sampling fraction)",
+    )
+
+
+def single_psu_strata(labels: Sequence[str], n_single: int, strata_name: str | None, what: str = "PSU") -> DesignError:
+    """Error for strata with one PSU under ``lonely_psu='fail'``; ``labels``: the first few, formatted."""
+    return DesignError(
+        f"{n_single} stratum/strata of {strata_name!r} have a single {what} "
+        f"({', '.join(labels)}{', ...' if n_single > len(labels) else ''}), so their variance is not defined",
+        column=strata_name,
+        hint="merge each such stratum with a similar one, or choose a rule: lonely_psu='adjust' (centre at the "
+        "population mean, as R survey), 'remove' or 'certainty' (contribute 0) (CLI: --lonely-psu)",
+    )
+
+
 def offending_rows(mask: np.ndarray, values: np.ndarray | None = None, row_number: np.ndarray | None = None):
     """(first rows 1-based, count, first offending values) of a boolean mask."""
     idx = np.flatnonzero(mask)
