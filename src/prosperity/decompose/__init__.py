@@ -8,6 +8,7 @@ from .entropy import (
     elmo_max_between,
     ge,
     nested_decomposition,
+    nested_influence,
     subgroup_decomposition,
 )
 from .dagum import DagumDecomposition, dagum_decomposition
@@ -32,5 +33,6 @@ __all__ = [
     "elmo_max_between",
     "ge",
     "nested_decomposition",
+    "nested_influence",
     "subgroup_decomposition",
 ]

@@ -30,7 +30,7 @@ population is cut into consecutive blocks of those sizes (maximised over the ord
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -124,10 +124,20 @@ def _unit_weight(alpha: float, n_u, y_u, n_tot: float, y_tot: float):
 
 @dataclass(frozen=True)
 class Component:
+    """One component of a nested decomposition; ``se`` and ``share_se`` (design-based standard errors
+    of the value and of the share) are None unless a survey design was given."""
+
     level: str
     component: str  # "between" | "within"
     value: float
     share: float
+    se: float | None = None
+    share_se: float | None = None
+
+    def __repr__(self) -> str:
+        extra = "" if self.se is None else f", se={self.se!r}, share_se={self.share_se!r}"
+        return (f"Component(level={self.level!r}, component={self.component!r}, value={self.value!r}, "
+                f"share={self.share!r}{extra})")
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,6 +149,8 @@ class NestedDecomposition:
     ``units``: one row per unit of every level with its population and income shares, mean,
     ``inequality_inside`` (GE between its sub-units, or within it for the lowest level),
     ``contribution`` (weighted, sums to the component of the level below) and ``share`` of the total.
+    With a survey design, ``total_se`` and every component's ``se`` and ``share_se`` are linearized
+    design-based standard errors (:mod:`prosperity.decompose.linearize`); the unit table has no SEs.
     """
 
     measure: str
@@ -149,17 +161,29 @@ class NestedDecomposition:
     units: pd.DataFrame = field(repr=False)
     population: float = float("nan")
     mean: float = float("nan")
+    total_se: float | None = None
+
+    @property
+    def has_se(self) -> bool:
+        return self.total_se is not None
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy frame: level, component, value, share (the CLI's JSON rows)."""
-        return pd.DataFrame(self.to_records(), columns=["level", "component", "value", "share"])
+        """Tidy frame: level, component, value, share (the CLI's JSON rows), and se, share_se with a design."""
+        cols = ["level", "component", "value", "share"] + (["se", "share_se"] if self.has_se else [])
+        return pd.DataFrame(self.to_records(), columns=cols)
 
     def to_records(self) -> list[dict]:
-        return [{"level": c.level, "component": c.component, "value": float(c.value), "share": float(c.share)}
-                for c in self.components]
+        out = []
+        for c in self.components:
+            row = {"level": c.level, "component": c.component, "value": float(c.value), "share": float(c.share)}
+            if self.has_se:
+                row["se"], row["share_se"] = float(c.se), float(c.share_se)
+            out.append(row)
+        return out
 
     def __repr__(self) -> str:
-        lines = [f"NestedDecomposition({self.measure}, total={self.total:.6g}, levels={' > '.join(self.levels)})"]
+        se = f", se={self.total_se:.3g}" if self.has_se else ""
+        lines = [f"NestedDecomposition({self.measure}, total={self.total:.6g}{se}, levels={' > '.join(self.levels)})"]
         for j, c in enumerate(self.components):
             if c.component == "within":
                 what = f"within {c.level}"
@@ -167,7 +191,11 @@ class NestedDecomposition:
                 what = f"between {c.level}"
             else:
                 what = f"between {c.level} within {self.levels[j - 1]}"
-            lines.append(f"  {what:<48} {c.value:12.6g}  {100 * c.share:6.2f} %")
+            if self.has_se:
+                se_text = f"(se {c.se:.3g})"
+                lines.append(f"  {what:<48} {c.value:12.6g} {se_text:<14} {100 * c.share:6.2f} % (se {100 * c.share_se:.2f})")
+            else:
+                lines.append(f"  {what:<48} {c.value:12.6g}  {100 * c.share:6.2f} %")
         return "\n".join(lines)
 
 
@@ -193,25 +221,37 @@ def _to_numpy(col, name: str, dtype=float) -> np.ndarray:
     return arr
 
 
-def _nested_from_moments(mom: LeafMoments, h: Hierarchy, label: str) -> NestedDecomposition:
-    alpha = mom.alpha
+def _unit_sums(mom: LeafMoments, h: Hierarchy):
+    """(hierarchy with sizes, parent codes, N_u and Y_u of every level) from the leaf tables."""
     k = h.depth
     h = finalize_sizes(h, mom.parent_of_leaf, mom.present)
     parent_codes = check_table_nesting(h, mom.parent_of_leaf, mom.present)
-    n_tot, y_tot, m_tot = float(mom.weight.sum()), float(mom.income.sum()), float(mom.power.sum())
-    if n_tot <= 0:
-        raise ValueError("the weights sum to 0: nothing to decompose")
-    if y_tot <= 0:
-        raise ValueError("total income is 0: generalized entropy is undefined")
-    total = float(ge_from_sums(alpha, n_tot, y_tot, m_tot))
-
-    # unit sums at every level, from the leaf tables
     leaves = np.flatnonzero(mom.present)
     n_units, y_units = [], []
     for j in range(k):
         codes = leaves if j == k - 1 else mom.parent_of_leaf[leaves, j]
         n_units.append(np.bincount(codes, weights=mom.weight[leaves], minlength=h.sizes[j]))
         y_units.append(np.bincount(codes, weights=mom.income[leaves], minlength=h.sizes[j]))
+    return h, parent_codes, n_units, y_units
+
+
+def _totals(mom: LeafMoments) -> tuple[float, float, float]:
+    n_tot, y_tot, m_tot = float(mom.weight.sum()), float(mom.income.sum()), float(mom.power.sum())
+    if n_tot <= 0:
+        raise ValueError("the weights sum to 0: nothing to decompose")
+    if y_tot <= 0:
+        raise ValueError("total income is 0: generalized entropy is undefined")
+    return n_tot, y_tot, m_tot
+
+
+def _nested_from_moments(mom: LeafMoments, h: Hierarchy, label: str, rows=None) -> NestedDecomposition:
+    """The decomposition from the leaf sums; ``rows`` (:class:`~prosperity.decompose.linearize.DesignRows`)
+    adds design-based standard errors."""
+    alpha = mom.alpha
+    k = h.depth
+    h, parent_codes, n_units, y_units = _unit_sums(mom, h)
+    n_tot, y_tot, m_tot = _totals(mom)
+    total = float(ge_from_sums(alpha, n_tot, y_tot, m_tot))
     g = [_g(alpha, n_units[j], y_units[j], n_tot, y_tot) for j in range(k)]
     g_root = 0.0 if alpha in (0.0, 1.0) else 1.0 / (alpha * (alpha - 1.0))
 
@@ -260,24 +300,18 @@ def _nested_from_moments(mom: LeafMoments, h: Hierarchy, label: str) -> NestedDe
         }))
     units = pd.concat(frames, ignore_index=True)
     units["share"] = units["contribution"] / total if total else np.nan
-    return NestedDecomposition(label, alpha, total, h.names, tuple(comps), units, n_tot, y_tot / n_tot)
+    total_se = None
+    if rows is not None:
+        total_se, ses, share_ses = rows.ses(alpha, h.codes, n_units, y_units, n_tot, y_tot, m_tot, total,
+                                            [c.value for c in comps])
+        comps = [replace(c, se=se, share_se=sse) for c, se, sse in zip(comps, ses, share_ses)]
+    return NestedDecomposition(label, alpha, total, h.names, tuple(comps), units, n_tot, y_tot / n_tot, total_se)
 
 
 # ------------------------------------------------------------------------------------------ public API
 
 
-def nested_decomposition(y, w=None, *, levels: Sequence, names: Sequence[str] | None = None,
-                         measure="theil", engine: str = "auto", threads: int | None = None) -> NestedDecomposition:
-    """Decompose GE(alpha) of incomes ``y`` (weights ``w``) over nested ``levels`` (coarsest first).
-
-    ``levels`` are columns with one unit label per row (integers 0..n-1 are used as codes directly,
-    other labels are factorized). ``measure``: ``"theil"`` (GE(1)), ``"mld"`` (GE(0)), ``"ge:a"``.
-    Raises :class:`~prosperity.decompose.hierarchy.NestingError` when a unit lies in two parents.
-
-    >>> d = nested_decomposition([1, 2, 3, 4], levels=[[0, 0, 1, 1]])
-    >>> round(d.components[0].value + d.components[1].value - d.total, 12)
-    0.0
-    """
+def _prepare(y, w, levels, names, measure, engine, threads):
     alpha, label = parse_ge(measure)
     y = _to_numpy(y, "income")
     if y.ndim != 1:
@@ -285,18 +319,93 @@ def nested_decomposition(y, w=None, *, levels: Sequence, names: Sequence[str] | 
     h = encode_hierarchy(levels, names, n_rows=y.shape[0])
     wv = None if w is None else _to_numpy(w, "weight")
     mom = leaf_moments(y, wv, h, alpha, engine=engine, threads=threads)
-    return _nested_from_moments(mom, h, label)
+    return y, wv, h, mom, label
+
+
+def nested_decomposition(y, w=None, *, levels: Sequence, names: Sequence[str] | None = None,
+                         measure="theil", engine: str = "auto", threads: int | None = None, design=None,
+                         strata=None, psu=None, fpc=None, lonely_psu: str = "fail") -> NestedDecomposition:
+    """Decompose GE(alpha) of incomes ``y`` (weights ``w``) over nested ``levels`` (coarsest first).
+
+    ``levels`` are columns with one unit label per row (integers 0..n-1 are used as codes directly,
+    other labels are factorized). ``measure``: ``"theil"`` (GE(1)), ``"mld"`` (GE(0)), ``"ge:a"``.
+    Raises :class:`~prosperity.decompose.hierarchy.NestingError` when a unit lies in two parents.
+
+    Standard errors: give the survey design, either ``design=`` (a :class:`prosperity.variance.Design`
+    built for these rows, e.g. ``Design.build(n, strata=..., psu=...)``) or ``strata=``, ``psu=``,
+    ``fpc=`` (one value per row) and ``lonely_psu`` (``fail``, ``adjust``, ``remove``, ``certainty``) as
+    :func:`prosperity.measure` takes them. The total and every component and share then get a
+    linearized design-based standard error (``total_se``, ``Component.se``, ``Component.share_se``;
+    formulas in :mod:`prosperity.decompose.linearize`); the unit table stays without SEs.
+
+    >>> d = nested_decomposition([1, 2, 3, 4], levels=[[0, 0, 1, 1]])
+    >>> round(d.components[0].value + d.components[1].value - d.total, 12)
+    0.0
+    """
+    return _with_design(y, w, levels, names, measure, engine, threads,
+                        dict(design=design, strata=strata, psu=psu, fpc=fpc, lonely_psu=lonely_psu))
+
+
+def _with_design(y, w, levels, names, measure, engine, threads, design_args: dict,
+                 design_names: dict | None = None) -> NestedDecomposition:
+    from .linearize import design_rows
+
+    y, wv, h, mom, label = _prepare(y, w, levels, names, measure, engine, threads)
+    rows = design_rows(y, wv, names=design_names, **design_args)
+    return _nested_from_moments(mom, h, label, rows)
+
+
+def nested_influence(y, w=None, *, levels: Sequence, names: Sequence[str] | None = None, measure="theil",
+                     engine: str = "auto") -> pd.DataFrame:
+    """Linearized variables of the nested decomposition, one row per observation (in input order).
+
+    Columns: ``total``; one per component, named ``"between:LEVEL"`` / ``"within:LEVEL"``; and
+    ``"share between:LEVEL"`` ... for their shares of the total. Column c is d(estimate c) / d w_i,
+    so the design variance of c is that of sum_i w_i u_ic (e.g. ``Design.variance(w * frame[c])``, or
+    replicate the weights). The components' columns add up to ``total``. Needs 2K + 3 columns of n
+    floats for K levels; :func:`nested_decomposition` with a design computes the SEs without them.
+    """
+    from .linearize import combine, level_influences
+
+    y, wv, h, mom, label = _prepare(y, w, levels, names, measure, engine, None)
+    d = _nested_from_moments(mom, h, label)
+    h, _, n_units, y_units = _unit_sums(mom, h)
+    n_tot, y_tot, m_tot = _totals(mom)
+    u = list(level_influences(mom.alpha, y, h.codes, n_units, y_units, n_tot, y_tot, m_tot))
+    comps, shares = combine(u[0], u[1:], d.total, [c.value for c in d.components])
+    out = {"total": u[0]}
+    keys = [f"{c.component}:{c.level}" for c in d.components]
+    out.update(zip(keys, comps))
+    out.update(zip([f"share {k}" for k in keys], shares))
+    return pd.DataFrame(out)
 
 
 def decompose(data, income: str, levels: Sequence[str], weight: str | None = None, measure="theil",
-              engine: str = "auto") -> NestedDecomposition:
-    """Nested GE decomposition of microdata in a pandas or polars frame (column names as arguments)."""
+              engine: str = "auto", *, design=None, strata: str | None = None, psu: str | None = None,
+              fpc: str | None = None, lonely_psu: str = "fail") -> NestedDecomposition:
+    """Nested GE decomposition of microdata in a pandas or polars frame (column names as arguments).
+
+    ``strata``, ``psu``, ``fpc``: design columns, as in :func:`prosperity.measure` (or ``design=`` a
+    :class:`prosperity.variance.Design` built for these rows): the components then get linearized
+    design-based standard errors (see :func:`nested_decomposition`).
+    """
     if isinstance(levels, str):
         levels = [levels]
     y = _to_numpy(_frame_col(data, income), income)
     w = None if weight is None else _to_numpy(_frame_col(data, weight), weight)
     cols = [_frame_col(data, lv) for lv in levels]
-    return nested_decomposition(y, w, levels=cols, names=list(levels), measure=measure, engine=engine)
+    design_cols = {k: v for k, v in dict(strata=strata, psu=psu, fpc=fpc).items() if v is not None}
+    if design_cols:
+        from prosperity.io.errors import column_not_found
+
+        available = [str(c) for c in getattr(data, "columns", list(data))]
+        roles = {"strata": "strata", "psu": "PSU", "fpc": "fpc"}
+        for key, col in design_cols.items():
+            if col not in available:
+                raise column_not_found(col, roles[key], available)
+    args = {k: data[v] for k, v in design_cols.items()}
+    args.update(design=design, lonely_psu=lonely_psu)
+    return _with_design(y, w, cols, list(levels), measure, engine, None, args, design_cols)
 
 
 def decompose_table(data, mean: str, population: str, levels: Sequence[str], within: str | None = None,
