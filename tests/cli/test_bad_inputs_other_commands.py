@@ -49,6 +49,11 @@ def write_files(d: Path) -> None:
     nest = micro.copy()
     nest.loc[12, "region"] = "N"  # province 'c' now in N (row 13) and S (row 11)
     nest.to_csv(d / "m_nest.csv", index=False)
+    design = micro.assign(psu=np.repeat(np.arange(15), 2), fpc=40)  # 5 PSUs of 2 rows in every region
+    design.to_csv(d / "m_design.csv", index=False)
+    design.assign(psu=design.psu.where(design.index != 3)).to_csv(d / "m_psu_missing.csv", index=False)
+    design.assign(psu=np.where(design.region == "E", 99, design.psu)).to_csv(d / "m_lonely.csv", index=False)
+    design.assign(fpc=np.where(design.index == 7, 50, 40)).to_csv(d / "m_fpc.csv", index=False)
     panel = pd.DataFrame([(r, y, 100 * (1 + i) * 1.05 ** (y - 2000)) for i, r in enumerate("ABCDEF")
                           for y in range(2000, 2010)], columns=["region", "year", "income"])
     panel.to_csv(d / "p.csv", index=False)
@@ -72,6 +77,7 @@ def write_files(d: Path) -> None:
 
 
 P = ["--region", "region", "--time", "year", "--value", "income"]
+D = ["--income", "income", "--levels", "region", "province"]
 
 # id -> (arguments, with {d} for the folder of the files above; exact start of the message after "error: ")
 CASES = {
@@ -97,6 +103,13 @@ CASES = {
     "decompose: unknown measure": (["decompose", "{d}/m.csv", "--income", "income", "--levels", "region", "--measure", "thiel"], "unknown decomposable measure 'thiel'; use 'theil', 'mld' or 'ge:ALPHA'"),
     "decompose: malformed GE parameter": (["decompose", "{d}/m.csv", "--income", "income", "--levels", "region", "--measure", "ge:abc"], "cannot read the GE parameter in 'ge:abc'"),
     "decompose: unknown format": (["decompose", "{d}/m.csv", "--income", "income", "--levels", "region", "--format", "xml"], "--format must be table or json, got 'xml'."),
+    "decompose: unknown strata column": (["decompose", "{d}/m_design.csv", *D, "--strata", "regon"], "strata column 'regon' is not in the data; did you mean 'region'? Fix: use one of the data's columns:"),
+    "decompose: unknown PSU column": (["decompose", "{d}/m_design.csv", *D, "--psu", "pus"], "PSU column 'pus' is not in the data; did you mean 'psu'? Fix:"),
+    "decompose: missing PSU": (["decompose", "{d}/m_psu_missing.csv", *D, "--strata", "region", "--psu", "psu"], "PSU column 'psu' has 1 missing value. 1 row: data row 4; data rows count from 1 below the header"),
+    "decompose: stratum with one PSU": (["decompose", "{d}/m_lonely.csv", *D, "--strata", "region", "--psu", "psu"], "1 stratum/strata of 'region' have a single PSU ('E'), so their variance is not defined. Fix: merge each such stratum with a similar one, or choose a rule: lonely_psu='adjust'"),
+    "decompose: fpc varies in a stratum": (["decompose", "{d}/m_fpc.csv", *D, "--strata", "region", "--psu", "psu", "--fpc", "fpc"], "fpc column 'fpc' must be constant within each stratum. 1 row: data row 8 (values 50)"),
+    "decompose: unknown lonely-PSU rule": (["decompose", "{d}/m_design.csv", *D, "--strata", "region", "--lonely-psu", "drop"], "unknown lonely_psu rule 'drop'. Fix: use one of fail, adjust, remove, certainty."),
+    "decompose: design with the Gini": (["decompose", "{d}/m_design.csv", *D, "--measure", "gini", "--psu", "psu"], "design-based standard errors (--strata, --psu, --fpc) are available for --measure theil, mld and ge:ALPHA, not for Dagum's Gini"),
     # gaps
     "gaps: target without < or >": (["gaps", "--target", "urban_rural_income_ratio=1.9"], "target 'urban_rural_income_ratio=1.9' must look like indicator<value or indicator>value"),
     "gaps: target that is not a number": (["gaps", "--target", "s80_s20<abc"], "target 's80_s20<abc': 'abc' is not a number; write e.g. s80_s20<1.9"),

@@ -9,9 +9,12 @@ not packaged by Debian, so it is not compared.)
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from prosperity import measure as measure_table
 from prosperity.decompose import decompose, nested_decomposition, nested_influence
@@ -292,3 +295,32 @@ def test_design_errors(silc):
     with pytest.raises(ProsperityInputError, match=r"^fpc column 'f' must be constant within each stratum. 1 row: data row 2"):
         nested_decomposition([1.0, 2, 3, 4], levels=[[0, 0, 1, 1]], strata=[0, 0, 1, 1],
                              fpc=pd.Series([10, 11, 10, 10], name="f"))
+
+
+# ---------------------------------------------------------------------------------------- the CLI
+
+
+@pytest.fixture(scope="module")
+def app():
+    from prosperity.cli import _register, app
+
+    _register()
+    return app
+
+
+def test_cli_with_a_design(app, silc, tmp_path):
+    path = tmp_path / "silc.csv"
+    silc[["eqIncome", "rb050", "db040", "db030"]].to_csv(path, index=False)
+    base = ["decompose", str(path), "--income", "eqIncome", "--weight", "rb050", "--levels", "db040"]
+    plain = json.loads(CliRunner().invoke(app, base + ["--format", "json"]).stdout)
+    res = CliRunner().invoke(app, base + ["--strata", "db040", "--psu", "db030", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert [{k: r[k] for k in ("level", "component", "value", "share")} for r in rows] == plain
+    assert [list(r) for r in rows] == [["level", "component", "value", "share", "se", "share_se"]] * 2
+    d = decompose(silc, "eqIncome", ["db040"], "rb050", strata="db040", psu="db030")
+    assert [r["se"] for r in rows] == pytest.approx([c.se for c in d.components], rel=1e-12)
+    table = CliRunner().invoke(app, base + ["--strata", "db040", "--psu", "db030"]).stdout.splitlines()
+    assert table[0].split() == ["level", "component", "value", "share", "se", "share", "se"]
+    assert table[1].split() == ["db040", "between", "0.00061763", "0.51%", "0.00024896", "0.21%"]
+    assert table[3].split() == ["total", "0.12073350", "100.00%", "0.00314069"]

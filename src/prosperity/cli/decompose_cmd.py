@@ -4,15 +4,17 @@ data or a provincial panel.
 
 JSON output of ``decompose``: a list of ``{"level", "component", "value", "share"}`` objects. For GE
 measures the components are ``between`` (one per level, coarsest first: between units of that level
-within their parent) and one ``within`` (inside the lowest level); they add up to the total. For
-``--measure gini`` (not additively decomposable across levels) each level is decomposed on its own
-with Dagum's method: ``within``, ``between`` (net between) and ``overlap`` (transvariation), adding
-up to the Gini at each level.
+within their parent) and one ``within`` (inside the lowest level); they add up to the total. With a
+survey design (``--strata``, ``--psu``, ``--fpc``) every object also has ``se`` and ``share_se``
+(linearized design-based standard errors). For ``--measure gini`` (not additively decomposable
+across levels) each level is decomposed on its own with Dagum's method: ``within``, ``between`` (net
+between) and ``overlap`` (transvariation), adding up to the Gini at each level.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Optional
 
 import typer
 
@@ -24,17 +26,25 @@ def _levels(levels: list[str], extra: list[str]) -> list[str]:
     return out
 
 
-def decompose_records(frame, income: str, levels: list[str], weight: str | None, measure: str) -> list[dict]:
+def decompose_records(frame, income: str, levels: list[str], weight: str | None, measure: str,
+                      design: dict | None = None) -> tuple[list[dict], float | None]:
+    """(component rows, SE of the total or None). ``design``: strata / psu / fpc column names and
+    lonely_psu, as :func:`prosperity.decompose.decompose` takes them."""
     from prosperity.decompose import dagum_decomposition, decompose
 
+    design = {k: v for k, v in (design or {}).items() if v is not None}
     if measure.strip().lower() == "gini":
+        if set(design) - {"lonely_psu"}:
+            raise ValueError("design-based standard errors (--strata, --psu, --fpc) are available for --measure theil, "
+                             "mld and ge:ALPHA, not for Dagum's Gini decomposition; drop the design options or choose a GE measure")
         rows = []
         for lv in levels:
             d = dagum_decomposition(frame[income], None if weight is None else frame[weight], groups=frame[lv], name=lv)
             for comp, value in (("within", d.within), ("between", d.net_between), ("overlap", d.transvariation)):
                 rows.append({"level": lv, "component": comp, "value": float(value), "share": float(value / d.gini)})
-        return rows
-    return decompose(frame, income=income, levels=levels, weight=weight, measure=measure).to_records()
+        return rows, None
+    d = decompose(frame, income=income, levels=levels, weight=weight, measure=measure, **design)
+    return d.to_records(), d.total_se
 
 
 def register(app: typer.Typer) -> None:
@@ -46,28 +56,45 @@ def register(app: typer.Typer) -> None:
         levels: list[str] = typer.Option(..., "--levels", help="level columns, coarsest first: --levels region province city"),
         weight: str = typer.Option(None, "--weight", help="weight column (population for region tables)"),
         measure: str = typer.Option("theil", "--measure", help="theil | mld | ge:ALPHA | gini"),
+        strata: Optional[str] = typer.Option(None, "--strata", help="Strata column of the survey design."),
+        psu: Optional[str] = typer.Option(None, "--psu", help="PSU (cluster) column of the survey design."),
+        fpc: Optional[str] = typer.Option(None, "--fpc", help="Population PSUs per stratum (or sampling fraction <= 1)."),
+        lonely_psu: str = typer.Option("fail", "--lonely-psu", help="Strata with one PSU: fail | adjust | remove | certainty."),
         fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
     ) -> None:
-        """Where inequality sits: between units at each level of a hierarchy, and within the lowest."""
+        """Where inequality sits: between units at each level of a hierarchy, and within the lowest.
+        With --strata / --psu / --fpc, every component and share gets a linearized design-based SE."""
         from prosperity.cli.measure_cmd import fail
-        from prosperity.io.read import read_table
+        from prosperity.io.errors import column_not_found
+        from prosperity.io.read import read_header, read_table
 
         if fmt not in ("table", "json"):
             fail(f"--format must be table or json, got {fmt!r}.")
         lv = _levels(levels, ctx.args)
+        design = {"strata": strata, "psu": psu, "fpc": fpc}
         try:
-            frame = read_table(path, columns=[income, *lv] + ([weight] if weight else []))
-            records = decompose_records(frame, income, lv, weight, measure)
+            design_cols = [(col, role) for col, role in ((strata, "strata"), (psu, "PSU"), (fpc, "fpc")) if col]
+            if design_cols:
+                header = read_header(path)
+                for col, role in design_cols:  # named by their role, as prosperity measure does
+                    if col not in header:
+                        raise column_not_found(col, role, header)
+            frame = read_table(path, columns=[income, *lv] + ([weight] if weight else []) + [c for c, _ in design_cols])
+            records, total_se = decompose_records(frame, income, lv, weight, measure, dict(design, lonely_psu=lonely_psu))
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         if fmt == "json":
             typer.echo(json.dumps(records, indent=2))
             return
-        typer.echo(f"{'level':<20} {'component':<10} {'value':>14} {'share':>9}")
+        has_se = total_se is not None
+        se_head = f" {'se':>12} {'share se':>9}" if has_se else ""
+        typer.echo(f"{'level':<20} {'component':<10} {'value':>14} {'share':>9}{se_head}")
         for r in records:
-            typer.echo(f"{r['level']:<20} {r['component']:<10} {r['value']:>14.8f} {100 * r['share']:>8.2f}%")
+            se_cells = f" {r['se']:>12.8f} {100 * r['share_se']:>8.2f}%" if has_se else ""
+            typer.echo(f"{r['level']:<20} {r['component']:<10} {r['value']:>14.8f} {100 * r['share']:>8.2f}%{se_cells}")
         if measure.strip().lower() != "gini":
-            typer.echo(f"{'total':<20} {'':<10} {sum(r['value'] for r in records):>14.8f} {100.0:>8.2f}%")
+            se_cells = f" {total_se:>12.8f}" if has_se else ""
+            typer.echo(f"{'total':<20} {'':<10} {sum(r['value'] for r in records):>14.8f} {100.0:>8.2f}%{se_cells}")
 
     @app.command("gaps")
     def gaps_cmd(
