@@ -161,15 +161,15 @@ def test_bad_designs_are_located():
     y0, w0, y1, w1 = _two_samples()
     with pytest.raises(ValueError, match=r"design_before has an unknown key 'stratum'; did you mean 'strata'"):
         growth_incidence(y0, y1, design_before={"stratum": np.zeros(y0.size)})
-    with pytest.raises(ValueError, match=r"design_after\['psu'\] has shape \(3,\), but the after sample has 19 units"):
+    with pytest.raises(ValueError, match=r"PSU column \"design_after\['psu'\]\" has shape \(3,\); expected one value per row \(19 rows\)"):
         growth_incidence(y0, y1, design_after={"psu": [1, 2, 3]})
-    with pytest.raises(ValueError, match="design_before describes 5 units but the before sample has 23"):
+    with pytest.raises(ValueError, match="the design describes 5 units but the before sample has 23 rows"):
         growth_incidence(y0, y1, design_before=Design.build(5))
     lonely = {"strata": np.r_[np.zeros(22), 1.0], "psu": np.arange(y0.size)}
-    with pytest.raises(ValueError, match="design_before: 1 stratum/strata have a single PSU"):
+    with pytest.raises(ValueError, match=r"1 stratum/strata of \"design_before\['strata'\]\" have a single PSU \(1\)"):
         growth_incidence(y0, y1, design_before=lonely)
     assert growth_incidence(y0, y1, design_before={**lonely, "lonely_psu": "certainty"}).se is not None
-    with pytest.raises(ValueError, match=r"design_before\['strata'\] is missing for 1 unit"):
+    with pytest.raises(ValueError, match=r"strata column \"design_before\['strata'\]\" has 1 missing value"):
         growth_incidence(y0, y1, design_before={"strata": np.r_[np.nan, np.zeros(22)]})
     with pytest.raises(ValueError, match="se=False"):
         growth_incidence(y0, y1, se=False, design_before={})

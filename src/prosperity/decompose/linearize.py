@@ -56,9 +56,9 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
-import pandas as pd
 
-from ..variance.design import LONELY_PSU_RULES, Design, psu_totals
+from ..variance.columns import check_lonely_rule, design_from_columns, given_design
+from ..variance.design import Design, psu_totals
 
 
 # ------------------------------------------------------------------------------------ partial derivatives
@@ -195,78 +195,16 @@ def design_rows(y: np.ndarray, w: np.ndarray | None, *, design=None, strata=None
     """The design for the standard errors, from a :class:`Design` built for these rows or from strata /
     PSU / fpc values (one per row), with :func:`prosperity.measure`'s checks and messages. ``names``:
     column names for the messages (``{"strata": "db040", ...}``). None when no design is given."""
-    from ..io.errors import DesignError, MeasureSpecError, format_value, fpc_not_constant, offending_rows, single_psu_strata
+    from ..io.errors import MeasureSpecError
 
-    if lonely_psu not in LONELY_PSU_RULES:
-        raise MeasureSpecError(f"unknown lonely_psu rule {lonely_psu!r}", hint=f"use one of {', '.join(LONELY_PSU_RULES)}")
-    given = {k: v for k, v in dict(strata=strata, psu=psu, fpc=fpc).items() if v is not None}
+    check_lonely_rule(lonely_psu)
     n = y.shape[0]
     if design is not None:
+        given = [k for k, v in dict(strata=strata, psu=psu, fpc=fpc).items() if v is not None]
         if given:
             raise MeasureSpecError(f"{', '.join(given)} cannot be given with design=: they are part of it",
                                    hint="pass either a Design or the strata / psu / fpc columns")
-        if not isinstance(design, Design):
-            raise MeasureSpecError(f"design must be a prosperity.variance.Design, got {type(design).__name__}",
-                                   hint="build it with Design.build(n, strata=..., psu=..., fpc=...), or pass strata= / psu= / fpc=")
-        if design.n != n:
-            raise MeasureSpecError(f"the design describes {design.n:,} units but the data have {n:,} rows",
-                                   hint="build the Design from the same rows, in the same order")
+        design = given_design(design, n)
         return DesignRows(y, w, np.asarray(design.psu, dtype=np.int64), design)
-    if not given:
-        return None
-    names = dict(names or {})
-    arrays = {key: _design_column(values, key, names, n) for key, values in given.items()}
-    if "fpc" in arrays:
-        f = arrays["fpc"]
-        s_codes = pd.factorize(arrays["strata"])[0] if "strata" in arrays else np.zeros(n, dtype=np.int64)
-        first = np.empty(int(s_codes.max()) + 1)
-        first[s_codes[::-1]] = f[::-1]
-        bad = first[s_codes] != f
-        if bad.any():
-            raise fpc_not_constant(names["fpc"], *offending_rows(bad, f))
-    try:
-        built = Design.build(n, lonely_psu=lonely_psu, **arrays)
-    except ValueError as exc:
-        raise DesignError(f"invalid survey design: {exc}", column=names.get("fpc"),
-                          hint="check the fpc column: population PSUs per stratum (>= sampled PSUs) or fractions <= 1") from None
-    single = built.n_h == 1
-    if single.any() and lonely_psu == "fail":
-        labels = [format_value(x) for x in np.asarray(built.stratum_labels).astype(object)[single][:5]]  # str, not np.str_
-        raise single_psu_strata(labels, int(single.sum()), names.get("strata"), "PSU" if "psu" in arrays else "unit")
-    return DesignRows(y, w, built.psu, built)
-
-
-_ROLES = {"strata": "strata", "psu": "PSU", "fpc": "fpc"}
-
-
-def _design_column(values, key: str, names: dict, n: int) -> np.ndarray:
-    """One design column as an array, checked: one value per row, none missing (fpc: numbers)."""
-    from ..io.errors import InvalidValueError, MeasureSpecError, offending_rows
-    from ..io.sample import numeric_column
-
-    role = _ROLES[key]
-    name = names.get(key)
-    if not name:
-        attr = getattr(values, "name", None)
-        name = names[key] = str(attr) if isinstance(attr, str) and attr else key
-    arr = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise MeasureSpecError(f"{role} column {name!r} has shape {arr.shape}; expected one value per row ({n:,} rows)",
-                               column=name, hint="give one value per observation, in the order of the incomes")
-    if key == "fpc":
-        arr = numeric_column(arr, name, "fpc")
-        inf = np.isinf(arr)
-        if inf.any():
-            rows, count, ex = offending_rows(inf, arr)
-            raise InvalidValueError(f"fpc column {name!r} has infinite values", column=name, rows=rows, n_rows=count,
-                                    examples=ex, hint="replace them with real values or remove these rows")
-    miss = np.asarray(pd.isna(arr))
-    if miss.any():
-        rows, count, _ = offending_rows(miss)
-        raise InvalidValueError(
-            f"{role} column {name!r} has {count:,} missing value{'s' if count != 1 else ''}", column=name, rows=rows,
-            n_rows=count,
-            hint="fill them in, or remove these rows before decomposing: every row needs its stratum and PSU for "
-            "design-based standard errors",
-        )
-    return arr
+    built = design_from_columns(n, strata=strata, psu=psu, fpc=fpc, lonely_psu=lonely_psu, names=names)
+    return None if built is None else DesignRows(y, w, built.psu, built)

@@ -69,7 +69,8 @@ from ..measures.estimate import SortedIncome
 from ..measures.poverty import fgt_sorted, watts_sorted
 from ..measures.prosperity import bottom_mean_sorted
 from ..measures.quantiles import kernel_density_at, quantile_influence, quantile_sorted, weighted_quantile
-from ..variance.design import LONELY_PSU_RULES, Design
+from ..variance.columns import design_from_columns, given_design
+from ..variance.design import Design
 
 
 @dataclass(frozen=True)
@@ -359,47 +360,19 @@ def _as_design(design, n: int, name: str) -> Design:
     if design is None:
         return Design.build(n)
     if isinstance(design, Design):
-        if design.n != n:
-            raise DesignError(f"{arg} describes {design.n:,} units but the {name} sample has {n:,}",
-                              hint="build the design from the same rows, in the same order, as the incomes")
-    elif isinstance(design, Mapping):
+        return given_design(design, n, f"the {name} sample has")
+    if isinstance(design, Mapping):
         unknown = [k for k in design if k not in DESIGN_KEYS]
         if unknown:
             near = closest(str(unknown[0]), DESIGN_KEYS)
             raise DesignError(f"{arg} has an unknown key {unknown[0]!r}" + (f"; did you mean {near[0]!r}?" if near else ""),
                               hint=f"use the keys {', '.join(DESIGN_KEYS)} (as prosperity.measure's design arguments)")
-        arrays = {}
-        for key in ("strata", "psu", "fpc"):
-            if design.get(key) is None:
-                continue
-            values = np.asarray(design[key])
-            if values.shape != (n,):
-                raise DesignError(f"{arg}[{key!r}] has shape {values.shape}, but the {name} sample has {n:,} units",
-                                  hint="give one value per unit, in the order of the incomes")
-            missing = np.flatnonzero(pd.isna(values))
-            if missing.size:
-                raise DesignError(f"{arg}[{key!r}] is missing for {missing.size:,} unit(s), e.g. unit {missing[0]} (counted from 0)",
-                                  hint="every unit needs its stratum, PSU and fpc")
-            arrays[key] = values
-        lonely = design.get("lonely_psu", "fail")
-        if lonely not in LONELY_PSU_RULES:
-            raise DesignError(f"{arg}: unknown lonely_psu rule {lonely!r}", hint=f"use one of {', '.join(LONELY_PSU_RULES)}")
-        try:
-            design = Design.build(n, lonely_psu=lonely, **arrays)
-        except ValueError as exc:
-            raise DesignError(f"{arg}: {exc}", hint="check the fpc: population PSUs per stratum (>= sampled PSUs) or fractions <= 1") from None
-    else:
-        raise TypeError(f"{arg} must be a prosperity.variance.Design or a dict with keys {', '.join(DESIGN_KEYS)}, "
-                        f"got {type(design).__name__}")
-    single = design.n_h == 1
-    if design.lonely_psu == "fail" and single.any():
-        labels = ", ".join(str(x) for x in np.asarray(design.stratum_labels)[single][:5])
-        raise DesignError(
-            f"{arg}: {int(single.sum())} stratum/strata have a single PSU ({labels}), so their variance is not defined",
-            hint="merge each such stratum with a similar one, or choose a rule: lonely_psu 'adjust' (centre at the "
-            "population mean, as R survey), 'remove' or 'certainty' (contribute 0)",
-        )
-    return design
+        columns = {key: design.get(key) for key in ("strata", "psu", "fpc")}
+        built = design_from_columns(n, **columns, lonely_psu=design.get("lonely_psu", "fail"),
+                                    names={key: f"{arg}[{key!r}]" for key in columns})
+        return Design.build(n) if built is None else built
+    raise TypeError(f"{arg} must be a prosperity.variance.Design or a dict with keys {', '.join(DESIGN_KEYS)}, "
+                    f"got {type(design).__name__}")
 
 
 def _with_standard_errors(result: GrowthIncidence, periods, convention: str, line, pro_poor: str) -> GrowthIncidence:
