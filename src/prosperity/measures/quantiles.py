@@ -7,7 +7,9 @@ cumulative weight share F_j = sum_{i<=j} w_i / sum w:
   ``_pctile`` with weights): take j = min{j : F_j >= p}; if F_j == p exactly, the average
   (y_(j) + y_(j+1)) / 2, else y_(j). Unweighted this is R's ``quantile(type = 2)``.
 - ``"laeken"``: what R laeken's ``weightedQuantile`` actually computes: y_(j) with
-  j = min{j : F_j > p} (strict; its averaging branch can never trigger). It differs from
+  j = min{j : F_j > p} (strict; its averaging branch can never trigger). F_j within 1e-12 (relative)
+  of p counts as equal to p, so the order of tied incomes cannot flip the result through rounding of
+  the cumulative sum (laeken compares exactly, which can). It differs from
   ``"eurostat"`` only when some F_j equals p exactly (typical of unweighted or equal-weight data:
   the unweighted median of 1, 2, 3, 4 is 3 in laeken, 2.5 under Eurostat's rule).
 - ``"inverse_cdf"``: y_(j) with j = min{j : F_j >= p} (no averaging; R ``type = 1``).
@@ -67,10 +69,12 @@ def _quantile_sorted(s: SortedIncome, p: float, convention: str) -> float:
         return float(y[0] if positive is None else y[positive[0]])
     if p == 1.0:
         return float(y[-1] if positive is None else y[positive[-1]])
-    if convention == "laeken":  # exact comparison on cumsum(w) / sum(w), as laeken does
-        j = int(np.searchsorted(cumw / total, p, side="right"))
-        return float(y[min(j, y.size - 1)])
     target = p * total
+    if convention == "laeken":  # j = min{j : F_j > p}, strictly, as laeken does
+        # F_j within rounding of p counts as equal (not above): a cumulative sum's last bits depend on the
+        # order of tied incomes, and the quantile must not (laeken's exact comparison can flip there)
+        j = int(np.searchsorted(cumw, target * (1 + _TIE_RTOL), side="right"))
+        return float(y[min(j, y.size - 1)])
     if convention == "interpolated":
         mid = (cumw - 0.5 * s.w) / total
         if positive is not None:
