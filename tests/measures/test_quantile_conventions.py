@@ -117,3 +117,13 @@ def test_zero_weight_units_never_move_a_quantile(convention):
         plain = weighted_quantile([1, 2, 3, 4], p, [1, 1, 1, 1], convention)
         padded = weighted_quantile([0.5, 1, 2, 2.2, 3, 4, 5], p, [0, 1, 1, 0, 1, 1, 0], convention)
         assert padded == plain, (convention, p)
+
+
+@pytest.mark.parametrize("convention", QUANTILE_CONVENTIONS)
+def test_order_of_tied_incomes_cannot_flip_a_quantile(convention):
+    # hypothesis' counterexample: F = 1.1 / 2.2 after the 1s is 0.5 up to rounding, and the rounding
+    # depends on the order of the tied weights (1 + 0.05 + 0.05 vs 0.05 + 0.05 + 1)
+    y = np.array([1.0, 2.0, 1.0, 1.0, 2.0, 2.0])
+    w = np.array([1.0, 1.0, 0.05, 0.05, 0.05, 0.05])
+    perm = np.random.default_rng(0).permutation(y.size)
+    assert weighted_quantile(y, 0.5, w, convention) == weighted_quantile(y[perm], 0.5, w[perm], convention)
