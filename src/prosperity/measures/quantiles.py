@@ -14,7 +14,9 @@ cumulative weight share F_j = sum_{i<=j} w_i / sum w:
   the unweighted median of 1, 2, 3, 4 is 3 in laeken, 2.5 under Eurostat's rule).
 - ``"inverse_cdf"``: y_(j) with j = min{j : F_j >= p} (no averaging; R ``type = 1``).
 - ``"interpolated"``: linear interpolation of the points (F_j - w_j / (2 sum w), y_(j)), the
-  mid-point weighted CDF (unweighted: Hazen, R ``type = 5``), clamped to [y_(1), y_(n)].
+  mid-point weighted CDF (unweighted: Hazen, R ``type = 5``), clamped to [y_(1), y_(n)]. Tied
+  incomes are taken lightest weight first, so their input order does not matter (with equal weights
+  this is the plain rule).
 
 Linearized variable of the p-quantile q (Deville 1999):  u_k = -(1{y_k <= q} - p) / (N f(q)),
 with N = sum w and f the density at q, estimated with a Gaussian kernel of bandwidth
@@ -76,10 +78,18 @@ def _quantile_sorted(s: SortedIncome, p: float, convention: str) -> float:
         j = int(np.searchsorted(cumw, target * (1 + _TIE_RTOL), side="right"))
         return float(y[min(j, y.size - 1)])
     if convention == "interpolated":
-        mid = (cumw - 0.5 * s.w) / total
-        if positive is not None:
-            return float(np.interp(p, mid[positive], y[positive]))
-        return float(np.interp(p, mid, y))
+        yy, cw, ww = (y, cumw, s.w) if positive is None else (y[positive], cumw[positive], s.w[positive])
+        last = np.flatnonzero(np.append(yy[1:] != yy[:-1], True))  # last unit of each run of equal incomes
+        if last.size == yy.size:
+            return float(np.interp(p, (cw - 0.5 * ww) / total, yy))
+        # A run of tied incomes is ordered lightest unit first, heaviest last, whatever the input order:
+        # only its first and last mid-points matter (the others share its income). Equal weights (e.g.
+        # the members of one household) keep the plain mid-points, so unweighted data stay R type 5.
+        first = np.concatenate(([0], last[:-1] + 1))
+        lightest, heaviest = np.minimum.reduceat(ww, first), np.maximum.reduceat(ww, first)
+        start = (cw[first] - ww[first] + 0.5 * lightest) / total
+        end = (cw[last] - 0.5 * heaviest) / total
+        return float(np.interp(p, np.column_stack((start, end)).ravel(), np.repeat(yy[last], 2)))
     j = int(np.searchsorted(cumw, target * (1 - _TIE_RTOL), side="left"))
     j = min(j, y.size - 1)
     if convention == "eurostat" and abs(cumw[j] - target) <= _TIE_RTOL * total:
