@@ -1,4 +1,6 @@
-"""Linearized variables and design-based standard errors of the nested GE decomposition.
+"""Linearized variables and design-based standard errors of the nested GE decomposition, and the
+design plumbing (:func:`design_rows`, :class:`DesignRows`, :func:`share_influences`) that Dagum's Gini
+decomposition (:mod:`prosperity.decompose.dagum`) shares.
 
 Every component is a smooth function of weighted totals. With N = sum w, Y = sum w y and
 M = sum w f(y) (f(y) = y log y for Theil T, alpha = 1; log y for the MLD, alpha = 0; y^alpha
@@ -149,11 +151,15 @@ def combine(t_total, t_levels, total: float, values) -> tuple[list, list]:
     those of the total and the B_j. Linear, so it applies to observations or to PSU totals alike."""
     comps = [t_levels[0]] + [t_levels[j] - t_levels[j - 1] for j in range(1, len(t_levels))]
     comps.append(t_total - t_levels[-1])
-    if total:
-        shares = [(tc - (v / total) * t_total) / total for tc, v in zip(comps, values)]
-    else:
-        shares = [np.full_like(np.asarray(t_total, float), np.nan) for _ in comps]
-    return comps, shares
+    return comps, share_influences(t_total, comps, total, values)
+
+
+def share_influences(t_total, t_comps, total: float, values) -> list:
+    """Linearized quantities of the shares c / total (ratio rule: (u_c - (c / total) u_total) / total),
+    from those of the components and of the total (per observation or per PSU); NaN when total = 0."""
+    if not total:
+        return [np.full_like(np.asarray(t_total, float), np.nan) for _ in t_comps]
+    return [(tc - (v / total) * t_total) / total for tc, v in zip(t_comps, values)]
 
 
 # -------------------------------------------------------------------------------------- the design
@@ -171,20 +177,24 @@ class DesignRows:
 
     def ses(self, alpha: float, unit_codes, n_units, y_units, n_tot: float, y_tot: float, m_tot: float,
             total: float, values) -> tuple[float, list[float], list[float]]:
-        """(SE of the total, SE of every component, SE of every share)."""
-        n_psu = self.design.psu_stratum.size
+        """(SE of the total, SE of every component, SE of every share) of the nested GE decomposition."""
         totals = []
         for u in level_influences(alpha, self.y, unit_codes, n_units, y_units, n_tot, y_tot, m_tot):
-            if self.w is None:
-                totals.append(np.bincount(self.psu, weights=u, minlength=n_psu))
-            else:
-                totals.append(psu_totals(self.psu, u, self.w, n_psu))
+            totals.append(self.totals(u))
             del u
         comps, shares = combine(totals[0], totals[1:], total, values)
-        se = self._se
+        se = self.se_of_totals
         return se(totals[0]), [se(t) for t in comps], [se(t) for t in shares]
 
-    def _se(self, t) -> float:
+    def totals(self, u: np.ndarray) -> np.ndarray:
+        """PSU totals t_c = sum over PSU c of w u of a linearized variable ``u`` (one value per row)."""
+        n_psu = self.design.psu_stratum.size
+        if self.w is None:
+            return np.bincount(self.psu, weights=u, minlength=n_psu)
+        return psu_totals(self.psu, u, self.w, n_psu)
+
+    def se_of_totals(self, t) -> float:
+        """The design-based SE from PSU totals (NaN when a total is not finite)."""
         if not np.isfinite(t).all():
             return float("nan")
         return float(np.sqrt(self.design.variance_of_totals(t)))
