@@ -11,7 +11,7 @@ from .entropy import (
     nested_influence,
     subgroup_decomposition,
 )
-from .dagum import DagumDecomposition, dagum_decomposition
+from .dagum import DagumDecomposition, dagum_decomposition, dagum_influence
 from .hierarchy import NestingError
 from .shapley import ShapleyDecomposition, shapley, shapley_between_within, shapley_sources
 from .sources import SourceDecomposition, gini_by_source
@@ -21,6 +21,7 @@ __all__ = [
     "ShapleyDecomposition",
     "SourceDecomposition",
     "dagum_decomposition",
+    "dagum_influence",
     "gini_by_source",
     "shapley",
     "shapley_between_within",
