@@ -109,7 +109,7 @@ CASES = {
     "decompose: stratum with one PSU": (["decompose", "{d}/m_lonely.csv", *D, "--strata", "region", "--psu", "psu"], "1 stratum/strata of 'region' have a single PSU ('E'), so their variance is not defined. Fix: merge each such stratum with a similar one, or choose a rule: lonely_psu='adjust'"),
     "decompose: fpc varies in a stratum": (["decompose", "{d}/m_fpc.csv", *D, "--strata", "region", "--psu", "psu", "--fpc", "fpc"], "fpc column 'fpc' must be constant within each stratum. 1 row: data row 8 (values 50)"),
     "decompose: unknown lonely-PSU rule": (["decompose", "{d}/m_design.csv", *D, "--strata", "region", "--lonely-psu", "drop"], "unknown lonely_psu rule 'drop'. Fix: use one of fail, adjust, remove, certainty."),
-    "decompose: design with the Gini": (["decompose", "{d}/m_design.csv", *D, "--measure", "gini", "--psu", "psu"], "design-based standard errors (--strata, --psu, --fpc) are available for --measure theil, mld and ge:ALPHA, not for Dagum's Gini"),
+    "decompose: Gini with a stratum of one PSU": (["decompose", "{d}/m_lonely.csv", *D, "--measure", "gini", "--strata", "region", "--psu", "psu"], "1 stratum/strata of 'region' have a single PSU ('E'), so their variance is not defined. Fix: merge each such stratum with a similar one, or choose a rule: lonely_psu='adjust'"),
     # gaps
     "gaps: target without < or >": (["gaps", "--target", "urban_rural_income_ratio=1.9"], "target 'urban_rural_income_ratio=1.9' must look like indicator<value or indicator>value"),
     "gaps: target that is not a number": (["gaps", "--target", "s80_s20<abc"], "target 's80_s20<abc': 'abc' is not a number; write e.g. s80_s20<1.9"),

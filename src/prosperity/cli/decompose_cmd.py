@@ -8,7 +8,8 @@ within their parent) and one ``within`` (inside the lowest level); they add up t
 survey design (``--strata``, ``--psu``, ``--fpc``) every object also has ``se`` and ``share_se``
 (linearized design-based standard errors). For ``--measure gini`` (not additively decomposable
 across levels) each level is decomposed on its own with Dagum's method: ``within``, ``between`` (net
-between) and ``overlap`` (transvariation), adding up to the Gini at each level.
+between) and ``overlap`` (transvariation), adding up to the Gini at each level; with a design they get
+``se`` and ``share_se`` too, and the table ends with the Gini and its SE.
 """
 
 from __future__ import annotations
@@ -34,15 +35,23 @@ def decompose_records(frame, income: str, levels: list[str], weight: str | None,
 
     design = {k: v for k, v in (design or {}).items() if v is not None}
     if measure.strip().lower() == "gini":
-        if set(design) - {"lonely_psu"}:
-            raise ValueError("design-based standard errors (--strata, --psu, --fpc) are available for --measure theil, "
-                             "mld and ge:ALPHA, not for Dagum's Gini decomposition; drop the design options or choose a GE measure")
-        rows = []
+        from prosperity.variance.columns import design_from_columns
+
+        columns = {k: v for k, v in design.items() if k != "lonely_psu"}
+        built = design_from_columns(len(frame), **{k: frame[v] for k, v in columns.items()}, names=columns,
+                                    lonely_psu=design.get("lonely_psu", "fail"))
+        rows, total_se = [], None
         for lv in levels:
-            d = dagum_decomposition(frame[income], None if weight is None else frame[weight], groups=frame[lv], name=lv)
-            for comp, value in (("within", d.within), ("between", d.net_between), ("overlap", d.transvariation)):
-                rows.append({"level": lv, "component": comp, "value": float(value), "share": float(value / d.gini)})
-        return rows, None
+            d = dagum_decomposition(frame[income], None if weight is None else frame[weight], groups=frame[lv], name=lv,
+                                    design=built)
+            for comp, key in (("within", "within"), ("between", "net_between"), ("overlap", "transvariation")):
+                value = getattr(d, key)
+                row = {"level": lv, "component": comp, "value": float(value), "share": float(value / d.gini)}
+                if d.has_se:
+                    row["se"], row["share_se"] = float(d.se[key]), float(d.share_se[key])
+                rows.append(row)
+            total_se = d.gini_se  # the Gini and its linearized variable do not depend on the grouping
+        return rows, total_se
     d = decompose(frame, income=income, levels=levels, weight=weight, measure=measure, **design)
     return d.to_records(), d.total_se
 
@@ -92,9 +101,11 @@ def register(app: typer.Typer) -> None:
         for r in records:
             se_cells = f" {r['se']:>12.8f} {100 * r['share_se']:>8.2f}%" if has_se else ""
             typer.echo(f"{r['level']:<20} {r['component']:<10} {r['value']:>14.8f} {100 * r['share']:>8.2f}%{se_cells}")
-        if measure.strip().lower() != "gini":
+        gini = measure.strip().lower() == "gini"
+        if not gini or has_se:  # Dagum: every level adds up to the same Gini, shown with its SE
+            total = sum(r["value"] for r in records if not gini or r["level"] == records[0]["level"])
             se_cells = f" {total_se:>12.8f}" if has_se else ""
-            typer.echo(f"{'total':<20} {'':<10} {sum(r['value'] for r in records):>14.8f} {100.0:>8.2f}%{se_cells}")
+            typer.echo(f"{'total':<20} {'':<10} {total:>14.8f} {100.0:>8.2f}%{se_cells}")
 
     @app.command("gaps")
     def gaps_cmd(
