@@ -57,14 +57,6 @@ def test_gap_helpers():
         china_gaps(targets={"nope": ("<", 1)})
 
 
-@pytest.fixture(scope="module")
-def app():
-    from prosperity.cli import _register, app
-
-    _register()
-    return app
-
-
 def test_cli_decompose_json(app, tmp_path):
     mex = pd.read_csv(DATA / "pysal_mexico_state_pcgdp_1940_2000.csv")
     mex["top"] = np.where(mex.hanson98 <= 3, "north", "south")
