@@ -52,7 +52,6 @@ from .io import load
 from .io.errors import (
     DesignError,
     EmptyGroupError,
-    InvalidValueError,
     MeasureSpecError,
     ProsperityInputError,
     closest,
@@ -62,7 +61,7 @@ from .io.errors import (
     offending_rows,
     single_psu_strata,
 )
-from .io.sample import Sample
+from .io.sample import Sample, check_income_domain, check_not_empty
 from .measures.allocation import reuse_freed_memory
 from .measures.estimate import Estimate, SortedIncome, income_total
 from .measures.quantiles import QUANTILE_CONVENTIONS, quantile_influence, quantile_sorted
@@ -589,9 +588,7 @@ def measure(
     for col in by_cols:
         if col not in sample.labels:
             raise column_not_found(col, "by", list(sample.labels))
-    if sample.n == 0:
-        raise EmptyGroupError("the data have no rows" + (" left after excluding missing values" if sample.excluded else ""),
-                              hint="check the file and the columns chosen")
+    check_not_empty(sample)
     _check_income_domains(sample, y, income, requested, conventions)
     breakdowns = _breakdowns(by_cols, margins)
     _check_empty_levels(sample, by_cols)
@@ -904,33 +901,18 @@ def _as_sample(data, income, weight, strata, psu, fpc, by_cols, drop_missing, sh
                 drop_missing=drop_missing, sheet=sheet, **options)
 
 
-_DOMAIN_WORDS = {"nonnegative": ("negative", lambda v: v < 0, "non-negative"),
-                 "positive": ("zero or negative", lambda v: ~(v > 0), "positive")}
-
-
 def _check_income_domains(sample: Sample, y: np.ndarray, income: str, requested, conventions: dict) -> None:
-    y_min = float(np.min(y))
     domains = {r.label: r.spec.domain_for(r.params, conventions.get(r.spec.name)) for r in requested}
     for domain in ("positive", "nonnegative"):
         users = [r.label for r in requested if domains[r.label] == domain]
         if not users:
             continue
-        word, bad_fn, need = _DOMAIN_WORDS[domain]
-        if not bad_fn(np.asarray(y_min)):
-            continue
-        bad = bad_fn(y)
-        idx = np.flatnonzero(bad)
-        if domain == "positive":
-            word = "zero" if np.all(y[idx] == 0) else "negative" if np.all(y[idx] < 0) else word
-        rows = sample.data_rows(idx[:5]).tolist()
         ok = [r.label for r in requested if domains[r.label] == "any"]
-        raise InvalidValueError(
-            f"{', '.join(users)} need{'s' if len(users) == 1 else ''} {need} incomes, but income column {income!r} has "
-            f"{idx.size:,} {word} value{'s' if idx.size != 1 else ''}",
-            column=income, rows=rows, n_rows=int(idx.size), examples=list(y[idx[:3]]),
-            hint=f"leave {', '.join(users)} out" + (f" ({', '.join(ok)} accept{'s' if len(ok) == 1 else ''} any income)" if ok else "")
-            + ", or decide explicitly what these incomes mean and recode or remove the rows before measuring "
-            "(e.g. bottom-code at a small positive amount)",
+        check_income_domain(
+            sample, income, domain, users,
+            alternative=f"leave {', '.join(users)} out"
+            + (f" ({', '.join(ok)} accept{'s' if len(ok) == 1 else ''} any income)" if ok else ""),
+            y=y,
         )
 
 

@@ -9,7 +9,8 @@ cross-cutting groups (urban/rural, sex), and a record of every row excluded on r
 Validation (:func:`from_frame`) checks everything that does not depend on the measure: columns
 exist (close names suggested), incomes and weights are numeric, present and finite, weights are
 positive, design and label columns are complete, hierarchy levels nest. Whether negative or zero
-incomes are allowed depends on the measure and is checked by :func:`prosperity.table.measure`.
+incomes are allowed depends on the measure: :func:`check_income_domain` refuses them with a located
+error, called by :func:`prosperity.table.measure` (and ``prosperity growth``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .equivalence import check_scale, equivalence_scale, parse_scale
-from .errors import InvalidValueError, MeasureSpecError, NestingError, column_not_found, format_value, offending_rows
+from .errors import EmptyGroupError, InvalidValueError, MeasureSpecError, NestingError, column_not_found, format_value, offending_rows
 
 UNITS = ("person", "household")
 
@@ -236,6 +237,41 @@ def check_nesting(hierarchy: Sequence[str], labels: Mapping[str, Labels], row_nu
             hint=f"give each {fine} a name that is unique across {coarse} values (e.g. combine them as "
             f"'{coarse} / {fine}'), correct the misassigned rows, or pass {fine!r} as a group column instead of a hierarchy level",
         )
+
+
+def check_not_empty(sample: Sample) -> None:
+    """A sample with no units (a file with a header only, or every row excluded) cannot be measured."""
+    if sample.n == 0:
+        raise EmptyGroupError("the data have no rows" + (" left after excluding missing values" if sample.excluded else ""),
+                              hint="check the file and the columns chosen")
+
+
+_INCOME_DOMAINS = {"nonnegative": ("negative", lambda v: v < 0, "non-negative"),
+                   "positive": ("zero or negative", lambda v: ~(v > 0), "positive")}
+
+
+def check_income_domain(sample: Sample, income: str, domain: str, users: Sequence[str], *, alternative: str | None = None,
+                        y: np.ndarray | None = None) -> None:
+    """Refuse incomes outside ``domain`` (``"nonnegative"`` or ``"positive"``; ``"any"`` accepts all)
+    with a located error: ``users`` (what needs them, e.g. ``["mld"]``) need ..., the rows and values,
+    and how to fix it (``alternative``, e.g. "leave mld out", comes first). ``y``: the income array
+    when the caller has it already."""
+    if domain == "any":
+        return
+    y = sample.income(income) if y is None else y
+    word, bad_fn, need = _INCOME_DOMAINS[domain]
+    if y.size == 0 or not bad_fn(np.asarray(np.min(y))):
+        return
+    idx = np.flatnonzero(bad_fn(y))
+    if domain == "positive":
+        word = "zero" if np.all(y[idx] == 0) else "negative" if np.all(y[idx] < 0) else word
+    raise InvalidValueError(
+        f"{', '.join(users)} need{'s' if len(users) == 1 else ''} {need} incomes, but income column {income!r} has "
+        f"{idx.size:,} {word} value{'s' if idx.size != 1 else ''}",
+        column=income, rows=sample.data_rows(idx[:5]).tolist(), n_rows=int(idx.size), examples=list(y[idx[:3]]),
+        hint=(f"{alternative}, or " if alternative else "") + "decide explicitly what these incomes mean and recode or "
+        "remove the rows before measuring (e.g. bottom-code at a small positive amount)",
+    )
 
 
 def column_roles(incomes: Sequence[str], *, weight=None, strata=None, psu=None, fpc=None, household_size=None,
