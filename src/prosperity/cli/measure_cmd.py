@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from typing import List, Optional
 
 import typer
 
 DEFAULT_CLI_MEASURES = "mean,median,gini,qsr,palma,arpr"
 FORMATS = ("table", "json", "csv")
+
+# Options of the microdata commands (measure, growth): one wording, one default.
+INCOME = typer.Option(None, "--income", "-i", help="Income column.")
+WEIGHT = typer.Option(None, "--weight", "-w", help="Weight column (default: every row 1).")
+STRATA = typer.Option(None, "--strata", help="Strata column of the survey design.")
+PSU = typer.Option(None, "--psu", help="PSU (cluster) column of the survey design.")
+FPC = typer.Option(None, "--fpc", help="Population PSUs per stratum (or sampling fraction <= 1).")
+LONELY_PSU = typer.Option("fail", "--lonely-psu", help="Strata with one PSU: fail | adjust | remove | certainty.")
+FORMAT = typer.Option("table", "--format", "-f", help="table | json | csv.")
 
 
 def _split(values: Optional[List[str]]) -> list[str]:
@@ -32,15 +42,29 @@ def fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+@contextmanager
+def input_errors(prefix: str = ""):
+    """Bad input raised in the block (the package's located errors, reader failures, kernel messages)
+    becomes one paragraph on stderr, starting with ``prefix``, and exit code 2."""
+    from prosperity.io.errors import ProsperityInputError
+
+    try:
+        yield
+    except ProsperityInputError as exc:
+        fail(prefix + str(exc))
+    except (ValueError, KeyError, OSError, ImportError) as exc:  # reader failures, kernel messages
+        fail(prefix + (str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"))
+
+
 def register(app: typer.Typer) -> None:
     @app.command("measure", no_args_is_help=True)
     def measure_command(
         file: Optional[str] = typer.Argument(None, help="Data file: CSV/TSV (.gz ok), Parquet, Stata .dta, Excel, Feather."),
-        income: Optional[str] = typer.Option(None, "--income", "-i", help="Income column."),
-        weight: Optional[str] = typer.Option(None, "--weight", "-w", help="Weight column (default: every row 1)."),
-        strata: Optional[str] = typer.Option(None, "--strata", help="Strata column of the survey design."),
-        psu: Optional[str] = typer.Option(None, "--psu", help="PSU (cluster) column of the survey design."),
-        fpc: Optional[str] = typer.Option(None, "--fpc", help="Population PSUs per stratum (or sampling fraction <= 1)."),
+        income: Optional[str] = INCOME,
+        weight: Optional[str] = WEIGHT,
+        strata: Optional[str] = STRATA,
+        psu: Optional[str] = PSU,
+        fpc: Optional[str] = FPC,
         by: Optional[List[str]] = typer.Option(
             None, "--by", "-b",
             help="Group column(s): repeat (--by db040 --by rb090) or separate with commas; several columns are "
@@ -71,7 +95,7 @@ def register(app: typer.Typer) -> None:
         seed: Optional[int] = typer.Option(None, "--seed", help="Bootstrap seed (reported; default: random)."),
         confidence: float = typer.Option(0.95, "--confidence", help="Confidence level of the intervals."),
         ci_method: Optional[str] = typer.Option(None, "--ci-method", help="normal | percentile (default: normal; percentile for the bootstrap)."),
-        lonely_psu: str = typer.Option("fail", "--lonely-psu", help="Strata with one PSU: fail | adjust | remove | certainty."),
+        lonely_psu: str = LONELY_PSU,
         quantile_convention: str = typer.Option("eurostat", "--quantile-convention", help="eurostat (laeken, default) | laeken | inverse_cdf | interpolated."),
         equivalence: Optional[str] = typer.Option(None, "--equivalence", help="per_capita | oecd_modified | oecd | square_root | power:THETA (divides income by the scale)."),
         household_size: Optional[str] = typer.Option(None, "--household-size", help="Household size column (for --equivalence or --unit household)."),
@@ -81,7 +105,7 @@ def register(app: typer.Typer) -> None:
         unit: str = typer.Option("person", "--unit", help="person | household: with household rows, weights are multiplied by household size."),
         drop_missing: bool = typer.Option(False, "--drop-missing", help="Exclude rows with missing values in the columns used (count reported on stderr)."),
         sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet name (needed when the workbook has several)."),
-        fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv."),
+        fmt: str = FORMAT,
         list_measures: bool = typer.Option(False, "--list", help="List the available measures and exit."),
     ) -> None:
         """Inequality, poverty and middle-class measures for the whole sample and by groups, with design-based SEs."""
@@ -94,7 +118,6 @@ def register(app: typer.Typer) -> None:
             fail("no data file given. Usage: prosperity measure FILE --income COL [--weight COL] [--by COL] [--se].")
         if income is None:
             fail("--income is required: name the income column, e.g. --income eqIncome.")
-        from prosperity.io.errors import ProsperityInputError
         from prosperity.table import measure
 
         options = dict(
@@ -105,12 +128,8 @@ def register(app: typer.Typer) -> None:
             sheet=sheet, equivalence=equivalence, household_size=household_size, adults=adults, children=children,
             scale=scale_column, unit=unit, hierarchy=tuple(_split(hierarchy)),
         )
-        try:
+        with input_errors():
             result = measure(file, income, _split(measures) or DEFAULT_CLI_MEASURES.split(","), **options)
-        except ProsperityInputError as exc:
-            fail(str(exc))
-        except (ValueError, KeyError, OSError, ImportError) as exc:  # reader failures, kernel messages
-            fail(f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc))
         for reason, count in result.excluded.items():
             typer.echo(f"note: excluded {count:,} row{'s' if count != 1 else ''} with {reason} (--drop-missing)", err=True)
         for note in result.notes:
