@@ -43,6 +43,8 @@ def write_files(d: Path) -> None:
     micro = pd.DataFrame({"income": rng.lognormal(10, 1, 30).round(1), "w": 1.0,
                           "region": np.repeat(["N", "S", "E"], 10), "province": np.repeat(list("abcdef"), 5)})
     micro.to_csv(d / "m.csv", index=False)
+    micro.assign(income=micro.income.where(micro.index != 2, -5.0)).to_csv(d / "m_neg.csv", index=False)
+    micro.assign(w=np.where(micro.index == 6, 0.0, 1.0)).to_csv(d / "m_w0.csv", index=False)
     text = micro.astype({"income": object})
     text.loc[4, "income"] = "1,200"
     text.to_csv(d / "m_text.csv", index=False)
@@ -78,6 +80,7 @@ def write_files(d: Path) -> None:
 
 P = ["--region", "region", "--time", "year", "--value", "income"]
 D = ["--income", "income", "--levels", "region", "province"]
+G = ["--income", "income"]
 
 # id -> (arguments, with {d} for the folder of the files above; exact start of the message after "error: ")
 CASES = {
@@ -166,6 +169,21 @@ CASES = {
     "synth: a single household size": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--household-sizes", "{d}/hh_one.csv"], "household sizes file 'hh_one.csv': data row 1: only one size is given (size 3)"),
     "synth: household-size file without size,share": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--household-sizes", "{d}/hh_cols.csv"], "household sizes file 'hh_cols.csv' lacks the column(s) 'size', 'share'"),
     "synth: household-size file missing": (["synth", "--out", "{d}/s.parquet", "--persons", "1000", "--household-sizes", "{d}/hh_nope.csv"], "file '{d}/hh_nope.csv' does not exist"),
+    # growth
+    "growth: missing file": (["growth", "{d}/m.csv", "{d}/nope.csv", *G], "AFTER file: file '{d}/nope.csv' does not exist"),
+    "growth: unknown column": (["growth", "{d}/m.csv", "{d}/m.csv", "--income", "incom"], "BEFORE file: income column 'incom' is not in the data; did you mean 'income'? Fix: use one of the data's columns:"),
+    "growth: negative income": (["growth", "{d}/m.csv", "{d}/m_neg.csv", *G], "AFTER file: growth incidence needs non-negative incomes, but income column 'income' has 1 negative value. 1 row: data row 3 (values -5)"),
+    "growth: zero weight": (["growth", "{d}/m_w0.csv", "{d}/m.csv", *G, "--weight", "w"], "BEFORE file: weight column 'w' has 1 zero weight; weights must be positive. 1 row: data row 7"),
+    "growth: zero years": (["growth", "{d}/m.csv", "{d}/m.csv", *G, "--years", "0"], "--years must be a positive number of years between the two surveys, got 0."),
+    "growth: unknown format": (["growth", "{d}/m.csv", "{d}/m.csv", *G, "--format", "xml"], "--format must be one of table, json, csv, got 'xml'."),
+    "growth: zero deflator": (["growth", "{d}/m.csv", "{d}/m.csv", *G, "--deflator", "0"], "--deflator must be a positive price ratio (after-year prices / before-year prices, e.g. 1.12), got 0."),
+    "growth: negative deflator": (["growth", "{d}/m.csv", "{d}/m.csv", *G, "--deflator", "-1.1"], "--deflator must be a positive price ratio"),
+    "growth: unknown lonely-PSU rule": (["growth", "{d}/m_design.csv", "{d}/m_design.csv", *G, "--strata", "region", "--psu", "psu", "--lonely-psu", "bad"], "unknown lonely_psu rule 'bad'. Fix: use one of fail, adjust, remove, certainty."),
+    "growth: stratum with one PSU": (["growth", "{d}/m_design.csv", "{d}/m_lonely.csv", *G, "--strata", "region", "--psu", "psu"], "AFTER file: 1 stratum/strata of 'region' have a single PSU ('E'), so their variance is not defined. Fix:"),
+    "growth: unknown pro-poor method": (["growth", "{d}/m.csv", "{d}/m.csv", *G, "--pro-poor", "ravallion"], "--pro-poor must be one of percentiles, watts, got 'ravallion'."),
+    "growth: malformed percentiles": (["growth", "{d}/m.csv", "{d}/m.csv", *G, "--percentiles", "10%,50%"], "--percentiles must be numbers separated by commas, e.g. 0.1,0.5,0.9, got '10%,50%'"),
+    "growth: percentiles in percent": (["growth", "{d}/m.csv", "{d}/m.csv", *G, "--percentiles", "10,50,90"], "percentiles must lie strictly between 0 and 1 (e.g. 0.01 .. 0.99)"),
+    "growth: one file": (["growth", "{d}/m.csv", *G], "two data files are needed. Usage: prosperity growth BEFORE AFTER"),
 }
 
 

@@ -1,0 +1,251 @@
+"""``prosperity growth BEFORE AFTER --income COL ...``: growth incidence between two survey files.
+
+A thin shell over :func:`prosperity.dynamics.growth_incidence`: each file is loaded and checked by
+:func:`prosperity.io.load` (the located errors of ``prosperity measure``), its design built by
+:func:`prosperity.variance.columns.design_from_columns`. Both files use the same column names.
+
+Output contract (scripts depend on it). ``--format json`` prints one object::
+
+    {"before": {"file", "n", "weight_sum"}, "after": {...}, "years": Y, "prices": "...",
+     "line": z or null, "pro_poor": "percentiles" | "watts",
+     "summary": {"growth_of_mean": {"value", "se", "ci_low", "ci_high"}, "mean_of_growth_rates": ...,
+                 "growth_of_median", "growth_bottom40", "premium_bottom40", "pro_poor_growth_rate",
+                 "headcount_0"},
+     "curve": [{"p", "quantile_before", "quantile_after", "growth", "se", "ci_low", "ci_high"}, ...],
+     "notes": [...]}
+
+growth rates are fractions per year (``--years``), quantiles in the incomes' unit (the after file's
+divided by ``--deflator``); null where a value is undefined (no ``--line``: no pro-poor rate).
+``--no-se`` drops the ``se``, ``ci_low`` and ``ci_high`` keys. ``--format csv`` prints the curve;
+``--format table`` the summaries and the curve at deciles. Bad input: one paragraph on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .measure_cmd import FORMAT, FORMATS, FPC, INCOME, LONELY_PSU, PSU, STRATA, WEIGHT, _fmt, fail, input_errors
+
+PRO_POOR = ("percentiles", "watts")
+CURVE_COLUMNS = {"p": "p", "quantile_0": "quantile_before", "quantile_1": "quantile_after", "growth": "growth"}
+INTERVAL = ("se", "ci_low", "ci_high")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("growth", no_args_is_help=True)
+    def growth_command(
+        before: Optional[str] = typer.Argument(
+            None, metavar="BEFORE", help="Microdata of the first survey: CSV/TSV (.gz ok), Parquet, Stata .dta, Excel, Feather."),
+        after: Optional[str] = typer.Argument(
+            None, metavar="AFTER", help="Microdata of the second survey, an independent sample with the SAME column names as BEFORE "
+            "(rename columns first if they differ)."),
+        income: Optional[str] = INCOME,
+        weight: Optional[str] = WEIGHT,
+        strata: Optional[str] = STRATA,
+        psu: Optional[str] = PSU,
+        fpc: Optional[str] = FPC,
+        lonely_psu: str = LONELY_PSU,
+        years: float = typer.Option(1.0, "--years", help="Years between the surveys: growth rates are per year."),
+        line: Optional[float] = typer.Option(
+            None, "--line", "-z", help="Poverty line in BEFORE-year prices: the pro-poor growth rate and headcount_0."),
+        pro_poor: str = typer.Option(
+            "percentiles", "--pro-poor",
+            help="percentiles (mean of g(p) over p <= H0, Ravallion-Chen) | watts (the Watts index's change / H0)."),
+        percentiles: Optional[str] = typer.Option(
+            None, "--percentiles", help="Points of the curve, comma-separated, e.g. 0.05,0.1,0.25,0.5,0.75,0.9,0.95."),
+        step: Optional[float] = typer.Option(None, "--step", help="Spacing of the curve's points (default 0.01: p = 0.01 .. 0.99)."),
+        deflator: Optional[float] = typer.Option(
+            None, "--deflator",
+            help="Divide the AFTER incomes by F, the after-year price level over the before-year's (1.12 after 12 % "
+            "inflation): both periods in before-year prices. Without it both files are taken to be in the same prices."),
+        se: bool = typer.Option(True, "--se/--no-se", help="Linearized design-based SEs and 95 % intervals (two independent samples)."),
+        fmt: str = FORMAT,
+    ) -> None:
+        """Growth incidence curve between two survey files, with the growth of the mean, median and
+        bottom-40 mean, the premium, the pro-poor growth rate and design-based standard errors."""
+        from prosperity.dynamics.incidence import growth_incidence
+        from prosperity.variance.columns import check_lonely_rule
+
+        if fmt not in FORMATS:
+            fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}.")
+        if before is None or after is None:
+            fail("two data files are needed. Usage: prosperity growth BEFORE AFTER --income COL [--weight COL] [--years Y].")
+        if income is None:
+            fail("--income is required: name the income column (the same in both files), e.g. --income eqIncome.")
+        if not years > 0:
+            fail(f"--years must be a positive number of years between the two surveys, got {years:g}.")
+        if deflator is not None and not (deflator > 0 and math.isfinite(deflator)):
+            fail(f"--deflator must be a positive price ratio (after-year prices / before-year prices, e.g. 1.12), got {deflator:g}.")
+        if pro_poor not in PRO_POOR:
+            fail(f"--pro-poor must be one of {', '.join(PRO_POOR)}, got {pro_poor!r}.")
+        with input_errors():
+            check_lonely_rule(lonely_psu)
+            grid = _grid(percentiles, step)
+        # growth rates are ratios of quantiles (non-negative incomes); the Watts index takes logs
+        users = {"nonnegative": ["growth incidence"]}
+        if line is not None and pro_poor == "watts":
+            users = {"positive": ["the Watts pro-poor growth rate (--pro-poor watts)"]}
+        columns = dict(income=income, weight=weight, strata=strata, psu=psu, fpc=fpc)
+        loaded = {}
+        for role, path in (("before", before), ("after", after)):
+            with input_errors(f"{role.upper()} file: "):
+                loaded[role] = _load(path, columns, lonely_psu if se else None, users)
+        (y0, w0, d0), (y1, w1, d1) = loaded["before"], loaded["after"]
+        if deflator is not None:
+            y1 = y1 / deflator
+        with input_errors():
+            result = growth_incidence((y0, w0), (y1, w1), percentiles=grid, years=years, line=line, pro_poor=pro_poor,
+                                      se=se, design_before=d0, design_after=d1)
+        record = growth_record(result, {"before": (before, w0), "after": (after, w1)}, _prices(deflator), line, pro_poor)
+        if fmt == "json":
+            typer.echo(json.dumps(record, indent=2, allow_nan=False))
+            return
+        for note in record["notes"]:
+            typer.echo(f"note: {note}", err=True)
+        if fmt == "csv":
+            import pandas as pd
+
+            sys.stdout.write(pd.DataFrame(record["curve"]).to_csv(index=False))
+        else:
+            print_growth(record)
+
+
+def _grid(percentiles: str | None, step: float | None):
+    """The curve's points: the listed percentiles, a step, or None (the API's 0.01 .. 0.99)."""
+    import numpy as np
+
+    if percentiles is not None and step is not None:
+        raise ValueError("give --percentiles or --step, not both")
+    if percentiles is not None:
+        try:
+            points = [float(x) for x in percentiles.split(",") if x.strip()]
+        except ValueError:
+            points = []
+        if not points:
+            raise ValueError(f"--percentiles must be numbers separated by commas, e.g. 0.1,0.5,0.9, got {percentiles!r}")
+        return np.array(points)
+    if step is None:
+        return None
+    if not 0 < step <= 0.5:
+        raise ValueError(f"--step must lie in (0, 0.5], e.g. 0.01 or 0.05, got {step:g}")
+    m = round(1 / step)
+    if abs(m * step - 1) < 1e-9:  # 1/step points exactly: k/m, as the API's default grid (k/100)
+        return np.arange(1, m) / m
+    k = np.arange(1, math.ceil(1 / step))
+    return k * step
+
+
+def _load(path: str, columns: dict, lonely_psu: str | None, users: dict):
+    """(incomes, weights, design or None) of one file, checked as ``prosperity measure`` checks it;
+    ``lonely_psu`` None: no standard errors, no design."""
+    from prosperity.io import load
+    from prosperity.io.sample import check_income_domain, check_not_empty
+    from prosperity.variance.columns import design_from_columns
+
+    income = columns["income"]
+    sample = load(path, income, **{k: v for k, v in columns.items() if k != "income"})
+    check_not_empty(sample)
+    for domain, who in users.items():
+        check_income_domain(sample, income, domain, who)
+    design = None
+    if lonely_psu is not None:
+        names = {key: columns[key] for key in ("strata", "psu", "fpc") if columns[key]}
+        design = design_from_columns(sample.n, strata=sample.strata, psu=sample.psu, fpc=sample.fpc,
+                                     lonely_psu=lonely_psu, names=names)
+    return sample.income(income), sample.weight, design
+
+
+def _prices(deflator: float | None) -> str:
+    if deflator is None:
+        return "as in the files (no --deflator: both are taken to be in the same prices)"
+    return f"before-year prices (AFTER incomes divided by the deflator {deflator:g})"
+
+
+def _number(v) -> float | None:
+    """A JSON number, or null for a value that is missing or not finite."""
+    return None if v is None or not math.isfinite(float(v)) else float(v)
+
+
+def growth_record(result, files: dict, prices: str, line: float | None, pro_poor: str) -> dict:
+    """The JSON object of a :class:`~prosperity.dynamics.incidence.GrowthIncidence` (module docstring).
+    ``files``: role -> (path, weights)."""
+    from prosperity.dynamics.incidence import SUMMARY_KEYS
+
+    has_se = result.se is not None
+    summary = result.summary()
+    out_summary = {}
+    for key in SUMMARY_KEYS:
+        entry = {"value": _number(summary[key])}
+        if has_se:
+            entry.update({part: _number(summary.get(f"{key}_{part}")) for part in INTERVAL})
+        out_summary[key] = entry
+    curve_cols = dict(CURVE_COLUMNS, **({c: c for c in INTERVAL} if has_se else {}))
+    curve = [{name: _number(row[col]) for col, name in curve_cols.items()}
+             for row in result.curve[list(curve_cols)].to_dict("records")]
+    return {
+        **{role: {"file": str(path), "n": int(w.size), "weight_sum": float(w.sum())} for role, (path, w) in files.items()},
+        "years": result.years,
+        "prices": prices,
+        "line": line,
+        "pro_poor": pro_poor if line is not None else None,
+        "summary": out_summary,
+        "curve": curve,
+        "notes": list(result.notes),
+    }
+
+
+def print_growth(record: dict, console=None) -> None:
+    """Rich tables of a growth record: the summaries (value, SE, 95 % CI) and the curve at deciles."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    has_se = "se" in record["summary"]["growth_of_mean"]
+    b, a = record["before"], record["after"]
+    years = record["years"]
+    console.print(f"BEFORE {Path(b['file']).name} ({b['n']:,} rows) -> AFTER {Path(a['file']).name} ({a['n']:,} rows); growth rates per year"
+                  + (f" over {years:g} years" if years != 1 else "") + f"; prices: {record['prices']}"
+                  + (f"; poverty line {record['line']:g} ({record['pro_poor']})" if record["line"] is not None else ""))
+    table = Table(title="summary", title_justify="left")
+    for col in ("statistic", "value") + (("SE", "95% CI") if has_se else ()):
+        table.add_column(col, justify="left" if col == "statistic" else "right", no_wrap=True)
+    for key, entry in record["summary"].items():
+        if entry["value"] is None:
+            continue
+        row = [key, _cell(entry["value"])]
+        if has_se:
+            row += [_cell(entry["se"], 2), _interval(entry)]
+        table.add_row(*row)
+    console.print(table)
+    curve = Table(title="curve at deciles (growth of the p-quantile)", title_justify="left")
+    for col in ("p", "quantile before", "quantile after", "growth") + (("SE", "95% CI") if has_se else ()):
+        curve.add_column(col, justify="right", no_wrap=True)
+    for point in _deciles(record["curve"]):
+        row = [f"{point['p']:g}", _cell(point["quantile_before"]), _cell(point["quantile_after"]), _cell(point["growth"])]
+        if has_se:
+            row += [_cell(point["se"], 2), _interval(point)]
+        curve.add_row(*row)
+    console.print(curve)
+
+
+def _cell(v, digits: int = 4) -> str:
+    return "" if v is None else _fmt(v, digits)
+
+
+def _interval(entry: dict) -> str:
+    return "" if entry["ci_low"] is None else f"{_fmt(entry['ci_low'])}–{_fmt(entry['ci_high'])}"
+
+
+def _deciles(curve: list[dict]) -> list[dict]:
+    """The curve's points nearest to p = 0.1, ..., 0.9 (every point of a short curve)."""
+    if len(curve) <= 11:
+        return curve
+    ps = [c["p"] for c in curve]
+    picks = sorted({min(range(len(ps)), key=lambda i: abs(ps[i] - d / 10)) for d in range(1, 10)})
+    return [curve[i] for i in picks]
