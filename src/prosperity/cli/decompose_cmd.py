@@ -102,8 +102,9 @@ def register(app: typer.Typer) -> None:
             se_cells = f" {r['se']:>12.8f} {100 * r['share_se']:>8.2f}%" if has_se else ""
             typer.echo(f"{r['level']:<20} {r['component']:<10} {r['value']:>14.8f} {100 * r['share']:>8.2f}%{se_cells}")
         gini = measure.strip().lower() == "gini"
-        if not gini or has_se:  # Dagum: every level adds up to the same Gini, shown with its SE
-            total = sum(r["value"] for r in records if not gini or r["level"] == records[0]["level"])
+        # Dagum: every level's three components add up to the same Gini, shown once
+        total = sum(r["value"] for r in records if not gini or r["level"] == records[0]["level"])
+        if records:
             se_cells = f" {total_se:>12.8f}" if has_se else ""
             typer.echo(f"{'total':<20} {'':<10} {total:>14.8f} {100.0:>8.2f}%{se_cells}")
 

@@ -225,10 +225,21 @@ def _prepare(y, w, groups, name):
     if bad.size:
         i = int(bad[0])
         raise ValueError(f"data row {i + 1}: income {float(y[i])!r} and weight {float(w[i])!r} must be finite, weight >= 0")
+    negative = np.flatnonzero(y < 0)
+    if negative.size:
+        i = int(negative[0])
+        raise ValueError(f"data row {i + 1}: income {float(y[i])!r} is negative ({negative.size:,} such rows); the Gini "
+                         "decomposition needs incomes >= 0 (group shares of total income lose their meaning otherwise). "
+                         "Fix: bottom-code negative incomes at 0, or leave those rows out and report how many")
     h = encode_hierarchy([groups], [name or getattr(groups, "name", None) or "group"], n_rows=y.shape[0])
     codes, labels = h.codes[0], h.labels[0]
     if labels is None or len(labels) == 0:
         labels = np.arange(int(codes.max()) + 1)
+    present = np.flatnonzero(np.bincount(codes, minlength=len(labels)))
+    if present.size < len(labels):  # integer labels pass through as codes: keep only the groups that occur
+        remap = np.zeros(len(labels), dtype=np.int64)
+        remap[present] = np.arange(present.size)
+        codes, labels = remap[codes], np.asarray(labels)[present]
     return y, w, codes.astype(np.int64), labels
 
 
