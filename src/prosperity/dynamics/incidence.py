@@ -142,7 +142,9 @@ def as_sample(dist, weights=None, grid_size: int = 10_000, name: str = "distribu
         raise ValueError(f"{name}: incomes and weights must be non-empty 1-D arrays of one length ({y.shape}, {w.shape})")
     bad = np.flatnonzero(~np.isfinite(y) | ~np.isfinite(w) | (w < 0))
     if bad.size:
-        raise ValueError(f"{name}: row {bad[0]} has income {y[bad[0]]!r} and weight {w[bad[0]]!r}; incomes must be finite and weights >= 0")
+        i = int(bad[0])
+        raise ValueError(f"{name}: data row {i + 1} (counted from 1) has income {float(y[i])!r} and weight {float(w[i])!r} "
+                         f"({bad.size:,} such rows); incomes must be finite and weights >= 0. Fix: drop or correct those rows")
     return Sample(y, w)
 
 
