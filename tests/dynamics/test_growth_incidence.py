@@ -99,7 +99,7 @@ def test_enigh_microdata_weighted():
 
 
 def test_bad_inputs_are_located():
-    with pytest.raises(ValueError, match="before: row 1"):
+    with pytest.raises(ValueError, match=r"before: data row 2 \(counted from 1\) has income nan"):
         growth_incidence(np.array([1.0, np.nan, 3.0]), np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="nobody is poor"):
         growth_incidence(D0, D1, line=1e-9)
