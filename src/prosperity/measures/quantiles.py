@@ -61,6 +61,29 @@ def _weighted_units(s: SortedIncome) -> np.ndarray | None:
     return s.cache["weighted_units"]
 
 
+def _interpolation_knots(s: SortedIncome, positive: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Knots (mid-point CDF, income) of the ``"interpolated"`` convention, cached on ``s``.
+
+    A run of tied incomes is ordered lightest unit first, heaviest last, whatever the input order: only
+    its first and last mid-points matter (the others share its income). Equal weights (e.g. the members
+    of one household) keep the plain mid-points, so unweighted data stay R type 5."""
+    cached = s.cache.get("interpolation_knots")
+    if cached is not None:
+        return cached
+    y, cw, w = (s.y, s.cumw, s.w) if positive is None else (s.y[positive], s.cumw[positive], s.w[positive])
+    last = np.flatnonzero(np.append(y[1:] != y[:-1], True))  # last unit of each run of equal incomes
+    if last.size == y.size:
+        knots = ((cw - 0.5 * w) / s.total, y)
+    else:
+        first = np.concatenate(([0], last[:-1] + 1))
+        lightest, heaviest = np.minimum.reduceat(w, first), np.maximum.reduceat(w, first)
+        start = (cw[first] - w[first] + 0.5 * lightest) / s.total
+        end = (cw[last] - 0.5 * heaviest) / s.total
+        knots = (np.column_stack((start, end)).ravel(), np.repeat(y[last], 2))
+    s.cache["interpolation_knots"] = knots
+    return knots
+
+
 def _quantile_sorted(s: SortedIncome, p: float, convention: str) -> float:
     y, cumw, total = s.y, s.cumw, s.total
     if convention not in QUANTILE_CONVENTIONS:
@@ -78,18 +101,8 @@ def _quantile_sorted(s: SortedIncome, p: float, convention: str) -> float:
         j = int(np.searchsorted(cumw, target * (1 + _TIE_RTOL), side="right"))
         return float(y[min(j, y.size - 1)])
     if convention == "interpolated":
-        yy, cw, ww = (y, cumw, s.w) if positive is None else (y[positive], cumw[positive], s.w[positive])
-        last = np.flatnonzero(np.append(yy[1:] != yy[:-1], True))  # last unit of each run of equal incomes
-        if last.size == yy.size:
-            return float(np.interp(p, (cw - 0.5 * ww) / total, yy))
-        # A run of tied incomes is ordered lightest unit first, heaviest last, whatever the input order:
-        # only its first and last mid-points matter (the others share its income). Equal weights (e.g.
-        # the members of one household) keep the plain mid-points, so unweighted data stay R type 5.
-        first = np.concatenate(([0], last[:-1] + 1))
-        lightest, heaviest = np.minimum.reduceat(ww, first), np.maximum.reduceat(ww, first)
-        start = (cw[first] - ww[first] + 0.5 * lightest) / total
-        end = (cw[last] - 0.5 * heaviest) / total
-        return float(np.interp(p, np.column_stack((start, end)).ravel(), np.repeat(yy[last], 2)))
+        knots, values = _interpolation_knots(s, positive)
+        return float(np.interp(p, knots, values))
     j = int(np.searchsorted(cumw, target * (1 - _TIE_RTOL), side="left"))
     j = min(j, y.size - 1)
     if convention == "eurostat" and abs(cumw[j] - target) <= _TIE_RTOL * total:
