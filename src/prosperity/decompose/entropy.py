@@ -458,7 +458,9 @@ class SubgroupDecomposition:
     ``table``: one row per grouping: ``grouping``, ``n_groups``, ``between``, ``within``, ``total``,
     ``between_share`` and, if requested, ``elmo_max`` and ``elmo_share`` (between / largest between
     attainable with the same number and sizes of groups). ``groups``: one row per group of every
-    grouping with its shares, mean, own GE and contribution to the within term.
+    grouping with its shares, mean, own GE and contribution to the within term. With a survey design,
+    ``total_se`` is the total's linearized design-based SE and ``table`` gains ``between_se``,
+    ``within_se``, ``between_share_se`` and ``total_se`` (the ELMO share and the groups table get none).
     """
 
     measure: str
@@ -466,16 +468,23 @@ class SubgroupDecomposition:
     total: float
     table: pd.DataFrame
     groups: pd.DataFrame = field(repr=False)
+    total_se: float | None = None
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
     def __repr__(self) -> str:
-        out = [f"SubgroupDecomposition({self.measure}, total={self.total:.6g})"]
+        se = "" if self.total_se is None else f", se={self.total_se:.3g}"
+        out = [f"SubgroupDecomposition({self.measure}, total={self.total:.6g}{se})"]
         for r in self.table.itertuples(index=False):
             extra = f", ELMO {100 * r.elmo_share:.2f} %" if "elmo_share" in self.table else ""
-            out.append(f"  {r.grouping:<32} between {r.between:.6g} ({100 * r.between_share:.2f} %), "
-                       f"within {r.within:.6g}{extra}")
+            if self.total_se is None:
+                between, within = f"{r.between:.6g} ({100 * r.between_share:.2f} %)", f"{r.within:.6g}"
+            else:
+                between = (f"{r.between:.6g} (se {r.between_se:.3g}; {100 * r.between_share:.2f} %, "
+                           f"se {100 * r.between_share_se:.2f})")
+                within = f"{r.within:.6g} (se {r.within_se:.3g})"
+            out.append(f"  {r.grouping:<32} between {between}, within {within}{extra}")
         return "\n".join(out)
 
 
@@ -526,11 +535,25 @@ def elmo_max_between(y, w, sizes, alpha: float = 1.0, *, max_exact_groups: int =
 
 
 def subgroup_decomposition(y, w=None, *, groups: Mapping[str, Sequence] | Sequence, measure="theil",
-                           cross: bool = True, elmo: bool = False, engine: str = "auto") -> SubgroupDecomposition:
+                           cross: bool = True, elmo: bool = False, engine: str = "auto", design=None,
+                           strata=None, psu=None, fpc=None, lonely_psu: str = "fail") -> SubgroupDecomposition:
     """Between/within GE by non-nested groupings (e.g. ``{"area": urban_rural, "region": region}``):
     each grouping alone and, with ``cross=True`` and several groupings, their cross-classification
     (``area x region``). One pass over the rows builds the cross cells; each grouping is a sum of cells.
+
+    Standard errors: give the survey design as :func:`nested_decomposition` takes it, ``design=`` (a
+    :class:`prosperity.variance.Design` built for these rows) or ``strata=``, ``psu=``, ``fpc=`` (one
+    value per row) and ``lonely_psu``. The table then gains ``between_se``, ``within_se``,
+    ``between_share_se`` (the within share's SE is the same) and ``total_se``, and the result has
+    ``total_se``. A grouping's between term is the first-level between term of
+    :func:`nested_decomposition` with that grouping as its only level, and gets the same linearized SE
+    (:mod:`prosperity.decompose.linearize`); the cross-classification is one more such grouping.
+    The ELMO share gets no SE: its denominator, the largest between term, depends on the whole
+    ordering of the incomes (where the sorted population is cut into blocks), not on smooth totals,
+    so the linearization does not cover it; use replicate weights if you need one.
     """
+    from .linearize import combine, design_rows
+
     alpha, label = parse_ge(measure)
     y = _to_numpy(y, "income")
     wv = None if w is None else _to_numpy(w, "weight")
@@ -550,6 +573,7 @@ def subgroup_decomposition(y, w=None, *, groups: Mapping[str, Sequence] | Sequen
     cell_codes, cell_index = np.unique(cell, return_inverse=True) if len(names) > 1 else (np.arange(h_each.sizes[0]), cell)
     cell_h = Hierarchy(("cell",), (cell_index.astype(np.int64),), (cell_codes,))
     mom = leaf_moments(y, wv, cell_h, alpha, engine=engine)
+    sample = design_rows(y, wv, design=design, strata=strata, psu=psu, fpc=fpc, lonely_psu=lonely_psu)
     n_tot, y_tot = float(mom.weight.sum()), float(mom.income.sum())
     if n_tot <= 0 or y_tot <= 0:
         raise ValueError("total weight and total income must be positive")
@@ -566,10 +590,12 @@ def subgroup_decomposition(y, w=None, *, groups: Mapping[str, Sequence] | Sequen
         cross_labels = np.array([" x ".join(str(h_each.labels[j][factor_of_cell[j][c]]) for j in range(len(names)))
                                  for c in range(cell_codes.size)], dtype=object)
         groupings.append((" x ".join(names), np.arange(cell_codes.size), cell_codes.size, cross_labels))
-    rows, grows = [], []
+    rows, grows, n_units, y_units = [], [], [], []
     for gname, gcode, size, labels in groupings:
         n_g = np.bincount(gcode, weights=mom.weight, minlength=size)
         y_g = np.bincount(gcode, weights=mom.income, minlength=size)
+        n_units.append(n_g)
+        y_units.append(y_g)
         m_g = np.bincount(gcode, weights=mom.power, minlength=size)
         between = _between(alpha, n_g, y_g)
         within_c = _within_contribution(alpha, n_g, y_g, m_g, n_tot, y_tot)
@@ -590,7 +616,18 @@ def subgroup_decomposition(y, w=None, *, groups: Mapping[str, Sequence] | Sequen
             "pop_share": n_g[act] / n_tot, "income_share": y_g[act] / y_tot, "mean": y_g[act] / n_g[act],
             "ge_within": own, "within_contribution": within_c[act],
         }))
-    return SubgroupDecomposition(label, alpha, total, pd.DataFrame(rows), pd.concat(grows, ignore_index=True))
+    total_se = None
+    if sample is not None:  # every grouping is a one-level nested decomposition: B_1 and GE - B_1
+        unit_codes = (gcode[cell_index] for _, gcode, _, _ in groupings)  # one grouping's codes at a time
+        t = sample.level_totals(alpha, unit_codes, n_units, y_units, n_tot, y_tot, float(mom.power.sum()))
+        se = sample.se_of_totals
+        total_se = se(t[0])
+        for row, t_b in zip(rows, t[1:]):
+            (t_between, t_within), (t_share, _) = combine(t[0], [t_b], total, [row["between"], row["within"]])
+            row.update(between_se=se(t_between), within_se=se(t_within), between_share_se=se(t_share),
+                       total_se=total_se)
+    return SubgroupDecomposition(label, alpha, total, pd.DataFrame(rows), pd.concat(grows, ignore_index=True),
+                                 total_se)
 
 
 def ge(y, w=None, measure="theil") -> float:

@@ -1,4 +1,5 @@
-"""Linearized variables and design-based standard errors of the nested GE decomposition, and the
+"""Linearized variables and design-based standard errors of the nested GE decomposition (and of the
+non-nested subgroup decomposition, whose groupings' between terms are B_1 of each grouping alone), and the
 design plumbing (:func:`design_rows`, :class:`DesignRows`, :func:`share_influences`) that Dagum's Gini
 decomposition (:mod:`prosperity.decompose.dagum`) shares.
 
@@ -178,13 +179,20 @@ class DesignRows:
     def ses(self, alpha: float, unit_codes, n_units, y_units, n_tot: float, y_tot: float, m_tot: float,
             total: float, values) -> tuple[float, list[float], list[float]]:
         """(SE of the total, SE of every component, SE of every share) of the nested GE decomposition."""
+        totals = self.level_totals(alpha, unit_codes, n_units, y_units, n_tot, y_tot, m_tot)
+        comps, shares = combine(totals[0], totals[1:], total, values)
+        se = self.se_of_totals
+        return se(totals[0]), [se(t) for t in comps], [se(t) for t in shares]
+
+    def level_totals(self, alpha: float, unit_codes, n_units, y_units, n_tot: float, y_tot: float,
+                     m_tot: float) -> list[np.ndarray]:
+        """PSU totals of the linearized variables of the total GE and of B_1 .. B_K
+        (:func:`level_influences`; the units of one level need not nest in those of another)."""
         totals = []
         for u in level_influences(alpha, self.y, unit_codes, n_units, y_units, n_tot, y_tot, m_tot):
             totals.append(self.totals(u))
             del u
-        comps, shares = combine(totals[0], totals[1:], total, values)
-        se = self.se_of_totals
-        return se(totals[0]), [se(t) for t in comps], [se(t) for t in shares]
+        return totals
 
     def totals(self, u: np.ndarray) -> np.ndarray:
         """PSU totals t_c = sum over PSU c of w u of a linearized variable ``u`` (one value per row)."""
