@@ -78,12 +78,11 @@ inequality using linearization techniques, Survey Research Methods 3(3), 167-195
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from ..compiled import njit
+from ..compiled import lazily_compiled
 from .hierarchy import encode_hierarchy
 
 COMPONENTS = ("within", "net_between", "transvariation")
@@ -193,30 +192,24 @@ def _every_and_own(ys, ws, n_h, y_h, own, order):
     return a_all, a_own
 
 
-@lru_cache(maxsize=1)
-def _compiled_walk():
-    jit = njit()
-    if jit is None:
-        return None
-
-    @jit
-    def walk(ys, ws, gs, n_h, y_h, a, own, rows):  # pragma: no cover - compiled
-        k = n_h.size
-        c = np.zeros(k)
-        yc = np.zeros(k)
-        for i in range(ys.size):
-            g = gs[i]
-            c[g] += ws[i]
-            yc[g] += ws[i] * ys[i]
-            yi, wi = ys[i], ws[i]
-            for h in range(k):
-                s = yi * (2.0 * c[h] - n_h[h]) - (2.0 * yc[h] - y_h[h])
-                a[g, h] += wi * s
-                if rows and h == g:
-                    own[i] = s
-        return a
-
-    return walk
+@lazily_compiled
+def _compiled_walk(ys, ws, gs, n_h, y_h, a, own, rows):  # pragma: no cover - compiled
+    """A[g, h] += w_i s_ih over the sorted rows, s_ih = sum_{r in h} w_r |y_i - y_r| from the running
+    sums of group h; with ``rows`` also own[i] = s_{i, g(i)}."""
+    k = n_h.size
+    c = np.zeros(k)
+    yc = np.zeros(k)
+    for i in range(ys.size):
+        g = gs[i]
+        c[g] += ws[i]
+        yc[g] += ws[i] * ys[i]
+        yi, wi = ys[i], ws[i]
+        for h in range(k):
+            s = yi * (2.0 * c[h] - n_h[h]) - (2.0 * yc[h] - y_h[h])
+            a[g, h] += wi * s
+            if rows and h == g:
+                own[i] = s
+    return a
 
 
 @dataclass(frozen=True, eq=False)

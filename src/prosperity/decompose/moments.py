@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from .hierarchy import Hierarchy, nesting_error_at_row
-from ..compiled import njit
+from ..compiled import lazily_compiled
 
 CHUNK = 1 << 15
 PARALLEL_MIN_ROWS = 1 << 20
@@ -47,39 +46,30 @@ def _usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-@lru_cache(maxsize=1)
-def _numba_scatter():
-    """Compile (once per process and signature) the scatter-and-check loop; None without numba."""
-    jit = njit()
-    if jit is None:
-        return None
-
-    @jit
-    def scatter(leaf, parents, y, w, weighted, f, times_y, lo, hi, sums, tab, seen):  # pragma: no cover
-        """Rows lo..hi: sums[l] += (w, w y, w f or w y f); tab[l] = coarser codes of the first row of l.
-        Returns the first row whose coarser codes disagree with its unit's first row, or -1."""
-        bad = -1
-        p = len(parents)
-        for i in range(lo, hi):
-            l = leaf[i]
-            wi = w[i] if weighted else 1.0
-            wy = wi * y[i]
-            fi = f[i - lo]
-            sums[l, 0] += wi
-            sums[l, 1] += wy
-            sums[l, 2] += wy * fi if times_y else wi * fi
-            if seen[l]:
-                for j in range(p):
-                    if tab[l, j] != parents[j][i]:
-                        if bad < 0:
-                            bad = i
-            else:
-                seen[l] = True
-                for j in range(p):
-                    tab[l, j] = parents[j][i]
-        return bad
-
-    return scatter
+@lazily_compiled
+def _numba_scatter(leaf, parents, y, w, weighted, f, times_y, lo, hi, sums, tab, seen):  # pragma: no cover
+    """Rows lo..hi: sums[l] += (w, w y, w f or w y f); tab[l] = coarser codes of the first row of l.
+    Returns the first row whose coarser codes disagree with its unit's first row, or -1."""
+    bad = -1
+    p = len(parents)
+    for i in range(lo, hi):
+        l = leaf[i]
+        wi = w[i] if weighted else 1.0
+        wy = wi * y[i]
+        fi = f[i - lo]
+        sums[l, 0] += wi
+        sums[l, 1] += wy
+        sums[l, 2] += wy * fi if times_y else wi * fi
+        if seen[l]:
+            for j in range(p):
+                if tab[l, j] != parents[j][i]:
+                    if bad < 0:
+                        bad = i
+        else:
+            seen[l] = True
+            for j in range(p):
+                tab[l, j] = parents[j][i]
+    return bad
 
 
 def _row_problem(y, w, offset: int, alpha: float, what_w: str = "weight") -> str | None:

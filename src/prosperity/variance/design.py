@@ -18,12 +18,11 @@ design, as domain estimation requires (a domain is not a separate sample).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from ..compiled import njit
+from ..compiled import lazily_compiled
 
 LONELY_PSU_RULES = ("fail", "adjust", "remove", "certainty")
 
@@ -136,19 +135,11 @@ def psu_totals(codes: np.ndarray, u: np.ndarray, w: np.ndarray, n_psu: int) -> n
     return np.bincount(codes, weights=np.multiply(u, w), minlength=n_psu)
 
 
-@lru_cache(maxsize=1)
-def _compiled_totals():
-    jit = njit()
-    if jit is None:
-        return None
-
-    @jit
-    def totals(codes, u, w, out):  # pragma: no cover - compiled
-        for i in range(codes.size):
-            out[codes[i]] += u[i] * w[i]
-        return out
-
-    return totals
+@lazily_compiled
+def _compiled_totals(codes, u, w, out):  # pragma: no cover - compiled
+    for i in range(codes.size):
+        out[codes[i]] += u[i] * w[i]
+    return out
 
 
 # ----------------------------------------------------------------- codes (hash-free fast paths)
