@@ -85,8 +85,9 @@ G = ["--income", "income"]
 # id -> (arguments, with {d} for the folder of the files above; exact start of the message after "error: ")
 CASES = {
     # grouped
-    "grouped: missing file": (["grouped", "{d}/nope.csv"], "no such file: "),
-    "grouped: empty file": (["grouped", "{d}/empty.csv"], "could not read "),
+    "grouped: missing file": (["grouped", "{d}/nope.csv"], "file '{d}/nope.csv' does not exist"),
+    "grouped: empty file": (["grouped", "{d}/empty.csv"], "file 'empty.csv' is empty (no header line, no data). Fix:"),
+    "grouped: header only": (["grouped", "{d}/header_only.csv"], "'header_only.csv' has a header but no data rows; give one row per group"),
     "grouped: negative population share": (["grouped", "{d}/g_neg.csv"], "column 'population_share': data row 2 is -0.2; every group needs a positive share"),
     "grouped: unknown method": (["grouped", "{d}/g.csv", "--method", "gqq"], "unknown method 'gqq'; choose one of gq, beta, gpinter"),
     "grouped: unknown unit": (["grouped", "{d}/g.csv", "--unit", "family"], "unit must be 'person' or 'household', got 'family'"),

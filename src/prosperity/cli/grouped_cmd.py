@@ -10,7 +10,7 @@ METHOD_HELP = "gq | beta | gpinter | histogram | lognormal | singh_maddala | dag
 def register(app: typer.Typer) -> None:
     @app.command("grouped")
     def grouped(
-        table: str = typer.Argument(..., help="CSV, one row per group (lowest first): population_share and mean or income_share (threshold where known)"),
+        table: str = typer.Argument(..., help="CSV (or Parquet, Excel, Stata, Feather), one row per group (lowest first): population_share and mean or income_share (threshold where known)"),
         method: str = typer.Option("auto", "--method", "-m", help=METHOD_HELP),
         mean: float = typer.Option(None, "--mean", help="overall mean income (needed with income shares only)"),
         poverty_line: float = typer.Option(None, "--poverty-line", "-z", help="poverty line for FGT 0/1/2 and Watts"),

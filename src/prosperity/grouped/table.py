@@ -280,12 +280,13 @@ class GroupedTable:
 
 
 def read_grouped_csv(path, *, overall_mean: float | None = None, unit: str = "person") -> GroupedTable:
-    """Read a CSV with one row per group, lowest first (see :class:`GroupedTable`)."""
-    path = Path(path)
-    if not path.exists():
-        raise GroupedDataError(f"no such file: {path}")
-    try:
-        frame = pd.read_csv(path)
-    except Exception as exc:  # pandas raises several types
-        raise GroupedDataError(f"could not read {path} as CSV: {exc}") from None
+    """Read a table with one row per group, lowest first (see :class:`GroupedTable`): CSV, or any
+    format :func:`prosperity.io.read.read_table` reads, with its located messages (missing file with a
+    did-you-mean, empty file, unreadable content)."""
+    from ..io.read import read_table
+
+    frame = read_table(Path(path))
+    if frame.empty:
+        raise GroupedDataError(f"{Path(path).name!r} has a header but no data rows; "
+                               "give one row per group, lowest first")
     return GroupedTable.from_frame(frame, overall_mean=overall_mean, unit=unit)
