@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from statistics import NormalDist
 
 import numpy as np
@@ -68,7 +69,7 @@ from ..measures.central import mean_estimate
 from ..measures.estimate import SortedIncome
 from ..measures.poverty import fgt_sorted, watts_sorted
 from ..measures.prosperity import bottom_mean_sorted
-from ..measures.quantiles import kernel_density_at, quantile_influence, quantile_sorted, weighted_quantile
+from ..measures.quantiles import kernel_density_at, quantile_influence, quantile_sorted
 from ..variance.columns import design_from_columns, given_design
 from ..variance.design import Design
 
@@ -97,7 +98,14 @@ class Sample:
             g = self.y.size
             mid = (np.arange(g) + 0.5) / g
             return np.interp(p, mid, self.y)
-        return weighted_quantile(self.y, p, self.w, convention=convention)
+        if np.ndim(p) == 0:
+            return quantile_sorted(self.sorted, p, convention)
+        return np.array([quantile_sorted(self.sorted, pj, convention) for pj in np.asarray(p, dtype=float)])
+
+    @cached_property
+    def sorted(self) -> SortedIncome:
+        """The sample sorted once, with its caches (quantiles, densities), for every statistic here."""
+        return SortedIncome.from_arrays(self.y, self.w)
 
     def scaled(self, factor: float) -> "Sample":
         q = None if self.qfunc is None else (lambda p, f=self.qfunc: f(p) * factor)
@@ -106,12 +114,7 @@ class Sample:
 
     def bottom_mean(self, share: float) -> float:
         """Mean income of the poorest ``share`` of the population (fractional weight at the cut)."""
-        order = np.argsort(self.y, kind="stable")
-        y, w = self.y[order], self.w[order]
-        target = share * w.sum()
-        cum = np.cumsum(w)
-        take = np.clip(target - (cum - w), 0.0, w)
-        return float(take @ y / target)
+        return bottom_mean_sorted(self.sorted, influence=False, share=share).value
 
 
 def as_sample(dist, weights=None, grid_size: int = 10_000, name: str = "distribution") -> Sample:
@@ -346,7 +349,7 @@ class _Period:
 
     @classmethod
     def build(cls, sample: Sample, design, name: str) -> "_Period":
-        return cls(SortedIncome.from_arrays(sample.y, sample.w), _as_design(design, sample.y.size, name), name)
+        return cls(sample.sorted, _as_design(design, sample.y.size, name), name)
 
     def variance(self, u: np.ndarray) -> float:
         return self.design.variance(self.s.w * u, index=self.s.order)
