@@ -60,6 +60,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .moments import ge_term
 from ..variance.columns import check_lonely_rule, design_from_columns, given_design
 from ..variance.design import Design, psu_totals
 
@@ -108,15 +109,12 @@ def smoothed_terms(alpha: float, n_u: np.ndarray, y_u: np.ndarray):
 
 
 def _f_rows(y: np.ndarray, alpha: float) -> np.ndarray:
-    """f(y) per observation: y log y (0 at y = 0), log y, or y^alpha."""
+    """f(y) per observation: y log y (0 at y = 0), log y, or y^alpha (the moments pass's f, times y
+    for Theil)."""
+    out = ge_term(y, alpha, np.empty_like(y), has_zero=alpha == 1.0)
     if alpha == 1.0:
-        out = np.zeros_like(y)
-        np.log(y, out=out, where=y > 0)
         out *= y
-        return out
-    if alpha == 0.0:
-        return np.log(y)
-    return np.power(y, alpha)
+    return out
 
 
 # --------------------------------------------------------------------------------- influence variables

@@ -93,7 +93,7 @@ def _row_problem(y, w, offset: int, alpha: float, what_w: str = "weight") -> str
     return None
 
 
-def _f(y, alpha: float, out: np.ndarray, has_zero: bool) -> np.ndarray:
+def ge_term(y, alpha: float, out: np.ndarray, has_zero: bool) -> np.ndarray:
     """f(y) without the weight: log y (alpha in {0, 1}; 0 where y = 0 for Theil) or y^alpha."""
     if alpha in (0.0, 1.0):
         if has_zero:
@@ -177,7 +177,7 @@ def leaf_moments(y: np.ndarray, w: np.ndarray | None, h: Hierarchy, alpha: float
                 e = min(hi, s + chunk)
                 yc = y[s:e]
                 ymin = _screen(y, w, s, e, alpha)
-                fc = _f(yc, alpha, f_buf[: e - s], ymin == 0)
+                fc = ge_term(yc, alpha, f_buf[: e - s], ymin == 0)
                 bad = scatter(leaf_arr, cols, y, y if w is None else w, w is not None, fc, times_y, s, e, sums, tab,
                               seen)
                 if bad >= 0:
@@ -224,7 +224,7 @@ def leaf_moments(y: np.ndarray, w: np.ndarray | None, h: Hierarchy, alpha: float
             e = min(n, s + chunk)
             yc = y[s:e]
             ymin = _screen(y, w, s, e, alpha)
-            fc = _f(yc, alpha, f_buf[: e - s], ymin == 0)
+            fc = ge_term(yc, alpha, f_buf[: e - s], ymin == 0)
             lc = leaf_codes[s:e]
             wv = w[s:e] if w is not None else None
             wy = yc * wv if wv is not None else yc
