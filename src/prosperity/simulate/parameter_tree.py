@@ -148,8 +148,9 @@ def _walk(raw: dict, prefix: str, file: str, leaves: dict, nodes: dict) -> None:
             for k, b in enumerate(child["brackets"]):
                 if not isinstance(b, dict) or "threshold" not in b or "rate" not in b:
                     raise ParameterFileError(f"{file}: {path}: bracket {k} needs a threshold and a rate")
-                brackets.append((_dated(b["threshold"], f"{path}.brackets.{k}.threshold", file, meta),
-                                 _dated(b["rate"], f"{path}.brackets.{k}.rate", file, meta)))
+                brackets.append((_dated(b["threshold"], f"{path}.brackets.{k}.threshold", file,
+                                        {**meta, "unit": meta.get("threshold_unit", "")}),
+                                 _dated(b["rate"], f"{path}.brackets.{k}.rate", file, {**meta, "unit": meta.get("rate_unit", "")})))
             leaves[path] = Scale(path, brackets, dict(meta), child.get("description", ""), file)
         else:
             _walk(child, path, file, leaves, nodes)

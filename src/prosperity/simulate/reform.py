@@ -230,8 +230,8 @@ def _resolve(tree: ParameterTree, change: Change, path: str) -> DatedValues:
             raise ValueError(f"{change.where}: {path}: a bracket path is {head}.brackets.<k>.threshold or .rate")
         if int(k) == len(scale.brackets):  # a new top bracket
             meta = scale.metadata
-            scale.brackets.append((DatedValues(f"{head}.brackets.{k}.threshold", [], meta),
-                                   DatedValues(f"{head}.brackets.{k}.rate", [], meta)))
+            scale.brackets.append((DatedValues(f"{head}.brackets.{k}.threshold", [], {**meta, "unit": meta.get("threshold_unit", "")}),
+                                   DatedValues(f"{head}.brackets.{k}.rate", [], {**meta, "unit": meta.get("rate_unit", "")})))
             return tree.leaf(path)
         raise ValueError(f"{change.where}: {path}: {head} has brackets 0..{len(scale.brackets) - 1}; "
                          f"use {len(scale.brackets)} to add one")
