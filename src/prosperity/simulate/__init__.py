@@ -7,11 +7,11 @@ dated YAML in OpenFisca's format, reforms as overlays (see docs/simulate.md).
 >>> sim.run(load_reforms(["dibao_plus_20pct"])).summary
 """
 
-from .engine import Simulation, evaluate
+from .engine import ParameterNotInForce, Simulation, evaluate
 from .outputs import SimulationResult
 from .parameter_tree import Brackets, ParameterTree, bundled_parameters, default_instant
 from .population import Population, PopulationError
 from .reform import Reform, ReformError, example_reforms, load_reforms
 
-__all__ = ["Brackets", "ParameterTree", "Population", "PopulationError", "Reform", "ReformError", "Simulation",
+__all__ = ["Brackets", "ParameterNotInForce", "ParameterTree", "Population", "PopulationError", "Reform", "ReformError", "Simulation",
            "SimulationResult", "bundled_parameters", "default_instant", "evaluate", "example_reforms", "load_reforms"]

@@ -47,6 +47,28 @@ class Fixed:
     scaling_norm: dict = None  # {"urban": c, "rural": c}: person-weighted mean of scaled standards = national
 
 
+OPTIONAL_PARAMETERS = ("dibao.recipients.",)  # official counts: absent years fall back to dibao.take_up_rate
+
+
+class ParameterNotInForce(ValueError):
+    """A rule needs a parameter that has no value at the simulated date."""
+
+
+def check_in_force(p: dict, instant: dt.date, tree: ParameterTree) -> None:
+    """Refuse a date at which a parameter the rules need has no value (before its first dated value)."""
+    missing = [k for k, v in p.items() if v is None and not k.startswith(OPTIONAL_PARAMETERS)]
+    if missing:
+        def first(path):
+            try:
+                entries = getattr(tree.leaf(path), "entries", None)
+            except KeyError:
+                return "none"
+            return entries[0][0].isoformat() if entries else "none"
+        detail = "; ".join(f"{k} (first value from {first(k)})" for k in missing)
+        raise ParameterNotInForce(f"parameters not in force on {instant.isoformat()}: {detail}. Choose a later "
+                                  "year, or give them a value from that date in a reform (PATH: {YYYY-MM-DD: VALUE})")
+
+
 def _province_values(p: dict, prefix: str) -> np.ndarray:
     return np.array([float(p.get(f"{prefix}.{name}") or 0.0) for name in PROVINCES])
 
@@ -175,6 +197,7 @@ class Simulation:
         tree = parameters or bundled_parameters()
         self.tree = baseline_reform.apply(tree) if baseline_reform else tree
         self.params = self.tree.at(self.instant)
+        check_in_force(self.params, self.instant, self.tree)
         self.fixed = self._fix_baseline()
         self.baseline = evaluate(self.population, self.fixed, self.params)
         self._baseline_sorted = None

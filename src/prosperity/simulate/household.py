@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .engine import Fixed, evaluate
+from .engine import Fixed, check_in_force, evaluate
 from .parameter_tree import ParameterTree, bundled_parameters, default_instant
 from .population import Population, co2_context, provincial_context
 from .reform import PROVINCES, Reform, ReformError
@@ -105,6 +105,7 @@ def calculate_household(*, wage: float, year: int = 2024, province: str = "Beiji
         tree = reform.apply(tree)
     instant = default_instant(year)
     p = tree.at(instant)
+    check_in_force(p, instant, tree)
     ages = [35.0] + ([35.0] if spouse else []) + [float(a) for a in children_ages] + [65.0] * int(elderly)
     others = {"spouse_wage": float(spouse_wage), "business": float(business), "property": float(property_income),
               "other_transfers": float(other_transfers)}
