@@ -25,6 +25,9 @@ test: $(STAMP) system
 
 bench: $(STAMP) system
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/bench_decompose.py
+	$(PY) benchmarks/bench_index.py
+	$(PY) benchmarks/bench_simulate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

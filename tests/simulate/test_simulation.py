@@ -335,3 +335,62 @@ def test_cli_household():
     d = json.loads(out.stdout)
     steps = {s["step"]: s["amount"] for s in d["steps"]}
     assert steps["income tax (IIT)"] == pytest.approx(-519.796, abs=0.01)
+
+
+# -- the compiled person pass gives the NumPy rules' numbers ------------------------------------------
+
+@pytest.mark.parametrize("name", [None] + sorted(example_reforms()))
+@pytest.mark.parametrize("threads", [1, 3])
+def test_fused_person_pass_equals_the_numpy_rules(sim, name, threads, monkeypatch):
+    from prosperity.simulate import kernel
+    from prosperity.simulate.engine import evaluate
+
+    if kernel.person_rules_loop() is None:
+        pytest.skip("numba not available: only the NumPy rules run")
+    monkeypatch.setattr(kernel, "THREADS", threads)
+    monkeypatch.setattr(kernel, "PARALLEL_MIN_PERSONS", 0)
+    p = sim.reform_params(load_reforms([name]) if name else None)
+    extra = np.where(sim.fixed.primary, 100.0, 0.0)
+    for bump in (None, extra):
+        fast = evaluate(sim.population, sim.fixed, p, None, bump, fused=True)
+        slow = evaluate(sim.population, sim.fixed, p, None, bump, fused=False)
+        assert set(fast) == set(slow)
+        for key in slow:
+            np.testing.assert_array_equal(np.asarray(fast[key]), np.asarray(slow[key]), err_msg=f"{name}: {key}")
+    assert slow["iit"].sum() > 0 and slow["resident_pension"].sum() > 0  # the comparison is not of zeros
+
+
+def test_a_replaced_rule_runs_the_numpy_path(sim):
+    from prosperity.simulate.engine import evaluate
+
+    def no_tax(taxable_base_wage, si_employee, housing_fund, sad, p):
+        return {"taxable_income": np.zeros_like(taxable_base_wage), "iit": np.zeros_like(taxable_base_wage)}
+
+    out = evaluate(sim.population, sim.fixed, sim.params, {"income_tax": no_tax})
+    assert out["iit"].sum() == 0 and sim.baseline["iit"].sum() > 0
+    assert np.dot(sim.population.household_weight, out["disposable"] - sim.baseline["disposable"]) > 0
+
+    from prosperity.simulate import rules
+
+    same = evaluate(sim.population, sim.fixed, sim.params, {"dibao": rules.dibao})  # NumPy dibao and budgets
+    for key in ("dibao", "disposable", "central", "local", "dibao_eligible"):
+        np.testing.assert_array_equal(same[key], sim.baseline[key], err_msg=key)
+
+
+def test_reform_sorted_from_the_baseline_order_equals_a_fresh_sort(sim):
+    from prosperity.measures.estimate import SortedIncome
+    from prosperity.simulate.outputs import _sorted_from, _sorted_subset
+
+    pw = sim.population.persons_weight
+    base = SortedIncome.from_arrays(sim.baseline["disposable_pc"], pw)
+    state = sim.evaluate(load_reforms(["dibao_plus_20pct"]))
+    fresh = SortedIncome.from_arrays(state["disposable_pc"], pw)
+    warm = _sorted_from(state["disposable_pc"], pw, base.order)
+    np.testing.assert_array_equal(warm.y, fresh.y)
+    np.testing.assert_array_equal(state["disposable_pc"][warm.order], warm.y)
+    np.testing.assert_allclose(warm.cumw[-1], fresh.cumw[-1], rtol=1e-12)
+    urban = sim.population.urban
+    sub = _sorted_subset(warm, urban)
+    direct = SortedIncome.from_arrays(state["disposable_pc"][urban], pw[urban])
+    np.testing.assert_array_equal(sub.y, direct.y)
+    np.testing.assert_array_equal(state["disposable_pc"][urban][sub.order], sub.y)

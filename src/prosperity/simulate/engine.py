@@ -11,11 +11,13 @@ reforms evaluated against it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
 
+from ..measures.allocation import reuse_freed_memory
+from . import kernel as K
 from . import rules as R
 from .parameter_tree import ParameterTree, bundled_parameters, default_instant
 from .population import REGION_OF, Population, co2_context, provincial_context
@@ -45,6 +47,13 @@ class Fixed:
     consumption_rel: np.ndarray
     co2: object  # DataFrame per province
     scaling_norm: dict = None  # {"urban": c, "rural": c}: person-weighted mean of scaled standards = national
+    derived: dict = field(default_factory=dict, repr=False)  # per-household arrays derived from the above, by key
+
+    def per_household(self, key, make):
+        """``make()`` computed once per ``key`` (a tuple naming what it depends on) and kept."""
+        if key not in self.derived:
+            self.derived[key] = make()
+        return self.derived[key]
 
 
 OPTIONAL_PARAMETERS = ("dibao.recipients.",)  # official counts: absent years fall back to dibao.take_up_rate
@@ -91,34 +100,68 @@ def _distribute(rule: str, fund_by_province, pop: Population, pre_income_pc, eli
     return np.where(target, per_capita[pop.province] * pop.size, 0.0)
 
 
-def evaluate(pop: Population, fixed: Fixed, p: dict, rules: dict | None = None, extra_wage=None) -> dict:
+def evaluate(pop: Population, fixed: Fixed, p: dict, rules: dict | None = None, extra_wage=None, *,
+             per_person: bool = True, fused: bool = True) -> dict:
     """Every rule for every household and person under parameters ``p``; returns arrays (households
-    unless named ``*_person``). ``extra_wage``: per-person wage added (for marginal rates)."""
+    unless named ``*_person``). ``extra_wage``: per-person wage added (for marginal rates).
+    ``per_person``: also return each person's IIT and taxable income (``iit_person``,
+    ``taxable_income_person``). The person-level rules run in one compiled pass (:mod:`.kernel`) unless
+    ``fused=False``, numba is missing or a reform replaces one of them (then the NumPy rules run)."""
+    with reuse_freed_memory(pop.n_persons):
+        return _evaluate(pop, fixed, p, rules, extra_wage, per_person, fused)
+
+
+def _evaluate(pop, fixed, p, rules, extra_wage, per_person, fused) -> dict:
     rule = {name: getattr(R, name) for name in ("social_insurance", "special_additional_deductions", "income_tax",
                                                  "resident_pension", "childcare_subsidy", "dibao")}
     rule.update(rules or {})
     hh = pop.person_household
-    wage = fixed.wage_person if extra_wage is None else fixed.wage_person + extra_wage
-    avg_wage_person = (p["social_insurance.average_wage"] * fixed.income_rel)[pop.province][hh]
-    si = rule["social_insurance"](wage, fixed.covered, avg_wage_person, p)
-    sad = rule["special_additional_deductions"](fixed.children_education[hh], fixed.infants[hh], fixed.elders[hh],
-                                                fixed.primary, p)
-    tax = rule["income_tax"](np.where(fixed.earner, wage, 0.0), si["si_employee"], si["housing_fund"], sad, p)
-    top_up = _province_values(p, "resident_pension.provincial_top_up")[pop.province][hh]
-    pension = rule["resident_pension"](pop.age, fixed.employee_pensioner, top_up, p)
-    child = rule["childcare_subsidy"](pop.age, p)
-
     H = pop.n_households
+    top_up_prov = _province_values(p, "resident_pension.provincial_top_up")
+
     def hsum(x):
         return np.bincount(hh, weights=x, minlength=H)
-    out = {"iit": hsum(tax["iit"]), "si_employee": hsum(si["si_employee"]), "housing_fund": hsum(si["housing_fund"]),
-           "si_employer_pension": hsum(si["si_employer_pension"]), "resident_pension": hsum(pension),
-           "childcare_subsidy": hsum(child), "resident_pension_recipients": hsum(pension > 0), "gross_wage": hsum(wage) if extra_wage is not None else pop.wage_household}
-    out["iit_person"] = tax["iit"]
-    out["taxable_income_person"] = tax["taxable_income"]
+
+    kernel_out = None
+    if fused and not (set(rules or ()) & set(K.FUSED_RULES)):
+        kernel_out = K.person_rules(pop, fixed, p, top_up_prov, extra_wage, per_person=per_person)
+    if kernel_out is not None:
+        fused = kernel_out
+        out = {k: fused[k] for k in ("iit", "si_employee", "housing_fund", "si_employer_pension", "resident_pension",
+                                     "childcare_subsidy", "resident_pension_recipients")}
+        out["gross_wage"] = fused["gross_wage"] if extra_wage is not None else pop.wage_household
+        minimum_h = fused["pension_minimum_part"]
+        if per_person:
+            out["iit_person"], out["taxable_income_person"] = fused["iit_person"], fused["taxable_income_person"]
+    else:
+        wage = fixed.wage_person if extra_wage is None else fixed.wage_person + extra_wage
+        avg_wage_person = (p["social_insurance.average_wage"] * fixed.income_rel)[pop.province][hh]
+        si = rule["social_insurance"](wage, fixed.covered, avg_wage_person, p)
+        sad = rule["special_additional_deductions"](fixed.children_education[hh], fixed.infants[hh],
+                                                    fixed.elders[hh], fixed.primary, p)
+        tax = rule["income_tax"](np.where(fixed.earner, wage, 0.0), si["si_employee"], si["housing_fund"], sad, p)
+        pension = rule["resident_pension"](pop.age, fixed.employee_pensioner, top_up_prov[pop.province][hh], p)
+        child = rule["childcare_subsidy"](pop.age, p)
+        out = {"iit": hsum(tax["iit"]), "si_employee": hsum(si["si_employee"]), "housing_fund": hsum(si["housing_fund"]),
+               "si_employer_pension": hsum(si["si_employer_pension"]), "resident_pension": hsum(pension),
+               "childcare_subsidy": hsum(child), "resident_pension_recipients": hsum(pension > 0),
+               "gross_wage": hsum(wage) if extra_wage is not None else pop.wage_household}
+        minimum_part = np.where(pop.age >= p["resident_pension.eligibility_age"], 1.0, 0.0) * (pension > 0) \
+            * p["resident_pension.minimum"] * R.MONTHS
+        minimum_h = np.bincount(hh, weights=minimum_part, minlength=H)
+        out["iit_person"] = tax["iit"]
+        out["taxable_income_person"] = tax["taxable_income"]
     market = out["gross_wage"] + pop.business_property
-    pre = (market + fixed.other_transfers + out["resident_pension"] + out["childcare_subsidy"]
-           - out["iit"] - out["si_employee"] - out["housing_fund"])
+    compiled = kernel_out is not None
+    if compiled:
+        pre, pre_pc = np.empty(H), np.empty(H)
+        K.income_before_transfers_loop()(out["gross_wage"], pop.business_property, fixed.other_transfers,
+                                         out["resident_pension"], out["childcare_subsidy"], out["iit"],
+                                         out["si_employee"], out["housing_fund"], pop.size, pre, pre_pc)
+    else:
+        pre = (market + fixed.other_transfers + out["resident_pension"] + out["childcare_subsidy"]
+               - out["iit"] - out["si_employee"] - out["housing_fund"])
+        pre_pc = pre / pop.size
 
     # regional transfers: east -> central/west (levy on donors' households), ecological compensation
     pw = pop.persons_weight
@@ -127,9 +170,9 @@ def evaluate(pop: Population, fixed: Fixed, p: dict, rules: dict | None = None, 
     donor_regions = [REGIONS.index(r) for r in _names(p[ew + "donor_region"])]
     recipient_regions = [REGIONS.index(r) for r in _names(p[ew + "recipient_regions"])]
     donor_h = np.isin(region_of_prov, donor_regions)[pop.province]
-    levy = np.where(donor_h, p[ew + "levy_rate"] * np.maximum(pre, 0.0), 0.0)
+    levy = (np.where(donor_h, p[ew + "levy_rate"] * np.maximum(pre, 0.0), 0.0) if p[ew + "levy_rate"] != 0
+            else np.zeros(H))
     recipient_prov = np.isin(region_of_prov, recipient_regions)
-    pre_pc = pre / pop.size
     east_west = np.zeros(H)
     if p[ew + "amount_per_capita"] > 0:
         persons_prov = np.bincount(pop.province, weights=pw, minlength=len(PROVINCES))
@@ -152,28 +195,37 @@ def evaluate(pop: Population, fixed: Fixed, p: dict, rules: dict | None = None, 
     out["ecological_fund_by_donor"] = eco_fund_by_donor
 
     # dibao: means test on income excluding dibao and the childcare subsidy
-    means = pre + east_west + ecological - levy - out["childcare_subsidy"]
-    national = np.where(pop.urban, p["dibao.standard.urban"], p["dibao.standard.rural"])
-    scale = (fixed.consumption_rel[pop.province] * np.where(pop.urban, fixed.scaling_norm["urban"], fixed.scaling_norm["rural"])
-             if p["dibao.provincial_scaling"] else 1.0)
-    standard = national * scale
-    rate = np.where(pop.urban, fixed.take_up_rate["urban"], fixed.take_up_rate["rural"])
-    out["dibao_standard_monthly"] = standard
-    out["dibao_eligible"] = means < standard * R.MONTHS * pop.size
-    out["dibao"] = rule["dibao"](means, pop.size, standard, fixed.take_up_draw < rate, p)
-    out["market_income"] = market
-    out["disposable"] = pre + east_west + ecological - levy + out["dibao"]
-    out["disposable_pc"] = out["disposable"] / pop.size
-
+    scaled = bool(p["dibao.provincial_scaling"])
+    scale = fixed.per_household(("dibao_scale", scaled), lambda: (
+        fixed.consumption_rel[pop.province] * np.where(pop.urban, fixed.scaling_norm["urban"], fixed.scaling_norm["rural"])
+        if scaled else np.ones(H)))
+    rates = (fixed.take_up_rate["urban"], fixed.take_up_rate["rural"])
+    take_up = fixed.per_household(("take_up",) + rates, lambda: fixed.take_up_draw < np.where(pop.urban, *rates))
+    east = fixed.per_household(("east",), lambda: np.array([REGION_OF[x] == "East" for x in PROVINCES])[pop.province])
     iit_central = p["iit.revenue_share_central"]
-    east = np.array([REGION_OF[x] == "East" for x in PROVINCES])[pop.province]
-    minimum_part = np.where(pop.age >= p["resident_pension.eligibility_age"], 1.0, 0.0) * (pension > 0) \
-        * p["resident_pension.minimum"] * R.MONTHS
-    minimum_h = np.bincount(hh, weights=minimum_part, minlength=H)
-    central_pension = minimum_h * np.where(east, p["resident_pension.central_share_east"], 1.0)
-    out["central"] = (iit_central * out["iit"] + levy - east_west - out["childcare_subsidy"] - central_pension)
-    out["local"] = ((1 - iit_central) * out["iit"] - out["dibao"] - (out["resident_pension"] - central_pension)
-                    - ecological)
+    out["market_income"] = market
+    if compiled and "dibao" not in (rules or {}):
+        names = ("dibao_standard_monthly", "dibao_eligible", "dibao", "disposable", "disposable_pc", "central", "local")
+        arrays = {k: np.empty(H, dtype=bool if k == "dibao_eligible" else np.float64) for k in names}
+        K.dibao_and_budgets_loop()(pre, east_west, ecological, levy, out["childcare_subsidy"], pop.urban, scale, take_up,
+                                   pop.size, out["iit"], out["resident_pension"], minimum_h, east,
+                                   float(p["dibao.standard.urban"]), float(p["dibao.standard.rural"]),
+                                   float(iit_central), float(p["resident_pension.central_share_east"]),
+                                   *arrays.values())
+        out.update(arrays)
+    else:
+        means = pre + east_west + ecological - levy - out["childcare_subsidy"]
+        national = np.where(pop.urban, p["dibao.standard.urban"], p["dibao.standard.rural"])
+        standard = national * scale
+        out["dibao_standard_monthly"] = standard
+        out["dibao_eligible"] = means < standard * R.MONTHS * pop.size
+        out["dibao"] = rule["dibao"](means, pop.size, standard, take_up, p)
+        out["disposable"] = pre + east_west + ecological - levy + out["dibao"]
+        out["disposable_pc"] = out["disposable"] / pop.size
+        central_pension = minimum_h * np.where(east, p["resident_pension.central_share_east"], 1.0)
+        out["central"] = (iit_central * out["iit"] + levy - east_west - out["childcare_subsidy"] - central_pension)
+        out["local"] = ((1 - iit_central) * out["iit"] - out["dibao"] - (out["resident_pension"] - central_pension)
+                        - ecological)
     out["social_insurance_funds"] = out["si_employee"]
     out["housing_fund_accounts"] = out["housing_fund"]
     return out
@@ -199,7 +251,7 @@ class Simulation:
         self.params = self.tree.at(self.instant)
         check_in_force(self.params, self.instant, self.tree)
         self.fixed = self._fix_baseline()
-        self.baseline = evaluate(self.population, self.fixed, self.params)
+        self.baseline = evaluate(self.population, self.fixed, self.params, per_person=False)
         self._baseline_sorted = None
         self._baseline_metr = None
 
@@ -292,7 +344,7 @@ class Simulation:
         if p["dibao.take_up_rate"] != self.params["dibao.take_up_rate"]:  # a reform of take-up itself
             fixed = Fixed(**{**fixed.__dict__, "take_up_rate": {"urban": p["dibao.take_up_rate"],
                                                                  "rural": p["dibao.take_up_rate"]}})
-        return evaluate(self.population, fixed, p, reform.rules if reform else None, extra_wage)
+        return evaluate(self.population, fixed, p, reform.rules if reform else None, extra_wage, per_person=False)
 
     def net_cost(self, state: dict) -> float:
         """Net fiscal cost of a scenario vs the baseline (yuan a year): the change in total household
@@ -329,6 +381,10 @@ class Simulation:
     def run(self, reform: Reform | None = None, *, budget_neutral: str | None = None, target_cost: float = 0.0,
             metr: bool = True):
         """Evaluate ``reform`` against the cached baseline; returns a :class:`SimulationResult`."""
+        with reuse_freed_memory(self.population.n_persons):
+            return self._run(reform, budget_neutral, target_cost, metr)
+
+    def _run(self, reform, budget_neutral, target_cost, metr):
         from .outputs import build_result
 
         solved = None
