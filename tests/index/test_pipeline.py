@@ -120,12 +120,12 @@ def test_quick_mode_equals_flat_entropy_and_pymcdm_topsis():
     pymcdm = pytest.importorskip("pymcdm")
     X = np.array([[250.0, 16, 12, 5], [200, 16, 8, 3], [300, 32, 16, 4], [275, 32, 8, 4], [225, 16, 16, 2]])
     df = pd.DataFrame(X, columns=["a", "b", "c", "d"]).assign(region=list("VWXYZ"))
-    res = build_index(df, negative=["c"], year=None)
+    res = build_index(df, negative=["c"], positive=["rest"], year=None)
     Z = res.normalised.to_numpy()
     w = entropy_weights(Z)
     assert np.allclose(res.weights["effective"], w)
     assert np.allclose(res.scores["score"], Z @ w)
-    top = build_index(df, negative=["c"], year=None, aggregation="topsis")
+    top = build_index(df, negative=["c"], positive=["rest"], year=None, aggregation="topsis")
     ref = pymcdm.methods.TOPSIS()(X, w, np.array([1, 1, -1, 1]))
     assert np.allclose(top.scores["score"], ref, atol=1e-12)
 
@@ -218,7 +218,7 @@ def test_cli_json_contract(tmp_path):
     path = tmp_path / "panel.csv"
     d.to_csv(path, index=False)
     out = CliRunner().invoke(app, ["index", str(path), "--region", "province", "--negative", "atkinson",
-                                   "--format", "json", "--uncertainty", "50"])
+                                   "--positive", "rest", "--format", "json", "--uncertainty", "50"])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert set(doc["weights"]) == {"gdp_pc", "atkinson", "pub_health_pc"}
@@ -226,7 +226,7 @@ def test_cli_json_contract(tmp_path):
     first = doc["scores"][0]
     assert set(first) >= {"region", "year", "score", "rank"} and "uncertainty" in doc
     bad = CliRunner().invoke(app, ["index", str(path), "--region", "province", "--negative", "nope"])
-    assert bad.exit_code == 2 and "not indicators: nope" in bad.output
+    assert bad.exit_code == 2 and "not indicators of the data: nope" in bad.output
 
 
 def test_quick_mode_refuses_a_mostly_numeric_column_with_stray_text():
@@ -239,6 +239,6 @@ def test_quick_mode_refuses_a_mostly_numeric_column_with_stray_text():
 def test_quick_mode_leaves_text_columns_out_and_says_so():
     df = pd.DataFrame({"region": ["X", "Y", "Z"], "a": [1.0, 2.0, 3.0], "c": [3.0, 1.0, 2.0], "name": ["p", "q", "r"]})
     with pytest.warns(UserWarning, match="non-numeric columns are not indicators and were left out: name"):
-        res = build_index(df, year=None)
+        res = build_index(df, year=None, positive=["rest"])
     assert set(res.weights_dict()) == {"a", "c"}
     assert "non-numeric columns are not indicators and were left out: name" in res.warnings

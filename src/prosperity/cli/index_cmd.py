@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import warnings
 
+import pandas as pd
+
 import typer
 
 
@@ -19,6 +21,8 @@ def register(app: typer.Typer) -> None:
         region: str = typer.Option("region", "--region", help="region id column"),
         year: str = typer.Option("year", "--year", help="year column (omit or absent: one cross-section)"),
         negative: str = typer.Option(None, "--negative", help="without --framework: comma list of columns where less is better"),
+        positive: str = typer.Option(None, "--positive", help="without --framework: comma list of columns where more is "
+                                     "better ('rest' = every column not in --negative); directions are never guessed"),
         normalisation: str = typer.Option(None, "--normalisation", help="minmax | zscore | rank | percentile | target "
                                           "(realisation degree) | distance_target | goalposts | vector | sum | ..."),
         value_range: str = typer.Option(None, "--range", help="min-max target range a,b (e.g. 1,100 before geometric means)"),
@@ -33,6 +37,14 @@ def register(app: typer.Typer) -> None:
         treatment: str = typer.Option(None, "--outliers", help="none | coinr (winsorise then log) | winsorise | log | boxcox"),
         start: int = typer.Option(None, "--start", help="first year"),
         end: int = typer.Option(None, "--end", help="last year"),
+        show_year: int = typer.Option(None, "--show-year", help="year whose scores the table shows (default: of the "
+                                      "years where at least half of the regions have a score, the latest with the "
+                                      "best coverage); a year "
+                                      "without enough data is refused"),
+        min_coverage: float = typer.Option(None, "--min-coverage", help="share of a group's components a region "
+                                           "needs for a group score (default 0.5; COINr's dat_thresh)"),
+        impute_groups: str = typer.Option(None, "--impute-groups", help="mean/median imputation within: year "
+                                          "(default) | all | a column of the data (e.g. a region group)"),
         n_uncertainty: int = typer.Option(0, "--uncertainty", help="Monte Carlo draws for rank intervals (0 = none)"),
         seed: int = typer.Option(0, "--seed", help="random seed of the Monte Carlo"),
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
@@ -46,9 +58,12 @@ def register(app: typer.Typer) -> None:
             fail(f"--uncertainty is a number of Monte Carlo draws, got {n_uncertainty}. "
                  "Fix: 0 for no rank intervals, or e.g. --uncertainty 500.")
         try:
+            if min_coverage is not None and not 0.0 <= min_coverage <= 1.0:
+                raise ValueError(f"--min-coverage is a share between 0 and 1, got {min_coverage:g}")
             res, unc = _run(panel, framework, region, year, negative, normalisation, value_range, weighting,
                             entropy_variant, aggregation, mode, scope, scheme, imputation, treatment, start, end,
-                            n_uncertainty, seed)
+                            n_uncertainty, seed, min_coverage, impute_groups, positive)
+            shown = _shown_year(res, show_year)
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         for w in res.warnings:
@@ -65,11 +80,27 @@ def register(app: typer.Typer) -> None:
                                     on=["region", "year"], how="left")
             typer.echo(frame.to_csv(index=False), nl=False)
         else:
-            _print(res, unc)
+            _print(res, unc, shown)
+
+
+def _shown_year(res, show_year):
+    """The year the table shows: --show-year (checked), else the result's default year."""
+    if res.data_years is None:
+        if show_year is not None:
+            raise ValueError("--show-year selects a year, but the data are one cross-section (no year column)")
+        return None
+    if show_year is not None:
+        res.check_year(show_year)
+        return show_year
+    best = res.default_year()
+    if best is None:
+        res.check_year(res.data_years["year"].max())  # raises with the indicators and their last year
+    return best
 
 
 def _run(panel, framework, region, year, negative, normalisation, value_range, weighting, entropy_variant,
-         aggregation, mode, scope, scheme, imputation, treatment, start, end, n_uncertainty, seed):
+         aggregation, mode, scope, scheme, imputation, treatment, start, end, n_uncertainty, seed,
+         min_coverage=None, impute_groups=None, positive=None):
     from prosperity.index import build_index, load_framework, uncertainty
 
     if panel == "china":
@@ -108,17 +139,20 @@ def _run(panel, framework, region, year, negative, normalisation, value_range, w
             raise ValueError(f"--range needs a < b, got {value_range!r}. Fix: give the lower end first, e.g. --range 1,100.")
         rng = (a, b)
     neg = [c.strip() for c in negative.split(",") if c.strip()] if negative else ()
+    pos = [c.strip() for c in positive.split(",") if c.strip()] if positive else ()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = build_index(frame, fw, region=region, year=year if year in frame.columns else None, negative=neg,
+                          positive=pos,
                           normalisation=normalisation, range=rng, weighting=weighting,
                           entropy_variant=entropy_variant, aggregation=aggregation, mode=mode, scope=scope,
-                          scheme=scheme, imputation=imputation, treatment=treatment)
+                          scheme=scheme, imputation=imputation, treatment=treatment, min_coverage=min_coverage,
+                          impute_groups=impute_groups)
         unc = uncertainty(res, n_uncertainty, seed=seed, keep_draws=False) if n_uncertainty > 0 else None
     return res, unc
 
 
-def _print(res, unc) -> None:
+def _print(res, unc, shown=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -136,13 +170,44 @@ def _print(res, unc) -> None:
     frame = res.to_frame()
     if unc is not None:
         frame = frame.merge(unc.summary[["region", "year", "rank_q05", "rank_q95"]], on=["region", "year"])
-    last = frame["year"].dropna().max() if frame["year"].notna().any() else None
+    last = shown
+    cov = res.coverage
+    frame = frame.merge(cov[["region", "year", res.framework.groups[-1].code]].rename(
+        columns={res.framework.groups[-1].code: "coverage"}), on=["region", "year"], how="left")
     show = frame[frame["year"] == last] if last is not None else frame
     st = Table(title=f"scores{f' ({last:g})' if last is not None else ''}")
     cols = ["region", "score", "rank"] + (["rank_q05", "rank_q95"] if unc is not None else []) + \
-        [g.code for g in res.framework.groups[:-1] if g.level == 1]
+        [g.code for g in res.framework.groups[:-1] if g.level == 1] + ["coverage"]
     for c in cols:
         st.add_column(c, justify="left" if c == "region" else "right")
-    for _, r in show.sort_values("rank").iterrows():
-        st.add_row(*[str(r[c]) if c == "region" else f"{r[c]:.4g}" for c in cols])
+
+    def cell(c, v):
+        if c == "region":
+            return str(v)
+        if c == "coverage":
+            return f"{v:.0%}"
+        return "missing" if pd.isna(v) else f"{v:.4g}"
+
+    for _, r in show.sort_values("rank", na_position="last").iterrows():
+        st.add_row(*[cell(c, r[c]) for c in cols])
     con.print(st)
+    if last is not None:
+        dy = res.data_years
+        from prosperity.index.pipeline import _spans
+
+        later = dy[dy["year"] > last]
+        parts = [f"{_spans(later.loc[later['share_scored'] < 0.5, 'year'])} too little data"] \
+            if (later["share_scored"] < 0.5).any() else []
+        scored = later[later["share_scored"] >= 0.5]
+        for c, grp in scored.groupby("median_coverage", sort=False):
+            parts.insert(0, f"{_spans(grp['year'])} cover {c:.0%}")
+        why = f"; later years: {', '.join(parts)}" if parts else ""
+        cov_row = dy[dy["year"] == last].iloc[0]
+        con.print(f"year shown: {last:g}, the latest year with the best coverage ({cov_row['median_coverage']:.0%} of "
+                  f"the components, median over regions) among those in which at least half of the regions have a "
+                  f"score{why}. "
+                  "Other years: --show-year Y; every year: --format csv|json.")
+    n_missing = int(show["score"].isna().sum())
+    cfg_cov = res.config.min_coverage
+    con.print(f"coverage = share of the index's components with a value; a group score needs >= {cfg_cov:.0%} of "
+              f"its components (--min-coverage)" + (f"; {n_missing} region(s) have no score" if n_missing else ""))

@@ -130,6 +130,30 @@ def _nbs(pop: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Each column's role and direction ("+" more is better, "-" less is better, "moderate" best inside a
+# band): carried in ``frame.attrs["columns"]`` so an index without a framework never guesses one.
+DIRECTIONS: dict[str, str] = {
+    "gdp_pc": "+", "consumption_pc": "+", "wage_avg": "+", "capital_pc": "+", "real_growth": "+",
+    "urbanisation": "+", "unemployment_rate": "-", "atkinson": "-", "durables_ur_ratio": "-",
+    "health_ur_ratio": "-", "education_ur_ratio": "-", "pub_education_pc": "+", "pub_health_pc": "+",
+    "pub_transport_pc": "+", "consumption_share": "+", "investment_rate": "moderate", "so2_intensity": "-",
+    "coal_intensity": "-", "effluent_intensity": "-", "forest_change": "+", "divorce_rate": "-",
+    "crime_cost_share": "-", "working_hours": "-", "commuting_min": "-", "disp_income_pc": "+",
+    "consumption_exp_pc": "+", "income_share_gdp": "+", "fiscal_revenue_pc": "+", "real_income_growth": "+",
+}
+COLUMN_ROLES: dict[str, str] = {"province": "identifier", "year": "identifier", "pop": "denominator",
+                                "pop_interpolated": "flag"}
+
+
+def column_metadata() -> dict[str, dict]:
+    """{column: {"role": indicator|identifier|denominator|flag, "direction": ..., "unit": ..., "definition": ...}}."""
+    meta = {c: {"role": r} for c, r in COLUMN_ROLES.items()}
+    for code, (unit, definition) in INDICATORS.items():
+        meta[code] = {"role": "indicator", "direction": DIRECTIONS[code], "unit": unit, "definition": definition}
+    meta["investment_rate"]["interval"] = [30, 45]  # the five_concepts framework's illustrative band
+    return meta
+
+
 def china_provincial_panel(start: int | None = None, end: int | None = None) -> pd.DataFrame:
     """Long panel: one row per (province, year), 1985-2024, indicator columns as in
     :data:`INDICATORS`. ``gdp_pc`` uses the GPI panel to 2018 and the NBS revised GDP (with
@@ -151,4 +175,6 @@ def china_provincial_panel(start: int | None = None, end: int | None = None) -> 
         d = d[d.year >= start]
     if end is not None:
         d = d[d.year <= end]
-    return d.reset_index(drop=True)
+    d = d.reset_index(drop=True)
+    d.attrs["columns"] = column_metadata()
+    return d

@@ -113,32 +113,51 @@ def agg_upper(kind: str, T: np.ndarray, W: np.ndarray, blocks, opts: dict) -> np
 
 
 def evaluate(Z: np.ndarray, groups, group_weights: list[np.ndarray], aggregations: list[str], blocks,
-             opts: dict, names=None, units=None, chunk: int = 2000) -> list[np.ndarray]:
-    """Scores of every group (list aligned with ``groups``), each (N x n)."""
+             opts: dict, names=None, units=None, chunk: int = 2000, min_coverage: float = 0.0,
+             coverage_out: list | None = None) -> list[np.ndarray]:
+    """Scores of every group (list aligned with ``groups``), each (N x n).
+
+    Data availability (COINr's ``dat_thresh``): a unit's score in a group is computed only where the
+    share of the group's children (indicators or sub-groups) with a value is at least
+    ``min_coverage``; otherwise it is missing (NaN), and so is every group above it that cannot reach
+    its own threshold without it. ``coverage_out``, if given, receives each group's coverage
+    (share of children present, units; from the first draw: availability does not vary by draw)."""
     N = group_weights[0].shape[0] if group_weights else 1
     if N > chunk and any(g.group_children for g in groups):
         parts = [evaluate(Z, groups, [w[s:s + chunk] for w in group_weights], aggregations, blocks, opts,
-                          names, units, chunk) for s in range(0, N, chunk)]
+                          names, units, chunk, min_coverage, coverage_out if s == 0 else None)
+                 for s in range(0, N, chunk)]
         return [np.concatenate([p[g] for p in parts], axis=0) for g in range(len(groups))]
     scores: list[np.ndarray | None] = [None] * len(groups)
+    if coverage_out is not None:
+        coverage_out.clear()
     for g, grp in enumerate(groups):
         W = group_weights[g]
         if not grp.group_children:
             cols = grp.indicator_children
+            coverage = np.mean(~np.isnan(Z[:, cols]), axis=1)[None, :]
             scores[g] = agg_leaf(aggregations[g], Z[:, cols], W, blocks, opts,
                                  names=[names[c] for c in cols] if names is not None else None, units=units)
-        else:
-            parts = [np.broadcast_to(Z[None, :, c], (W.shape[0], Z.shape[0])) for c in grp.indicator_children]
-            parts += [scores[c] for c in grp.group_children]
-            T = np.stack(parts, axis=2)
-            if np.isnan(T).any():
-                # reweight around missing children (missing dimension score): arithmetic on available
-                M = ~np.isnan(T)
-                Wm = np.where(M, W[:, None, :], 0.0)
-                Wm = Wm / np.where(Wm.sum(axis=2, keepdims=True) > 0, Wm.sum(axis=2, keepdims=True), 1.0)
-                T0 = np.where(M, T, 0.0)
-                if canonical_aggregation(aggregations[g]) == "arithmetic":
-                    scores[g] = np.where(M.any(axis=2), np.sum(Wm * T0, axis=2), np.nan)
-                    continue
-            scores[g] = agg_upper(aggregations[g], T, W, blocks, opts)
+            scores[g] = np.where(coverage >= min_coverage - 1e-12, scores[g], np.nan)
+            if coverage_out is not None:
+                coverage_out.append(coverage[0])
+            continue
+        parts = [np.broadcast_to(Z[None, :, c], (W.shape[0], Z.shape[0])) for c in grp.indicator_children]
+        parts += [scores[c] for c in grp.group_children]
+        T = np.stack(parts, axis=2)
+        coverage = np.mean(~np.isnan(T), axis=2)
+        if coverage_out is not None:
+            coverage_out.append(coverage[0])
+        scores[g] = _aggregate_upper(aggregations[g], T, W, blocks, opts)
+        scores[g] = np.where(coverage >= min_coverage - 1e-12, scores[g], np.nan)
     return scores  # type: ignore[return-value]
+
+
+def _aggregate_upper(kind, T, W, blocks, opts):
+    """An upper group's score; with missing children, the arithmetic mean reweights around them."""
+    if np.isnan(T).any() and canonical_aggregation(kind) == "arithmetic":
+        M = ~np.isnan(T)
+        Wm = np.where(M, W[:, None, :], 0.0)
+        Wm = Wm / np.where(Wm.sum(axis=2, keepdims=True) > 0, Wm.sum(axis=2, keepdims=True), 1.0)
+        return np.where(M.any(axis=2), np.sum(Wm * np.where(M, T, 0.0), axis=2), np.nan)
+    return agg_upper(kind, T, W, blocks, opts)

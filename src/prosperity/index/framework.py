@@ -329,13 +329,23 @@ class Framework:
         return "\n".join(out)
 
     @classmethod
-    def flat(cls, columns, negative=(), *, name: str = "quick index") -> "Framework":
-        """Every column an indicator, direction + unless listed in ``negative`` (one dimension)."""
+    def flat(cls, columns, negative=(), *, name: str = "quick index", directions: dict | None = None,
+             intervals: dict | None = None) -> "Framework":
+        """Every column an indicator (one dimension). Directions from ``directions`` ({column: "+",
+        "-" or "moderate"}); without it, + unless listed in ``negative`` (the caller has checked that
+        every column's direction was declared)."""
         negative = set(negative)
         unknown = negative - set(columns)
         if unknown:
             raise ValueError(f"--negative names columns that are not indicators: {', '.join(sorted(unknown))}")
-        inds = [{"code": str(c), "direction": "-" if c in negative else "+"} for c in columns]
+        directions = dict(directions or {})
+        inds = []
+        for c in columns:
+            d = "-" if c in negative else directions.get(c, "+")
+            ind = {"code": str(c), "direction": d}
+            if d == "moderate" and intervals and c in intervals:
+                ind["interval"] = list(intervals[c])
+            inds.append(ind)
         return from_dict({"name": name, "dimensions": [{"code": "index", "name": name, "indicators": inds}]},
                          flatten_single=True)
 

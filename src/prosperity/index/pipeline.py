@@ -48,7 +48,8 @@ class IndexConfig:
     scope: str = "pooled"
     scheme: str = "nested"
     imputation: str = "none"
-    impute_groups: str = "year"  # mean/median within each year ("year") or over everything ("all")
+    impute_groups: str = "year"  # mean/median within each year ("year"), over everything ("all"), or by a data column
+    min_coverage: float = 0.5  # a unit's group score needs this share of the group's children (COINr dat_thresh)
     treatment: str = "none"
     min_availability: float = 0.0
     p: float | None = None
@@ -84,6 +85,43 @@ class IndexResult:
     warnings: list[str] = field(default_factory=list)
     weights_by_year: pd.DataFrame | None = None
     prepared: "Prepared | None" = field(default=None, repr=False)
+    coverage: pd.DataFrame | None = None  # region, year, then per group: share of its children with a value
+    data_years: pd.DataFrame | None = None  # per year: units scored, indicators with data
+
+    def default_year(self):
+        """The year a report shows by default: among the years in which the index is scored for at
+        least half of the units, those with the best data (highest median coverage of the index's
+        components), and of these the latest. None for a cross-section or when no year qualifies."""
+        if self.data_years is None or self.data_years.empty:
+            return None
+        ok = self.data_years[self.data_years["share_scored"] >= 0.5]
+        if ok.empty:
+            return None
+        best = ok["median_coverage"].max()
+        return ok.loc[ok["median_coverage"] >= best - 1e-12, "year"].max()
+
+    def check_year(self, year) -> None:
+        """Refuse a year without enough data: names the indicators missing in it and their last year."""
+        if self.data_years is None:
+            raise ValueError("this index has no year column: it is one cross-section")
+        row = self.data_years[self.data_years["year"] == year]
+        if row.empty:
+            raise ValueError(f"year {year} is not in the data (years {self.data_years['year'].min()}.."
+                             f"{self.data_years['year'].max()})")
+        if float(row["share_scored"].iloc[0]) >= 0.5:
+            return
+        codes = self.framework.codes
+        raw = self.raw.copy()
+        raw["year"] = self.keys["year"].to_numpy()
+        in_year = raw[raw["year"] == year]
+        missing = [c for c in codes if in_year[c].isna().mean() > 0.5]
+        last = {c: raw.loc[raw[c].notna(), "year"].max() for c in missing}
+        detail = ", ".join(f"{c} (last year {last[c]:g})" if pd.notna(last[c]) else f"{c} (no data)" for c in missing)
+        best = self.default_year()
+        raise ValueError(f"year {year}: the index is scored for {int(row['units_scored'].iloc[0])} of "
+                         f"{int(row['units'].iloc[0])} units only; indicators without data that year: {detail}. "
+                         f"Fix: choose a year with data" + (f" (latest with enough: {best:g})" if best is not None else "")
+                         + " or impute (--imputation latest carries the last value forward, and says so)")
 
     # ------------------------------------------------------------------------------ output
     def weights_dict(self) -> dict[str, float]:
@@ -116,6 +154,11 @@ class IndexResult:
         }
         if self.coupling is not None:
             out["coupling"] = [{k: clean(v) for k, v in r.items()} for r in self.coupling.to_dict(orient="records")]
+        if self.coverage is not None:
+            out["coverage"] = [{k: clean(v) for k, v in r.items()} for r in self.coverage.to_dict(orient="records")]
+        if self.data_years is not None:
+            out["data_years"] = [{k: clean(v) for k, v in r.items()} for r in self.data_years.to_dict(orient="records")]
+            out["default_year"] = clean(self.default_year())
         if self.weights_by_year is not None:
             out["weights_by_year"] = {str(y): {k: clean(v) for k, v in r.items()}
                                       for y, r in self.weights_by_year.iterrows()}
@@ -242,8 +285,71 @@ class Prepared:
     warnings: list[str]
 
 
+def _quick_framework(df: pd.DataFrame, key_cols, negative, positive, warns) -> tuple[Framework, str]:
+    """A one-dimension framework of the data's numeric columns. Directions are never guessed: they come
+    from the data's column metadata (``df.attrs["columns"]``: role and direction, as the bundled panels
+    carry) or from ``negative`` / ``positive`` (``positive=["rest"]``: every other indicator is +);
+    a numeric column with neither is refused, all such columns listed."""
+    meta = df.attrs.get("columns") or {}
+    num, skipped, context = [], [], []
+    for c in df.columns:
+        if c in key_cols:
+            continue
+        role = (meta.get(c) or {}).get("role")
+        if role is not None and role != "indicator":
+            context.append(f"{c} ({role})")
+            continue
+        (num if _is_numeric(df[c]) else skipped).append(c)
+    for c in skipped:
+        _refuse_mostly_numeric(df[c], c)
+    if skipped:
+        warns.append(f"non-numeric columns are not indicators and were left out: {', '.join(map(str, skipped))}")
+    positive = [str(c) for c in positive]
+    rest = "rest" in positive
+    declared_pos = set(positive) - {"rest"}
+    negative = [str(c) for c in negative]
+    for name, cols in (("--negative", negative), ("--positive", sorted(declared_pos))):
+        unknown = [c for c in cols if c not in num]
+        if unknown:
+            raise ValueError(f"{name} names columns that are not indicators of the data: {', '.join(unknown)} "
+                             f"(indicator columns: {', '.join(map(str, num))})")
+    both = sorted(set(negative) & declared_pos)
+    if both:
+        raise ValueError(f"columns declared both positive and negative: {', '.join(both)}")
+    directions, intervals, source = {}, {}, {}
+    for c in num:
+        m = meta.get(c) or {}
+        if c in negative:
+            directions[c], source[c] = "-", "declared"
+        elif c in declared_pos:
+            directions[c], source[c] = "+", "declared"
+        elif m.get("direction"):
+            directions[c], source[c] = m["direction"], "metadata"
+            if m.get("interval"):
+                intervals[c] = m["interval"]
+        elif rest:
+            directions[c], source[c] = "+", "declared (rest)"
+    undeclared = [c for c in num if c not in directions]
+    if undeclared:
+        raise ValueError(
+            f"no direction for {len(undeclared)} indicator column(s): {', '.join(map(str, undeclared))}. A direction is "
+            "never guessed (unemployment, pollution or inequality are 'less is better'). Fix: declare them with "
+            "--negative a,b and --positive c,d (--positive rest: every other column is 'more is better'), or use a "
+            "framework file (--framework), or drop the columns that are not indicators")
+    framework = Framework.flat(num, (), directions=directions, intervals=intervals)
+    neg = [c for c in num if directions[c] == "-"]
+    mod = [c for c in num if directions[c] == "moderate"]
+    detail = (f"quick framework: {len(num)} numeric columns as indicators; directions from "
+              + ", ".join(sorted(set(source.values()))) + f"; negative: {', '.join(neg) or 'none'}"
+              + (f"; moderate: {', '.join(mod)}" if mod else "")
+              + (f"; not indicators (metadata): {', '.join(context)}" if context else "")
+              + (f"; non-numeric columns ignored: {', '.join(map(str, skipped))}" if skipped else ""))
+    return framework, detail
+
+
 def prepare_panel(data, framework: Framework | None = None, *, region: str | None = "region",
-                  year: str | None = "year", negative=(), config: IndexConfig | None = None, **overrides) -> Prepared:
+                  year: str | None = "year", negative=(), positive=(), config: IndexConfig | None = None,
+                  **overrides) -> Prepared:
     df = _to_pandas(data)
     steps: list[dict] = []
     warns: list[str] = []
@@ -269,22 +375,13 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
         raise ValueError(f"{int(dup.sum())} rows share a (region, year): e.g. region={first['region']}, "
                          f"year={first['year']}; aggregate or drop duplicates first")
     if framework is None:
-        num, skipped = [], []
-        for c in df.columns:
-            if c in key_cols:
-                continue
-            (num if _is_numeric(df[c]) else skipped).append(c)
-        for c in skipped:
-            _refuse_mostly_numeric(df[c], c)
-        if skipped:
-            warns.append(f"non-numeric columns are not indicators and were left out: {', '.join(map(str, skipped))}")
-        framework = Framework.flat(num, negative)
-        steps.append({"step": "framework", "detail": f"quick framework: {len(num)} numeric columns as indicators; "
-                      f"negative: {', '.join(negative) or 'none'}"
-                      + (f"; non-numeric columns ignored: {', '.join(map(str, skipped))}" if skipped else "")})
+        early = config or resolve_config(None, **overrides)  # bad options are reported before the data's defects
+        framework, detail = _quick_framework(df, key_cols, negative, positive, warns)
+        steps.append({"step": "framework", "detail": detail})
+        config = config or early
     else:
-        if negative:
-            raise ValueError("--negative applies only without --framework; set directions in the framework file")
+        if negative or positive:
+            raise ValueError("--negative/--positive apply only without --framework; set directions in the framework file")
         framework.check_columns(df.columns)
         if framework.skipped:
             steps.append({"step": "framework", "detail": "not in the data, skipped: "
@@ -301,6 +398,16 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
         steps.append({"step": "denomination", "detail": ", ".join(
             f"{framework.indicators[j].code} = {framework.indicators[j].data_column}/{framework.indicators[j].denominator}"
             for j in dens)})
+    impute_labels = None
+    if cfg.imputation != "none" and cfg.impute_groups not in ("year", "all"):
+        if cfg.impute_groups not in df.columns:
+            from ..io.errors import closest
+
+            near = closest(cfg.impute_groups, [str(c) for c in df.columns])
+            raise ValueError(f"impute_groups={cfg.impute_groups!r} is not a column of the data"
+                             + (f" (did you mean {', '.join(near)}?)" if near else "")
+                             + "; name a group column (e.g. a region group), or use 'year' or 'all'")
+        impute_labels = df[cfg.impute_groups].to_numpy(dtype=object)
     # screening ---------------------------------------------------------------------------
     rep = prepare.screen(X, min_unit=cfg.min_availability, min_indicator=cfg.min_availability)
     drop_ind = [framework.indicators[j].code for j in np.where(~rep.kept_indicators)[0]]
@@ -315,9 +422,17 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
     if len(drop_unit):
         X = X[rep.kept_units]
         keys = keys[rep.kept_units].reset_index(drop=True)
+        if impute_labels is not None:
+            impute_labels = impute_labels[rep.kept_units]
     # imputation --------------------------------------------------------------------------
     if cfg.imputation != "none":
-        groups = keys["year"].to_numpy() if cfg.impute_groups == "year" else None
+        cross_section = keys["year"].isna().all()
+        if impute_labels is not None:
+            groups, within = impute_labels, f"within each {cfg.impute_groups}"
+        elif cfg.impute_groups == "year" and not cross_section:
+            groups, within = keys["year"].to_numpy(), "within each year"
+        else:
+            groups, within = None, "over all units" + (" (a cross-section: no year)" if cross_section else "")
         # methods may be chained, e.g. "linear,mean": interpolate inside series, then fill the rest
         for method in [m.strip() for m in cfg.imputation.replace("+", ",").split(",") if m.strip()]:
             X, irep = prepare.impute(X, method, groups=groups, units=keys["region"].to_numpy(),
@@ -325,6 +440,7 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
             per = {framework.indicators[j].code: int(irep.imputed[:, j].sum()) for j in range(X.shape[1])
                    if irep.imputed[:, j].any()}
             steps.append({"step": "imputation", "method": method, "cells_imputed": irep.n_imputed,
+                          **({"groups": within} if method in ("mean", "median") else {}),
                           "by_indicator": per, "still_missing": irep.still_missing,
                           "observed_values_changed": 0})
     elif np.isnan(X).any():
@@ -342,6 +458,7 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
                                 **({"lambda": tr.boxcox_lambda} if tr.boxcox_lambda is not None else {})})
         steps.append({"step": "outliers", "method": cfg.treatment, "rule": "|skew| > 2 and kurtosis > 3.5",
                       "treated": treated})
+    _check_indicator_information(X, framework, keys, warns)
     # targets -----------------------------------------------------------------------------
     T = np.full(X.shape, np.nan)
     for j, ind in enumerate(framework.indicators):
@@ -357,6 +474,38 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
     else:
         blocks = [np.arange(X.shape[0])]
     return Prepared(framework, cfg, keys, X, T, blocks, steps, warns)
+
+
+def _check_indicator_information(X: np.ndarray, framework: Framework, keys: pd.DataFrame, warns: list) -> None:
+    """An indicator with fewer than two values cannot be normalised (refused); a constant one carries no
+    information (warned: min-max maps it to one value, entropy gives it no weight); a unit with no
+    value at all is left unscored (the coverage rule says so)."""
+    n = X.shape[0]
+    few = []
+    for j, ind in enumerate(framework.indicators):
+        col = X[:, j]
+        ok = ~np.isnan(col)
+        if ok.sum() < 2:
+            if ok.any():
+                i = np.flatnonzero(ok)[0]
+                where = f"only at {keys.region[i]}" + ("" if pd.isna(keys.year[i]) else f" {keys.year[i]:g}")
+            else:
+                where = "no value at all"
+            few.append(f"{ind.code} ({int(ok.sum())} of {n} units: {where})")
+        elif np.nanmax(col) == np.nanmin(col):
+            warns.append(f"indicator {ind.code!r} is constant ({np.nanmin(col):g} in all {int(ok.sum())} units with a "
+                         "value): it carries no information (min-max maps it to one value, entropy and CRITIC give it "
+                         "no weight); drop it or check the data")
+    if few:
+        raise ValueError(f"indicator(s) with fewer than two values cannot be normalised: {'; '.join(few)}. Fix: drop "
+                         "them from the framework (available: false), impute them, or choose years where they have data")
+    for grp in framework.groups:
+        if grp.weights and any(w == 0 for w in grp.weights if w is not None):
+            names = [framework.indicators[j].code for j in grp.indicator_children] + \
+                [framework.groups[c].code for c in grp.group_children]
+            zero = [nm for nm, w in zip(names, grp.weights) if w == 0]
+            warns.append(f"group {grp.code!r} gives weight 0 to {', '.join(zero)}: "
+                         f"{'they do' if len(zero) > 1 else 'it does'} not enter the index")
 
 
 def normalise_matrix(prep: Prepared, method: str | None = None, low: float | None = None,
@@ -509,15 +658,16 @@ def _influence(Z: np.ndarray, y: np.ndarray, eff: np.ndarray, codes: list[str]) 
 
 # ---------------------------------------------------------------------------------- main
 def build_index(data, framework: Framework | str | None = None, *, region: str | None = "region",
-                year: str | None = "year", negative=(), **options) -> IndexResult:
+                year: str | None = "year", negative=(), positive=(), **options) -> IndexResult:
     """Compute a composite index. ``framework`` is a :class:`Framework`, a YAML path or the name of
-    a bundled framework; without one every numeric column is an indicator (direction + unless in
-    ``negative``). ``options`` override the framework's defaults (see :class:`IndexConfig`)."""
+    a bundled framework; without one every numeric column is an indicator, each with the direction
+    of the data's column metadata or declared in ``negative`` / ``positive`` (never guessed: an
+    undeclared column is refused). ``options`` override the framework's defaults (see :class:`IndexConfig`)."""
     if isinstance(framework, str):
         from .framework import load
 
         framework = load(framework)
-    prep = prepare_panel(data, framework, region=region, year=year, negative=negative, **options)
+    prep = prepare_panel(data, framework, region=region, year=year, negative=negative, positive=positive, **options)
     return run_prepared(prep)
 
 
@@ -534,12 +684,15 @@ def run_prepared(prep: Prepared) -> IndexResult:
         aggs = _aggregations(fw, cfg)
         n = Z.shape[0]
         scores = [np.full(n, np.nan) for _ in fw.groups]
+        coverage = [np.full(n, np.nan) for _ in fw.groups]
         effs = []
         for rows, gw in zip(prep.blocks, per_block):
+            cov_b: list = []
             s = evaluate(Z[rows], fw.groups, [w[None, :] for w in gw], aggs, [np.arange(len(rows))], cfg.opts(),
-                         names=codes, units=None)
+                         names=codes, units=None, min_coverage=cfg.min_coverage, coverage_out=cov_b)
             for g in range(len(fw.groups)):
                 scores[g][rows] = s[g][0]
+                coverage[g][rows] = cov_b[g]
             effs.append(effective_weights(fw, gw))
         yrs = [prep.keys.year.iloc[rows[0]] for rows in prep.blocks]
         wby = pd.DataFrame(effs, index=yrs, columns=codes)
@@ -548,14 +701,43 @@ def run_prepared(prep: Prepared) -> IndexResult:
     else:
         gw = base_weights(prep, Z)
         aggs = _aggregations(fw, cfg)
+        coverage = []
         s = evaluate(Z, fw.groups, [w[None, :] for w in gw], aggs, prep.blocks, cfg.opts(), names=codes,
-                     units=[f"{r} {y}" for r, y in zip(prep.keys.region, prep.keys.year)])
+                     units=[f"{r} {y}" for r, y in zip(prep.keys.region, prep.keys.year)],
+                     min_coverage=cfg.min_coverage, coverage_out=coverage)
         scores = [x[0] for x in s]
         eff = effective_weights(fw, gw)
     steps.append({"step": "weighting", "method": cfg.weighting, "scheme": cfg.scheme,
                   **({"entropy_variant": cfg.entropy_variant} if cfg.weighting == "entropy" else {})})
-    steps.append({"step": "aggregation", "by_group": {g.code: a for g, a in zip(fw.groups, aggs)}})
     index = scores[-1]
+    cov = pd.concat([prep.keys.reset_index(drop=True),
+                     pd.DataFrame({g.code: coverage[k] for k, g in enumerate(fw.groups)})], axis=1)
+    below = [(g.code, int(np.sum(coverage[k] < cfg.min_coverage - 1e-12))) for k, g in enumerate(fw.groups)]
+    steps.append({"step": "aggregation", "by_group": {g.code: a for g, a in zip(fw.groups, aggs)},
+                  "min_coverage": cfg.min_coverage,
+                  "rule": "a unit's group score needs at least min_coverage of the group's children with a value",
+                  "units_below_threshold": {c: k for c, k in below if k}})
+    unscored = np.isnan(index)
+    if unscored.any():
+        why = {c: k for c, k in below if k}
+        warns.append(f"{int(unscored.sum())} of {len(index)} units have no index score: their data cover less than "
+                     f"{cfg.min_coverage:.0%} of a group's components (units below the threshold by group: "
+                     + ", ".join(f"{c} {k}" for c, k in why.items()) + "); see result.coverage, or set min_coverage")
+    data_years = None
+    if not prep.keys["year"].isna().all():
+        yrs = prep.keys["year"].to_numpy()
+        rows_ = []
+        for y in sorted(pd.unique(yrs)):
+            m = yrs == y
+            rows_.append({"year": y, "units": int(m.sum()), "units_scored": int(np.sum(~np.isnan(index[m]))),
+                          "indicators_with_data": int(np.sum(~np.all(np.isnan(prep.X[m]), axis=0))),
+                          "median_coverage": float(np.median(coverage[-1][m]))})
+        data_years = pd.DataFrame(rows_)
+        data_years["share_scored"] = data_years["units_scored"] / data_years["units"]
+        empty = data_years.loc[data_years["units_scored"] == 0, "year"].tolist()
+        if empty:
+            warns.append(f"no index score in year(s) {_spans(empty)}: too few of the framework's indicators have "
+                         "data then (see result.data_years)")
     yb = year_blocks(prep.keys)
     ranks = rank_within(index, yb)
     out = prep.keys.copy()
@@ -603,7 +785,21 @@ def run_prepared(prep: Prepared) -> IndexResult:
     for w_ in warns:
         warnings.warn(w_, stacklevel=3)
     return IndexResult(fw, cfg, prep.keys, pd.DataFrame(prep.X, columns=codes), pd.DataFrame(Z, columns=codes),
-                       out, dims, wt, gwt, infl, obstacles, coupling, steps, warns, wby, prep)
+                       out, dims, wt, gwt, infl, obstacles, coupling, steps, warns, wby, prep, cov, data_years)
+
+
+def _spans(years) -> str:
+    """[2019, 2020, 2021, 2024] -> '2019-2021, 2024'."""
+    ys = sorted(int(y) for y in years)
+    out, start, prev = [], ys[0], ys[0]
+    for y in ys[1:] + [None]:
+        if y is not None and y == prev + 1:
+            prev = y
+            continue
+        out.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if y is not None:
+            start = prev = y
+    return ", ".join(out)
 
 
 def dimension_obstacles(result: IndexResult, level: int = 1) -> pd.DataFrame:

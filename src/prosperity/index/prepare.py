@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 IMPUTATION = ("none", "mean", "median", "linear", "latest", "em")
 TREATMENT = ("none", "winsorise", "log", "boxcox", "coinr")
@@ -59,8 +60,11 @@ def _by_group(X, groups, fn):
     out = X.copy()
     if groups is None:
         groups = np.zeros(X.shape[0], dtype=int)
-    for g in np.unique(groups):
-        rows = groups == g
+    # codes, not values: a missing group label (e.g. the year of a cross-section) is one group of its
+    # own (np.unique would give NaN != NaN and fill nothing)
+    codes, _ = pd.factorize(pd.Series(np.asarray(groups, dtype=object)), use_na_sentinel=False)
+    for g in np.unique(codes):
+        rows = codes == g
         block = out[rows]
         with np.errstate(all="ignore"):
             import warnings

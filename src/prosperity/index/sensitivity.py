@@ -97,7 +97,8 @@ class _Context:
                         W[excl[D] == j, k] = 0.0
                     gws.append(W)
                 blocks = [np.arange(len(rows))] if len(self.block_rows) > 1 else self.prep.blocks
-                s = evaluate(Z[rows], self.fw.groups, gws, aggs, blocks, self.opts, names=self.fw.codes)
+                s = evaluate(Z[rows], self.fw.groups, gws, aggs, blocks, self.opts, names=self.fw.codes,
+                             min_coverage=self.prep.config.min_coverage)
                 out[np.ix_(D, rows)] = s[-1]
         return out, offs[-1]
 
