@@ -18,7 +18,7 @@ system:
 	bash scripts/install-system-deps.sh
 
 demo: $(STAMP)
-	$(VENV)/bin/prosperity demo
+	$(VENV)/bin/prosperity monitor --out monitor
 
 test: $(STAMP) system
 	$(PY) -m pytest -n 2 -q

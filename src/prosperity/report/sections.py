@@ -1,0 +1,376 @@
+"""The sections of the common-prosperity monitoring report, each computed from the bundled data by
+the package's own capabilities. A section is data: a title, plain-language findings whose numbers
+are computed here (never canned), plotly figures and the tables behind them.
+
+Sections: headline indicators against targets, the three gaps, the distribution (Lorenz curves from
+the NBS quintile tables, reconstructed vs official Gini, middle-income share, relative poverty),
+regions (province map, sigma and beta convergence), the nested decomposition of the synthetic
+population, the composite index under each bundled framework with rank intervals, policy scenarios
+(the shipped reforms), methods and provenance.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from .text import T
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    findings: list[str]
+    figures: list = field(default_factory=list)  # plotly figures
+    tables: dict = field(default_factory=dict)  # name -> DataFrame (written to tables/)
+    notes: list[str] = field(default_factory=list)
+
+
+def _fmt(x, digits=3):
+    return f"{x:,.{digits}f}"
+
+
+def _trend(years, values):
+    """Least-squares slope per year of the last points (at most 5)."""
+    y = np.asarray(years[-5:], float)
+    v = np.asarray(values[-5:], float)
+    if len(y) < 2:
+        return np.nan
+    return float(np.polyfit(y, v, 1)[0])
+
+
+# ------------------------------------------------------------------------------------ headline
+def headline(year: int, gaps: pd.DataFrame, survey: pd.DataFrame, lang: str) -> Section:
+    import plotly.graph_objects as go
+
+    t = T(lang)
+    wide = gaps.pivot(index="year", columns="indicator", values="value").sort_index()
+    nat = survey[survey["area"] == "national"].set_index("year").sort_index()
+    rows = []
+
+    def add(code, label, series, target=None, better="lower"):
+        series = series.dropna()
+        series = series[series.index <= year]
+        if series.empty or year not in series.index:
+            return
+        value = float(series.loc[year])
+        slope = _trend(series.index.to_numpy(), series.to_numpy())
+        status, reach = "", None
+        if target is not None:
+            met = value < target if better == "lower" else value > target
+            if met:
+                status = t("met")
+            elif np.isfinite(slope) and slope != 0 and ((target - value) / slope) > 0:
+                reach = year + (target - value) / slope
+                status = t("on_track_by", year=int(np.ceil(reach)))
+            else:
+                status = t("off_track")
+        rows.append({"indicator": code, "label": label, "year": year, "value": value,
+                     "trend_per_year": slope, "target": target, "status": status,
+                     "reached_at_trend": reach})
+
+    add("disp_income_pc_yuan", t("income_pc"), nat["disp_income_pc_yuan"], None, "higher")
+    add("urban_rural_income_ratio", t("ur_ratio"), wide.get("urban_rural_income_ratio", pd.Series(dtype=float)), 1.9)
+    add("gini_official", t("gini_official"), wide.get("gini_official", pd.Series(dtype=float)), 0.4)
+    add("s80_s20", t("s80s20"), wide.get("s80_s20", pd.Series(dtype=float)))
+    add("middle_share", t("middle_share_q"), wide.get("middle_share", pd.Series(dtype=float)))
+    add("cv_weighted", t("regional_cv"), wide.get("cv_weighted", pd.Series(dtype=float)))
+    table = pd.DataFrame(rows)
+    findings = []
+    for r in rows:
+        s = t("headline_line", label=r["label"], value=_fmt(r["value"], 0 if r["value"] > 100 else 3),
+              year=year, trend=_fmt(r["trend_per_year"], 0 if abs(r["value"]) > 100 else 4))
+        if r["target"] is not None:
+            s += " " + t("headline_target", target=r["target"], status=r["status"])
+        findings.append(s)
+    fig = go.Figure(go.Table(
+        header=dict(values=[t("indicator"), str(year), t("trend"), t("target"), t("status")]),
+        cells=dict(values=[table["label"], [f"{v:,.4g}" for v in table["value"]],
+                           [f"{v:+,.4g}" for v in table["trend_per_year"]],
+                           ["" if pd.isna(v) else f"{v:g}" for v in table["target"]], table["status"]])))
+    fig.update_layout(title=t("headline_title", year=year), height=320, margin=dict(l=10, r=10, t=50, b=10))
+    notes = [t("targets_illustrative")]
+    return Section("headline", t("s_headline"), findings, [fig], {"headline": table}, notes)
+
+
+# ------------------------------------------------------------------------------------ three gaps
+def three_gaps_section(gaps: pd.DataFrame, lang: str) -> Section:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    t = T(lang)
+    wide = gaps.pivot(index="year", columns="indicator", values="value").sort_index()
+    panels = [("regional", ["cv_weighted", "theil_between"]), ("urban_rural", ["urban_rural_income_ratio"]),
+              ("rich_poor", ["s80_s20", "gini_official", "gini_quintiles"])]
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[t(f"gap_{g}") for g, _ in panels])
+    for k, (_, codes) in enumerate(panels):
+        for c in codes:
+            if c in wide:
+                s = wide[c].dropna()
+                fig.add_trace(go.Scatter(x=s.index, y=s.values, mode="lines+markers", name=c), row=1, col=k + 1)
+    fig.update_layout(height=380, title=t("gaps_title"), legend=dict(orientation="h", y=-0.2))
+    findings = []
+    for c, label in (("urban_rural_income_ratio", t("ur_ratio")), ("cv_weighted", t("regional_cv")),
+                     ("s80_s20", t("s80s20"))):
+        if c in wide:
+            s = wide[c].dropna()
+            findings.append(t("gap_change", label=label, y0=int(s.index[0]), v0=_fmt(s.iloc[0], 3),
+                              y1=int(s.index[-1]), v1=_fmt(s.iloc[-1], 3),
+                              pct=_fmt(100 * (s.iloc[-1] / s.iloc[0] - 1), 1)))
+    return Section("gaps", t("s_gaps"), findings, [fig], {"three_gaps": gaps})
+
+
+# ------------------------------------------------------------------------------------ distribution
+def distribution(year: int, survey_wide: pd.DataFrame, official: pd.DataFrame, lang: str) -> Section:
+    import plotly.graph_objects as go
+
+    from ..grouped import GroupedTable, calibrate_person_shares, fit_grouped
+    from ..grouped.distribution import band_shares, gini
+
+    t = T(lang)
+    rows, curves = [], {}
+    for y in sorted(survey_wide.loc[survey_wide["area"] == "national", "year"].unique()):
+        r = survey_wide[(survey_wide["area"] == "national") & (survey_wide["year"] == y)].iloc[0]
+        means = np.array([r[f"disp_income_pc_q{k}_yuan"] for k in range(1, 6)], float)
+        if np.isnan(means).any():
+            continue
+        mean = float(r["disp_income_pc_yuan"])
+        table = GroupedTable.from_arrays([0.2] * 5, mean=means, unit="household")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            corrected = calibrate_person_shares(table, mean).table
+            fit = fit_grouped(corrected, "auto", mean=mean)
+        dist = fit.distribution
+        g = gini(dist)
+        median = float(dist.median())
+        pov = fit.poverty_distribution or dist  # PIP's rule: the Lorenz model chosen for poverty
+
+        def below(z):
+            return float(np.asarray(pov.cdf(np.array([z])), float).ravel()[0])
+        low, high = 100_000 / 3, 500_000 / 3  # NBS band, yuan per person a year, 2018 prices (not uprated here)
+        shares = band_shares(dist, low, high)
+        off = official.loc[official["year"] == y, "gini"]
+        rows.append({"year": int(y), "gini_reconstructed": g, "gini_official": float(off.iloc[0]) if len(off) else np.nan,
+                     "method": fit.method, "mean_yuan": mean, "median_yuan": median,
+                     "middle_income_share_nbs_band": shares[0],
+                     "relative_poverty_60pct_median": below(0.6 * median),
+                     "relative_poverty_50pct_median": below(0.5 * median)})
+        cum = np.concatenate([[0.0], np.cumsum(means) / means.sum()])
+        curves[int(y)] = cum
+    frame = pd.DataFrame(rows)
+    fig_l = go.Figure()
+    p = np.linspace(0, 1, 6)
+    fig_l.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name=t("equality"), line=dict(dash="dot")))
+    for y in sorted(curves)[:: max(1, len(curves) // 4)] + ([max(curves)] if max(curves) not in sorted(curves)[:: max(1, len(curves) // 4)] else []):
+        fig_l.add_trace(go.Scatter(x=p, y=curves[y], mode="lines+markers", name=str(y)))
+    fig_l.update_layout(title=t("lorenz_title"), xaxis_title=t("pop_share"), yaxis_title=t("income_share"), height=420)
+    fig_g = go.Figure()
+    fig_g.add_trace(go.Scatter(x=frame["year"], y=frame["gini_official"], name=t("gini_official"), mode="lines+markers"))
+    fig_g.add_trace(go.Scatter(x=frame["year"], y=frame["gini_reconstructed"], name=t("gini_reconstructed"),
+                               mode="lines+markers"))
+    fig_g.update_layout(title=t("gini_title"), height=380)
+    last = frame[frame["year"] == year]
+    findings = []
+    if len(last):
+        r = last.iloc[0]
+        findings.append(t("dist_gini", year=year, rec=_fmt(r["gini_reconstructed"], 3), off=_fmt(r["gini_official"], 3),
+                          method=r["method"]))
+        findings.append(t("dist_middle", year=year, share=_fmt(100 * r["middle_income_share_nbs_band"], 1)))
+        findings.append(t("dist_poverty", year=year, p60=_fmt(100 * r["relative_poverty_60pct_median"], 1),
+                          p50=_fmt(100 * r["relative_poverty_50pct_median"], 1)))
+    return Section("distribution", t("s_distribution"), findings, [fig_l, fig_g], {"distribution": frame},
+                   [t("dist_note")])
+
+
+# ------------------------------------------------------------------------------------ regions
+def province_map(geo: dict, values: pd.Series, names: pd.Series, title: str, unit: str):
+    """A province choropleth drawn as filled polygons on plain axes (lon, lat): no map tiles and no
+    topojson download (plotly's geo subplots fetch their base map from a CDN), so the report works
+    offline. Colours: Viridis over the values' range; hover shows the province and its value."""
+    import plotly.graph_objects as go
+    from plotly.colors import sample_colorscale
+
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    fig = go.Figure()
+    for feature in geo["features"]:
+        key = feature["id"]
+        if key not in values.index:
+            continue
+        v = float(values.loc[key])
+        colour = sample_colorscale("Viridis", [(v - lo) / (hi - lo) if hi > lo else 0.5])[0]
+        geom = feature["geometry"]
+        polygons = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+        for k, poly in enumerate(polygons):
+            ring = np.asarray(poly[0], float)
+            fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], fill="toself", fillcolor=colour, mode="lines",
+                                     line=dict(color="white", width=0.5), name=str(names.get(key, key)),
+                                     hoveron="fills", text=f"{names.get(key, key)}: {v:,.1f} {unit}",
+                                     hoverinfo="text", showlegend=False, legendgroup=key))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                             marker=dict(colorscale="Viridis", cmin=lo, cmax=hi, color=[lo],
+                                         colorbar=dict(title=unit), showscale=True)))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / np.cos(np.radians(35)))
+    fig.update_layout(title=title, height=520, margin=dict(l=0, r=0, t=50, b=0), plot_bgcolor="white")
+    return fig
+
+def regions(year: int, provinces: pd.DataFrame, lang: str) -> Section:
+    import plotly.graph_objects as go
+
+    from ..dynamics import beta_convergence, sigma_convergence
+
+    t = T(lang)
+    geo = json.loads((resources.files("prosperity") / "data" / "china_provinces_naturalearth.geojson").read_text())
+    for f in geo["features"]:
+        f["id"] = f["properties"]["name_en"]
+    cur = provinces[provinces["year"] == year].set_index("province_en")
+    prev = provinces[provinces["year"] == year - 1].set_index("province_en")
+    growth = 100 * (cur["disp_income_pc_yuan"] / prev["disp_income_pc_yuan"] - 1) if len(prev) else None
+    name_col = "province_zh" if lang == "zh" else None
+    figs = []
+    for values, title, unit in ((cur["disp_income_pc_yuan"], t("map_income", year=year), t("yuan")),
+                                (growth, t("map_growth", year=year), "%")):
+        if values is None:
+            continue
+        names = cur["province_zh"] if lang == "zh" else pd.Series(cur.index, index=cur.index)
+        figs.append(province_map(geo, values, names, title, unit))
+    sg = sigma_convergence(provinces, region="province_en", time="year", value="disp_income_pc_yuan")
+    sig = sg.to_frame()
+    b = beta_convergence(provinces, region="province_en", time="year", value="disp_income_pc_yuan")
+    fig_s = go.Figure()
+    series = sg.series if isinstance(sg.series, pd.DataFrame) else sig
+    for m in ("cv", "gini", "theil"):
+        if m in series:
+            fig_s.add_trace(go.Scatter(x=series.index if "year" not in series else series["year"], y=series[m],
+                                       mode="lines+markers", name=m))
+    fig_s.update_layout(title=t("sigma_title"), height=360)
+    figs.append(fig_s)
+    top = cur["disp_income_pc_yuan"].idxmax()
+    bottom = cur["disp_income_pc_yuan"].idxmin()
+    findings = [
+        t("reg_range", year=year, top=top, vtop=_fmt(cur.loc[top, "disp_income_pc_yuan"], 0), bottom=bottom,
+          vbottom=_fmt(cur.loc[bottom, "disp_income_pc_yuan"], 0),
+          ratio=_fmt(cur.loc[top, "disp_income_pc_yuan"] / cur.loc[bottom, "disp_income_pc_yuan"], 2)),
+        t("reg_beta", y0=int(b.start), y1=int(b.end), beta=_fmt(b.beta, 4), p=_fmt(b.p_value, 3),
+          half=_fmt(b.half_life, 0) if np.isfinite(b.half_life) else "-"),
+    ]
+    if growth is not None:
+        findings.append(t("reg_growth", year=year, fast=growth.idxmax(), gmax=_fmt(growth.max(), 1),
+                          slow=growth.idxmin(), gmin=_fmt(growth.min(), 1)))
+    beta_table = pd.DataFrame([{"start": b.start, "end": b.end, "beta": b.beta, "se": b.se, "p_value": b.p_value,
+                                "speed": b.speed, "half_life_years": b.half_life, "n": b.n}])
+    tables = {"province_income": provinces, "sigma_convergence": sig, "beta_convergence": beta_table}
+    return Section("regions", t("s_regions"), findings, figs, tables)
+
+
+# ------------------------------------------------------------------------------------ decomposition
+def decomposition(year: int, persons: int, lang: str) -> Section:
+    import plotly.graph_objects as go
+
+    from ..decompose import nested_decomposition
+    from ..synth import synthesize_population
+
+    t = T(lang)
+    pop = synthesize_population(min(year, 2024), persons=persons, seed=1)
+    dec = nested_decomposition(pop["disp_income_pc_yuan"].to_numpy(float), pop["weight"].to_numpy(float),
+                               levels=[pop["region"].astype(str).to_numpy(), pop["province_en"].astype(str).to_numpy(),
+                                       (pop["province_en"].astype(str) + "/" + pop["area"].astype(str)).to_numpy()],
+                               names=["region", "province", "province x area"], measure="theil")
+    frame = dec.to_frame()
+    labels = [f"{r.component} {r.level}" for r in frame.itertuples()]
+    fig = go.Figure(go.Bar(x=labels, y=frame["share"], text=[f"{100 * v:.1f} %" for v in frame["share"]]))
+    fig.update_layout(title=t("dec_title", year=min(year, 2024)), height=360, yaxis_tickformat=".0%")
+    findings = [t("dec_total", theil=_fmt(dec.total, 4))]
+    for label, r in zip(labels, frame.itertuples()):
+        findings.append(t("dec_component", name=label, share=_fmt(100 * r.share, 1)))
+    return Section("decomposition", t("s_decomposition"), findings, [fig], {"nested_decomposition": frame},
+                   [t("dec_note", persons=f"{persons:,}")])
+
+
+# ------------------------------------------------------------------------------------ index
+def composite_index(lang: str, draws: int) -> Section:
+    import plotly.graph_objects as go
+
+    from ..index import build_index, uncertainty
+    from ..index.china import china_provincial_panel
+
+    t = T(lang)
+    panel = china_provincial_panel()
+    findings, figs, tables = [], [], {}
+    for name in ("affluence_sharing", "five_concepts", "zhejiang_2025"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = build_index(panel, name, region="province")
+            unc = uncertainty(res, draws, seed=1, keep_draws=False) if draws else None
+        y = res.default_year()
+        sc = res.to_frame()
+        sc = sc[sc["year"] == y].merge(res.coverage[["region", "year", "index"]].rename(columns={"index": "coverage"}),
+                                      on=["region", "year"])
+        if unc is not None:
+            sc = sc.merge(unc.summary[["region", "year", "rank_q05", "rank_q95"]], on=["region", "year"], how="left")
+        sc = sc.sort_values("rank")
+        tables[f"index_{name}"] = sc
+        fig = go.Figure()
+        fig.add_trace(go.Scatter(x=sc["rank"], y=sc["region"], mode="markers", name=t("rank"),
+                                 error_x=dict(type="data", symmetric=False, array=sc["rank_q95"] - sc["rank"],
+                                              arrayminus=sc["rank"] - sc["rank_q05"]) if unc is not None else None))
+        fig.update_yaxes(autorange="reversed")
+        fig.update_layout(title=t("index_title", name=res.framework.name, year=int(y)), height=720,
+                          xaxis_title=t("rank_interval"))
+        figs.append(fig)
+        first = sc.iloc[0]
+        wide = (sc["rank_q95"] - sc["rank_q05"]).median() if unc is not None else np.nan
+        findings.append(t("index_line", name=res.framework.name, year=int(y), top=first["region"],
+                          score=_fmt(first["score"], 3), last=sc.iloc[-1]["region"],
+                          cov=_fmt(100 * sc["coverage"].median(), 0), width=_fmt(wide, 0)))
+    return Section("index", t("s_index"), findings, figs, tables, [t("index_note", draws=draws)])
+
+
+# ------------------------------------------------------------------------------------ scenarios
+def scenarios(year: int, persons: int, lang: str) -> Section:
+    import plotly.graph_objects as go
+
+    from ..simulate import Simulation, example_reforms, load_reforms
+    from ..synth import synthesize_population
+
+    t = T(lang)
+    sim_year = min(max(year, 2019), 2024)
+    sim = Simulation(synthesize_population(sim_year, persons=persons, seed=1), sim_year)
+    rows, deciles = [], []
+    for name in sorted(example_reforms()):
+        budget = "regional_transfers.east_west.levy_rate" if name == "east_west_transfer" else None
+        res = sim.run(load_reforms([name]), budget_neutral=budget)
+        s = res.summary.set_index("measure")
+        wl = res.winners_losers.set_index("group").loc["all"]
+        rows.append({"reform": name, "net_cost_bn_yuan": res.net_cost_bn, "gini_baseline": s.loc["gini", "baseline"],
+                     "gini_reform": s.loc["gini", "reform"],
+                     "poverty_rel60_baseline": s.loc["poverty_headcount_rel60", "baseline"],
+                     "poverty_rel60_reform": s.loc["poverty_headcount_rel60", "reform"],
+                     "gain_more_5pct": wl["gain_more_5pct"], "no_change": wl["no_change"]})
+        d = res.deciles.assign(reform=name)
+        deciles.append(d)
+    table = pd.DataFrame(rows)
+    dec = pd.concat(deciles, ignore_index=True)
+    fig = go.Figure()
+    for name, g in dec.groupby("reform"):
+        fig.add_trace(go.Bar(x=g["decile"], y=g["change_pct"], name=name))
+    fig.update_layout(barmode="group", title=t("sc_deciles", year=sim_year), xaxis_title=t("decile"),
+                      yaxis_title=t("change_pct"), height=420)
+    fig_c = go.Figure(go.Bar(x=table["reform"], y=table["net_cost_bn_yuan"]))
+    fig_c.update_layout(title=t("sc_cost"), yaxis_title=t("bn_yuan"), height=360)
+    findings = []
+    for r in rows:
+        findings.append(t("sc_line", reform=r["reform"], cost=_fmt(r["net_cost_bn_yuan"], 1),
+                          g0=_fmt(r["gini_baseline"], 4), g1=_fmt(r["gini_reform"], 4),
+                          gain=_fmt(100 * r["gain_more_5pct"], 1)))
+    val = sim.run(None).validation
+    bad = val[~val["within_tolerance"]]["row"].tolist()
+    notes = [t("sc_note", persons=f"{persons:,}", n_bad=len(bad))]
+    return Section("scenarios", t("s_scenarios"), findings, [fig, fig_c],
+                   {"scenarios": table, "scenario_deciles": dec, "simulation_validation": val}, notes)
