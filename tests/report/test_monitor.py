@@ -15,7 +15,20 @@ from prosperity.report import build_monitor
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    return build_monitor(2024, out=tmp_path_factory.mktemp("monitor"), persons=20_000, draws=20)
+    out = tmp_path_factory.mktemp("monitor")
+    return build_monitor(2024, out=out, persons=20_000, draws=20, store=out / "store.duckdb")
+
+
+def test_the_run_is_recorded_in_the_store(report):
+    from prosperity.report import store as st
+
+    assert report.run_id == 1
+    info = st.show_run(report.store, 1)
+    assert info["parameters"] == {"year": 2024, "lang": "en", "persons": 20000, "draws": 20}
+    assert "china_income_quintiles_2015_2024_nbs.csv" in info["inputs"]
+    assert {t["table_name"] for t in info["tables"]} == set(report.tables)
+    head = st.result_table(report.store, 1, "headline")
+    assert float(head.loc[head["indicator"] == "gini_official", "value"].iloc[0]) == pytest.approx(0.465)
 
 
 def test_every_section_is_there_with_computed_findings(report):
@@ -66,9 +79,10 @@ def test_chinese_report_and_cli(tmp_path):
 
     _register()
     out = CliRunner().invoke(app, ["monitor", "--lang", "zh", "--out", str(tmp_path), "--persons", "20000",
-                                   "--draws", "0", "--quiet"], env={"COLUMNS": "100"})
+                                   "--draws", "0", "--quiet"],
+                             env={"COLUMNS": "100", "PROSPERITY_STORE": str(tmp_path / "store.duckdb")})
     assert out.exit_code == 0, out.output
-    assert "report:" in out.stdout and "headline indicators" in out.stdout
+    assert "report:" in out.stdout and "headline indicators" in out.stdout and "run 1 recorded in" in out.stdout
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "共同富裕监测报告（2024年）" in page and "城乡居民收入比" in page
     bad = CliRunner().invoke(app, ["monitor", "--year", "1999", "--out", str(tmp_path)])

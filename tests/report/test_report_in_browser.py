@@ -35,7 +35,7 @@ def _driver():
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    return build_monitor(2024, out=tmp_path_factory.mktemp("monitor_browser"), persons=20_000, draws=20)
+    return build_monitor(2024, out=tmp_path_factory.mktemp("monitor_browser"), persons=20_000, draws=20, store=False)
 
 
 def test_report_renders_offline_without_network_requests(report):

@@ -7,6 +7,8 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
+    register_runs(app)
+
     @app.command("monitor")
     def monitor(
         year: int = typer.Option(None, "--year", "-y", help="report year (default: the latest year of the national survey)"),
@@ -15,6 +17,9 @@ def register(app: typer.Typer) -> None:
         persons: int = typer.Option(200_000, "--persons", help="synthetic population for the decomposition and scenarios"),
         draws: int = typer.Option(200, "--draws", help="Monte Carlo draws of the index's rank intervals (0 = none)"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
+        store: str = typer.Option(None, "--store", help="DuckDB store the run is recorded in (default "
+                                  "$PROSPERITY_STORE or ~/.local/share/prosperity/store.duckdb)"),
+        no_store: bool = typer.Option(False, "--no-store", help="do not record the run"),
     ) -> None:
         """Monitoring report: headline indicators, three gaps, distribution, regions, decomposition,
         composite index, policy scenarios, methods; one self-contained HTML file and its tables."""
@@ -33,7 +38,8 @@ def register(app: typer.Typer) -> None:
             fail(f"--persons {persons}: the synthetic population needs at least 1,000 persons (default 200,000).")
         if draws < 0:
             fail(f"--draws is a number of Monte Carlo draws, got {draws}. Fix: 0 for no rank intervals.")
-        steps = ["three gaps", "distribution", "regions", "decomposition", "composite index", "policy scenarios", "methods"]
+        steps = ["three gaps", "distribution", "regions", "decomposition", "composite index", "policy scenarios", "methods",
+                 "store"]
         console = Console(stderr=True)
         show = not quiet and sys.stderr.isatty()
         try:
@@ -47,10 +53,12 @@ def register(app: typer.Typer) -> None:
                             bar.advance(task)
                         seen.append(name)
                         bar.update(task, description=name)
-                    report = build_monitor(year, lang=lang, out=out, persons=persons, draws=draws, progress=progress)
+                    report = build_monitor(year, lang=lang, out=out, persons=persons, draws=draws, progress=progress,
+                                          store=False if no_store else store)
                     bar.update(task, completed=len(steps))
             else:
-                report = build_monitor(year, lang=lang, out=out, persons=persons, draws=draws)
+                report = build_monitor(year, lang=lang, out=out, persons=persons, draws=draws,
+                                       store=False if no_store else store)
         except (ValueError, KeyError, OSError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         head = report.summary()
@@ -66,3 +74,89 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"report: {report.html_path} ({report.html_path.stat().st_size / 1e6:.1f} MB, opens offline); "
                    f"tables: {report.out / 'tables'} ({len(report.tables)} tables, CSV and Parquet); "
                    f"{report.seconds:.0f} s")
+        if report.run_id is not None:
+            typer.echo(f"run {report.run_id} recorded in {report.store} (prosperity runs show {report.run_id})")
+
+
+def register_runs(app: typer.Typer) -> None:
+    runs = typer.Typer(help="The store of monitoring runs: list, show RUN, diff A B.", no_args_is_help=True)
+    app.add_typer(runs, name="runs")
+
+    def _store(path):
+        from prosperity.report.store import default_store
+
+        return path or str(default_store())
+
+    @runs.command("list")
+    def list_cmd(store: str = typer.Option(None, "--store", help="the DuckDB store (default: see prosperity monitor)"),
+                 fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv")) -> None:
+        """Every recorded run."""
+        from prosperity.report.store import list_runs
+
+        frame = list_runs(_store(store))
+        _emit(frame, fmt)
+
+    @runs.command("show")
+    def show_cmd(run: int = typer.Argument(..., help="run id"), store: str = typer.Option(None, "--store"),
+                 fmt: str = typer.Option("table", "--format", "-f", help="table | json")) -> None:
+        """One run: parameters, inputs (SHA-256), version, code hash, its tables."""
+        import json
+
+        from prosperity.cli.measure_cmd import fail
+        from prosperity.report.store import show_run
+
+        try:
+            info = show_run(_store(store), run)
+        except ValueError as exc:
+            fail(str(exc))
+        if fmt == "json":
+            typer.echo(json.dumps(info, default=str, indent=2, ensure_ascii=False))
+            return
+        for k in ("run_id", "started", "duration_s", "version", "code_sha256", "year", "lang", "parameters"):
+            typer.echo(f"{k}: {info[k]}")
+        typer.echo("inputs:")
+        for f, h in info["inputs"].items():
+            typer.echo(f"  {f}  {h[:16]}")
+        typer.echo("tables:")
+        for t in info["tables"]:
+            typer.echo(f"  {t['table_name']}: {t['rows']} rows x {t['columns']} columns")
+
+    @runs.command("diff")
+    def diff_cmd(a: int = typer.Argument(...), b: int = typer.Argument(...), store: str = typer.Option(None, "--store"),
+                 fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+                 limit: int = typer.Option(30, "--limit", help="moved cells to print (table format)")) -> None:
+        """Which numbers moved between runs A and B, and whether the inputs or the code changed."""
+        import json
+
+        from prosperity.cli.measure_cmd import fail
+        from prosperity.report.store import diff_runs
+
+        try:
+            d = diff_runs(_store(store), a, b)
+        except ValueError as exc:
+            fail(str(exc))
+        if fmt == "json":
+            out = {k: v for k, v in d.items() if k != "moved"}
+            out["moved"] = json.loads(d["moved"].to_json(orient="records"))
+            typer.echo(json.dumps(out, default=str, indent=2, ensure_ascii=False))
+            return
+        typer.echo(f"runs {a} -> {b}: {d['cells_moved']} cell(s) moved")
+        typer.echo("inputs changed: " + (", ".join(i["file"] for i in d["inputs_changed"]) or "none"))
+        typer.echo(f"code changed: {'yes' if d['code_changed'] else 'no'} (version {d['version'][0]} -> {d['version'][1]})")
+        typer.echo("parameters changed: " + (", ".join(f"{k} {v[0]} -> {v[1]}" for k, v in d["parameters_changed"].items())
+                                             or "none"))
+        if d["cells_moved"]:
+            typer.echo(d["moved"].head(limit).to_string(index=False))
+
+
+def _emit(frame, fmt):
+    from prosperity.cli.measure_cmd import fail
+
+    if fmt == "json":
+        typer.echo(frame.to_json(orient="records", date_format="iso", indent=2))
+    elif fmt == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "table":
+        typer.echo(frame.to_string(index=False) if len(frame) else "no runs recorded yet")
+    else:
+        fail(f"--format must be table, json or csv, got {fmt!r}.")

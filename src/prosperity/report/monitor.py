@@ -39,6 +39,8 @@ class MonitorReport:
     html_path: Path
     tables: dict  # name -> path (csv)
     seconds: float
+    run_id: int | None = None
+    store: Path | None = None
 
     def summary(self) -> pd.DataFrame:
         """The headline table (what the terminal prints)."""
@@ -73,15 +75,17 @@ def _default_year() -> int:
 
 
 def build_monitor(year: int | None = None, *, lang: str = "en", out: str | Path = "monitor",
-                  persons: int = 200_000, draws: int = 200, progress=None) -> MonitorReport:
+                  persons: int = 200_000, draws: int = 200, progress=None, store=None) -> MonitorReport:
     """Compute every section for ``year`` (default: the latest year of the national survey) and write
     the report. ``persons``: size of the synthetic population (decomposition, scenarios); ``draws``:
-    Monte Carlo draws of the index's rank intervals. ``progress(step_name)`` is called before each step."""
+    Monte Carlo draws of the index's rank intervals. ``progress(step_name)`` is called before each step.
+    ``store``: the DuckDB store the run is recorded in (None: :func:`store.default_store`; False: none)."""
     from ..datasets.china import nbs_household_survey, nbs_official_gini, provincial_income_consumption_2016_2024
     from ..decompose.gaps import china_gaps
 
     t = T(lang)
     t0 = time.perf_counter()
+    started = dt.datetime.now()
     survey_wide = nbs_household_survey(wide=True)
     latest = _default_year()
     year = latest if year is None else int(year)
@@ -132,7 +136,17 @@ def build_monitor(year: int | None = None, *, lang: str = "en", out: str | Path 
     tmp = html_path.with_suffix(".html.tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(html_path)
-    return MonitorReport(year, lang, secs, out, html_path, written, seconds)
+    run_id, store_path = None, None
+    if store is not False:
+        from . import store as st
+
+        store_path = Path(store) if store else st.default_store()
+        step("store")
+        run_id = st.record_run(store_path, tables={n: f for sec in secs for n, f in sec.tables.items()}, inputs=prov,
+                               parameters={"year": year, "lang": lang, "persons": persons, "draws": draws},
+                               version=__version__, started=started, duration_s=time.perf_counter() - t0,
+                               year=year, lang=lang)
+    return MonitorReport(year, lang, secs, out, html_path, written, seconds, run_id, store_path)
 
 
 def render(secs, year: int, lang: str, *, version: str, seconds: float) -> str:
