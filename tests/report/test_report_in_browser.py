@@ -27,7 +27,7 @@ def _driver():
     opts = Options()
     opts.binary_location = browser
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900",
-                "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>"):  # any network request fails
+                "--proxy-server=http://127.0.0.1:9"):  # any request off this machine fails (loopback is not proxied)
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     return webdriver.Chrome(service=Service(driver_path), options=opts)

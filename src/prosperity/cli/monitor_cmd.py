@@ -9,6 +9,32 @@ import typer
 def register(app: typer.Typer) -> None:
     register_runs(app)
 
+    @app.command("serve")
+    def serve(
+        store: str = typer.Option(None, "--store", help="the DuckDB store of runs (default: see prosperity monitor)"),
+        host: str = typer.Option("127.0.0.1", "--host", help="address to bind (default loopback only)"),
+        port: int = typer.Option(8050, "--port", help="TCP port"),
+        households: int = typer.Option(100_000, "--households", help="synthetic households of the reform panel"),
+        allow_write: bool = typer.Option(False, "--allow-write", help="allow write endpoints (none exist yet)"),
+    ) -> None:
+        """Local dashboard: province map and table, a province's profile, the index explorer with rank
+        intervals, a live reform panel, the runs in the store. JSON endpoints: see docs/dashboard.md."""
+        from prosperity.cli.measure_cmd import fail
+
+        if not 0 < port < 65536:
+            fail(f"--port must be 1-65535, got {port}.")
+        if households < 1000:
+            fail(f"--households {households}: at least 1,000.")
+        import uvicorn
+
+        from prosperity.report.dashboard import create_app
+
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            typer.echo(f"warning: binding {host}: the dashboard is reachable from other machines", err=True)
+        typer.echo(f"prosperity dashboard on http://{host}:{port}/ (read-only; Ctrl-C to stop)")
+        uvicorn.run(create_app(store=store, households=households, allow_write=allow_write), host=host, port=port,
+                    log_level="warning")
+
     @app.command("monitor")
     def monitor(
         year: int = typer.Option(None, "--year", "-y", help="report year (default: the latest year of the national survey)"),
