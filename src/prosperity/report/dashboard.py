@@ -25,6 +25,7 @@ are refused above 4 KiB (413); unknown paths give 404.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from functools import lru_cache
 from importlib import resources
@@ -109,6 +110,7 @@ def create_app(*, store=None, households: int = 100_000, draws: int = 100, allow
     """The Starlette app. ``households``: size of the reform panel's synthetic population (about 2.6
     persons each); ``draws``: Monte Carlo draws of the index's rank intervals."""
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.middleware import Middleware
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -118,6 +120,8 @@ def create_app(*, store=None, households: int = 100_000, draws: int = 100, allow
     from ..synth import synthesize_population
 
     state: dict = {}
+    results: dict = {}  # reform answers by parameters (sliders repeat values)
+    lock = threading.Lock()  # one simulation at a time: the Simulation caches are not shared-write safe
 
     def simulation() -> Simulation:
         if "sim" not in state:
@@ -127,8 +131,8 @@ def create_app(*, store=None, households: int = 100_000, draws: int = 100, allow
 
     def handler(fn):
         async def wrapped(request: Request):
-            try:
-                return JSONResponse(fn(request.query_params))
+            try:  # in the thread pool: a reform being computed does not hold up the data endpoints
+                return JSONResponse(await run_in_threadpool(fn, request.query_params))
             except BadRequest as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
         return wrapped
@@ -163,6 +167,17 @@ def create_app(*, store=None, households: int = 100_000, draws: int = 100, allow
         dibao = _number(q, "dibao", 0.5, 3.0, 1.0)
         pension = _number(q, "pension", 0.0, 2000.0, None)
         top = _number(q, "top_rate", 0.0, 0.9, None)
+        key = (dibao, pension, top)
+        with lock:
+            cached = results.get(key)
+            if cached is None:
+                cached = _reform(dibao, pension, top)
+                results[key] = cached
+                while len(results) > 256:  # bounded: the oldest answers go first
+                    results.pop(next(iter(results)))
+        return cached
+
+    def _reform(dibao, pension, top):
         t0 = time.perf_counter()
         sim = simulation()
         changes = {"dibao.standard.urban": {"2024-01-01": {"multiply": dibao}},
