@@ -52,6 +52,7 @@ from .io import load
 from .io.errors import (
     DesignError,
     EmptyGroupError,
+    InvalidValueError,
     MeasureSpecError,
     ProsperityInputError,
     closest,
@@ -593,11 +594,20 @@ def measure(
     breakdowns = _breakdowns(by_cols, margins)
     _check_empty_levels(sample, by_cols)
 
+    # ---- extreme values: incomes and weights near the limits of floating point are held as y 2^-k and
+    # w 2^-m (exact); absolute lines and income-valued parameters are scaled alike
+    scaling = _Scaling.choose(sample, y, income, requested, conventions)
+    if scaling.active:
+        y = scaling.incomes(y)
+        requested = [scaling.request(r) for r in requested]
+        if line_kind == "absolute":
+            line_value = scaling.amount(line_value, "the poverty line")
+
     with reuse_freed_memory(sample.n):  # large arrays: reuse freed memory (glibc; PROSPERITY_MALLOC_TUNING=0 disables)
         # ---- sort once; design once
-        w = sample.weight
+        w = scaling.weights(sample.weight)
         dv = _DomainVariance(sample, lonely_psu) if se else None  # before the sort: its temporaries are freed
-        s_all = SortedIncome.from_arrays(y, w)
+        s_all = scaling.mark(SortedIncome.from_arrays(y, w))
         codes_all = dv.unit_codes(s_all.order) if dv is not None else None
         national = _Reference(s_all, quantile_convention)
         if line_kind == "relative":
@@ -607,7 +617,7 @@ def measure(
             else:
                 default_note = ""
             line_value = relative_line * national.stat(relative_to)
-            line_rule = f"{relative_line:g} x {relative_to} of the whole sample = {line_value:.6g}" + (
+            line_rule = f"{relative_line:g} x {relative_to} of the whole sample = {scaling.unscale(line_value):.6g}" + (
                 "" if not by_cols else (" (each group's own: line_within_groups)" if line_within_groups else " (national line for every group)")) + default_note
         national_terms: dict = {}  # which -> PSU totals of w * u_which (whole sample), for group line terms
 
@@ -619,7 +629,7 @@ def measure(
             return national_terms[which]
 
         ctx = _Context(requested, quantile_convention, line_kind, line_value, relative_line, relative_to,
-                       line_within_groups, se and not bootstrap, conventions)
+                       line_within_groups, se and not bootstrap, conventions, scaling)
         rows = _Rows(by_cols)
         group_cache = []  # (cols, key, positions) for the bootstrap
         for cols in breakdowns:
@@ -637,7 +647,7 @@ def measure(
                     gcodes = codes_all
                 else:
                     ys, ws = s_all.y[pos], s_all.w[pos]
-                    s = SortedIncome(ys, ws, np.cumsum(ws), s_all.order[pos])
+                    s = scaling.mark(SortedIncome(ys, ws, np.cumsum(ws), s_all.order[pos]))
                     gcodes = None if codes_all is None else codes_all[pos]
                 if bootstrap:
                     group_cache.append((cols, key, pos))
@@ -692,17 +702,23 @@ def measure(
         if not se:
             se_arr = np.full(n_rows, np.nan)
         has_line = any(r.kind != "plain" for r in requested)
+        lines_arr = np.asarray(rows.lines, dtype=np.float64)
+        wsum_arr = np.asarray(rows.wsum, dtype=np.float64)
+        # ---- back to the units of the data; never an inf / NaN / blank without a reason
+        values, se_arr, ci_low, ci_high, lines_arr, wsum_arr = scaling.finish(
+            rows.measures, values, se_arr, np.asarray(ci_low, dtype=np.float64), np.asarray(ci_high, dtype=np.float64),
+            lines_arr, wsum_arr, {r.label: r for r in requested}, rows.groups, by_cols)
         return MeasureResult(
             by=tuple(by_cols),
             groups=tuple(rows.groups),
             measure=tuple(rows.measures),
             value=values,
             se=se_arr,
-            ci_low=np.asarray(ci_low, dtype=np.float64),
-            ci_high=np.asarray(ci_high, dtype=np.float64),
+            ci_low=ci_low,
+            ci_high=ci_high,
             n=np.asarray(rows.n, dtype=np.int64),
-            weight_sum=np.asarray(rows.wsum, dtype=np.float64),
-            line=np.asarray(rows.lines, dtype=np.float64) if has_line else None,
+            weight_sum=wsum_arr,
+            line=lines_arr if has_line else None,
             income=income,
             se_method=se_method if se else None,
             confidence=float(confidence),
@@ -735,14 +751,14 @@ def _bootstrap_pass(ctx, s_all, dv, codes_all, group_cache, method, replicates, 
     for mult in replicate_multipliers(dv.psu_stratum, fpc_h, replicates=replicates, method=method, seed=seed):
         for m in mult:
             w_all = s_all.w * m[codes_all]
-            s_r = _compress(s_all.y, w_all, s_all.order)
+            s_r = ctx.scaling.mark(_compress(s_all.y, w_all, s_all.order))
             national = _Reference(s_r, ctx.convention)
             row = 0
             for cols, key, ys, ws, gcodes in groups:
                 if ys is None:
                     s, own = s_r, national
                 else:
-                    s = _compress(ys, ws * m[gcodes], None)
+                    s = ctx.scaling.mark(_compress(ys, ws * m[gcodes], None))
                     own = _Reference(s, ctx.convention) if ctx.line_within_groups else None
                 for r in ctx.requested:
                     if s is not None:
@@ -793,6 +809,7 @@ class _Context:
     line_within_groups: bool
     influence: bool
     conventions: dict = field(default_factory=dict)  # measure name -> convention= for its kernel
+    scaling: "_Scaling" = None  # incomes / weights held as y 2^-k, w 2^-m (extreme values)
 
     def evaluate(self, r: _Requested, s: SortedIncome, own, national, cols, key, influence=None):
         """(Estimate, line used, which reference statistic's u to add (or None), its scale)."""
@@ -822,12 +839,16 @@ class _Context:
                 kwargs["median"] = line_used
                 which = "median"
         try:
-            est = r.spec.kernel(s, influence=influence, **kwargs)
+            with np.errstate(over="raise"):  # an overflow is refused (with the rows), never printed as inf
+                est = r.spec.kernel(s, influence=influence, **kwargs)
         except ProsperityInputError:
             raise
-        except (ValueError, ZeroDivisionError, FloatingPointError) as exc:
+        except (ValueError, ZeroDivisionError, FloatingPointError, OverflowError) as exc:
+            if self.scaling is not None and _is_overflow(exc):
+                raise self.scaling.overflow(f"{r.label} for {_group_text(cols, key)}", str(exc)) from None
             raise EmptyGroupError(
-                f"{r.label} cannot be computed for {_group_text(cols, key)} ({s.n:,} units): {exc}",
+                f"{r.label} cannot be computed for {_group_text(cols, key)} ({s.n:,} units): {exc}"
+                + (self.scaling.message_note() if self.scaling is not None else ""),
                 hint="leave this measure out, merge small groups, or check the incomes of this group"
                 + (" (standard errors of quantile-based measures need a kernel density: se=False or the bootstrap avoid it)" if influence else ""),
             ) from None
@@ -931,3 +952,169 @@ def _check_empty_levels(sample: Sample, by_cols) -> None:
                 hint="remove unused categories (pandas: df[col] = df[col].cat.remove_unused_categories()) "
                 "or check that the data are complete",
             )
+
+
+# ============================================================================ extreme values
+
+# Incomes and weights whose largest |value| lies in [2^-SAFE_EXPONENT, 2^SAFE_EXPONENT] are used as
+# given (bit-identical to a computation without this layer). Outside that range they are held as
+# y 2^-k and w 2^-m: multiplying by a power of two is exact in binary floating point, so sums,
+# products and ratios are those of the data to the last bit, and nothing overflows (squares, products
+# of sums of weights and incomes stay far below 2^1024).
+SAFE_EXPONENT = 100
+
+
+def _is_overflow(exc: BaseException) -> bool:
+    return isinstance(exc, OverflowError) or "overflow" in str(exc).lower() or "out of range" in str(exc).lower()
+
+
+def _scale_exponent(a: np.ndarray) -> int:
+    """k with max|a| 2^-k in [0.5, 1), or 0 when ``a`` lies in the safe range. When scaling down, k is
+    limited so that no nonzero value becomes subnormal (the scaling stays exact)."""
+    if a.size == 0:
+        return 0
+    big = max(float(a.max()), -float(a.min()))
+    if not math.isfinite(big) or big == 0 or 2.0 ** -SAFE_EXPONENT <= big <= 2.0 ** SAFE_EXPONENT:
+        return 0
+    k = math.frexp(big)[1]
+    if k > 0:
+        mag = np.abs(a)
+        small = float(mag[mag > 0].min())
+        k = min(k, math.frexp(small)[1] + 1021)  # small 2^-k >= 2^-1022 (normal)
+    return k
+
+
+def _extreme_rows(a: np.ndarray, sample: Sample):
+    """(rows, count, examples) of the values beyond the safe range (else the largest in magnitude)."""
+    mag = np.abs(a)
+    mask = (mag > 2.0 ** SAFE_EXPONENT) | ((mag < 2.0 ** -SAFE_EXPONENT) & (mag > 0))
+    if not mask.any():
+        mask = mag >= np.partition(mag, -min(5, mag.size))[-min(5, mag.size)]
+    return offending_rows(mask, a, sample.row_number)
+
+
+class _Scaling:
+    """Exact power-of-two rescaling of incomes (2^-k) and weights (2^-m) for values near the limits of
+    floating point, and the checks that no inf / NaN reaches the output without a reason."""
+
+    def __init__(self, sample: Sample, y: np.ndarray, income: str, k: int, m: int):
+        self.sample, self.y_raw, self.income, self.k, self.m = sample, y, income, int(k), int(m)
+        self.weight_name = sample.weight_name
+
+    @property
+    def active(self) -> bool:
+        return bool(self.k or self.m)
+
+    @classmethod
+    def choose(cls, sample: Sample, y: np.ndarray, income: str, requested, conventions: dict) -> "_Scaling":
+        from .measures.catalog import INCOME_SCALING, WEIGHT_SCALE_DEPENDENT
+
+        k = _scale_exponent(y)
+        m = _scale_exponent(sample.weight) if sample.weight_name is not None else 0
+        self = cls(sample, y, income, k, m)
+        for r in requested:
+            name = r.spec.name
+            if k and INCOME_SCALING.get(name) not in ("invariant", "equivariant"):
+                rows, count, ex = _extreme_rows(y, sample)
+                raise InvalidValueError(
+                    f"income column {income!r} holds values near the limit of floating-point numbers, and measure "
+                    f"{r.label!r} does not declare how it changes with the scale of incomes, so it cannot be computed "
+                    "exactly on rescaled incomes", column=income, rows=rows, n_rows=count, examples=ex,
+                    hint=f"leave {r.label} out, or express the incomes in a larger unit (divide the column by a power of ten)")
+            convention = conventions.get(name, "laeken" if name == "gini" else None)
+            if m and convention in WEIGHT_SCALE_DEPENDENT.get(name, ()):
+                rows, count, ex = _extreme_rows(sample.weight, sample)
+                raise InvalidValueError(
+                    f"weight column {self.weight_name!r} holds values near the limit of floating-point numbers, and "
+                    f"{r.label} under the {convention!r} convention depends on the scale of the weights, so it cannot "
+                    "be computed exactly on rescaled weights", column=self.weight_name, rows=rows, n_rows=count, examples=ex,
+                    hint="use a convention invariant to the scale of the weights (e.g. the default laeken Gini), or give "
+                    "weights as population counts in the ordinary range")
+        return self
+
+    def incomes(self, y: np.ndarray) -> np.ndarray:
+        return np.ldexp(y, -self.k) if self.k else y
+
+    def weights(self, w: np.ndarray) -> np.ndarray:
+        return np.ldexp(w, -self.m) if self.m else w
+
+    def amount(self, x: float, what: str) -> float:
+        """An amount in income units (absolute line, band limit), scaled with the incomes (exactly)."""
+        if not self.k:
+            return x
+        v = math.ldexp(float(x), -self.k)
+        if math.ldexp(v, self.k) != x or not math.isfinite(v):
+            rows, count, ex = _extreme_rows(self.y_raw, self.sample)
+            raise InvalidValueError(
+                f"{what} ({format_value(x)}) and the incomes of column {self.income!r} are too far apart in magnitude "
+                "to be computed exactly in floating point", column=self.income, rows=rows, n_rows=count, examples=ex,
+                hint="check the unit of the line or parameter against the unit of the incomes")
+        return v
+
+    def request(self, r: _Requested) -> _Requested:
+        import dataclasses
+
+        from .measures.catalog import INCOME_PARAMS
+
+        names = INCOME_PARAMS.get(r.spec.name, ())
+        if not self.k or not names:
+            return r
+        params = dict(r.params)
+        for p in names:
+            params[p] = self.amount(params[p], f"parameter {p} of {r.label}")
+        return dataclasses.replace(r, params=params)
+
+    def mark(self, s: SortedIncome | None) -> SortedIncome | None:
+        """Tell the kernels (density bandwidth, whose rule uses the sum of the weights as given) that the
+        weights are held as w 2^-m."""
+        if s is not None and self.m:
+            s.cache["weight_exponent"] = self.m
+        return s
+
+    def unscale(self, x: float) -> float:
+        return math.ldexp(x, self.k) if self.k else x
+
+    def message_note(self) -> str:
+        if not self.k:
+            return ""
+        return (f" (incomes were rescaled exactly by 2^{-self.k} to avoid overflow: amounts in this message are "
+                f"in that unit)")
+
+    def overflow(self, what: str, detail: str) -> ProsperityInputError:
+        rows, count, ex = _extreme_rows(self.y_raw, self.sample)
+        return InvalidValueError(
+            f"{what} overflows the range of floating-point numbers ({detail}); no finite value can be reported "
+            f"for the incomes of column {self.income!r}", column=self.income, rows=rows, n_rows=count, examples=ex,
+            hint="check these incomes (a unit error?), leave this measure out, or choose a parameter that weighs "
+            "extreme incomes less")
+
+    def finish(self, measures, values, se, lo, hi, lines, wsum, by_label: dict, groups, by_cols):
+        """Multiply income-valued outputs back by 2^k and sums of weights by 2^m; refuse an inf / NaN that
+        has no reason (a NaN standard error stays: no SE requested, or failed bootstrap replicates, noted)."""
+        from .measures.catalog import INCOME_SCALING
+
+        with np.errstate(over="ignore"):  # an inf here is refused below, with the rows
+            if self.k:
+                eq = np.array([INCOME_SCALING.get(by_label[mm].spec.name) == "equivariant" for mm in measures], dtype=bool)
+                if eq.any():
+                    for arr in (values, se, lo, hi):
+                        arr[eq] = np.ldexp(arr[eq], self.k)
+                lines = np.ldexp(lines, self.k)
+            if self.m:
+                wsum = np.ldexp(wsum, self.m)
+        bad = ~np.isfinite(values) | np.isinf(se) | np.isinf(lo) | np.isinf(hi) | ~np.isfinite(wsum)
+        for i in np.flatnonzero(bad)[:1]:
+            mm = measures[i]
+            what = f"{mm} for {_group_text([c for c, v in zip(by_cols, groups[i]) if v is not None], [v for v in groups[i] if v is not None])}"
+            if not math.isfinite(values[i]):
+                raise self.overflow(what, f"the computation gave {values[i]}")
+            if math.isinf(se[i]) or math.isinf(lo[i]) or math.isinf(hi[i]):
+                raise self.overflow(f"the standard error of {what}", "it exceeds the largest floating-point number")
+            if not math.isfinite(wsum[i]):
+                rows, count, ex = _extreme_rows(self.sample.weight, self.sample)
+                raise InvalidValueError(
+                    f"the weights of column {self.weight_name!r} sum to more than the largest floating-point number "
+                    f"(about 1.8e308), so the weight_sum of {what} cannot be reported", column=self.weight_name,
+                    rows=rows, n_rows=count, examples=ex,
+                    hint="check the weights (a unit error?): a weight is the number of population units a row represents")
+        return values, se, lo, hi, lines, wsum

@@ -15,7 +15,8 @@ Output contract (scripts depend on it). ``--format json`` prints one object::
      "notes": [...]}
 
 growth rates are fractions per year (``--years``), quantiles in the incomes' unit (the after file's
-divided by ``--deflator``); null where a value is undefined (no ``--line``: no pro-poor rate).
+divided by the price level of ``--deflator``: a ratio, or with ``--deflator-kind chain`` the product of
+year-on-year indices / 100; see :func:`prosperity.dynamics.incidence.deflator_level`); null where a value is undefined (no ``--line``: no pro-poor rate).
 ``--no-se`` drops the ``se``, ``ci_low`` and ``ci_high`` keys. ``--format csv`` prints the curve;
 ``--format table`` the summaries and the curve at deciles. Bad input: one paragraph on stderr, exit 2.
 """
@@ -60,10 +61,17 @@ def register(app: typer.Typer) -> None:
         percentiles: Optional[str] = typer.Option(
             None, "--percentiles", help="Points of the curve, comma-separated, e.g. 0.05,0.1,0.25,0.5,0.75,0.9,0.95."),
         step: Optional[float] = typer.Option(None, "--step", help="Spacing of the curve's points (default 0.01: p = 0.01 .. 0.99)."),
-        deflator: Optional[float] = typer.Option(
+        deflator: Optional[str] = typer.Option(
             None, "--deflator",
             help="Divide the AFTER incomes by F, the after-year price level over the before-year's (1.12 after 12 % "
-            "inflation): both periods in before-year prices. Without it both files are taken to be in the same prices."),
+            "inflation): both periods in before-year prices. Without it both files are taken to be in the same prices. "
+            "With --deflator-kind chain: year-on-year indices, previous year = 100, one per year (e.g. 102.1,103.4).",
+            metavar="F"),
+        deflator_kind: Optional[str] = typer.Option(
+            None, "--deflator-kind",
+            help="level (F is the after-year price level over the before-year's, a ratio near 1) | chain (F is a chain "
+            "index, previous year = 100, one value per year; level = product of chain/100). Default: level, but a "
+            "value of 50 or more (an index with base 100) or several values are refused until the kind is given."),
         se: bool = typer.Option(True, "--se/--no-se", help="Linearized design-based SEs and 95 % intervals (two independent samples)."),
         fmt: str = FORMAT,
     ) -> None:
@@ -80,8 +88,14 @@ def register(app: typer.Typer) -> None:
             fail("--income is required: name the income column (the same in both files), e.g. --income eqIncome.")
         if not years > 0:
             fail(f"--years must be a positive number of years between the two surveys, got {years:g}.")
-        if deflator is not None and not (deflator > 0 and math.isfinite(deflator)):
-            fail(f"--deflator must be a positive price ratio (after-year prices / before-year prices, e.g. 1.12), got {deflator:g}.")
+        level = None
+        with input_errors():
+            from prosperity.dynamics.incidence import deflator_level
+
+            if deflator is None and deflator_kind is not None:
+                raise ValueError(f"--deflator-kind {deflator_kind} was given without --deflator: give the price index too")
+            if deflator is not None:
+                level = deflator_level(deflator, deflator_kind, years, name="--deflator", kind_name="--deflator-kind")
         if pro_poor not in PRO_POOR:
             fail(f"--pro-poor must be one of {', '.join(PRO_POOR)}, got {pro_poor!r}.")
         with input_errors():
@@ -97,12 +111,13 @@ def register(app: typer.Typer) -> None:
             with input_errors(f"{role.upper()} file: "):
                 loaded[role] = _load(path, columns, lonely_psu if se else None, users)
         (y0, w0, d0), (y1, w1, d1) = loaded["before"], loaded["after"]
-        if deflator is not None:
-            y1 = y1 / deflator
+        if level is not None:
+            y1 = y1 / level
         with input_errors():
             result = growth_incidence((y0, w0), (y1, w1), percentiles=grid, years=years, line=line, pro_poor=pro_poor,
                                       se=se, design_before=d0, design_after=d1)
-        record = growth_record(result, {"before": (before, w0), "after": (after, w1)}, _prices(deflator), line, pro_poor)
+        record = growth_record(result, {"before": (before, w0), "after": (after, w1)},
+                               _prices(level, deflator, deflator_kind), line, pro_poor)
         if fmt == "json":
             typer.echo(json.dumps(record, indent=2, allow_nan=False))
             return
@@ -161,10 +176,12 @@ def _load(path: str, columns: dict, lonely_psu: str | None, users: dict):
     return sample.income(income), sample.weight, design
 
 
-def _prices(deflator: float | None) -> str:
-    if deflator is None:
+def _prices(level: float | None, deflator=None, deflator_kind: str | None = None) -> str:
+    from prosperity.dynamics.incidence import deflator_description
+
+    if level is None:
         return "as in the files (no --deflator: both are taken to be in the same prices)"
-    return f"before-year prices (AFTER incomes divided by the deflator {deflator:g})"
+    return deflator_description(level, deflator, deflator_kind)
 
 
 def _number(v) -> float | None:

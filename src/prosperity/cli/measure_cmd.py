@@ -143,9 +143,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _fmt(v: float, digits: int = 4) -> str:
-    """Display format: 4 significant digits, thousands separators, never scientific notation."""
+    """Display format: 4 significant digits, thousands separators, no scientific notation below 1e15
+    (above, the digits beyond double precision would be noise: 4 significant digits, e.g. 2.082e+302;
+    likewise below 1e-12)."""
     if v != v:  # NaN
         return ""
+    if abs(v) >= 1e15 or 0 < abs(v) < 1e-12:  # e.g. incomes near the limits of floating point
+        return f"{v:.{digits}g}"
     if abs(v) >= 10 ** digits:
         return f"{v:,.0f}"
     import numpy as np

@@ -29,6 +29,17 @@ Poverty change decomposition for an FGT(alpha) measure P(mu, L) of a mean and a 
 P(mu_a, L_b) is the poverty of distribution b rescaled to mean mu_a. Incomes of both periods must be
 in the same prices (deflate first).
 
+Prices (``deflator=``, ``deflator_kind=``; CLI ``--deflator``, ``--deflator-kind``). The AFTER incomes
+are divided by the price level L = P_after / P_before, so both periods are in before-year prices:
+  ``"level"``: the deflator is L itself, a ratio near 1 (1.12 after 12 % inflation);
+  ``"chain"``: the deflator is a chain index, one value per year between the surveys, each year's
+  prices over the previous year's times 100 (previous year = 100, e.g. 103.2 for 3.2 % inflation):
+  L = prod(c_i / 100), computed as prod(c_i) / 100^n; there must be exactly ``years`` values.
+  ``None`` (auto): one value below ``INDEX_LOOKING`` (50) is a level; a value of 50 or more reads
+  as an index with 100 as its base (a chain index, or a level index with the before year = 100)
+  and several values as a chain: both are refused, with a message that names the two kinds, never
+  divided by silently.
+
 Standard errors (``se=True``, or a ``design_before`` / ``design_after``): linearized, for two
 **independent** samples (two cross-sections, not a panel). Every summary is a smooth function
 theta = h(T_0, T_1) of statistics of the two samples; its linearized variable is u^0 = dh/dT_0 u_T0 on
@@ -64,7 +75,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from ..io.errors import DesignError, closest
+from ..io.errors import DesignError, ProsperityInputError, closest
 from ..measures.central import mean_estimate
 from ..measures.estimate import SortedIncome
 from ..measures.poverty import fgt_sorted, watts_sorted
@@ -149,6 +160,111 @@ def as_sample(dist, weights=None, grid_size: int = 10_000, name: str = "distribu
         raise ValueError(f"{name}: data row {i + 1} (counted from 1) has income {float(y[i])!r} and weight {float(w[i])!r} "
                          f"({bad.size:,} such rows); incomes must be finite and weights >= 0. Fix: drop or correct those rows")
     return Sample(y, w)
+
+
+DEFLATOR_KINDS = ("level", "chain")
+# a deflator of 50 or more is not a ratio of price levels (that would be prices x 50 between the surveys)
+# but reads as an index with 100 as its base; a chain link below 50 would be prices more than halving
+# in a year, so it reads as a ratio near 1
+INDEX_LOOKING = 50.0
+
+
+def _deflator_values(deflator, name: str) -> list[float]:
+    if isinstance(deflator, str):
+        parts = [x.strip() for x in deflator.split(",") if x.strip()]
+    elif np.ndim(deflator) == 0:
+        parts = [deflator]
+    else:
+        parts = list(np.asarray(deflator, dtype=object).ravel())
+    values = []
+    for x in parts:
+        try:
+            values.append(float(x))
+        except (TypeError, ValueError):
+            raise ProsperityInputError(
+                f"{name} must be a number (a price ratio such as 1.12) or, with the chain kind, numbers separated by "
+                f"commas (one per year, e.g. 102.1,103.4), got {deflator!r}") from None
+    if not values:
+        raise ProsperityInputError(f"{name} is empty", hint="give the after-year price level over the before-year's, e.g. 1.12")
+    return values
+
+
+def deflator_level(deflator, deflator_kind: str | None = None, years: float = 1.0, *, name: str = "deflator",
+                   kind_name: str = "deflator_kind") -> float:
+    """The price level L = P_after / P_before that the AFTER incomes are divided by (module docstring,
+    "Prices"): ``deflator`` a number, a sequence or a comma-separated string; ``deflator_kind``
+    ``"level"``, ``"chain"`` or None (auto: refuses a deflator that reads as an index with base 100)."""
+    if deflator_kind not in (None,) + DEFLATOR_KINDS:
+        raise ProsperityInputError(f"{kind_name} must be level or chain, got {deflator_kind!r}",
+                                   hint="level: the after-year price level over the before-year's (e.g. 1.12); chain: "
+                                   "year-on-year indices with the previous year = 100 (e.g. 103.2)")
+    values = _deflator_values(deflator, name)
+
+    def kind(k: str) -> str:  # how to write the option: CLI --deflator-kind chain, Python deflator_kind='chain'
+        return f"{kind_name} {k}" if kind_name.startswith("-") else f"{kind_name}={k!r}"
+
+    def value(v: float) -> str:
+        return f"{name} {v:g}" if name.startswith("-") else f"{name}={v:g}"
+    bad = [v for v in values if not (v > 0 and np.isfinite(v))]
+    if bad:
+        if deflator_kind == "chain":
+            raise ProsperityInputError(f"{name} must be positive chain indices (previous year = 100, e.g. 103.2), got {bad[0]:g}")
+        raise ProsperityInputError(f"{name} must be a positive price ratio (after-year prices / before-year prices, "
+                                   f"e.g. 1.12), got {bad[0]:g}")
+    shown = ",".join(f"{v:g}" for v in values)
+    kinds = (f"{kind('level')}: {name} is the after-year price level over the before-year's, a ratio near 1 "
+             f"(1.12 after 12 % inflation; a level index with the before year = 100 must be divided by 100 first); "
+             f"{kind('chain')}: {name} is a chain index, one value per year between the surveys, each year's prices over "
+             f"the previous year's x 100 (previous year = 100), converted to the level = product of chain/100")
+    if deflator_kind is None:
+        if len(values) > 1:
+            raise ProsperityInputError(
+                f"{name} {shown} gives {len(values)} values, which reads as a chain index (one value per year), but no "
+                f"{kind_name} was given", hint=f"pass {kind('chain')} if these are year-on-year indices. The two kinds: {kinds}")
+        if values[0] >= INDEX_LOOKING:
+            level = values[0] / 100.0
+            raise ProsperityInputError(
+                f"{name} {shown} looks like an index with 100 as its base (a chain index, previous year = 100, or a "
+                f"level index with the before year = 100), not a ratio of price levels: dividing the incomes by it "
+                f"would make them {values[0]:g} times smaller",
+                hint=f"pass {kind('chain')} if it is the year-on-year index (level = {values[0]:g}/100 = {level:g}), "
+                f"give {value(level)} if it is a level index with base 100, or pass {kind('level')} if prices "
+                f"really rose {values[0]:g}-fold. The two kinds: {kinds}")
+        deflator_kind = "level"
+    if deflator_kind == "level":
+        if len(values) > 1:
+            raise ProsperityInputError(f"{name} with {kind('level')} is one ratio of price levels, got {len(values)} values ({shown})",
+                                       hint=f"pass {kind('chain')} for year-on-year indices, or their product")
+        return values[0]
+    low = [v for v in values if v < INDEX_LOOKING]
+    if low:
+        raise ProsperityInputError(
+            f"{name} {shown} with {kind('chain')}: a chain index has the previous year = 100 (103.2 for 3.2 % "
+            f"inflation), but {low[0]:g} would mean prices fell to {low[0]:g} % of the previous year's",
+            hint=f"if {low[0]:g} is a ratio near 1, write it times 100 ({low[0] * 100:g}) or pass {kind('level')}")
+    whole = float(years).is_integer()
+    if not whole or len(values) != int(years):
+        span = f"{years:g} year{'' if years == 1 else 's'}" + ("" if whole else ", not a whole number,")
+        raise ProsperityInputError(
+            f"{name} with {kind('chain')} gives {len(values)} year-on-year index value(s) ({shown}), but the surveys are "
+            f"{span} apart", hint="give one chain index per year between the surveys, or the price level over the "
+            f"whole span with {kind('level')}")
+    return float(np.prod(values)) / 100.0 ** len(values)
+
+
+def deflator_description(level: float, deflator, deflator_kind: str | None) -> str:
+    """How the AFTER incomes were put in before-year prices (the CLI's ``prices``)."""
+    if deflator_kind == "chain":
+        chain = ", ".join(f"{v:g}" for v in _deflator_values(deflator, "deflator"))
+        return f"before-year prices (AFTER incomes divided by the deflator {level:.10g} = product of the chain indices {chain} / 100)"
+    return f"before-year prices (AFTER incomes divided by the deflator {level:g})"
+
+
+def _deflated(s: Sample, level: float) -> Sample:
+    """The sample with incomes divided by ``level`` (before-year prices)."""
+    q = None if s.qfunc is None else (lambda p, f=s.qfunc: np.asarray(f(p), dtype=float) / level)
+    m = None if s.exact_mean is None else s.exact_mean / level
+    return Sample(s.y / level, s.w, s.fitted, q, m)
 
 
 def _annual(ratio, years: float):
@@ -257,6 +373,8 @@ def growth_incidence(
     design_before=None,
     design_after=None,
     confidence: float = 0.95,
+    deflator=None,
+    deflator_kind: str | None = None,
 ) -> GrowthIncidence:
     """Growth incidence curve between two distributions (samples or fitted; see module docstring).
 
@@ -271,11 +389,23 @@ def growth_incidence(
     ``"certainty"``). A sample without a design (weights only) is treated as a with-replacement sample
     of its units: every unit its own PSU, one stratum, V = n/(n-1) sum (w_k u_k - mean)^2 (the
     standard with-replacement linearization). ``confidence``: level of the normal intervals. Fitted
-    distributions have no standard errors: with ``se=True`` the result has none and says why."""
+    distributions have no standard errors: with ``se=True`` the result has none and says why.
+
+    ``deflator``: the AFTER incomes are divided by the price level it gives, so both periods are in
+    before-year prices (``line`` too is in before-year prices); ``deflator_kind``: ``"level"`` (a
+    ratio, 1.12 after 12 % inflation), ``"chain"`` (one year-on-year index per year, previous year =
+    100; level = product of chain / 100) or None (auto: refuses a value that reads as an index with
+    base 100). See the module docstring, "Prices"."""
     if years <= 0:
         raise ValueError(f"years must be positive, got {years}")
+    if deflator is None and deflator_kind is not None:
+        raise ProsperityInputError(f"deflator_kind={deflator_kind!r} was given without a deflator",
+                                   hint="pass deflator= too, or drop deflator_kind")
+    level = None if deflator is None else deflator_level(deflator, deflator_kind, years)
     s0 = as_sample(before, weights_before, grid_size, "before")
     s1 = as_sample(after, weights_after, grid_size, "after")
+    if level is not None:
+        s1 = _deflated(s1, level)
     p = np.arange(1, 100) / 100.0 if percentiles is None else np.asarray(percentiles, dtype=float)
     if np.any((p <= 0) | (p >= 1)):
         raise ValueError("percentiles must lie strictly between 0 and 1 (e.g. 0.01 .. 0.99)")

@@ -185,3 +185,24 @@ register(MeasureSpec("esteban_ray", lambda s, *, influence=True, alpha: _pol.est
 register(MeasureSpec("prosperity_gap", lambda s, *, influence=True, z: _pros.prosperity_gap_sorted(s, influence=influence, line=z),
                      "World Bank prosperity gap: mean of z / income (z = 25 $/day)", ("z",),
                      {"z": _pros.PROSPERITY_STANDARD}, income_domain="positive", check=_check_z))
+
+# --- how each measure behaves under a change of scale (read by the table layer, which computes on
+# incomes times 2^-k and weights times 2^-m when they lie near the limits of floating point; see
+# docs/conventions.md, "Extreme values"). Income scaling, with every income-valued parameter and
+# the poverty line scaled alike: "invariant" (the value is unchanged) or "equivariant" (the value,
+# its SE and CI are in income units: multiplied back by 2^k). Every measure is invariant to a common
+# rescaling of the weights except the conventions listed in WEIGHT_SCALE_DEPENDENT. A measure missing
+# from INCOME_SCALING is never computed on rescaled data: the table layer refuses it when the data
+# would need rescaling.
+INCOME_SCALING: dict[str, str] = {name: "invariant" for name in (
+    "gini", "qratio", "p90p10", "p90p50", "p50p10", "sgini", "ge", "theil", "mld", "atkinson", "cv", "varlog",
+    "qsr", "palma", "share", "lorenz", "fgt", "headcount", "pgap", "watts", "sen", "sst", "arpr", "rmpg",
+    "middle_abs", "middle_abs_income", "middle_rel", "middle_rel_income", "wolfson", "foster_wolfson",
+    "esteban_ray", "prosperity_gap")}
+INCOME_SCALING.update({name: "equivariant" for name in ("mean", "median", "quantile", "arpt", "glorenz")})
+# parameters given in income units (absolute bands, standards): scaled with the incomes
+INCOME_PARAMS: dict[str, tuple[str, ...]] = {
+    "middle_abs": ("lower", "upper"), "middle_abs_income": ("lower", "upper"), "prosperity_gap": ("z",)}
+# measure -> conventions whose value depends on the scale of the weights (convey's Gini: its "- 1"
+# is in units of weight)
+WEIGHT_SCALE_DEPENDENT: dict[str, tuple[str, ...]] = {"gini": ("convey",)}

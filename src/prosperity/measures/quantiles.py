@@ -150,6 +150,9 @@ def _kernel_density_at(s: SortedIncome, x: float, bandwidth: float | None) -> fl
     if bandwidth is None:
         iqr = quantile_sorted(s, 0.75) - quantile_sorted(s, 0.25)
         bandwidth = 0.79 * iqr * s.total ** (-0.2)
+        m = s.cache.get("weight_exponent", 0)  # weights held as w * 2^-m (table layer, extreme values):
+        if m:  # the rule's N is the sum of the weights as given
+            bandwidth *= 2.0 ** (-m / 5.0)
     if not bandwidth > 0:
         raise ValueError(
             "cannot estimate the density for a quantile's standard error: the interquartile range is 0 "
