@@ -130,6 +130,17 @@ def column_not_found(name: str, role: str, available: Sequence[str]) -> ColumnNo
     shown = list(available)[:12]
     listing = ", ".join(repr(str(c)) for c in shown) + (f" and {len(available) - 12} more" if len(available) > 12 else "")
     problem = f"{role} column {name!r} is not in the data"
+    sep = one_column_separator(available)
+    if sep is not None:
+        shown_sep = "'\\t' (tab)" if sep == "\t" else repr(sep)
+        return ColumnNotFoundError(
+            problem + f"; the header was read as one column, {str(available[0])[:80]!r}, which contains {shown_sep}, "
+            f"so the file's separator is probably {shown_sep}",
+            column=name,
+            hint=f"name the separator: sep={shown_sep.split(' ')[0]} (read_table / load), or save the file again with one "
+            "of the separators ',', ';', tab or '|' used throughout; for an Excel sheet whose rows sit in one cell, "
+            "split the column (Data > Text to Columns) or save it as CSV",
+        )
     if near:
         problem += f"; did you mean {' or '.join(repr(c) for c in near)}?"
     return ColumnNotFoundError(
@@ -137,6 +148,17 @@ def column_not_found(name: str, role: str, available: Sequence[str]) -> ColumnNo
         column=name,
         hint=f"use one of the data's columns: {listing}",
     )
+
+
+def one_column_separator(available: Sequence[str]) -> str | None:
+    """The likely separator when a header was read as a single column containing ``;``, tab, ``|`` or ``,``."""
+    cols = list(available)
+    if len(cols) != 1:
+        return None
+    head = str(cols[0])
+    counts = [(head.count(s), -i, s) for i, s in enumerate((";", "\t", "|", ","))]
+    best = max(counts)
+    return best[2] if best[0] > 0 else None
 
 
 def fpc_not_constant(name: str | None, rows, n_rows: int, examples) -> DesignError:

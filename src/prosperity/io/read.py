@@ -3,6 +3,11 @@
 Supported: CSV / TSV (optionally ``.gz``, ``.bz2``, ``.zip``, ``.xz``), Parquet, Stata ``.dta``,
 Excel (``.xlsx``, ``.xlsm``, ``.xls``; a workbook with several sheets needs ``sheet=``), Feather /
 Arrow IPC. Only the columns needed are read, after checking that they exist.
+
+CSV / TSV files are decoded with ``encoding=`` or, by default, as UTF-8 (with or without BOM) and
+then GB18030 (GBK); the separator is ``sep=`` or detected among ``,`` ``;`` tab ``|``. Duplicated
+column names, rows with the wrong number of fields and undecodable bytes are refused with the line;
+see ``docs/inputs.md`` and :mod:`prosperity.io.text`.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import FileFormatError, column_not_found
+from .errors import FileFormatError, ProsperityInputError, column_not_found
 from .sample import Sample, _columns_of, column_roles, from_frame
+from .text import open_text, parse_year_columns, read_frame
 
 _COMPRESSION = (".gz", ".bz2", ".zip", ".xz", ".zst")
 FORMATS = {
@@ -100,22 +106,33 @@ def _unreadable(p: Path, fmt: str, exc: Exception) -> FileFormatError:
     )
 
 
-def read_header(path: str | Path, *, sheet: str | int | None = None) -> list[str]:
-    """The column names of a data file, without reading its rows."""
+def read_header(path: str | Path, *, sheet: str | int | None = None, encoding: str | None = None,
+                sep: str | None = None) -> list[str]:
+    """The column names of a data file, without reading its rows (CSV/TSV: ``encoding``, ``sep`` as in read_table)."""
     p = Path(path)
     _check_exists(p)
     fmt = file_format(p)
+    _check_text_options(p, fmt, encoding, sep)
     if fmt == "excel":
         return _read_header(p, fmt, sheet)
     try:
+        if fmt in ("csv", "tsv"):
+            return list(open_text(p, fmt, encoding=encoding, sep=sep).header)
         return _read_header(p, fmt, sheet)
+    except ProsperityInputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes a located message
         raise _unreadable(p, fmt, exc) from None
 
 
+def _check_text_options(p: Path, fmt: str, encoding, sep) -> None:
+    if fmt not in ("csv", "tsv") and (encoding is not None or sep is not None):
+        given = " and ".join(f"{k}={v!r}" for k, v in (("encoding", encoding), ("sep", sep)) if v is not None)
+        raise FileFormatError(f"{given} was given but {p.name!r} is not a CSV/TSV text file",
+                              hint="drop the encoding / sep options for this file")
+
+
 def _read_header(p: Path, fmt: str, sheet) -> list[str]:
-    if fmt in ("csv", "tsv"):
-        return [str(c) for c in pd.read_csv(p, nrows=0, sep="\t" if fmt == "tsv" else ",").columns]
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -130,51 +147,80 @@ def _read_header(p: Path, fmt: str, sheet) -> list[str]:
     return [str(c) for c in pd.read_excel(p, sheet_name=excel_sheet(p, sheet), nrows=0).columns]
 
 
-def read_table(path: str | Path, *, columns: Sequence[str] | None = None, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a data file into a pandas frame (only ``columns``, if given, after checking they exist)."""
+def read_table(path: str | Path, *, columns: Sequence[str] | None = None, sheet: str | int | None = None,
+               encoding: str | None = None, sep: str | None = None) -> pd.DataFrame:
+    """Read a data file into a pandas frame (only ``columns``, if given, after checking they exist).
+
+    CSV / TSV: ``encoding`` (default: detect UTF-8, UTF-8 with BOM, then GB18030/GBK) and ``sep``
+    (default: detect among ``,`` ``;`` tab ``|``). ``frame.attrs`` records ``encoding`` and ``sep``
+    (text files) and ``notes`` (a list of strings, e.g. year columns written as '2016年' read as integers).
+    """
     p = Path(path)
-    header = read_header(p, sheet=sheet)
+    _check_exists(p)
     fmt = file_format(p)
+    _check_text_options(p, fmt, encoding, sep)
     if fmt != "excel" and sheet is not None:
         raise FileFormatError(f"sheet={sheet!r} was given but {p.name!r} is not an Excel workbook",
                               hint="drop the sheet option (CLI: --sheet) for this file")
-    use = None
-    if columns is not None:
-        use = list(dict.fromkeys(columns))
-        for c in use:
-            if c not in header:
-                raise column_not_found(c, "requested", header)
     if fmt in ("csv", "tsv"):
-        return pd.read_csv(p, usecols=use, sep="\t" if fmt == "tsv" else ",", low_memory=False)
+        try:
+            text = open_text(p, fmt, encoding=encoding, sep=sep)
+            use = _checked_columns(columns, text.header)
+            frame = read_frame(text, use)
+        except ProsperityInputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any reader failure becomes a located message
+            raise _unreadable(p, fmt, exc) from None
+        return parse_year_columns(frame)
+    header = read_header(p, sheet=sheet)
+    use = _checked_columns(columns, header)
     if fmt == "parquet":
-        return pd.read_parquet(p, columns=use)
-    if fmt == "stata":
-        return pd.read_stata(p, columns=use, convert_categoricals=True)
-    if fmt == "feather":
-        return pd.read_feather(p, columns=use)
-    return pd.read_excel(p, sheet_name=excel_sheet(p, sheet), usecols=use)
+        frame = pd.read_parquet(p, columns=use)
+    elif fmt == "stata":
+        frame = pd.read_stata(p, columns=use, convert_categoricals=True)
+    elif fmt == "feather":
+        frame = pd.read_feather(p, columns=use)
+    else:
+        frame = pd.read_excel(p, sheet_name=excel_sheet(p, sheet), usecols=use)
+    frame.attrs["notes"] = []
+    return parse_year_columns(frame)
 
 
-def load(source, income: str | Sequence[str], *, sheet: str | int | None = None, **options) -> Sample:
+def _checked_columns(columns, header) -> list[str] | None:
+    if columns is None:
+        return None
+    use = list(dict.fromkeys(columns))
+    for c in use:
+        if c not in header:
+            raise column_not_found(c, "requested", header)
+    return use
+
+
+def load(source, income: str | Sequence[str], *, sheet: str | int | None = None, encoding: str | None = None,
+         sep: str | None = None, **options) -> Sample:
     """Load a file path or a data frame as a validated :class:`Sample`.
 
     ``options`` are those of :func:`prosperity.io.from_frame` (weight, strata, psu, fpc, hierarchy,
-    groups, components, household_size, adults, children, equivalence, scale, unit, drop_missing).
+    groups, components, household_size, adults, children, equivalence, scale, unit, drop_missing);
+    ``encoding`` and ``sep`` are those of :func:`read_table` (CSV / TSV files only).
     """
     if isinstance(source, Sample):
         return source
     if isinstance(source, (str, Path)):
         incomes = [income] if isinstance(income, str) else list(income)
         roles = column_roles(incomes, **options)
-        header = read_header(source, sheet=sheet)
+        header = read_header(source, sheet=sheet, encoding=encoding, sep=sep)
         for col, role in roles:  # check before reading, naming the column's role
             if col not in header:
                 raise column_not_found(col, role, header)
         names = [col for col, _ in roles]
-        frame = read_table(source, columns=names, sheet=sheet)
+        frame = read_table(source, columns=names, sheet=sheet, encoding=encoding, sep=sep)
         options.setdefault("source", Path(source).name)
         return from_frame(frame, income, **options)
     if sheet is not None:
         raise FileFormatError("sheet= only applies when reading an Excel file", hint="drop the sheet option")
+    if encoding is not None or sep is not None:
+        raise FileFormatError("encoding= and sep= only apply when reading a CSV/TSV file",
+                              hint="drop the encoding / sep options")
     _columns_of(source)  # a clear TypeError for unsupported inputs
     return from_frame(source, income, **options)
