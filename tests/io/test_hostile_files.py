@@ -314,3 +314,23 @@ def test_cli_reads_gbk_semicolon_file_and_refuses_duplicates(tmp_path):
     bad = CliRunner().invoke(app, ["measure", str(dup), "--income", "income"])
     assert bad.exit_code == 2 and bad.stderr.count("\n") == 1
     assert "duplicated column names: 'income' in columns 1 and 2" in bad.stderr
+
+
+def test_cli_encoding_and_sep_options(tmp_path):
+    from typer.testing import CliRunner
+
+    from prosperity.cli import _register, app
+
+    _register()
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("收入|权重\n100|1\n200|2\n300|1\n".encode("gb18030"))
+    out = CliRunner().invoke(app, ["measure", str(path), "--income", "收入", "--weight", "权重", "--measures", "gini",
+                                   "--sep", "|", "--encoding", "gb18030", "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    assert "gini,0.1875," in out.stdout  # weighted Gini of (100, 200x2, 300): sum|yi-yj|wiwj / (2 W^2 mu)
+    panel = tmp_path / "panel.csv"
+    panel.write_bytes("region;year;x;y\nA;2020;1;2\nB;2020;3;1\nC;2020;2;5\n".encode("gb18030"))
+    out = CliRunner().invoke(app, ["index", str(panel), "--positive", "rest", "--sep", ";", "--encoding", "gb18030",
+                                   "--weighting", "equal", "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout.splitlines()[0] == "region,year,score,rank"

@@ -47,6 +47,8 @@ def register(app: typer.Typer) -> None:
                                           "(default) | all | a column of the data (e.g. a region group)"),
         n_uncertainty: int = typer.Option(0, "--uncertainty", help="Monte Carlo draws for rank intervals (0 = none)"),
         seed: int = typer.Option(0, "--seed", help="random seed of the Monte Carlo"),
+        encoding: str = typer.Option(None, "--encoding", help="CSV/TSV encoding (default: detected, UTF-8 then GB18030)"),
+        sep: str = typer.Option(None, "--sep", help="CSV/TSV separator: ',', ';', tab or '|' (default: detected)"),
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
     ) -> None:
         """Composite index: scores, ranks, weights, dimension scores (and rank intervals)."""
@@ -62,7 +64,8 @@ def register(app: typer.Typer) -> None:
                 raise ValueError(f"--min-coverage is a share between 0 and 1, got {min_coverage:g}")
             res, unc = _run(panel, framework, region, year, negative, normalisation, value_range, weighting,
                             entropy_variant, aggregation, mode, scope, scheme, imputation, treatment, start, end,
-                            n_uncertainty, seed, min_coverage, impute_groups, positive)
+                            n_uncertainty, seed, min_coverage, impute_groups, positive,
+                            {k: v for k, v in (("encoding", encoding), ("sep", "\t" if sep in ("tab", "\\t") else sep)) if v})
             shown = _shown_year(res, show_year)
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
@@ -100,7 +103,7 @@ def _shown_year(res, show_year):
 
 def _run(panel, framework, region, year, negative, normalisation, value_range, weighting, entropy_variant,
          aggregation, mode, scope, scheme, imputation, treatment, start, end, n_uncertainty, seed,
-         min_coverage=None, impute_groups=None, positive=None):
+         min_coverage=None, impute_groups=None, positive=None, read_options=None):
     from prosperity.index import build_index, load_framework, uncertainty
 
     if panel == "china":
@@ -111,7 +114,7 @@ def _run(panel, framework, region, year, negative, normalisation, value_range, w
     else:
         from prosperity.io.read import read_table
 
-        frame = read_table(panel)
+        frame = read_table(panel, **(read_options or {}))
         if frame.empty:
             raise ValueError(f"{panel!r} has a header but no data rows. Fix: export the panel with its rows, "
                              "one row per region (and year).")

@@ -105,6 +105,8 @@ def register(app: typer.Typer) -> None:
         unit: str = typer.Option("person", "--unit", help="person | household: with household rows, weights are multiplied by household size."),
         drop_missing: bool = typer.Option(False, "--drop-missing", help="Exclude rows with missing values in the columns used (count reported on stderr)."),
         sheet: Optional[str] = typer.Option(None, "--sheet", help="Excel sheet name (needed when the workbook has several)."),
+        encoding: Optional[str] = typer.Option(None, "--encoding", help="CSV/TSV encoding (default: detected, UTF-8 then GB18030)."),
+        sep: Optional[str] = typer.Option(None, "--sep", help="CSV/TSV separator: ',', ';', tab or '|' (default: detected)."),
         fmt: str = FORMAT,
         list_measures: bool = typer.Option(False, "--list", help="List the available measures and exit."),
     ) -> None:
@@ -127,6 +129,7 @@ def register(app: typer.Typer) -> None:
             quantile_convention=quantile_convention, lonely_psu=lonely_psu, margins=margins, drop_missing=drop_missing,
             sheet=sheet, equivalence=equivalence, household_size=household_size, adults=adults, children=children,
             scale=scale_column, unit=unit, hierarchy=tuple(_split(hierarchy)),
+            **{k: v for k, v in (("encoding", encoding), ("sep", "\t" if sep in ("tab", "\\t") else sep)) if v},
         )
         with input_errors():
             result = measure(file, income, _split(measures) or DEFAULT_CLI_MEASURES.split(","), **options)
