@@ -263,9 +263,25 @@ def regions(year: int, provinces: pd.DataFrame, lang: str) -> Section:
     if growth is not None:
         findings.append(t("reg_growth", year=year, fast=growth.idxmax(), gmax=_fmt(growth.max(), 1),
                           slow=growth.idxmin(), gmin=_fmt(growth.min(), 1)))
+    from ..dynamics import markov
+
+    mk = markov(provinces, 5, region="province_en", time="year", value="disp_income_pc_yuan")
+    labels = [t("class_k", k=k + 1) for k in range(mk.k)]
+    fig_m = go.Figure(go.Heatmap(z=mk.p, x=labels, y=labels, colorscale="Blues", zmin=0, zmax=1,
+                                 text=[[f"{v:.2f}" for v in row] for row in mk.p], texttemplate="%{text}",
+                                 hovertemplate="%{y} -> %{x}: %{z:.3f}<extra></extra>"))
+    fig_m.update_yaxes(autorange="reversed", title=t("from_class"))
+    fig_m.update_xaxes(title=t("to_class"))
+    fig_m.update_layout(title=t("markov_title", y0=int(provinces["year"].min()), y1=int(provinces["year"].max())),
+                        height=420)
+    figs.append(fig_m)
+    stay = float(np.mean(np.diag(mk.p)))
+    findings.append(t("reg_markov", stay=_fmt(100 * stay, 0)))
+    transition = pd.DataFrame(mk.p, index=labels, columns=labels).reset_index().rename(columns={"index": "from"})
     beta_table = pd.DataFrame([{"start": b.start, "end": b.end, "beta": b.beta, "se": b.se, "p_value": b.p_value,
                                 "speed": b.speed, "half_life_years": b.half_life, "n": b.n}])
-    tables = {"province_income": provinces, "sigma_convergence": sig, "beta_convergence": beta_table}
+    tables = {"province_income": provinces, "sigma_convergence": sig, "beta_convergence": beta_table,
+              "transition_matrix": transition}
     return Section("regions", t("s_regions"), findings, figs, tables)
 
 
@@ -326,6 +342,21 @@ def composite_index(lang: str, draws: int) -> Section:
         figs.append(fig)
         first = sc.iloc[0]
         wide = (sc["rank_q95"] - sc["rank_q05"]).median() if unc is not None else np.nan
+        if name == "affluence_sharing" and draws:
+            from ..index import sobol_indices
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sob = sobol_indices(res, max(64, draws), seed=1, normalisations=["minmax", "zscore", "rank"],
+                                    weightings=["entropy", "equal", "critic"],
+                                    aggregations=["arithmetic", "geometric"], n_boot=50).to_frame().reset_index()
+            tables["index_sensitivity_affluence_sharing"] = sob
+            fig_s = go.Figure(go.Bar(x=sob["factor"], y=sob["ST"], name="total (ST)"))
+            fig_s.add_trace(go.Bar(x=sob["factor"], y=sob["S1"], name="first order (S1)"))
+            fig_s.update_layout(title=t("sobol_title", name=res.framework.name), barmode="group", height=360)
+            figs.append(fig_s)
+            top_f = sob.sort_values("ST", ascending=False).iloc[0]
+            findings.append(t("sobol_line", name=res.framework.name, factor=top_f["factor"], st=_fmt(top_f["ST"], 2)))
         findings.append(t("index_line", name=res.framework.name, year=int(y), top=first["region"],
                           score=_fmt(first["score"], 3), last=sc.iloc[-1]["region"],
                           cov=_fmt(100 * sc["coverage"].median(), 0), width=_fmt(wide, 0)))
@@ -342,7 +373,7 @@ def scenarios(year: int, persons: int, lang: str) -> Section:
     t = T(lang)
     sim_year = min(max(year, 2019), 2024)
     sim = Simulation(synthesize_population(sim_year, persons=persons, seed=1), sim_year)
-    rows, deciles = [], []
+    rows, deciles, extra_figs, extra_tables = [], [], [], {}
     for name in sorted(example_reforms()):
         budget = "regional_transfers.east_west.levy_rate" if name == "east_west_transfer" else None
         res = sim.run(load_reforms([name]), budget_neutral=budget)
@@ -369,8 +400,18 @@ def scenarios(year: int, persons: int, lang: str) -> Section:
         findings.append(t("sc_line", reform=r["reform"], cost=_fmt(r["net_cost_bn_yuan"], 1),
                           g0=_fmt(r["gini_baseline"], 4), g1=_fmt(r["gini_reform"], 4),
                           gain=_fmt(100 * r["gain_more_5pct"], 1)))
+    geo = json.loads((resources.files("prosperity") / "data" / "china_provinces_naturalearth.geojson").read_text())
+    for f in geo["features"]:
+        f["id"] = f["properties"]["name_en"]
+    for name in ("east_west_transfer", "dibao_plus_20pct"):
+        budget = "regional_transfers.east_west.levy_rate" if name == "east_west_transfer" else None
+        res = sim.run(load_reforms([name]), budget_neutral=budget)
+        prov = res.by_province.set_index("group")["change_pct"]
+        figs_map = province_map(geo, prov, pd.Series(prov.index, index=prov.index), t("sc_map", reform=name), "%")
+        extra_figs.append(figs_map)
+        extra_tables[f"scenario_provinces_{name}"] = res.by_province
     val = sim.run(None).validation
     bad = val[~val["within_tolerance"]]["row"].tolist()
     notes = [t("sc_note", persons=f"{persons:,}", n_bad=len(bad))]
-    return Section("scenarios", t("s_scenarios"), findings, [fig, fig_c],
-                   {"scenarios": table, "scenario_deciles": dec, "simulation_validation": val}, notes)
+    return Section("scenarios", t("s_scenarios"), findings, [fig, fig_c, *extra_figs],
+                   {"scenarios": table, "scenario_deciles": dec, "simulation_validation": val, **extra_tables}, notes)
