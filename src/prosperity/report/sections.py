@@ -133,7 +133,10 @@ def distribution(year: int, survey_wide: pd.DataFrame, official: pd.DataFrame, l
     from ..grouped import GroupedTable, calibrate_person_shares, fit_grouped
     from ..grouped.distribution import band_shares, gini
 
+    from ..datasets.china import cpi_national
+
     t = T(lang)
+    cpi = cpi_national().set_index("year")["cpi_all_2016_eq_100"]
     rows, curves = [], {}
     for y in sorted(survey_wide.loc[survey_wide["area"] == "national", "year"].unique()):
         r = survey_wide[(survey_wide["area"] == "national") & (survey_wide["year"] == y)].iloc[0]
@@ -153,8 +156,10 @@ def distribution(year: int, survey_wide: pd.DataFrame, official: pd.DataFrame, l
 
         def below(z):
             return float(np.asarray(pov.cdf(np.array([z])), float).ravel()[0])
-        low, high = 100_000 / 3, 500_000 / 3  # NBS band, yuan per person a year, 2018 prices (not uprated here)
-        shares = band_shares(dist, low, high)
+        # NBS band: 100,000-500,000 yuan a year for a family of three at 2018 prices, uprated with the national CPI
+        price = float(cpi.loc[y] / cpi.loc[2018]) if y in cpi.index else np.nan
+        low, high = 100_000 / 3 * price, 500_000 / 3 * price
+        shares = band_shares(dist, low, high) if np.isfinite(price) else (np.nan, np.nan)
         off = official.loc[official["year"] == y, "gini"]
         rows.append({"year": int(y), "gini_reconstructed": g, "gini_official": float(off.iloc[0]) if len(off) else np.nan,
                      "method": fit.method, "mean_yuan": mean, "median_yuan": median,
@@ -181,7 +186,10 @@ def distribution(year: int, survey_wide: pd.DataFrame, official: pd.DataFrame, l
         r = last.iloc[0]
         findings.append(t("dist_gini", year=year, rec=_fmt(r["gini_reconstructed"], 3), off=_fmt(r["gini_official"], 3),
                           method=r["method"]))
-        findings.append(t("dist_middle", year=year, share=_fmt(100 * r["middle_income_share_nbs_band"], 1)))
+        if np.isfinite(r["middle_income_share_nbs_band"]):
+            findings.append(t("dist_middle", year=year, share=_fmt(100 * r["middle_income_share_nbs_band"], 1)))
+        else:
+            findings.append(t("dist_middle_missing", year=year))
         findings.append(t("dist_poverty", year=year, p60=_fmt(100 * r["relative_poverty_60pct_median"], 1),
                           p50=_fmt(100 * r["relative_poverty_50pct_median"], 1)))
     return Section("distribution", t("s_distribution"), findings, [fig_l, fig_g], {"distribution": frame},

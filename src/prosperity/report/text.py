@@ -35,7 +35,8 @@ EN = {
     "dist_gini": "{year}: the Gini reconstructed from the five published quintile means is {rec} (method {method}); "
                  "the official Gini is {off}.",
     "dist_middle": "{year}: {share} % of persons fall in the NBS middle-income band (100,000-500,000 yuan a year for "
-                   "a family of three, 2018 prices, not uprated), from the reconstructed distribution.",
+                   "a family of three at 2018 prices, uprated with the national CPI), from the reconstructed distribution.",
+    "dist_middle_missing": "{year}: the middle-income share is not computed: the bundled CPI (to uprate the 2018 band) starts in 2016.",
     "dist_poverty": "{year}: {p60} % of persons live below 60 % of the median and {p50} % below 50 % "
                     "(reconstructed distribution).",
     "dist_note": "Reconstruction: person-share correction of the household quintiles, then the automatic choice among "
@@ -100,7 +101,8 @@ ZH = {
     "gini_reconstructed": "由五等份分组重建的基尼系数",
     "gini_title": "官方基尼系数与由分组数据重建的基尼系数",
     "dist_gini": "{year}年：由公布的五等份收入重建的基尼系数为{rec}（方法{method}），官方基尼系数为{off}。",
-    "dist_middle": "{year}年：按重建分布，{share}%的人口处于国家统计局中等收入区间（三口之家年收入10万至50万元，2018年价格，未调整）。",
+    "dist_middle": "{year}年：按重建分布，{share}%的人口处于国家统计局中等收入区间（三口之家年收入10万至50万元，2018年价格，按全国CPI调整）。",
+    "dist_middle_missing": "{year}年：未计算中等收入群体比重（内置CPI自2016年起，无法调整2018年价格的标准）。",
     "dist_poverty": "{year}年：按重建分布，{p60}%的人口收入低于中位数的60%，{p50}%低于50%。",
     "dist_note": "重建方法：先校正住户分组的人口份额，再在洛伦兹曲线模型中自动选择（见 docs/grouped.md）。",
     "yuan": "元", "map_income": "{year}年各省居民人均可支配收入（元）", "map_growth": "{year}年各省居民人均可支配收入名义增速（%）",
