@@ -89,3 +89,13 @@ def test_chinese_report_and_cli(tmp_path):
     assert bad.exit_code == 2 and "covers 2015-2024" in bad.output
     bad = CliRunner().invoke(app, ["monitor", "--lang", "fr"])
     assert bad.exit_code == 2 and "--lang must be en or zh" in bad.output
+
+
+def test_an_early_year_uses_each_source_s_nearest_year_and_says_so(tmp_path):
+    rep = build_monitor(2015, out=tmp_path, persons=10_000, draws=0, store=False)
+    head = rep.summary().set_index("indicator")
+    assert head.loc["disp_income_pc_yuan", "value"] == 21966  # NBS 2015
+    dist = next(s for s in rep.sections if s.key == "distribution")
+    assert any("2015: the middle-income share is not computed" in f for f in dist.findings)
+    regions = next(s for s in rep.sections if s.key == "regions")
+    assert any(f.startswith("2017: per-capita disposable income is highest") for f in regions.findings)

@@ -104,7 +104,7 @@ def build_monitor(year: int | None = None, *, lang: str = "en", out: str | Path 
     step("distribution")
     secs.append(S.distribution(year, survey_wide, official, lang))
     step("regions")
-    secs.append(S.regions(min(year, int(provinces["year"].max())), provinces, lang))
+    secs.append(S.regions(min(max(year, int(provinces["year"].min()) + 1), int(provinces["year"].max())), provinces, lang))
     step("decomposition")
     secs.append(S.decomposition(year, persons, lang))
     step("composite index")

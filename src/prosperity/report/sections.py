@@ -301,7 +301,8 @@ def decomposition(year: int, persons: int, lang: str) -> Section:
     from ..synth import synthesize_population
 
     t = T(lang)
-    pop = synthesize_population(min(year, 2024), persons=persons, seed=1)
+    year = min(max(year, 2016), 2024)  # the synthetic population exists for 2016-2024
+    pop = synthesize_population(year, persons=persons, seed=1)
     dec = nested_decomposition(pop["disp_income_pc_yuan"].to_numpy(float), pop["weight"].to_numpy(float),
                                levels=[pop["region"].astype(str).to_numpy(), pop["province_en"].astype(str).to_numpy(),
                                        (pop["province_en"].astype(str) + "/" + pop["area"].astype(str)).to_numpy()],
