@@ -11,6 +11,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain click help: with typer 0.29 + click 8.5 the rich formatter labels every flag "<bool>"
+    rich_markup_mode=None,
 )
 
 

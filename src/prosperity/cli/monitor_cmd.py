@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         households: int = typer.Option(100_000, "--households", help="synthetic households of the reform panel"),
         allow_write: bool = typer.Option(False, "--allow-write", help="allow write endpoints (none exist yet)"),
     ) -> None:
-        """Local dashboard: province map and table, a province's profile, the index explorer with rank
+        """Local dashboard: province measures (ranked chart and table), a province's profile, the index explorer with rank
         intervals, a live reform panel, the runs in the store. JSON endpoints: see docs/dashboard.md."""
         from prosperity.cli.measure_cmd import fail
 
@@ -105,7 +105,8 @@ def register(app: typer.Typer) -> None:
 
 
 def register_runs(app: typer.Typer) -> None:
-    runs = typer.Typer(help="The store of monitoring runs: list, show RUN, diff A B.", no_args_is_help=True)
+    runs = typer.Typer(help="The store of monitoring runs: list, show RUN, diff A B.", no_args_is_help=True,
+                       rich_markup_mode=None)
     app.add_typer(runs, name="runs")
 
     def _store(path):
