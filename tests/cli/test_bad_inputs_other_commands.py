@@ -106,7 +106,7 @@ CASES = {
     "decompose: levels do not nest": (["decompose", "{d}/m_nest.csv", "--income", "income", "--levels", "region", "province"], "province 'c' lies in two units of level 'region': 'S' (data row 11) and 'N' (data row 13)."),
     "decompose: unknown measure": (["decompose", "{d}/m.csv", "--income", "income", "--levels", "region", "--measure", "thiel"], "unknown decomposable measure 'thiel'; use 'theil', 'mld' or 'ge:ALPHA'"),
     "decompose: malformed GE parameter": (["decompose", "{d}/m.csv", "--income", "income", "--levels", "region", "--measure", "ge:abc"], "cannot read the GE parameter in 'ge:abc'"),
-    "decompose: unknown format": (["decompose", "{d}/m.csv", "--income", "income", "--levels", "region", "--format", "xml"], "--format must be table or json, got 'xml'."),
+    "decompose: unknown format": (["decompose", "{d}/m.csv", "--income", "income", "--levels", "region", "--format", "xml"], "--format must be table, json or csv, got 'xml'."),
     "decompose: unknown strata column": (["decompose", "{d}/m_design.csv", *D, "--strata", "regon"], "strata column 'regon' is not in the data; did you mean 'region'? Fix: use one of the data's columns:"),
     "decompose: unknown PSU column": (["decompose", "{d}/m_design.csv", *D, "--psu", "pus"], "PSU column 'pus' is not in the data; did you mean 'psu'? Fix:"),
     "decompose: missing PSU": (["decompose", "{d}/m_psu_missing.csv", *D, "--strata", "region", "--psu", "psu"], "PSU column 'psu' has 1 missing value. 1 row: data row 4; data rows count from 1 below the header"),

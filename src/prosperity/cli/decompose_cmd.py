@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Optional
 
+import pandas as pd
 import typer
 
 
@@ -69,7 +70,8 @@ def register(app: typer.Typer) -> None:
         psu: Optional[str] = typer.Option(None, "--psu", help="PSU (cluster) column of the survey design."),
         fpc: Optional[str] = typer.Option(None, "--fpc", help="Population PSUs per stratum (or sampling fraction <= 1)."),
         lonely_psu: str = typer.Option("fail", "--lonely-psu", help="Strata with one PSU: fail | adjust | remove | certainty."),
-        fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+        fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
+        out: Optional[str] = typer.Option(None, "--out", help="also write the result: FILE.csv | .parquet | .xlsx | .json"),
     ) -> None:
         """Where inequality sits: between units at each level of a hierarchy, and within the lowest.
         With --strata / --psu / --fpc, every component and share gets a linearized design-based SE."""
@@ -77,8 +79,14 @@ def register(app: typer.Typer) -> None:
         from prosperity.io.errors import column_not_found
         from prosperity.io.read import read_header, read_table
 
-        if fmt not in ("table", "json"):
-            fail(f"--format must be table or json, got {fmt!r}.")
+        if fmt not in ("table", "json", "csv"):
+            fail(f"--format must be table, json or csv, got {fmt!r}.")
+        from prosperity.cli.output import check_out, write_frame
+
+        try:
+            check_out(out)
+        except ValueError as exc:
+            fail(str(exc))
         lv = _levels(levels, ctx.args)
         design = {"strata": strata, "psu": psu, "fpc": fpc}
         try:
@@ -92,8 +100,13 @@ def register(app: typer.Typer) -> None:
             records, total_se = decompose_records(frame, income, lv, weight, measure, dict(design, lonely_psu=lonely_psu))
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
+        if out:
+            typer.echo(write_frame(pd.DataFrame(records), out), err=True)
         if fmt == "json":
             typer.echo(json.dumps(records, indent=2))
+            return
+        if fmt == "csv":  # shares are fractions (the table shows them as percent)
+            typer.echo(pd.DataFrame(records).to_csv(index=False), nl=False)
             return
         has_se = total_se is not None
         se_head = f" {'se':>12} {'share se':>9}" if has_se else ""

@@ -50,12 +50,19 @@ def register(app: typer.Typer) -> None:
         encoding: str = typer.Option(None, "--encoding", help="CSV/TSV encoding (default: detected, UTF-8 then GB18030)"),
         sep: str = typer.Option(None, "--sep", help="CSV/TSV separator: ',', ';', tab or '|' (default: detected)"),
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
+        out: str = typer.Option(None, "--out", help="also write scores, ranks and dimension scores: FILE.csv | .parquet | .xlsx | .json"),
     ) -> None:
         """Composite index: scores, ranks, weights, dimension scores (and rank intervals)."""
         from prosperity.cli.measure_cmd import fail
 
         if fmt not in ("table", "json", "csv"):
             fail(f"--format must be table, json or csv, got {fmt!r}.")
+        from prosperity.cli.output import check_out
+
+        try:
+            check_out(out)
+        except ValueError as exc:
+            fail(str(exc))
         if n_uncertainty < 0:
             fail(f"--uncertainty is a number of Monte Carlo draws, got {n_uncertainty}. "
                  "Fix: 0 for no rank intervals, or e.g. --uncertainty 500.")
@@ -71,6 +78,17 @@ def register(app: typer.Typer) -> None:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         for w in res.warnings:
             typer.echo(f"warning: {w}", err=True)
+        if out:
+            from prosperity.cli.output import write_frame
+
+            try:
+                frame_out = res.to_frame()
+                if unc is not None:
+                    frame_out = frame_out.merge(unc.summary[["region", "year", "median_rank", "rank_q05", "rank_q95"]],
+                                                on=["region", "year"], how="left")
+                typer.echo(write_frame(frame_out, out), err=True)
+            except (ValueError, OSError) as exc:
+                fail(str(exc))
         if fmt == "json":
             out = res.to_dict()
             if unc is not None:

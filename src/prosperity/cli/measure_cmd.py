@@ -108,6 +108,7 @@ def register(app: typer.Typer) -> None:
         encoding: Optional[str] = typer.Option(None, "--encoding", help="CSV/TSV encoding (default: detected, UTF-8 then GB18030)."),
         sep: Optional[str] = typer.Option(None, "--sep", help="CSV/TSV separator: ',', ';', tab or '|' (default: detected)."),
         fmt: str = FORMAT,
+        out: Optional[str] = typer.Option(None, "--out", help="Also write the tidy result: FILE.csv | .parquet | .xlsx | .json."),
         list_measures: bool = typer.Option(False, "--list", help="List the available measures and exit."),
     ) -> None:
         """Inequality, poverty and middle-class measures for the whole sample and by groups, with design-based SEs."""
@@ -120,8 +121,13 @@ def register(app: typer.Typer) -> None:
             fail("no data file given. Usage: prosperity measure FILE --income COL [--weight COL] [--by COL] [--se].")
         if income is None:
             fail("--income is required: name the income column, e.g. --income eqIncome.")
+        from prosperity.cli.output import check_out, write_frame
         from prosperity.table import measure
 
+        try:
+            check_out(out)
+        except ValueError as exc:
+            fail(str(exc))
         options = dict(
             weight=weight, by=_split(by) or None, strata=strata, psu=psu, fpc=fpc, poverty_line=poverty_line,
             relative_line=relative_line, relative_to=relative_to, line_within_groups=line_within_groups, se=se,
@@ -137,6 +143,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"note: excluded {count:,} row{'s' if count != 1 else ''} with {reason} (--drop-missing)", err=True)
         for note in result.notes:
             typer.echo(f"note: {note}", err=True)
+        if out:
+            typer.echo(write_frame(result.to_frame(), out), err=True)
         if fmt == "json":
             typer.echo(json.dumps(result.to_json_records(), indent=2, allow_nan=False))
         elif fmt == "csv":
