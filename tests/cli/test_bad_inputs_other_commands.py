@@ -95,7 +95,7 @@ CASES = {
     "grouped: reversed band": (["grouped", "{d}/g.csv", "--relative-band", "2,1"], "--relative-band needs 0 <= LOW < HIGH, got '2,1'. Fix:"),
     "grouped: negative poverty line": (["grouped", "{d}/g.csv", "--poverty-line", "-5"], "the poverty line must be positive, got -5.0"),
     "grouped: negative prosperity standard": (["grouped", "{d}/g.csv", "--prosperity-standard", "-5"], "--prosperity-standard must be a positive income, got -5. Fix:"),
-    "grouped: unknown format": (["grouped", "{d}/g.csv", "--format", "xml"], "--format must be table or json, got 'xml'."),
+    "grouped: unknown format": (["grouped", "{d}/g.csv", "--format", "xml"], "--format must be table, json or csv, got 'xml'."),
     # decompose
     "decompose: missing file": (["decompose", "{d}/m.cvs", "--income", "income", "--levels", "region"], "file '{d}/m.cvs' does not exist; did you mean 'm.csv'"),
     "decompose: unknown extension": (["decompose", "{d}/survey.sav", "--income", "income", "--levels", "region"], "cannot tell the format of 'survey.sav' from its extension '.sav'. Fix:"),

@@ -57,3 +57,18 @@ def test_index_out(tmp_path):
     assert res.exit_code == 0, res.output
     frame = pd.read_excel(tmp_path / "i.xlsx")
     assert {"region", "year", "score", "rank"} <= set(frame.columns) and len(frame) == 31 * 40
+
+
+def test_grouped_csv_and_out(tmp_path):
+    table = tmp_path / "q.csv"
+    table.write_text("population_share,mean\n0.2,9542\n0.2,21608\n0.2,33925\n0.2,53359\n0.2,98809\n")  # NBS 2024
+    js = CliRunner().invoke(app, ["grouped", str(table), "--method", "gq", "--format", "json"])
+    csv = CliRunner().invoke(app, ["grouped", str(table), "--method", "gq", "--format", "csv"])
+    assert csv.exit_code == 0, csv.output
+    frame = pd.read_csv(pd.io.common.StringIO(csv.stdout)).set_index("measure")
+    import json
+
+    assert frame.loc["gini", "value"] == pytest.approx(json.loads(js.stdout)["measures"]["gini"], rel=1e-14)
+    res = CliRunner().invoke(app, ["grouped", str(table), "--method", "all", "--out", str(tmp_path / "g.json")])
+    assert res.exit_code == 0, res.output
+    assert {"gq", "beta", "gpinter"} <= set(pd.read_json(tmp_path / "g.json", orient="records")["method"])

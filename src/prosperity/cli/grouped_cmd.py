@@ -18,7 +18,8 @@ def register(app: typer.Typer) -> None:
         relative_band: str = typer.Option("0.75,2", "--relative-band", help="relative middle band as multiples of the median"),
         prosperity_standard: float = typer.Option(None, "--prosperity-standard", help="prosperity standard for the prosperity gap"),
         unit: str = typer.Option("person", "--unit", help="what population_share counts: person or household"),
-        fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+        fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
+        out: str = typer.Option(None, "--out", help="also write the measures (method, measure, value): FILE.csv | .parquet | .xlsx | .json"),
     ) -> None:
         """Fit GQ/Beta Lorenz curves, generalized Pareto interpolation, a histogram or parametric
         distributions to a grouped table; print parameters, diagnostics and measures."""
@@ -37,8 +38,14 @@ def register(app: typer.Typer) -> None:
                 fail(f"{name} needs 0 <= LOW < HIGH, got {text!r}. Fix: give the lower bound first, e.g. {name} 0.75,2.")
             return lo, hi
 
-        if fmt not in ("table", "json"):
-            fail(f"--format must be table or json, got {fmt!r}.")
+        if fmt not in ("table", "json", "csv"):
+            fail(f"--format must be table, json or csv, got {fmt!r}.")
+        from prosperity.cli.output import check_out, write_frame
+
+        try:
+            check_out(out)
+        except ValueError as exc:
+            fail(str(exc))
         if prosperity_standard is not None and not prosperity_standard > 0:
             fail(f"--prosperity-standard must be a positive income, got {prosperity_standard:g}. "
                  "Fix: give the standard in the table's income unit (e.g. the mean's unit).")
@@ -54,10 +61,33 @@ def register(app: typer.Typer) -> None:
                 raise ValueError(dicts[0]["diagnostics"]["poverty_error"])
         except (GroupedDataError, ValueError) as exc:
             fail(str(exc))
+        if out or fmt == "csv":
+            long = _long_frame(dicts)
+            if out:
+                typer.echo(write_frame(long, out), err=True)
+            if fmt == "csv":
+                typer.echo(long.to_csv(index=False), nl=False)
+                return
         if fmt == "json":
             typer.echo(dumps(dicts if many else dicts[0]))
             return
         _print_tables(tab, dicts)
+
+
+def _long_frame(dicts):
+    """method, measure, value (None where a measure is not defined for the fit; its note in ``note``)."""
+    import pandas as pd
+
+    rows = []
+    for d in dicts:
+        notes = d.get("measure_notes", {}) or {}
+        for k, v in (d.get("measures") or {}).items():
+            if isinstance(v, dict):
+                for sub, val in v.items():
+                    rows.append({"method": d.get("method"), "measure": f"{k}.{sub}", "value": val, "note": notes.get(k)})
+            else:
+                rows.append({"method": d.get("method"), "measure": k, "value": v, "note": notes.get(k)})
+    return pd.DataFrame(rows, columns=["method", "measure", "value", "note"])
 
 
 def _print_tables(tab, dicts) -> None:
