@@ -135,7 +135,7 @@ CASES = {
     "converge: negative HP lambda": (["converge", "{d}/p.csv", *P, "--hp-lambda", "-1"], "--hp-lambda must be a positive smoothing parameter, got -1. Fix:"),
     "converge: missing geometry": (["converge", "{d}/p.csv", *P, "--geometry", "{d}/nope.geojson"], "--geometry file '{d}/nope.geojson' does not exist. Fix:"),
     "converge: geometry that is not GeoJSON": (["converge", "{d}/p.csv", *P, "--geometry", "{d}/broken.yaml"], "cannot read 'broken.yaml' as GeoJSON ("),
-    "converge: unknown format": (["converge", "{d}/p.csv", *P, "--format", "xml"], "--format must be table or json, got 'xml'."),
+    "converge: unknown format": (["converge", "{d}/p.csv", *P, "--format", "xml"], "--format must be table, json or csv, got 'xml'."),
     # index
     "index: missing file": (["index", "{d}/nope.csv"], "file '{d}/nope.csv' does not exist"),
     "index: header only": (["index", "{d}/header_only.csv"], "'{d}/header_only.csv' has a header but no data rows. Fix:"),

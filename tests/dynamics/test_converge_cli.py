@@ -57,3 +57,21 @@ def test_converge_errors_are_located(cli, us_long_csv):
     assert res.exit_code == 2 and "State" in res.output
     res = runner.invoke(cli, ["converge", str(us_long_csv), "--region", "Name", "--time", "year", "--value", "income", "--spatial"])
     assert res.exit_code == 2 and "could not match" in res.output
+
+
+def test_converge_csv_is_the_json_in_long_form(cli, us_long_csv, tmp_path):
+    import io
+
+    import pandas as pd
+
+    args = ["converge", str(us_long_csv), "--region", "Name", "--time", "year", "--value", "income", "--no-clubs"]
+    js = json.loads(runner.invoke(cli, args + ["--format", "json"]).stdout)
+    res = runner.invoke(cli, args + ["--format", "csv", "--out", str(tmp_path / "c.parquet")])
+    assert res.exit_code == 0, res.output
+    long = pd.read_csv(io.StringIO(res.stdout))
+    beta = long[(long["section"] == "beta") & (long["key"] == "beta")]["value"].astype(float).iloc[0]
+    assert beta == pytest.approx(js["beta"]["beta"], rel=1e-14)
+    p = long[(long["section"] == "markov") & long["key"].str.fullmatch(r"p\[\d\]\[\d\]")]
+    assert len(p) == 25
+    assert float(p[p["key"] == "p[0][0]"]["value"].iloc[0]) == pytest.approx(js["markov"]["p"][0][0], rel=1e-14)
+    assert pd.read_parquet(tmp_path / "c.parquet").shape[0] == len(long)

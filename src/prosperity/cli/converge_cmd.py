@@ -32,13 +32,19 @@ def register(app: typer.Typer) -> None:
         link_islands: bool = typer.Option(False, "--link-islands", help="link islands (Hainan) to their nearest region"),
         clubs: bool = typer.Option(True, "--clubs/--no-clubs", help="Phillips-Sul club convergence"),
         hp_lambda: float = typer.Option(400.0, "--hp-lambda", help="HP filter smoothing for the club test"),
-        fmt: str = typer.Option("table", "--format", "-f", help="table | json"),
+        fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv (long: section, key, value)"),
+        out_file: str = typer.Option(None, "--out", help="also write the long table: FILE.csv | .parquet | .xlsx | .json"),
     ) -> None:
         """Convergence and distribution dynamics of a regional panel."""
         from prosperity.cli.measure_cmd import fail
+        from prosperity.cli.output import check_out, write_frame
 
-        if fmt not in ("table", "json"):
-            fail(f"--format must be table or json, got {fmt!r}.")
+        if fmt not in ("table", "json", "csv"):
+            fail(f"--format must be table, json or csv, got {fmt!r}.")
+        try:
+            check_out(out_file)
+        except ValueError as exc:
+            fail(str(exc))
         if not hp_lambda > 0:
             fail(f"--hp-lambda must be a positive smoothing parameter, got {hp_lambda:g}. "
                  "Fix: 400 for annual data (Phillips-Sul), 1600 for quarterly.")
@@ -49,10 +55,42 @@ def register(app: typer.Typer) -> None:
             )
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
+        if out_file or fmt == "csv":
+            long = _long(json.loads(json.dumps(_to_json(out), default=_json_default)))
+            if out_file:
+                typer.echo(write_frame(long, out_file), err=True)
+            if fmt == "csv":
+                typer.echo(long.to_csv(index=False), nl=False)
+                return
         if fmt == "json":
             typer.echo(json.dumps(_to_json(out), indent=2, default=_json_default))
         else:
             _print(out)
+
+
+def _long(doc: dict):
+    """The JSON document as one long table: section (dotted path), key (row/column indices or field), value."""
+    import pandas as pd
+
+    rows = []
+
+    def walk(path, v):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(f"{path}.{k}" if path else str(k), x)
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            for i, rec in enumerate(v):
+                for k, x in rec.items():
+                    walk(f"{path}[{i}].{k}", x)
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(f"{path}[{i}]", x)
+        else:
+            section, _, key = path.rpartition(".")
+            rows.append({"section": section, "key": key, "value": v})
+
+    walk("", doc)
+    return pd.DataFrame(rows, columns=["section", "key", "value"])
 
 
 def _parse_time(text, times):
