@@ -72,3 +72,18 @@ def test_grouped_csv_and_out(tmp_path):
     res = CliRunner().invoke(app, ["grouped", str(table), "--method", "all", "--out", str(tmp_path / "g.json")])
     assert res.exit_code == 0, res.output
     assert {"gq", "beta", "gpinter"} <= set(pd.read_json(tmp_path / "g.json", orient="records")["method"])
+
+
+def test_simulate_out_xlsx_has_every_table(tmp_path):
+    path = tmp_path / "s.xlsx"
+    res = CliRunner().invoke(app, ["simulate", "-p", "synthetic:20000", "-r", "dibao_plus_20pct", "--out", str(path),
+                                   "--format", "json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    doc = json.loads(res.stdout)
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert list(sheets) == ["summary", "deciles", "winners_losers", "by_area", "by_province", "fiscal",
+                            "effective_rates", "validation"]
+    gini = sheets["summary"].set_index("measure").loc["gini", "reform"]
+    assert gini == pytest.approx(next(r["reform"] for r in doc["summary"] if r["measure"] == "gini"), rel=1e-12)

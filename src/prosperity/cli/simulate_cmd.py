@@ -21,6 +21,7 @@ Output contract of ``simulate --format json`` (scripts depend on it; keys are on
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import List, Optional
 
@@ -74,14 +75,21 @@ def register(app: typer.Typer) -> None:
         list_parameters: bool = typer.Option(False, "--list-parameters", help="Print every parameter path and its value, then exit."),
         list_reforms: bool = typer.Option(False, "--list-reforms", help="Print the bundled example reforms, then exit."),
         fmt: str = FORMAT,
+        out: Optional[str] = typer.Option(None, "--out", help="Also write the results: FILE.xlsx (one sheet per table) "
+                                          "| .csv | .parquet | .json (the summary table)."),
     ) -> None:
         """Simulate a tax-benefit reform: poverty, inequality, middle-income group, deciles, winners and
         losers, provinces, fiscal cost, effective tax rates, and the baseline's validation table."""
+        from prosperity.cli.output import check_out, write_frame
         from prosperity.simulate import Simulation, bundled_parameters, default_instant, example_reforms, load_reforms
         from prosperity.simulate.reform import ReformError
 
         if fmt not in FORMATS:
             fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}.")
+        try:
+            check_out(out)
+        except ValueError as exc:
+            fail(str(exc))
         if list_reforms:
             for name in example_reforms():
                 typer.echo(name)
@@ -105,6 +113,17 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
         for w in result.warnings:
             typer.echo(f"warning: {w}", err=True)
+        if out and out.lower().endswith(".xlsx"):
+            import pandas as pd
+
+            tmp = out + ".tmp.xlsx"
+            with pd.ExcelWriter(tmp, engine="openpyxl") as book:
+                for name, table in result.tables().items():
+                    table.to_excel(book, sheet_name=name[:31], index=False)
+            os.replace(tmp, out)
+            typer.echo(f"written {len(result.tables())} tables to {out}", err=True)
+        elif out:
+            typer.echo(write_frame(result.summary, out), err=True)
         if fmt == "json":
             typer.echo(result.to_json())
         elif fmt == "csv":
