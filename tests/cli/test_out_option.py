@@ -87,3 +87,13 @@ def test_simulate_out_xlsx_has_every_table(tmp_path):
                             "effective_rates", "validation"]
     gini = sheets["summary"].set_index("measure").loc["gini", "reform"]
     assert gini == pytest.approx(next(r["reform"] for r in doc["summary"] if r["measure"] == "gini"), rel=1e-12)
+
+
+def test_gaps_out(tmp_path):
+    res = CliRunner().invoke(app, ["gaps", "--out", str(tmp_path / "g.parquet"), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    frame = pd.read_parquet(tmp_path / "g.parquet")
+    csv = pd.read_csv(pd.io.common.StringIO(res.stdout))
+    assert len(frame) == len(csv) and set(frame.columns) == {"year", "gap", "indicator", "value", "target", "distance", "met"}
+    ratio = frame[(frame["year"] == 2024) & (frame["indicator"] == "urban_rural_income_ratio")]["value"].iloc[0]
+    assert ratio == pytest.approx(54188 / 23119, rel=1e-4)

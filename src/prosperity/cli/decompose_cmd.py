@@ -125,6 +125,7 @@ def register(app: typer.Typer) -> None:
     def gaps_cmd(
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
         targets: list[str] = typer.Option(None, "--target", help="indicator<value or indicator>value, e.g. urban_rural_income_ratio<1.9"),
+        out: Optional[str] = typer.Option(None, "--out", help="also write the long table: FILE.csv | .parquet | .xlsx | .json"),
     ) -> None:
         """The three gaps (regional, urban-rural, rich-poor) by year, on the bundled NBS China data."""
         from prosperity.cli.measure_cmd import fail
@@ -132,11 +133,19 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("table", "json", "csv"):
             fail(f"--format must be table, json or csv, got {fmt!r}.")
+        from prosperity.cli.output import check_out, write_frame
+
+        try:
+            check_out(out)
+        except ValueError as exc:
+            fail(str(exc))
         try:
             table = china_gaps(targets=parse_targets(targets) if targets else None)
         except (KeyError, ValueError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         frame = table.to_frame()
+        if out:
+            typer.echo(write_frame(frame, out), err=True)
         if fmt == "json":
             typer.echo(frame.to_json(orient="records", indent=2))
         elif fmt == "csv":
