@@ -34,6 +34,8 @@ def register(app: typer.Typer) -> None:
         hp_lambda: float = typer.Option(400.0, "--hp-lambda", help="HP filter smoothing for the club test"),
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv (long: section, key, value)"),
         out_file: str = typer.Option(None, "--out", help="also write the long table: FILE.csv | .parquet | .xlsx | .json"),
+        encoding: str = typer.Option(None, "--encoding", help="CSV/TSV encoding (default: detected, UTF-8 then GB18030)."),
+        sep: str = typer.Option(None, "--sep", help="CSV/TSV separator: ',', ';', tab or '|' (default: detected)."),
     ) -> None:
         """Convergence and distribution dynamics of a regional panel."""
         from prosperity.cli.measure_cmd import fail
@@ -51,7 +53,7 @@ def register(app: typer.Typer) -> None:
         try:
             out = _analyse(
                 panel, region, time, value, per, deflator, scale, incomplete, weight, classes, cutoffs, pooled, start, end, span,
-                geometry, id_field, spatial, link_islands, clubs, hp_lambda,
+                geometry, id_field, spatial, link_islands, clubs, hp_lambda, {k: v for k, v in (("encoding", encoding), ("sep", "\t" if sep in ("tab", "\\t") else sep)) if v},
             )
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
@@ -129,7 +131,7 @@ def _weights_for(regions, geometry, id_field, spatial, link_islands):
 
 
 def _analyse(path, region, time, value, per, deflator, scale, incomplete, weight, classes, cutoffs, pooled, start, end, span,
-             geometry, id_field, spatial, link_islands, clubs, hp_lambda) -> dict:
+             geometry, id_field, spatial, link_islands, clubs, hp_lambda, read_options=None) -> dict:
     from prosperity.dynamics import (
         RegionPanel, beta_convergence, convergence_clubs, markov, panel_beta_convergence, rank_mobility,
         sigma_convergence, spatial_markov,
@@ -145,7 +147,7 @@ def _analyse(path, region, time, value, per, deflator, scale, incomplete, weight
             raise ValueError(f"--geometry file {geometry!r} does not exist. Fix: give the path of a GeoJSON file "
                              "with the region boundaries, or use --spatial for the bundled China provinces.")
     cols = [region, time, value] + [c for c in (per, deflator, weight) if c]
-    frame = read_table(path, columns=list(dict.fromkeys(cols)))
+    frame = read_table(path, columns=list(dict.fromkeys(cols)), **(read_options or {}))
     if frame.empty:
         raise ValueError(f"{path!r} has a header but no data rows. Fix: export the panel with its rows, "
                          "one row per region and period.")

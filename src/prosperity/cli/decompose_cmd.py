@@ -72,6 +72,8 @@ def register(app: typer.Typer) -> None:
         lonely_psu: str = typer.Option("fail", "--lonely-psu", help="Strata with one PSU: fail | adjust | remove | certainty."),
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
         out: Optional[str] = typer.Option(None, "--out", help="also write the result: FILE.csv | .parquet | .xlsx | .json"),
+        encoding: Optional[str] = typer.Option(None, "--encoding", help="CSV/TSV encoding (default: detected, UTF-8 then GB18030)."),
+        sep: Optional[str] = typer.Option(None, "--sep", help="CSV/TSV separator: ',', ';', tab or '|' (default: detected)."),
     ) -> None:
         """Where inequality sits: between units at each level of a hierarchy, and within the lowest.
         With --strata / --psu / --fpc, every component and share gets a linearized design-based SE."""
@@ -88,15 +90,17 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             fail(str(exc))
         lv = _levels(levels, ctx.args)
+        read_options = {k: v for k, v in (("encoding", encoding), ("sep", "\t" if sep in ("tab", "\\t") else sep)) if v}
         design = {"strata": strata, "psu": psu, "fpc": fpc}
         try:
             design_cols = [(col, role) for col, role in ((strata, "strata"), (psu, "PSU"), (fpc, "fpc")) if col]
             if design_cols:
-                header = read_header(path)
+                header = read_header(path, **read_options)
                 for col, role in design_cols:  # named by their role, as prosperity measure does
                     if col not in header:
                         raise column_not_found(col, role, header)
-            frame = read_table(path, columns=[income, *lv] + ([weight] if weight else []) + [c for c, _ in design_cols])
+            frame = read_table(path, columns=[income, *lv] + ([weight] if weight else []) + [c for c, _ in design_cols],
+                               **read_options)
             records, total_se = decompose_records(frame, income, lv, weight, measure, dict(design, lonely_psu=lonely_psu))
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
