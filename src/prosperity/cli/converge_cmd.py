@@ -39,21 +39,19 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Convergence and distribution dynamics of a regional panel."""
         from prosperity.cli.measure_cmd import fail
-        from prosperity.cli.output import check_out, write_frame
+        from prosperity.cli.measure_cmd import read_options
+        from prosperity.cli.output import checked_out, write_frame
 
         if fmt not in ("table", "json", "csv"):
             fail(f"--format must be table, json or csv, got {fmt!r}.")
-        try:
-            check_out(out_file)
-        except ValueError as exc:
-            fail(str(exc))
+        checked_out(out_file)
         if not hp_lambda > 0:
             fail(f"--hp-lambda must be a positive smoothing parameter, got {hp_lambda:g}. "
                  "Fix: 400 for annual data (Phillips-Sul), 1600 for quarterly.")
         try:
             out = _analyse(
                 panel, region, time, value, per, deflator, scale, incomplete, weight, classes, cutoffs, pooled, start, end, span,
-                geometry, id_field, spatial, link_islands, clubs, hp_lambda, {k: v for k, v in (("encoding", encoding), ("sep", "\t" if sep in ("tab", "\\t") else sep)) if v},
+                geometry, id_field, spatial, link_islands, clubs, hp_lambda, read_options(encoding, sep),
             )
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
@@ -131,7 +129,7 @@ def _weights_for(regions, geometry, id_field, spatial, link_islands):
 
 
 def _analyse(path, region, time, value, per, deflator, scale, incomplete, weight, classes, cutoffs, pooled, start, end, span,
-             geometry, id_field, spatial, link_islands, clubs, hp_lambda, read_options=None) -> dict:
+             geometry, id_field, spatial, link_islands, clubs, hp_lambda, file_options=None) -> dict:
     from prosperity.dynamics import (
         RegionPanel, beta_convergence, convergence_clubs, markov, panel_beta_convergence, rank_mobility,
         sigma_convergence, spatial_markov,
@@ -147,7 +145,7 @@ def _analyse(path, region, time, value, per, deflator, scale, incomplete, weight
             raise ValueError(f"--geometry file {geometry!r} does not exist. Fix: give the path of a GeoJSON file "
                              "with the region boundaries, or use --spatial for the bundled China provinces.")
     cols = [region, time, value] + [c for c in (per, deflator, weight) if c]
-    frame = read_table(path, columns=list(dict.fromkeys(cols)), **(read_options or {}))
+    frame = read_table(path, columns=list(dict.fromkeys(cols)), **(file_options or {}))
     if frame.empty:
         raise ValueError(f"{path!r} has a header but no data rows. Fix: export the panel with its rows, "
                          "one row per region and period.")

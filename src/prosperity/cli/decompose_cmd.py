@@ -83,24 +83,22 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("table", "json", "csv"):
             fail(f"--format must be table, json or csv, got {fmt!r}.")
-        from prosperity.cli.output import check_out, write_frame
+        from prosperity.cli.measure_cmd import read_options
+        from prosperity.cli.output import checked_out, write_frame
 
-        try:
-            check_out(out)
-        except ValueError as exc:
-            fail(str(exc))
+        checked_out(out)
         lv = _levels(levels, ctx.args)
-        read_options = {k: v for k, v in (("encoding", encoding), ("sep", "\t" if sep in ("tab", "\\t") else sep)) if v}
+        file_options = read_options(encoding, sep)
         design = {"strata": strata, "psu": psu, "fpc": fpc}
         try:
             design_cols = [(col, role) for col, role in ((strata, "strata"), (psu, "PSU"), (fpc, "fpc")) if col]
             if design_cols:
-                header = read_header(path, **read_options)
+                header = read_header(path, **file_options)
                 for col, role in design_cols:  # named by their role, as prosperity measure does
                     if col not in header:
                         raise column_not_found(col, role, header)
             frame = read_table(path, columns=[income, *lv] + ([weight] if weight else []) + [c for c, _ in design_cols],
-                               **read_options)
+                               **file_options)
             records, total_se = decompose_records(frame, income, lv, weight, measure, dict(design, lonely_psu=lonely_psu))
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
@@ -137,12 +135,9 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("table", "json", "csv"):
             fail(f"--format must be table, json or csv, got {fmt!r}.")
-        from prosperity.cli.output import check_out, write_frame
+        from prosperity.cli.output import checked_out, write_frame
 
-        try:
-            check_out(out)
-        except ValueError as exc:
-            fail(str(exc))
+        checked_out(out)
         try:
             table = china_gaps(targets=parse_targets(targets) if targets else None)
         except (KeyError, ValueError) as exc:

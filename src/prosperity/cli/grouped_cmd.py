@@ -40,12 +40,9 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("table", "json", "csv"):
             fail(f"--format must be table, json or csv, got {fmt!r}.")
-        from prosperity.cli.output import check_out, write_frame
+        from prosperity.cli.output import checked_out, write_frame
 
-        try:
-            check_out(out)
-        except ValueError as exc:
-            fail(str(exc))
+        checked_out(out)
         if prosperity_standard is not None and not prosperity_standard > 0:
             fail(f"--prosperity-standard must be a positive income, got {prosperity_standard:g}. "
                  "Fix: give the standard in the table's income unit (e.g. the mean's unit).")

@@ -57,12 +57,10 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("table", "json", "csv"):
             fail(f"--format must be table, json or csv, got {fmt!r}.")
-        from prosperity.cli.output import check_out
+        from prosperity.cli.measure_cmd import read_options
+        from prosperity.cli.output import checked_out
 
-        try:
-            check_out(out)
-        except ValueError as exc:
-            fail(str(exc))
+        checked_out(out)
         if n_uncertainty < 0:
             fail(f"--uncertainty is a number of Monte Carlo draws, got {n_uncertainty}. "
                  "Fix: 0 for no rank intervals, or e.g. --uncertainty 500.")
@@ -72,7 +70,7 @@ def register(app: typer.Typer) -> None:
             res, unc = _run(panel, framework, region, year, negative, normalisation, value_range, weighting,
                             entropy_variant, aggregation, mode, scope, scheme, imputation, treatment, start, end,
                             n_uncertainty, seed, min_coverage, impute_groups, positive,
-                            {k: v for k, v in (("encoding", encoding), ("sep", "\t" if sep in ("tab", "\\t") else sep)) if v})
+                            read_options(encoding, sep))
             shown = _shown_year(res, show_year)
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
@@ -121,7 +119,7 @@ def _shown_year(res, show_year):
 
 def _run(panel, framework, region, year, negative, normalisation, value_range, weighting, entropy_variant,
          aggregation, mode, scope, scheme, imputation, treatment, start, end, n_uncertainty, seed,
-         min_coverage=None, impute_groups=None, positive=None, read_options=None):
+         min_coverage=None, impute_groups=None, positive=None, file_options=None):
     from prosperity.index import build_index, load_framework, uncertainty
 
     if panel == "china":
@@ -132,7 +130,7 @@ def _run(panel, framework, region, year, negative, normalisation, value_range, w
     else:
         from prosperity.io.read import read_table
 
-        frame = read_table(panel, **(read_options or {}))
+        frame = read_table(panel, **(file_options or {}))
         if frame.empty:
             raise ValueError(f"{panel!r} has a header but no data rows. Fix: export the panel with its rows, "
                              "one row per region (and year).")

@@ -42,6 +42,14 @@ def fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def read_options(encoding: str | None, sep: str | None) -> dict:
+    """The ``encoding=`` / ``sep=`` of :func:`prosperity.io.read.read_table` from ``--encoding`` / ``--sep``
+    (``tab`` or ``\\t`` name the tab); only those given."""
+    if sep in ("tab", "\\t"):
+        sep = "\t"
+    return {k: v for k, v in (("encoding", encoding), ("sep", sep)) if v}
+
+
 @contextmanager
 def input_errors(prefix: str = ""):
     """Bad input raised in the block (the package's located errors, reader failures, kernel messages)
@@ -121,13 +129,10 @@ def register(app: typer.Typer) -> None:
             fail("no data file given. Usage: prosperity measure FILE --income COL [--weight COL] [--by COL] [--se].")
         if income is None:
             fail("--income is required: name the income column, e.g. --income eqIncome.")
-        from prosperity.cli.output import check_out, write_frame
+        from prosperity.cli.output import checked_out, write_frame
         from prosperity.table import measure
 
-        try:
-            check_out(out)
-        except ValueError as exc:
-            fail(str(exc))
+        checked_out(out)
         options = dict(
             weight=weight, by=_split(by) or None, strata=strata, psu=psu, fpc=fpc, poverty_line=poverty_line,
             relative_line=relative_line, relative_to=relative_to, line_within_groups=line_within_groups, se=se,
@@ -135,7 +140,7 @@ def register(app: typer.Typer) -> None:
             quantile_convention=quantile_convention, lonely_psu=lonely_psu, margins=margins, drop_missing=drop_missing,
             sheet=sheet, equivalence=equivalence, household_size=household_size, adults=adults, children=children,
             scale=scale_column, unit=unit, hierarchy=tuple(_split(hierarchy)),
-            **{k: v for k, v in (("encoding", encoding), ("sep", "\t" if sep in ("tab", "\\t") else sep)) if v},
+            **read_options(encoding, sep),
         )
         with input_errors():
             result = measure(file, income, _split(measures) or DEFAULT_CLI_MEASURES.split(","), **options)

@@ -21,6 +21,18 @@ def check_out(path: str | None) -> None:
         raise ValueError(f"--out {path!r}: the directory {str(p.parent)!r} does not exist")
 
 
+def checked_out(path: str | None) -> str | None:
+    """:func:`check_out` for a command: a bad ``--out`` ends the command with the package's one-paragraph
+    error (exit 2) before any work; returns the path."""
+    from .measure_cmd import fail
+
+    try:
+        check_out(path)
+    except ValueError as exc:
+        fail(str(exc))
+    return path
+
+
 def write_frame(frame: pd.DataFrame, path: str) -> str:
     """Write ``frame``; returns a one-line note for stderr (what was written where)."""
     check_out(path)

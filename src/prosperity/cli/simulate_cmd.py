@@ -80,16 +80,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Simulate a tax-benefit reform: poverty, inequality, middle-income group, deciles, winners and
         losers, provinces, fiscal cost, effective tax rates, and the baseline's validation table."""
-        from prosperity.cli.output import check_out, write_frame
+        from prosperity.cli.output import checked_out, write_frame
         from prosperity.simulate import Simulation, bundled_parameters, default_instant, example_reforms, load_reforms
         from prosperity.simulate.reform import ReformError
 
         if fmt not in FORMATS:
             fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}.")
-        try:
-            check_out(out)
-        except ValueError as exc:
-            fail(str(exc))
+        checked_out(out)
         if list_reforms:
             for name in example_reforms():
                 typer.echo(name)
