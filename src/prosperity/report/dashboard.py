@@ -35,8 +35,9 @@ import pandas as pd
 
 MEASURES = {"disp_income_pc_yuan": "yuan", "consumption_exp_pc_yuan": "yuan", "income_growth_pct": "%",
             "consumption_share_of_income": "fraction"}
-FRAMEWORKS = ("affluence_sharing", "five_concepts", "zhejiang_2025")
 MAX_BODY = 4096
+
+from .sections import FRAMEWORKS  # noqa: E402  (the frameworks the report shows)
 
 
 class BadRequest(ValueError):
@@ -55,24 +56,12 @@ def _provinces() -> pd.DataFrame:
 
 @lru_cache(maxsize=4)
 def _index(framework: str, draws: int) -> dict:
-    import warnings
+    from .sections import index_in_default_year
 
-    from ..index import build_index, uncertainty
-    from ..index.china import china_provincial_panel
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = build_index(china_provincial_panel(), framework, region="province")
-        unc = uncertainty(res, draws, seed=1, keep_draws=False) if draws else None
-    y = res.default_year()
-    sc = res.to_frame()
-    sc = sc[sc["year"] == y].merge(res.coverage[["region", "year", "index"]].rename(columns={"index": "coverage"}),
-                                  on=["region", "year"])
-    if unc is not None:
-        sc = sc.merge(unc.summary[["region", "year", "rank_q05", "rank_q95"]], on=["region", "year"], how="left")
-    cols = ["region", "score", "rank", "coverage"] + (["rank_q05", "rank_q95"] if unc is not None else [])
-    return {"framework": framework, "name": res.framework.name, "year": int(y),
-            "rows": _records(sc.sort_values("rank")[cols])}
+    res, sc = index_in_default_year(framework, draws)
+    cols = ["region", "score", "rank", "coverage"] + (["rank_q05", "rank_q95"] if draws else [])
+    return {"framework": framework, "name": res.framework.name, "year": int(res.default_year()),
+            "rows": _records(sc[cols])}
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -197,6 +198,15 @@ def distribution(year: int, survey_wide: pd.DataFrame, official: pd.DataFrame, l
 
 
 # ------------------------------------------------------------------------------------ regions
+@lru_cache(maxsize=1)
+def province_geojson() -> dict:
+    """The bundled province boundaries (Natural Earth), each feature's ``id`` its English name."""
+    geo = json.loads((resources.files("prosperity") / "data" / "china_provinces_naturalearth.geojson").read_text())
+    for f in geo["features"]:
+        f["id"] = f["properties"]["name_en"]
+    return geo
+
+
 def province_map(geo: dict, values: pd.Series, names: pd.Series, title: str, unit: str):
     """A province choropleth drawn as filled polygons on plain axes (lon, lat): no map tiles and no
     topojson download (plotly's geo subplots fetch their base map from a CDN), so the report works
@@ -234,13 +244,10 @@ def regions(year: int, provinces: pd.DataFrame, lang: str) -> Section:
     from ..dynamics import beta_convergence, sigma_convergence
 
     t = T(lang)
-    geo = json.loads((resources.files("prosperity") / "data" / "china_provinces_naturalearth.geojson").read_text())
-    for f in geo["features"]:
-        f["id"] = f["properties"]["name_en"]
+    geo = province_geojson()
     cur = provinces[provinces["year"] == year].set_index("province_en")
     prev = provinces[provinces["year"] == year - 1].set_index("province_en")
     growth = 100 * (cur["disp_income_pc_yuan"] / prev["disp_income_pc_yuan"] - 1) if len(prev) else None
-    name_col = "province_zh" if lang == "zh" else None
     figs = []
     for values, title, unit in ((cur["disp_income_pc_yuan"], t("map_income", year=year), t("yuan")),
                                 (growth, t("map_growth", year=year), "%")):
@@ -319,38 +326,50 @@ def decomposition(year: int, persons: int, lang: str) -> Section:
 
 
 # ------------------------------------------------------------------------------------ index
+FRAMEWORKS = ("affluence_sharing", "five_concepts", "zhejiang_2025")  # the bundled ones the report shows
+
+
+def index_in_default_year(framework: str, draws: int, panel: pd.DataFrame | None = None):
+    """(result, scores): the index on the bundled provincial panel and, for its default year, each
+    region's score, rank and coverage, with the 90 % Monte Carlo rank interval (``rank_q05``,
+    ``rank_q95``) when ``draws`` > 0; sorted by rank."""
+    from ..index import build_index, uncertainty
+    from ..index.china import china_provincial_panel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = build_index(china_provincial_panel() if panel is None else panel, framework, region="province")
+        unc = uncertainty(res, draws, seed=1, keep_draws=False) if draws else None
+    y = res.default_year()
+    sc = res.to_frame()
+    sc = sc[sc["year"] == y].merge(res.coverage[["region", "year", "index"]].rename(columns={"index": "coverage"}),
+                                  on=["region", "year"])
+    if unc is not None:
+        sc = sc.merge(unc.summary[["region", "year", "rank_q05", "rank_q95"]], on=["region", "year"], how="left")
+    return res, sc.sort_values("rank")
 def composite_index(lang: str, draws: int) -> Section:
     import plotly.graph_objects as go
 
-    from ..index import build_index, uncertainty
     from ..index.china import china_provincial_panel
 
     t = T(lang)
     panel = china_provincial_panel()
     findings, figs, tables = [], [], {}
-    for name in ("affluence_sharing", "five_concepts", "zhejiang_2025"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = build_index(panel, name, region="province")
-            unc = uncertainty(res, draws, seed=1, keep_draws=False) if draws else None
+    for name in FRAMEWORKS:
+        res, sc = index_in_default_year(name, draws, panel)
+        unc = draws > 0
         y = res.default_year()
-        sc = res.to_frame()
-        sc = sc[sc["year"] == y].merge(res.coverage[["region", "year", "index"]].rename(columns={"index": "coverage"}),
-                                      on=["region", "year"])
-        if unc is not None:
-            sc = sc.merge(unc.summary[["region", "year", "rank_q05", "rank_q95"]], on=["region", "year"], how="left")
-        sc = sc.sort_values("rank")
         tables[f"index_{name}"] = sc
         fig = go.Figure()
         fig.add_trace(go.Scatter(x=sc["rank"], y=sc["region"], mode="markers", name=t("rank"),
                                  error_x=dict(type="data", symmetric=False, array=sc["rank_q95"] - sc["rank"],
-                                              arrayminus=sc["rank"] - sc["rank_q05"]) if unc is not None else None))
+                                              arrayminus=sc["rank"] - sc["rank_q05"]) if unc else None))
         fig.update_yaxes(autorange="reversed")
         fig.update_layout(title=t("index_title", name=res.framework.name, year=int(y)), height=720,
                           xaxis_title=t("rank_interval"))
         figs.append(fig)
         first = sc.iloc[0]
-        wide = (sc["rank_q95"] - sc["rank_q05"]).median() if unc is not None else np.nan
+        wide = (sc["rank_q95"] - sc["rank_q05"]).median() if unc else np.nan
         if name == "affluence_sharing" and draws:
             from ..index import sobol_indices
 
@@ -409,9 +428,7 @@ def scenarios(year: int, persons: int, lang: str) -> Section:
         findings.append(t("sc_line", reform=r["reform"], cost=_fmt(r["net_cost_bn_yuan"], 1),
                           g0=_fmt(r["gini_baseline"], 4), g1=_fmt(r["gini_reform"], 4),
                           gain=_fmt(100 * r["gain_more_5pct"], 1)))
-    geo = json.loads((resources.files("prosperity") / "data" / "china_provinces_naturalearth.geojson").read_text())
-    for f in geo["features"]:
-        f["id"] = f["properties"]["name_en"]
+    geo = province_geojson()
     for name in ("east_west_transfer", "dibao_plus_20pct"):
         budget = "regional_transfers.east_west.levy_rate" if name == "east_west_transfer" else None
         res = sim.run(load_reforms([name]), budget_neutral=budget)
