@@ -62,18 +62,15 @@ def person_rules_loop(person_household, wage, extra, earner, covered, primary, e
             monthly = children_education_h[h] * sad_education + infants_h[h] * sad_infant
             if elders_h[h] > 0:
                 monthly = monthly + sad_elderly
-            else:
-                monthly = monthly + 0.0
             sad = monthly * MONTHS
         else:
             sad = 0.0
         earned = w if earner[i] else 0.0
         taxable = max(earned - basic_deduction - si - hf - sad, 0.0)
-        b = max(taxable, 0.0)
         k = 0
-        while k < k_max and thresholds[k + 1] <= b:
+        while k < k_max and thresholds[k + 1] <= taxable:
             k += 1
-        tax = tax_at_thresholds[k] + rates[k] * (b - thresholds[k])
+        tax = tax_at_thresholds[k] + rates[k] * (taxable - thresholds[k])
         a = age[i]
         pension = 0.0
         if a >= pension_age and not employee_pensioner[i]:
