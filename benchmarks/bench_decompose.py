@@ -22,7 +22,6 @@ decomposition by province without and with standard errors, each against the poi
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
@@ -41,13 +40,7 @@ def make_data(n: int, seed: int = 20261124, codes: str = "int64"):
     return y, w, levels
 
 
-def best_of(fn, repeat: int):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+from run import best_of  # noqa: E402  (benchmarks/run.py, the shared best-of-N timer)
 
 
 def main() -> None:

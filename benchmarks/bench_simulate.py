@@ -51,33 +51,23 @@ def peak_rss_reset() -> bool:
         return False
 
 
-def peak_rss_bytes() -> float | None:
+def _status_bytes(field: str) -> float | None:
+    """A memory line of /proc/self/status (``VmHWM`` peak, ``VmRSS`` current) in bytes; None off Linux."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return float(line.split()[1]) * 1024
     except OSError:
         return None
     return None
+
+
+def peak_rss_bytes() -> float | None:
+    return _status_bytes("VmHWM")
 
 
 def rss_bytes() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return float(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def best_of(fn, repeat: int):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    return _status_bytes("VmRSS")
 
 
 def openfisca_inputs(sim) -> dict:
@@ -144,6 +134,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.openfisca_child:
         return openfisca_child(Path(args.openfisca_child), args.repeat)
+
+    from run import best_of  # benchmarks/run.py: the same best-of-N timer for every benchmark
 
     from prosperity.simulate import Simulation, load_reforms
     from prosperity.simulate.engine import evaluate
