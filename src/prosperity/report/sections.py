@@ -259,11 +259,8 @@ def regions(year: int, provinces: pd.DataFrame, lang: str) -> Section:
     sig = sg.to_frame()
     b = beta_convergence(provinces, region="province_en", time="year", value="disp_income_pc_yuan")
     fig_s = go.Figure()
-    series = sg.series if isinstance(sg.series, pd.DataFrame) else sig
-    for m in ("cv", "gini", "theil"):
-        if m in series:
-            fig_s.add_trace(go.Scatter(x=series.index if "year" not in series else series["year"], y=series[m],
-                                       mode="lines+markers", name=m))
+    for m in ("cv", "gini", "theil"):  # sg.series: one column per measure, indexed by year
+        fig_s.add_trace(go.Scatter(x=sg.series.index, y=sg.series[m], mode="lines+markers", name=m))
     fig_s.update_layout(title=t("sigma_title"), height=360)
     figs.append(fig_s)
     top = cur["disp_income_pc_yuan"].idxmax()

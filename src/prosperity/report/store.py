@@ -120,7 +120,7 @@ def list_runs(path) -> pd.DataFrame:
 def _run_row(con, run_id: int) -> dict:
     row = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).df()
     if row.empty:
-        known = [int(x) for x in con.execute("SELECT run_id FROM runs ORDER BY run_id").fetchall() for x in x]
+        known = [int(r[0]) for r in con.execute("SELECT run_id FROM runs ORDER BY run_id").fetchall()]
         raise ValueError(f"run {run_id} is not in the store (runs: {', '.join(map(str, known)) or 'none'}); "
                          "see `prosperity runs list`")
     return row.iloc[0].to_dict()
