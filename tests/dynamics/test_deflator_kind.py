@@ -11,7 +11,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from prosperity.cli import growth_cmd
 from prosperity.dynamics import growth_incidence
 from prosperity.dynamics.incidence import deflator_level
 from prosperity.io.errors import ProsperityInputError
@@ -105,14 +104,12 @@ def test_growth_incidence_refuses_an_index_without_a_kind(incomes):
 
 
 def app() -> typer.Typer:
-    a = typer.Typer()
+    """The package's own command line, every command registered."""
+    from prosperity.cli import _register
+    from prosperity.cli import app as cli
 
-    @a.callback()
-    def _group() -> None:
-        pass
-
-    growth_cmd.register(a)
-    return a
+    _register()
+    return cli
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from prosperity.cli import measure_cmd
 from prosperity.io.errors import ProsperityInputError
 from prosperity.measures import catalog  # noqa: F401 - fills the registry
 from prosperity.measures.catalog import INCOME_PARAMS, INCOME_SCALING
@@ -216,14 +215,12 @@ def test_a_weight_scale_dependent_convention_is_refused_on_rescaled_weights(posi
 
 
 def app() -> typer.Typer:
-    a = typer.Typer()
+    """The package's own command line, every command registered."""
+    from prosperity.cli import _register
+    from prosperity.cli import app as cli
 
-    @a.callback()
-    def _group() -> None:
-        pass
-
-    measure_cmd.register(a)
-    return a
+    _register()
+    return cli
 
 
 NON_FINITE = re.compile(r"\b(inf|-inf|nan|NaN|Infinity)\b")
