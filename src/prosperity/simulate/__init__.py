@@ -12,6 +12,8 @@ from .outputs import SimulationResult
 from .parameter_tree import Brackets, ParameterTree, bundled_parameters, default_instant
 from .population import Population, PopulationError
 from .reform import Reform, ReformError, example_reforms, load_reforms
+from .uncertainty import ReformUncertainty, household_design, reform_uncertainty
 
-__all__ = ["Brackets", "ParameterNotInForce", "ParameterTree", "Population", "PopulationError", "Reform", "ReformError", "Simulation",
-           "SimulationResult", "bundled_parameters", "default_instant", "evaluate", "example_reforms", "load_reforms"]
+__all__ = ["Brackets", "ParameterNotInForce", "ParameterTree", "Population", "PopulationError", "Reform", "ReformError", "ReformUncertainty", "Simulation",
+           "SimulationResult", "bundled_parameters", "default_instant", "evaluate", "example_reforms", "household_design",
+           "load_reforms", "reform_uncertainty"]
