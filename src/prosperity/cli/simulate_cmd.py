@@ -47,6 +47,34 @@ def _population(spec: str, year: int, seed: int, columns: Optional[List[str]]):
     return frame
 
 
+def _design_columns(frame, strata: Optional[str], psu: Optional[str]) -> dict:
+    """Per-person strata/PSU values in the order the population uses (sorted by household_id, stable)."""
+    if not (strata or psu):
+        return {}
+    import numpy as np
+
+    from prosperity.io.errors import column_not_found
+
+    for role, name in (("strata", strata), ("PSU", psu)):
+        if name and name not in frame.columns:
+            raise column_not_found(name, role, [str(c) for c in frame.columns])
+    order = np.argsort(frame["household_id"].to_numpy(), kind="stable") if "household_id" in frame.columns else None
+    out = {}
+    for key, name in (("strata", strata), ("psu", psu)):
+        if name:
+            values = frame[name].to_numpy()
+            out[key] = values[order] if order is not None else values
+    return out
+
+
+def result_reform(result, reforms, budget_neutral, target_cost, sim):
+    """The reform as run (with the solved budget-neutral value, if any)."""
+    if not budget_neutral:
+        return reforms
+    reform, _ = sim.solve_budget_neutral(reforms, budget_neutral, target_cost * 1e9)
+    return reform
+
+
 def _mapping(columns: Optional[List[str]]) -> dict:
     out = {}
     for item in columns or []:
@@ -77,6 +105,13 @@ def register(app: typer.Typer) -> None:
         fmt: str = FORMAT,
         out: Optional[str] = typer.Option(None, "--out", help="Also write the results: FILE.xlsx (one sheet per table) "
                                           "| .csv | .parquet | .json (the summary table)."),
+        reconcile: str = typer.Option("auto", "--reconcile", help="survey: match the baseline to the NBS survey's urban "
+                                      "share and area quintile means | none | auto (survey for synthetic:N, none for a file)."),
+        strata: Optional[str] = typer.Option(None, "--strata", help="Column of the survey's strata (a FILE population)."),
+        psu: Optional[str] = typer.Option(None, "--psu", help="Column of the primary sampling units (a FILE population)."),
+        se: Optional[str] = typer.Option(None, "--se", help="Standard errors of the effects: linearization | bootstrap | "
+                                         "rescaled_bootstrap | none (default: linearization when --strata/--psu given)."),
+        replicates: int = typer.Option(200, "--replicates", help="Bootstrap replicates for --se bootstrap."),
     ) -> None:
         """Simulate a tax-benefit reform: poverty, inequality, middle-income group, deciles, winners and
         losers, provinces, fiscal cost, effective tax rates, and the baseline's validation table."""
@@ -101,15 +136,35 @@ def register(app: typer.Typer) -> None:
             reforms = load_reforms(reform)
         except ReformError as exc:
             fail(str(exc))
+        if reconcile not in ("auto", "survey", "none"):
+            fail(f"--reconcile must be auto, survey or none, got {reconcile!r}.")
+        se_method = se or ("linearization" if (strata or psu) else "none")
+        if se_method not in ("none", "linearization", "bootstrap", "rescaled_bootstrap"):
+            fail(f"--se must be none, linearization, bootstrap or rescaled_bootstrap, got {se!r}.")
+        synthetic = population.startswith("synthetic:")
         with input_errors():
             frame = _population(population, year, seed, column)
-            sim = Simulation(frame, year, columns=_mapping(column), seed=seed, wages=wages)
+            design = _design_columns(frame, strata, psu)
+            if reconcile == "survey" or (reconcile == "auto" and synthetic):
+                from prosperity.simulate.reconcile import reconciled_simulation
+
+                sim, rec = reconciled_simulation(frame.rename(columns=_mapping(column)), year, seed=seed, wages=wages)
+                typer.echo(f"reconciled with the NBS survey: {rec!r}", err=True)
+            else:
+                sim = Simulation(frame, year, columns=_mapping(column), seed=seed, wages=wages)
         try:
             result = sim.run(reforms, budget_neutral=budget_neutral, target_cost=target_cost * 1e9)
         except ReformError as exc:
             fail(str(exc))
         for w in result.warnings:
             typer.echo(f"warning: {w}", err=True)
+        uncertainty = None
+        if se_method != "none":
+            from prosperity.simulate import reform_uncertainty
+
+            with input_errors():
+                uncertainty = reform_uncertainty(sim, result_reform(result, reforms, budget_neutral, target_cost, sim),
+                                                 method=se_method, replicates=replicates, **design)
         if out and out.lower().endswith(".xlsx"):
             import pandas as pd
 
@@ -122,11 +177,21 @@ def register(app: typer.Typer) -> None:
         elif out:
             typer.echo(write_frame(result.summary, out), err=True)
         if fmt == "json":
-            typer.echo(result.to_json())
+            if uncertainty is None:
+                typer.echo(result.to_json())
+            else:
+                data = result.to_dict()
+                data["uncertainty"] = json.loads(uncertainty.table.to_json(orient="records", double_precision=15))
+                data["uncertainty_method"] = uncertainty.method
+                typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         elif fmt == "csv":
             sys.stdout.write(result.summary.to_csv(index=False))
         else:
             _print_tables(result)
+            if uncertainty is not None:
+                from rich.console import Console
+
+                Console(width=200).print(_rich(uncertainty.table, f"Sampling uncertainty of the effects ({uncertainty.method})"))
 
     @app.command("household")
     def household_command(

@@ -55,7 +55,7 @@ class ReformUncertainty:
     """Standard errors and intervals of a reform's effects; ``.to_frame()`` gives one row per measure:
     measure, baseline, reform, change, se_baseline, se_reform, se_change, ci_low, ci_high (of the
     change), significant (the interval excludes 0; a change within 1e-12 of the values, i.e. rounding,
-    is set to 0 and never significant)."""
+    is set to 0 with its SE and interval, and never significant)."""
 
     table: pd.DataFrame
     method: str
@@ -195,7 +195,7 @@ def reform_uncertainty(sim, reform=None, *, strata=None, psu=None, fpc=None, lon
     # its "interval" is rounding noise, never significant
     scale = np.maximum(np.abs(table["baseline"]), np.abs(table["reform"])).to_numpy()
     negligible = np.abs(table["change"].to_numpy()) <= 1e-12 * np.where(scale > 0, scale, 1.0)
-    table.loc[negligible, "change"] = 0.0
+    table.loc[negligible, ["change", "se_change", "ci_low", "ci_high"]] = 0.0
     table["significant"] = ~negligible & ((table["ci_low"] > 0) | (table["ci_high"] < 0))
     return ReformUncertainty(table, method, confidence, pop.n_households, int(design.psu_stratum.size),
                              int(design.n_h.size), reps)
