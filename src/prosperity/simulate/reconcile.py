@@ -30,7 +30,7 @@ spreads the tables do not show (see docs/simulate.md, validation).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 import numpy as np
@@ -48,7 +48,10 @@ _SURVEY_KEYS = {"national": "居民人均可支配收入(元)", "urban": "城镇
 @dataclass(frozen=True)
 class Reconciliation:
     """What :func:`reconcile_to_survey` changed: the urban share of persons before and after, the weight
-    factors, and per area and quintile the published mean, the mean before and after."""
+    factors, and per area and quintile the published mean, the aim of the input (the published mean less
+    what the model adds on top of observed income), the input's mean before and after; from
+    :func:`reconciled_simulation` also the baseline's mean and its error (``baseline``,
+    ``error_baseline``)."""
 
     year: int
     urban_share_before: float
@@ -61,9 +64,13 @@ class Reconciliation:
         return self.quintiles.copy()
 
     def __repr__(self) -> str:
-        worst = float(np.abs(self.quintiles["error_after"]).max())
+        if "error_baseline" in self.quintiles:
+            what, worst = "the baseline's", float(np.abs(self.quintiles["error_baseline"]).max())
+        else:
+            what, worst = "the input's", float(np.abs(self.quintiles["error_after"]).max())
         return (f"Reconciliation({self.year}: urban share of persons {self.urban_share_before:.4f} -> "
-                f"{self.urban_share_after:.4f}; 10 area quintile means matched, largest error {worst:.2e})")
+                f"{self.urban_share_after:.4f}; {what} 10 area quintile means matched, largest relative "
+                f"error {worst:.1e})")
 
 
 def survey_targets(year: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
@@ -158,16 +165,16 @@ def reconcile_to_survey(frame: pd.DataFrame, year: int, *, iterations: int = 3,
         y[mask] = ya
         after = household_group_means(ya, size[mask], w[mask])
         for k in range(5):
-            rows.append((area, k + 1, quintiles[area][k], before[k], after[k]))
+            rows.append((area, k + 1, quintiles[area][k], aim[k], before[k], after[k]))
     factor = np.where(y0 != 0, y / np.where(y0 != 0, y0, 1.0), 1.0)
     per_person = pd.Series(factor, index=hh.index).reindex(df["household_id"]).to_numpy()
     w_person = pd.Series(w, index=hh.index).reindex(df["household_id"]).to_numpy()
     for c in COMPONENTS + (INCOME,):
         df[c] = df[c].to_numpy(float) * per_person
     df["weight"] = w_person
-    table = pd.DataFrame(rows, columns=["area", "quintile", "published", "before", "after"])
-    table["error_before"] = table["before"] / table["published"] - 1
-    table["error_after"] = table["after"] / table["published"] - 1
+    table = pd.DataFrame(rows, columns=["area", "quintile", "published", "aim", "before", "after"])
+    table["error_before"] = table["before"] / table["published"] - 1  # the input as given
+    table["error_after"] = table["after"] / table["aim"] - 1  # the reconciled input against its aim
     df.attrs = dict(frame.attrs) | {"reconciled_to_survey": int(year)}
     return df, Reconciliation(int(year), share, target_share, f_u, f_r, table)
 
@@ -190,10 +197,13 @@ def reconciled_simulation(frame: pd.DataFrame, year: int, *, passes: int = 4, **
         sim = Simulation(reconciled, year, **simulation_options)
         pop, base = sim.population, sim.baseline
         _, quintiles = survey_targets(int(year))
-        new = {}
+        new, achieved_by = {}, {}
         for area, urban in (("urban", True), ("rural", False)):
             m = pop.urban == urban
-            achieved = household_group_means(base["disposable_pc"][m], pop.size[m], pop.household_weight[m])
-            new[area] = (np.asarray(offsets[area]) if offsets else 0.0) + (achieved - quintiles[area])
+            achieved_by[area] = household_group_means(base["disposable_pc"][m], pop.size[m], pop.household_weight[m])
+            new[area] = (np.asarray(offsets[area]) if offsets else 0.0) + (achieved_by[area] - quintiles[area])
         offsets = new
-    return sim, rec
+    table = rec.quintiles.copy()
+    table["baseline"] = [achieved_by[a][k] for a, k in zip(table["area"], table["quintile"] - 1)]
+    table["error_baseline"] = table["baseline"] / table["published"] - 1
+    return sim, replace(rec, quintiles=table)
