@@ -48,7 +48,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from .io import load
+from .io import arguments, load
 from .io.errors import (
     DesignError,
     EmptyGroupError,
@@ -550,6 +550,8 @@ def measure(
     ``certainty``. Other keyword arguments go to :func:`prosperity.io.from_frame` (hierarchy,
     groups, household_size, equivalence, scale, unit, components, ...).
     """
+    # ---- argument types (the same kind of message as the CLI's, never a TypeError from deep inside)
+    _check_argument_types(locals())
     # ---- options
     if se_method not in SE_METHODS:
         raise MeasureSpecError(f"unknown se_method {se_method!r}", hint=f"use one of {', '.join(SE_METHODS)}")
@@ -769,6 +771,23 @@ def _bootstrap_pass(ctx, s_all, dv, codes_all, group_cache, method, replicates, 
                     row += 1
             col += 1
     return out
+
+
+def _check_argument_types(a: dict) -> None:
+    """Types of :func:`measure`'s arguments (see :mod:`prosperity.io.arguments`)."""
+    f = "measure"
+    arguments.column_name(f, "income", a["income"], example="'py010n'")
+    for name in ("weight", "strata", "psu", "fpc"):
+        arguments.column_name(f, name, a[name], example=f"'{name}'")
+    arguments.measure_names(f, "measures", a["measures"])
+    arguments.column_names(f, "by", a["by"])
+    for name in ("poverty_line", "relative_line"):
+        arguments.number(f, name, a[name], example="0.6" if name == "relative_line" else "3000")
+    arguments.number(f, "confidence", a["confidence"], optional=False, example="0.95")
+    arguments.number(f, "replicates", a["replicates"], integer=True, example="1000")
+    arguments.number(f, "seed", a["seed"], integer=True, example="1")
+    for name in ("se", "margins", "drop_missing", "line_within_groups"):
+        arguments.flag(f, name, a[name])
 
 
 def _compress(y: np.ndarray, w: np.ndarray, order) -> SortedIncome | None:
