@@ -11,19 +11,25 @@ from .incidence import (
     poverty_change_decomposition,
 )
 from .markov import (
+    ChainStructure,
     HomogeneityTest,
+    LisaMarkovResult,
     MarkovResult,
     SpatialMarkovResult,
     ergodic_distribution,
+    chain_structure,
     homogeneity_test,
+    lisa_markov,
     markov,
     markov_from_classes,
     mean_first_passage_times,
     mobility_indices,
+    prais,
     spatial_markov,
+    steady_state_test,
 )
 from .panel import RegionPanel, as_panel
-from .rank import RankMobility, Theta, rank_mobility, theta
+from .rank import RankMobility, Theta, rank_mobility, tau_p_value_untied, theta
 from .sigma import SigmaConvergence, dispersion, sigma_convergence
 from .weights import SpatialWeights, china_province_weights, contiguity_weights
 
@@ -53,14 +59,21 @@ __all__ = [
     "sigma_convergence",
     "speed_and_half_life",
     "theta",
+    "ChainStructure",
     "HomogeneityTest",
+    "LisaMarkovResult",
     "MarkovResult",
     "RegionPanel",
     "SpatialMarkovResult",
     "SpatialWeights",
     "as_panel",
     "china_province_weights",
+    "chain_structure",
     "contiguity_weights",
+    "lisa_markov",
+    "prais",
+    "steady_state_test",
+    "tau_p_value_untied",
     "ergodic_distribution",
     "homogeneity_test",
     "markov",

@@ -12,7 +12,9 @@ never left from (n_i = 0) has an all-zero row (as in giddy) and is reported in `
 Ergodic (steady-state) distribution: pi = pi P, sum pi = 1, for an irreducible chain.
 Mean first passage times (Kemeny & Snell 1976): Z = (I - P + 1 pi)^-1,
 M_ij = (z_jj - z_ij) / pi_j for i != j, M_jj = 1 / pi_j (mean recurrence time).
-Sojourn time in class i: 1 / (1 - p_ii).
+Sojourn time in class i: 1 / (1 - p_ii). Prais (1955) conditional mobility of class i: 1 - p_ii
+(giddy ``prais``). A chain that is not irreducible has no unique steady state: :func:`chain_structure`
+names its communicating, closed (recurrent) and transient classes and the classes never left from.
 
 Mobility indices (Shorrocks 1978; Sommers & Conlisk 1979; Bartholomew 1973; Formby et al. 2004;
 the definitions of giddy ``markov_mobility``):
@@ -28,7 +30,20 @@ sum_j w_ij y_j (row-standardised W) at the start of the period, giving m conditi
 Spatial homogeneity is tested with Bickenbach & Bode (2003)'s LR and Q statistics,
 LR = 2 sum_l sum_ij n_ij(l) ln(p_ij(l) / p_ij),  Q = sum_l sum_ij n_i(l) (p_ij(l) - p_ij)^2 / p_ij,
 degrees of freedom sum_i (b_i - 1)(a_i - 1), b_i = lag classes with transitions out of class i,
-a_i = non-zero cells in row i of the pooled matrix.
+a_i = non-zero cells in row i of the pooled matrix. Steady-state homogeneity (giddy ``shtest``): per lag
+class l, chi2_l = sum_j (n_l S_lj - n_l s_j)^2 / (n_l s_j), n_l = transitions in lag class l, S_l its
+steady state, s the pooled one, k - 1 degrees of freedom.
+
+LISA Markov (Rey 2001; giddy ``LISA_Markov``): each region-period is in a Moran scatterplot quadrant
+(1 HH, 2 LH, 3 LL, 4 HL; local Moran of each period, row-standardised W) and the chain of quadrants
+is estimated as above. Independence of the own and the lag moves is tested against the expected
+counts E = diag(n_i) A (P_own (x) P_lag) A', P_own (P_lag) the 2-class chains of y / mean < 1
+((Wy) / mean < 1), A reordering (own, lag) to HH, LH, LL, HL; Pearson chi2 as giddy ``chi2``.
+``independence="regional"`` (default) takes the mean of each period over regions and the 2-class
+transitions of each region over time, as the test is stated. giddy 2.3.8 computes it on the
+transposed panel: each region's mean over time, and the 2-class "transitions" between consecutive
+regions within a period (its ``Markov`` gets a periods x regions array); ``independence="giddy"``
+reproduces that number exactly (e.g. its documented chi2 1058.208 on usjoin).
 """
 
 from __future__ import annotations
@@ -128,6 +143,74 @@ def sojourn_times(p: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 - d)
 
 
+def prais(p: np.ndarray) -> np.ndarray:
+    """Prais conditional mobility 1 - p_ii per class (giddy ``prais``; 1 for a class never left from)."""
+    return 1.0 - np.diag(np.asarray(p, dtype=float))
+
+
+@dataclass(frozen=True)
+class ChainStructure:
+    """Communicating classes of a transition matrix: which states lead to which (Kemeny & Snell 1976)."""
+
+    labels: tuple
+    communicating: tuple  # tuples of labels
+    closed: tuple  # the recurrent communicating classes (no way out)
+    transient: tuple  # labels of transient states
+    empty: tuple  # labels of classes never left from (all-zero rows)
+
+    @property
+    def irreducible(self) -> bool:
+        return len(self.communicating) == 1 and not self.empty
+
+    @property
+    def explanation(self) -> str:
+        """One sentence saying why there is (or is not) a unique steady state."""
+        if self.irreducible:
+            return "the chain is irreducible: one steady state"
+        def cls(c):
+            return "{" + ", ".join(map(str, c)) + "}"
+        parts = [f"the chain is not irreducible (not ergodic), so it has no unique steady state: "
+                 f"{len(self.communicating)} communicating classes {', '.join(cls(c) for c in self.communicating)}"]
+        if self.empty:
+            parts.append(f"class(es) {', '.join(map(str, self.empty))} never left from in the data (all-zero row)")
+        if self.closed:
+            parts.append(f"closed (recurrent) classes {', '.join(cls(c) for c in self.closed)}")
+        if self.transient:
+            parts.append(f"transient {', '.join(map(str, self.transient))}")
+        return "; ".join(parts) + ". Fix: fewer classes (-k), pooled classes, or a longer panel"
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for k, c in enumerate(self.communicating):
+            kind = "empty" if set(c) <= set(self.empty) else ("closed" if c in self.closed else "transient")
+            rows += [{"state": lab, "communicating_class": k + 1, "kind": kind} for lab in c]
+        return pd.DataFrame(rows)
+
+
+def chain_structure(p: np.ndarray, labels=None) -> ChainStructure:
+    """Communicating classes (strongly connected components of i -> j when p_ij > 0), closed ones
+    (no transition out of the class), transient states and never-left classes."""
+    p = np.asarray(p, dtype=float)
+    k = p.shape[0]
+    labels = tuple(range(k)) if labels is None else tuple(labels)
+    n, comp = connected_components(p > 0, directed=True, connection="strong")
+    groups = [tuple(np.flatnonzero(comp == c)) for c in range(n)]
+    groups.sort(key=lambda g: g[0])
+    empty = tuple(labels[i] for i in np.flatnonzero(p.sum(axis=1) == 0))
+    closed, transient = [], []
+    for g in groups:
+        inside = np.zeros(k, bool)
+        inside[list(g)] = True
+        leaves = bool(np.any(p[np.ix_(list(g), np.flatnonzero(~inside))] > 0))
+        if labels[g[0]] in empty:
+            continue
+        if leaves:
+            transient += [labels[i] for i in g]
+        else:
+            closed.append(tuple(labels[i] for i in g))
+    return ChainStructure(labels, tuple(tuple(labels[i] for i in g) for g in groups), tuple(closed), tuple(transient), empty)
+
+
 MOBILITY_INDICES = ("shorrocks", "determinant", "eigenvalue", "bartholomew1", "bartholomew2")
 
 
@@ -200,6 +283,15 @@ class MarkovResult:
         return mobility_indices(self.p, initial)
 
     @property
+    def prais(self) -> np.ndarray:
+        return prais(self.p)
+
+    @property
+    def structure(self) -> ChainStructure:
+        """Communicating / closed / transient classes; ``.explanation`` when there is no steady state."""
+        return chain_structure(self.p, self.labels)
+
+    @property
     def initial_distribution(self) -> np.ndarray:
         """Shares of regions in each class in the first period."""
         return np.bincount(self.ids[:, 0], minlength=self.k) / self.ids.shape[0]
@@ -227,12 +319,14 @@ class MarkovResult:
                 "initial_share": self.initial_distribution,
                 "ergodic_share": self.ergodic,
                 "sojourn_time": self.sojourn,
+                "prais": self.prais,
             }
         )
 
     def __repr__(self) -> str:
         mob = ", ".join(f"{k}={v:.4f}" for k, v in self.mobility().items())
-        erg = " ".join(f"{x:.4f}" for x in self.ergodic)
+        st = self.structure
+        erg = " ".join(f"{x:.4f}" for x in self.ergodic) if st.irreducible else f"none ({st.explanation})"
         return (
             f"MarkovResult(k={self.k}, transitions={int(self.counts.sum())})\n"
             f"{_matrix_text(self.p, self.labels, '.4f')}\n"
@@ -337,6 +431,17 @@ def chi2_against(counts: np.ndarray, reference_counts: np.ndarray) -> tuple[floa
     return x2, float(stats.chi2.sf(x2, dof)), dof
 
 
+def steady_state_test(pooled, conditional, n_transitions) -> tuple[float, float, int]:
+    """Multinomial chi2 of ``conditional`` steady state against ``pooled`` with n transitions:
+    sum_j (n S_j - n s_j)^2 / (n s_j), k - 1 degrees of freedom (giddy ``Spatial_Markov.shtest``)."""
+    s = np.asarray(pooled, dtype=float)
+    c = np.asarray(conditional, dtype=float)
+    o, e = n_transitions * c, n_transitions * s
+    x2 = float(np.sum((o - e) ** 2 / e))
+    dof = s.size - 1
+    return x2, float(stats.chi2.sf(x2, dof)), dof
+
+
 # ------------------------------------------------------------------ spatial Markov
 @dataclass(frozen=True)
 class SpatialMarkovResult:
@@ -371,6 +476,11 @@ class SpatialMarkovResult:
     @property
     def homogeneity(self) -> HomogeneityTest:
         return homogeneity_test(self.counts)
+
+    @property
+    def shtest(self) -> list:
+        """Per lag class: (chi2, p, dof) of its steady state against the pooled one (giddy ``shtest``)."""
+        return [steady_state_test(self.overall.ergodic, s, n) for s, n in zip(self.ergodic, self.counts.sum(axis=(1, 2)))]
 
     @property
     def chi2(self) -> list:
@@ -440,3 +550,131 @@ def spatial_markov(
     overall = MarkovResult(overall_counts, transition_probabilities(overall_counts), _labels(k, cut), cut, ids, panel.regions, panel.times)
     lag_labels = [f"L{j + 1}" for j in range(m)] if lag_cut is None else _labels(m, lag_cut)
     return SpatialMarkovResult(counts, transition_probabilities(counts), overall, _labels(k, cut), lag_labels, cut, lag_cut, lag_ids)
+
+
+# ------------------------------------------------------------------ LISA Markov
+LISA_LABELS = ["HH", "LH", "LL", "HL"]
+_SIG_BLOCK = {(True, True): 0, (True, False): 1, (False, True): 2, (False, False): 3}
+
+
+@dataclass(frozen=True)
+class LisaMarkovResult:
+    """Markov chain of Moran-scatterplot quadrants (giddy ``LISA_Markov``)."""
+
+    chain: MarkovResult  # 4 x 4, classes HH, LH, LL, HL
+    q: np.ndarray = field(repr=False)  # regions x periods, 1 HH, 2 LH, 3 LL, 4 HL
+    move_types: np.ndarray = field(repr=False)  # regions x (periods - 1), 1..16 = 4 (q_t - 1) + q_t+1
+    expected: np.ndarray = field(repr=False)  # 4 x 4 expected counts under independent own / lag moves
+    chi2: tuple  # (statistic, p, dof)
+    p_values: np.ndarray | None = field(repr=False, default=None)  # regions x periods, LISA p_z_sim
+    significant_moves: np.ndarray | None = field(repr=False, default=None)  # 1..64 (giddy's coding)
+    significance_level: float = 0.05
+    permutations: int = 0
+    seeds: tuple = ()
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self.chain.counts
+
+    @property
+    def p(self) -> np.ndarray:
+        return self.chain.p
+
+    @property
+    def steady_state(self) -> np.ndarray:
+        return self.chain.ergodic
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy transitions: from_quadrant, to_quadrant, count, expected (independence), probability."""
+        f = self.chain.to_frame().rename(columns={"from_class": "from_quadrant", "to_class": "to_quadrant",
+                                                  "ergodic_from": "steady_state_from"})
+        f.insert(3, "expected", self.expected.ravel())
+        return f
+
+    def quadrants_frame(self) -> pd.DataFrame:
+        """One row per region and period: quadrant (and the LISA p-value with permutations)."""
+        regions, times = self.chain.regions, self.chain.times
+        n, t = self.q.shape
+        f = pd.DataFrame({
+            "region": np.repeat(list(regions) if regions else np.arange(n), t),
+            "time": np.tile(list(times) if times is not None else np.arange(t), n),
+            "quadrant": [LISA_LABELS[k - 1] for k in self.q.ravel()],
+        })
+        if self.p_values is not None:
+            f["p_value"] = self.p_values.ravel()
+            f["significant"] = self.p_values.ravel() <= self.significance_level
+        return f
+
+    def __repr__(self) -> str:
+        x2, p, dof = self.chi2
+        st = self.chain.structure
+        erg = " ".join(f"{x:.4f}" for x in self.steady_state) if st.irreducible else f"none ({st.explanation})"
+        return (f"LisaMarkovResult(transitions={int(self.counts.sum())})\n{_matrix_text(self.p, LISA_LABELS, '.4f')}\n"
+                f"steady state: {erg}\nindependence of own and lag moves: chi2={x2:.3f}, p={p:.4g}, dof={dof}")
+
+
+def lisa_markov(
+    data,
+    weights,
+    *,
+    permutations: int = 0,
+    significance_level: float = 0.05,
+    seed: int | None = None,
+    independence: str = "regional",
+    region=None,
+    time=None,
+    value=None,
+) -> LisaMarkovResult:
+    """LISA Markov (giddy ``LISA_Markov(y, w, permutations, significance_level)``) on a region panel.
+
+    ``weights``: :class:`SpatialWeights` (aligned by region id) or an n x n array in the panel's
+    order; row-standardised. With ``permutations``, each period's local Moran gets the seed
+    ``RandomState(seed).randint(12345, 12345000)`` drawn in period order, which are the seeds giddy's
+    calls draw after ``numpy.random.seed(seed)``; LISA p-values are esda's ``p_z_sim`` (as giddy).
+    ``independence``: ``"regional"`` or ``"giddy"`` (the module notes say how they differ)."""
+    from prosperity.spatial.autocorrelation import moran_local
+
+    if independence not in ("regional", "giddy"):
+        raise ValueError(f"independence must be 'regional' or 'giddy', got {independence!r}")
+    panel = as_panel(data, region=region, time=time, value=value)
+    if panel.n_times < 2:
+        raise ValueError("a LISA Markov chain needs at least two periods")
+    if isinstance(weights, SpatialWeights):
+        w = weights.matrix(panel.regions, row_standardize=True)
+    else:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (panel.n_regions, panel.n_regions):
+            raise ValueError(f"weights must be {panel.n_regions} x {panel.n_regions}, got {w.shape}")
+        rs = w.sum(axis=1, keepdims=True)
+        w = np.divide(w, rs, out=np.zeros_like(w), where=rs > 0)
+    y = panel.values
+    n, t = y.shape
+    seeds: tuple = ()
+    if permutations:
+        gen = np.random.RandomState(12345 if seed is None else int(seed))
+        seeds = tuple(int(gen.randint(12345, 12345000)) for _ in range(t))
+    lisas = [moran_local(y[:, j], w, transformation="o", permutations=permutations, seed=seeds[j] if permutations else 0)
+             for j in range(t)]
+    q = np.column_stack([lm.q for lm in lisas]).astype(int)
+    counts = transition_counts(q - 1, 4)
+    chain = MarkovResult(counts, transition_probabilities(counts), list(LISA_LABELS), None, q - 1, panel.regions, panel.times)
+    move_types = 4 * (q[:, :-1] - 1) + q[:, 1:]
+    p_values = sig_moves = None
+    if permutations:
+        p_values = np.column_stack([lm.p_z_sim for lm in lisas])
+        sig = np.nan_to_num(p_values, nan=1.0) <= significance_level
+        block = np.vectorize(lambda a, b: _SIG_BLOCK[(bool(a), bool(b))])(sig[:, :-1], sig[:, 1:])
+        sig_moves = 16 * block + move_types
+    if independence == "regional":
+        ybar = y.mean(axis=0)  # per period
+        low, low_lag = y / ybar < 1.0, (w @ y) / ybar < 1.0
+    else:
+        ybar = y.mean(axis=1)  # per region, over time; chains along the region axis (giddy 2.3.8)
+        low, low_lag = (y.T / ybar) < 1.0, ((w @ y).T / ybar) < 1.0
+    p_own = transition_probabilities(transition_counts(low.astype(int), 2))
+    p_lag = transition_probabilities(transition_counts(low_lag.astype(int), 2))
+    a = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 1, 0, 0]])
+    kp = a @ np.kron(p_own, p_lag) @ a.T
+    expected = np.diag(counts.sum(axis=1)) @ kp
+    chi = chi2_against(counts, expected)
+    return LisaMarkovResult(chain, q, move_types, expected, chi, p_values, sig_moves, significance_level, permutations, seeds)

@@ -1,6 +1,10 @@
 """Rank mobility of regions: Kendall's tau between periods, spatial tau, and Theta (Rey 2004).
 
 - Kendall's tau-b between the values of two periods (``scipy.stats.kendalltau``): 1 = ranks unchanged.
+  Two p-values: ``tau_p_value`` is scipy's (the variance of tau corrected for ties; with no ties and
+  n <= 33 scipy's exact permutation distribution), ``tau_p_value_untied`` is giddy ``Tau.tau_p``:
+  z = tau / sqrt((4n + 10) / (9n(n - 1))), the no-ties variance whatever the ties,
+  p = erfc(|z| / 1.4142136) (giddy's rounded sqrt 2, kept so the numbers are giddy's to the last digit).
 - Spatial tau (Rey 2004): tau-b restricted to pairs of neighbours (w_ij != 0),
   tau_w = (C_w - D_w) / sqrt(n1_w n2_w), with n1_w (n2_w) the neighbour pairs not tied in x (y).
   Values below the global tau mean neighbours exchange ranks more often than other pairs.
@@ -13,6 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import erfc
 
 import numpy as np
 import pandas as pd
@@ -20,6 +25,12 @@ from scipy import stats
 
 from .panel import RegionPanel, as_panel
 from .weights import SpatialWeights
+
+
+def tau_p_value_untied(tau: float, n: int) -> float:
+    """giddy ``Tau.tau_p``: normal p-value of tau with the no-ties variance (4n + 10) / (9n(n - 1))."""
+    z = tau / np.sqrt((4.0 * n + 10) / (9.0 * n * (n - 1)))
+    return erfc(abs(z) / 1.4142136)
 
 
 def _neighbor_pairs(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +95,8 @@ def rank_mobility(
     rows = []
     for a, b in idx:
         res = stats.kendalltau(y[:, a], y[:, b])
-        row = {"time_from": panel.times[a], "time_to": panel.times[b], "tau": res.statistic, "tau_p_value": res.pvalue}
+        row = {"time_from": panel.times[a], "time_to": panel.times[b], "tau": res.statistic, "tau_p_value": res.pvalue,
+               "tau_p_value_untied": tau_p_value_untied(res.statistic, panel.n_regions)}
         if weights is not None:
             tau_w, conc, disc = _spatial_tau(y[:, a], y[:, b], ii, jj)
             row.update(tau_spatial=tau_w, neighbor_pairs=len(ii), concordant_spatial=conc, discordant_spatial=disc)

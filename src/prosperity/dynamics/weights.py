@@ -1,6 +1,7 @@
 """Spatial weights keyed by region id: contiguity from boundaries, row standardisation, spatial lags.
 
-A :class:`SpatialWeights` holds a neighbour list per region id. It is aligned to a panel by id
+A :class:`SpatialWeights` holds a neighbour list per region id (binary weights), or with ``values`` a
+weight per link (general weights, as read from a ``.gwt`` file by :func:`prosperity.spatial.read_gwt`). It is aligned to a panel by id
 (:meth:`SpatialWeights.matrix` with the panel's region order), never by position: a region of the
 panel missing from the weights raises an error naming it (the alignment trap of ``libpysal.W`` built
 from a dict, which sorts ids unless ``id_order`` is given).
@@ -23,10 +24,12 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class SpatialWeights:
-    """Binary neighbour lists by region id (symmetric for contiguity)."""
+    """Neighbour lists by region id (symmetric for contiguity); binary unless ``values`` gives one
+    weight per listed neighbour (id -> tuple of floats in the order of ``neighbors[id]``)."""
 
     ids: tuple
     neighbors: dict  # id -> tuple of neighbour ids
+    values: dict | None = None  # id -> tuple of weights (None: binary, every link 1)
 
     def __post_init__(self):
         known = set(self.ids)
@@ -36,11 +39,40 @@ class SpatialWeights:
             unknown = [j for j in nb if j not in known]
             if unknown:
                 raise ValueError(f"region {i!r} lists unknown neighbours {unknown}")
+        if self.values is not None:
+            for i, nb in self.neighbors.items():
+                if len(self.values.get(i, ())) != len(nb):
+                    raise ValueError(f"region {i!r} has {len(nb)} neighbours but {len(self.values.get(i, ()))} weights")
 
     @classmethod
-    def from_neighbors(cls, neighbors: dict, ids=None) -> "SpatialWeights":
+    def from_neighbors(cls, neighbors: dict, ids=None, values: dict | None = None) -> "SpatialWeights":
         ids = tuple(neighbors) if ids is None else tuple(ids)
-        return cls(ids, {i: tuple(neighbors.get(i, ())) for i in ids})
+        vals = None if values is None else {i: tuple(float(v) for v in values.get(i, ())) for i in ids}
+        return cls(ids, {i: tuple(neighbors.get(i, ())) for i in ids}, vals)
+
+    def weight(self, i, j) -> float:
+        """w_ij (0 when j is not a neighbour of i)."""
+        nb = self.neighbors[i]
+        if j not in nb:
+            return 0.0
+        return 1.0 if self.values is None else self.values[i][nb.index(j)]
+
+    def subset(self, order) -> "SpatialWeights":
+        """The weights among the regions of ``order`` only (links to other regions dropped), in that order."""
+        order = tuple(order)
+        missing = [r for r in order if r not in self.neighbors]
+        if missing:
+            raise KeyError(f"region(s) {missing[:8]} have no entry in the spatial weights (weights ids look like "
+                           f"{list(self.ids)[:5]}); match the panel's region ids to the weights' id field")
+        keep = set(order)
+        nb, vals = {}, {}
+        for r in order:
+            pairs = [(j, 1.0 if self.values is None else v)
+                     for j, v in zip(self.neighbors[r], self.values[r] if self.values is not None else self.neighbors[r])
+                     if j in keep]
+            nb[r] = tuple(j for j, _ in pairs)
+            vals[r] = tuple(v for _, v in pairs)
+        return SpatialWeights(order, nb, None if self.values is None else vals)
 
     @property
     def islands(self) -> list:
@@ -60,18 +92,20 @@ class SpatialWeights:
             )
         w = np.zeros((len(order), len(order)))
         for r, k in index.items():
-            for j in self.neighbors[r]:
+            vals = self.values[r] if self.values is not None else (1.0,) * len(self.neighbors[r])
+            for j, v in zip(self.neighbors[r], vals):
                 if j in index:
-                    w[k, index[j]] = 1.0
+                    w[k, index[j]] = v
         if row_standardize:
             rs = w.sum(axis=1, keepdims=True)
             w = np.divide(w, rs, out=np.zeros_like(w), where=rs > 0)
         return w
 
     def to_frame(self) -> pd.DataFrame:
-        """Edge list: region, neighbor."""
-        rows = [(i, j) for i in self.ids for j in self.neighbors[i]]
-        return pd.DataFrame(rows, columns=["region", "neighbor"])
+        """Edge list: region, neighbor, weight (1 for binary weights)."""
+        rows = [(i, j, 1.0 if self.values is None else self.values[i][k])
+                for i in self.ids for k, j in enumerate(self.neighbors[i])]
+        return pd.DataFrame(rows, columns=["region", "neighbor", "weight"])
 
     def __repr__(self) -> str:
         n = len(self.ids)
