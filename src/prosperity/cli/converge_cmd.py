@@ -26,6 +26,8 @@ def register(app: typer.Typer) -> None:
         start: str = typer.Option(None, "--start", help="first period (default: first in the data)"),
         end: str = typer.Option(None, "--end", help="last period (default: last in the data)"),
         span: int = typer.Option(1, "--span", help="periods per span in the panel beta regression"),
+        se: str = typer.Option(None, "--se", help="beta standard errors: classical | hc1 | cluster (default: hc1 for the "
+                               "cross-section, cluster by region for the panel)"),
         geometry: str = typer.Option(None, "--geometry", help="GeoJSON with region boundaries, for spatial Markov and spatial tau"),
         id_field: str = typer.Option(None, "--id-field", help="GeoJSON property holding the region id (default: first that matches)"),
         spatial: bool = typer.Option(False, "--spatial", help="use the bundled China province boundaries"),
@@ -45,13 +47,16 @@ def register(app: typer.Typer) -> None:
         if fmt not in ("table", "json", "csv"):
             fail(f"--format must be table, json or csv, got {fmt!r}.")
         checked_out(out_file)
+        se_choice = None if se is None else se.lower()
+        if se_choice is not None and se_choice not in ("classical", "hc1", "cluster"):
+            fail(f"--se must be classical, hc1 or cluster, got {se!r}.")
         if not hp_lambda > 0:
             fail(f"--hp-lambda must be a positive smoothing parameter, got {hp_lambda:g}. "
                  "Fix: 400 for annual data (Phillips-Sul), 1600 for quarterly.")
         try:
             out = _analyse(
                 panel, region, time, value, per, deflator, scale, incomplete, weight, classes, cutoffs, pooled, start, end, span,
-                geometry, id_field, spatial, link_islands, clubs, hp_lambda, read_options(encoding, sep),
+                geometry, id_field, spatial, link_islands, clubs, hp_lambda, read_options(encoding, sep), se_choice,
             )
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
@@ -129,7 +134,7 @@ def _weights_for(regions, geometry, id_field, spatial, link_islands):
 
 
 def _analyse(path, region, time, value, per, deflator, scale, incomplete, weight, classes, cutoffs, pooled, start, end, span,
-             geometry, id_field, spatial, link_islands, clubs, hp_lambda, file_options=None) -> dict:
+             geometry, id_field, spatial, link_islands, clubs, hp_lambda, file_options=None, se=None) -> dict:
     from prosperity.dynamics import (
         RegionPanel, beta_convergence, convergence_clubs, markov, panel_beta_convergence, rank_mobility,
         sigma_convergence, spatial_markov,
@@ -183,8 +188,15 @@ def _analyse(path, region, time, value, per, deflator, scale, incomplete, weight
                          "Fix: e.g. --cutoffs 0.8,0.9,1.1,1.2 (relative income, 1 = the period's mean).") from None
     out = {"panel": repr(pnl)}
     out["sigma"] = sigma_convergence(pnl)
-    out["beta"] = beta_convergence(pnl)
-    out["beta_panel"] = [panel_beta_convergence(pnl, span=span, effects=e) for e in ("time", "region", "twoway")]
+    # --se: one choice for both regressions; the cross-section has one observation per region, so
+    # clustering by region is HC1 there (CR1 with singleton clusters differs only by a dof factor): said in the output
+    se_cross = {"classical": "classical", "hc1": "HC1", "cluster": "HC1", None: "robust"}[se]
+    se_panel = {"classical": "classical", "hc1": "HC1", "cluster": "cluster", None: "cluster"}[se]
+    out["beta"] = beta_convergence(pnl, se=se_cross)
+    out["beta_panel"] = [panel_beta_convergence(pnl, span=span, effects=e, se=se_panel) for e in ("time", "region", "twoway")]
+    out["se_note"] = (f"standard errors: cross-section {out['beta'].se_type}, panel {se_panel}"
+                      + (" (one observation per region: CR1 by region equals HC1 in the cross-section)"
+                         if se == "cluster" else ""))
     out["markov"] = markov(pnl, classes, cutoffs=cut, pooled=pooled)
     if geometry or spatial:
         w, used = _weights_for(pnl.regions, geometry, id_field, spatial, link_islands)
@@ -202,23 +214,39 @@ def _analyse(path, region, time, value, per, deflator, scale, incomplete, weight
 
 
 def _to_json(out: dict) -> dict:
+    import numpy as np
+
+    from prosperity.dynamics.markov import chain_structure
+
     res = {"panel": out["panel"]}
     s = out["sigma"]
     res["sigma"] = {"series": s.series.reset_index().to_dict(orient="records"), "trend": s.trend.reset_index().to_dict(orient="records")}
     res["beta"] = out["beta"].to_frame().to_dict(orient="records")[0]
     res["beta_panel"] = [b.to_frame().to_dict(orient="records")[0] for b in out["beta_panel"]]
     m = out["markov"]
+    st = m.structure
+    res["se"] = out["se_note"]
     res["markov"] = {
-        "classes": m.labels, "counts": m.counts.tolist(), "p": m.p.tolist(), "ergodic": m.ergodic.tolist(),
-        "mobility": m.mobility(), "sojourn": m.sojourn.tolist(),
+        "classes": m.labels, "counts": m.counts.tolist(), "p": m.p.tolist(),
+        "ergodic": m.ergodic.tolist() if st.irreducible else None,
+        "irreducible": st.irreducible,
+        "structure": {"communicating": [list(c) for c in st.communicating], "closed": [list(c) for c in st.closed],
+                      "transient": list(st.transient), "never_left": list(st.empty), "explanation": st.explanation},
+        "mobility": m.mobility(), "prais": m.prais.tolist(), "sojourn": [None if (not np.isfinite(x) or lab in st.empty) else x for x, lab in zip(m.sojourn, m.labels)],
     }
     if "spatial_markov" in out:
         sm = out["spatial_markov"]
         h = sm.homogeneity
         res["weights"] = out["weights"]
+        structures = [chain_structure(p, sm.labels) for p in sm.p]
+        erg = sm.ergodic
         res["spatial_markov"] = {
             "lag_classes": sm.lag_labels, "p": sm.p.tolist(), "counts": sm.counts.tolist(),
-            "ergodic": sm.ergodic.tolist(), "homogeneity": {"LR": h.lr, "Q": h.q, "dof": h.dof, "LR_p": h.lr_pvalue, "Q_p": h.q_pvalue},
+            "ergodic": [e.tolist() if s_.irreducible else None for e, s_ in zip(erg, structures)],
+            "ergodic_note": {lab: s_.explanation for lab, s_ in zip(sm.lag_labels, structures) if not s_.irreducible},
+            "homogeneity": {"LR": h.lr, "Q": h.q, "dof": h.dof, "LR_p": h.lr_pvalue, "Q_p": h.q_pvalue},
+            "steady_state_test": ([{"lag_class": lab, "chi2": x, "p": p_, "dof": d} for lab, (x, p_, d) in zip(sm.lag_labels, sm.shtest)]
+                                  if m.structure.irreducible and all(s_.irreducible for s_ in structures) else None),
         }
     res["rank"] = out["rank"].table.to_dict(orient="records")
     if "clubs_error" in out:
@@ -251,6 +279,7 @@ def _print(out: dict) -> None:
     console.rule("sigma-convergence")
     console.print(repr(out["sigma"]), markup=False)
     console.rule("beta-convergence")
+    console.print(out["se_note"], markup=False)
     console.print(repr(out["beta"]), markup=False)
     for b in out["beta_panel"]:
         console.print(repr(b), markup=False)
@@ -259,7 +288,17 @@ def _print(out: dict) -> None:
     if "spatial_markov" in out:
         console.rule("spatial Markov chain")
         console.print(out["weights"], markup=False)
-        console.print(repr(out["spatial_markov"]), markup=False)
+        sm = out["spatial_markov"]
+        console.print(repr(sm), markup=False)
+        from prosperity.dynamics.markov import chain_structure
+
+        notes = [(lab, chain_structure(p, sm.labels)) for lab, p in zip(sm.lag_labels, sm.p)]
+        for lab, st in notes:
+            if not st.irreducible:
+                console.print(f"lag class {lab}: no steady state: {st.explanation}", markup=False)
+        if out["markov"].structure.irreducible and all(st.irreducible for _, st in notes):
+            console.print("steady-state homogeneity (giddy shtest): " + "; ".join(
+                f"{lab} chi2={x:.3f} p={p:.4g} dof={d}" for lab, (x, p, d) in zip(sm.lag_labels, sm.shtest)), markup=False)
     console.rule("rank mobility (Kendall tau vs first period)")
     t = out["rank"].table
     console.print(t.iloc[[0, len(t) // 2, len(t) - 1]].to_string(index=False, float_format=lambda v: f"{v:.4f}"), markup=False)

@@ -172,12 +172,13 @@ class ChainStructure:
         parts = [f"the chain is not irreducible (not ergodic), so it has no unique steady state: "
                  f"{len(self.communicating)} communicating classes {', '.join(cls(c) for c in self.communicating)}"]
         if self.empty:
-            parts.append(f"class(es) {', '.join(map(str, self.empty))} never left from in the data (all-zero row)")
+            parts.append(f"no transition starts in class(es) {', '.join(map(str, self.empty))} (all-zero row: no region "
+                         "is in it at the start of a period)")
         if self.closed:
             parts.append(f"closed (recurrent) classes {', '.join(cls(c) for c in self.closed)}")
         if self.transient:
             parts.append(f"transient {', '.join(map(str, self.transient))}")
-        return "; ".join(parts) + ". Fix: fewer classes (-k), pooled classes, or a longer panel"
+        return "; ".join(parts) + ". Fix: fewer classes (-k), pooled quantile classes (--pooled), other cut-offs, or a longer panel"
 
     def to_frame(self) -> pd.DataFrame:
         rows = []
