@@ -25,7 +25,7 @@ def _register() -> None:
         importlib.import_module(f"{__name__}.{name}").register(app)
 
 
-_COMMAND_MODULES: list[str] = ["data_cmd", "grouped_cmd", "synth_cmd", "converge_cmd", "index_cmd", "measure_cmd", "demo_cmd", "decompose_cmd", "growth_cmd", "simulate_cmd", "monitor_cmd"]
+_COMMAND_MODULES: list[str] = ["data_cmd", "grouped_cmd", "synth_cmd", "converge_cmd", "index_cmd", "measure_cmd", "demo_cmd", "decompose_cmd", "growth_cmd", "simulate_cmd", "monitor_cmd", "spatial_cmd"]
 
 
 def main() -> None:

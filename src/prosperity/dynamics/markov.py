@@ -331,7 +331,7 @@ class MarkovResult:
         return (
             f"MarkovResult(k={self.k}, transitions={int(self.counts.sum())})\n"
             f"{_matrix_text(self.p, self.labels, '.4f')}\n"
-            f"ergodic: {erg}\nmobility: {mob}"
+            f"ergodic: {erg}\nmobility: {mob}\nprais (1 - p_ii): {' '.join(f'{x:.4f}' for x in self.prais)}"
         )
 
 
