@@ -1,0 +1,272 @@
+"""Where the rows come from: in memory, DuckDB over Parquet (out of core), or a Dask dataframe.
+
+A source gives the streaming estimators (:mod:`prosperity.backends.streaming`) two things, and only
+these, so the maths never depends on the engine:
+
+- ``chunks(columns)``: the rows in bounded pieces, in any order (for sums: totals, sums by PSU);
+- ``sorted_chunks(columns)``: the rows in pieces **in ascending order of the income**, each piece
+  after the previous one (a global sort: DuckDB's external sort spills to disk; Dask's
+  ``sort_values`` splits by sampled quantiles, then sorts each partition; memory stays bounded by a
+  piece), so rank-based measures carry their running sums from one piece to the next.
+
+Each piece is a dict of NumPy arrays: ``y`` (income), ``w`` (weight, 1 when none), and ``psu`` (a
+dense code 0..n_psu-1 of the (stratum, PSU) pair, or of the row's stratum when every unit is its own
+PSU, see :class:`DesignCodes`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..io.errors import ProsperityInputError, column_not_found
+
+DEFAULT_CHUNK_ROWS = 1 << 21  # 2 M rows a piece: ~50 MB of float64 columns
+
+
+class BackendError(ProsperityInputError):
+    """A data source that cannot be read as asked (missing file, unknown column, engine not installed)."""
+
+
+@dataclass(frozen=True)
+class DesignCodes:
+    """The survey design in the compact form a stream needs: for every PSU its stratum code and the
+    number of PSUs per stratum; ``unit_psus``: no PSU column, each row is its own PSU (then the stream
+    accumulates per stratum the sums and sums of squares of the rows' totals instead of per-PSU totals).
+    """
+
+    psu_stratum: np.ndarray  # stratum code of each PSU (or, when unit_psus, of each stratum: arange)
+    n_h: np.ndarray  # PSUs per stratum (rows per stratum when unit_psus)
+    unit_psus: bool
+
+    @property
+    def n_groups(self) -> int:
+        """Length of the code space the stream's ``psu`` column indexes."""
+        return int(self.psu_stratum.size)
+
+    def variance_of_totals(self, t: np.ndarray) -> float:
+        """With-replacement variance from PSU totals (as :meth:`prosperity.variance.Design.variance_of_totals`)."""
+        n_strata = self.n_h.size
+        t_sum = np.bincount(self.psu_stratum, weights=t, minlength=n_strata)
+        if np.any(self.n_h == 1):
+            raise BackendError("a stratum has a single PSU: the variance is not defined there",
+                               hint="merge strata (the in-memory measure() offers lonely_psu rules)")
+        t_bar = t_sum / self.n_h
+        dev = t - t_bar[self.psu_stratum]
+        ss = np.bincount(self.psu_stratum, weights=dev * dev, minlength=n_strata)
+        return float(np.sum(self.n_h / (self.n_h - 1.0) * ss))
+
+    def variance_of_unit_sums(self, s1: np.ndarray, s2: np.ndarray) -> float:
+        """Each row its own PSU: V = sum_h n_h/(n_h - 1) [sum t^2 - (sum t)^2 / n_h] from the per-stratum
+        sums ``s1`` = sum t and ``s2`` = sum t^2."""
+        n = self.n_h.astype(float)
+        if np.any(n == 1):
+            raise BackendError("a stratum has a single unit: the variance is not defined there", hint="merge strata")
+        return float(np.sum(n / (n - 1.0) * (s2 - s1 * s1 / n)))
+
+
+class MemorySource:
+    """Arrays in memory (the reference the out-of-core sources are tested against)."""
+
+    name = "memory"
+
+    def __init__(self, y, w=None, *, strata=None, psu=None, chunk_rows: int = DEFAULT_CHUNK_ROWS):
+        self.y = np.asarray(y, dtype=np.float64)
+        self.w = np.ones_like(self.y) if w is None else np.asarray(w, dtype=np.float64)
+        self.chunk_rows = int(chunk_rows)
+        s_codes = np.zeros(self.y.size, np.int64) if strata is None else pd.factorize(np.asarray(strata), sort=True)[0]
+        if psu is None:
+            self.codes = s_codes
+            n_h = np.bincount(s_codes)
+            self.design = DesignCodes(np.arange(n_h.size), n_h, True)
+        else:
+            pairs = pd.MultiIndex.from_arrays([s_codes, np.asarray(psu)])
+            codes, uniques = pd.factorize(pairs, sort=True)
+            self.codes = codes.astype(np.int64)
+            psu_stratum = np.asarray(uniques.get_level_values(0), dtype=np.int64)
+            self.design = DesignCodes(psu_stratum, np.bincount(psu_stratum), False)
+
+    def chunks(self) -> Iterator[dict]:
+        for a in range(0, self.y.size, self.chunk_rows):
+            b = a + self.chunk_rows
+            yield {"y": self.y[a:b], "w": self.w[a:b], "psu": self.codes[a:b]}
+
+    def sorted_chunks(self) -> Iterator[dict]:
+        order = np.argsort(self.y, kind="stable")
+        for a in range(0, order.size, self.chunk_rows):
+            idx = order[a: a + self.chunk_rows]
+            yield {"y": self.y[idx], "w": self.w[idx], "psu": self.codes[idx]}
+
+
+def _sql_name(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+class DuckDBSource:
+    """Parquet file(s) read by DuckDB, out of core: pieces are Arrow record batches, the sort is DuckDB's
+    external sort (``memory_limit`` and ``temp_directory`` bound it; it spills to disk)."""
+
+    name = "duckdb"
+
+    def __init__(self, path, income: str, weight: str | None = None, *, strata: str | None = None,
+                 psu: str | None = None, memory_limit: str = "2GB", threads: int | None = None,
+                 temp_directory: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS):
+        import duckdb
+
+        paths = [str(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
+        files = []
+        for p in paths:
+            if os.path.isdir(p):
+                files.extend(sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".parquet")))
+            elif os.path.exists(p):
+                files.append(p)
+            else:
+                raise BackendError(f"no Parquet file or directory at {p!r}", hint="give a .parquet file or a directory of them")
+        if not files:
+            raise BackendError(f"no .parquet files in {paths}", hint="write the data as Parquet first")
+        self.con = duckdb.connect()
+        self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute("SET preserve_insertion_order = false")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if temp_directory:
+            self.con.execute(f"SET temp_directory = '{temp_directory}'")
+        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        self.relation = f"read_parquet([{listing}])"
+        columns = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()]
+        for role, col in (("income", income), ("weight", weight), ("strata", strata), ("PSU", psu)):
+            if col is not None and col not in columns:
+                raise column_not_found(col, role, columns)
+        self.chunk_rows = int(chunk_rows)
+        y = f"CAST({_sql_name(income)} AS DOUBLE)"
+        w = "1.0" if weight is None else f"CAST({_sql_name(weight)} AS DOUBLE)"
+        if psu is None:
+            if strata is None:
+                self.design = DesignCodes(np.zeros(1, np.int64), np.array([self._count()]), True)
+                code = "0"
+                self.from_clause = self.relation
+            else:
+                self._codes_table("strata_codes", [strata])
+                n_h = self.con.execute(f"SELECT code, count(*) FROM {self.relation} JOIN strata_codes USING ({_sql_name(strata)}) "
+                                       "GROUP BY code ORDER BY code").fetchnumpy()
+                self.design = DesignCodes(np.arange(n_h["code"].size), n_h["count_star()"].astype(np.int64), True)
+                code = "code"
+                self.from_clause = f"{self.relation} JOIN strata_codes USING ({_sql_name(strata)})"
+        else:
+            keys = [strata, psu] if strata is not None else [psu]
+            self._codes_table("psu_codes", keys, stratum=strata)
+            table = self.con.execute("SELECT code, stratum_code FROM psu_codes ORDER BY code").fetchnumpy()
+            psu_stratum = table["stratum_code"].astype(np.int64)
+            self.design = DesignCodes(psu_stratum, np.bincount(psu_stratum), False)
+            code = "code"
+            using = ", ".join(_sql_name(k) for k in keys)
+            self.from_clause = f"{self.relation} JOIN psu_codes USING ({using})"
+        self.select = f"SELECT {y} AS y, {w} AS w, CAST({code} AS BIGINT) AS psu FROM {self.from_clause}"
+        self.income = income
+
+    def _count(self) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {self.relation}").fetchall()[0][0])
+
+    def _codes_table(self, name: str, keys: list[str], stratum: str | None = None) -> None:
+        cols = ", ".join(_sql_name(k) for k in keys)
+        stratum_code = (f"dense_rank() OVER (ORDER BY {_sql_name(stratum)}) - 1" if stratum is not None else "0")
+        self.con.execute(f"CREATE TEMP TABLE {name} AS SELECT {cols}, CAST(row_number() OVER (ORDER BY {cols}) - 1 AS BIGINT) AS code, "
+                         f"CAST({stratum_code} AS BIGINT) AS stratum_code FROM (SELECT DISTINCT {cols} FROM {self.relation})")
+
+    def _batches(self, sql: str) -> Iterator[dict]:
+        relation = self.con.sql(sql)
+        reader = (relation.to_arrow_reader(self.chunk_rows) if hasattr(relation, "to_arrow_reader")
+                  else relation.fetch_arrow_reader(self.chunk_rows))  # duckdb < 1.4
+        for batch in reader:
+            yield {name: batch.column(i).to_numpy(zero_copy_only=False) for i, name in enumerate(batch.schema.names)}
+
+    def chunks(self) -> Iterator[dict]:
+        return self._batches(self.select)
+
+    def sorted_chunks(self) -> Iterator[dict]:
+        return self._batches(self.select + " ORDER BY y")
+
+
+class DaskSource:
+    """A Dask dataframe (e.g. ``dask.dataframe.read_parquet`` on a ``distributed`` cluster): pieces are its
+    partitions, computed one at a time; the sort is ``sort_values`` (partition boundaries from sampled
+    quantiles, then each partition sorted), read partition by partition in order."""
+
+    name = "dask"
+
+    def __init__(self, frame, income: str, weight: str | None = None, *, strata: str | None = None,
+                 psu: str | None = None):
+        columns = list(frame.columns)
+        for role, col in (("income", income), ("weight", weight), ("strata", strata), ("PSU", psu)):
+            if col is not None and col not in columns:
+                raise column_not_found(col, role, [str(c) for c in columns])
+        keep = [c for c in (income, weight, strata, psu) if c is not None]
+        df = frame[list(dict.fromkeys(keep))]
+        rename = {income: "y"} | ({weight: "w"} if weight else {})
+        df = df.rename(columns=rename)
+        if weight is None:
+            df = df.assign(w=1.0)
+        df = df.astype({"y": "float64", "w": "float64"})
+        if psu is None:
+            if strata is None:
+                df = df.assign(psu=0)
+                n = int(df.shape[0].compute())
+                self.design = DesignCodes(np.zeros(1, np.int64), np.array([n]), True)
+            else:
+                counts = df[strata].value_counts().compute().sort_index()
+                codes = pd.DataFrame({strata: counts.index, "psu": np.arange(len(counts), dtype=np.int64)})
+                df = df.merge(codes, on=strata, how="left")
+                self.design = DesignCodes(np.arange(len(counts)), counts.to_numpy(np.int64), True)
+        else:
+            keys = [strata, psu] if strata is not None else [psu]
+            pairs = df[keys].drop_duplicates().compute().sort_values(keys).reset_index(drop=True)
+            pairs["psu_code"] = np.arange(len(pairs), dtype=np.int64)
+            stratum = (pd.factorize(pairs[strata], sort=True)[0] if strata is not None else np.zeros(len(pairs), np.int64))
+            df = df.merge(pairs, on=keys, how="left").drop(columns=keys).rename(columns={"psu_code": "psu"})
+            self.design = DesignCodes(stratum.astype(np.int64), np.bincount(stratum), False)
+        self.frame = df[["y", "w", "psu"]]
+
+    @staticmethod
+    def _arrays(part: pd.DataFrame) -> dict:
+        return {"y": part["y"].to_numpy(np.float64), "w": part["w"].to_numpy(np.float64),
+                "psu": part["psu"].to_numpy(np.int64)}
+
+    def chunks(self) -> Iterator[dict]:
+        for piece in self.frame.to_delayed():
+            yield self._arrays(piece.compute())
+
+    def sorted_chunks(self) -> Iterator[dict]:
+        ordered = self.frame.sort_values("y")
+        for piece in ordered.to_delayed():  # in the order of the sorted partitions
+            p = piece.compute()
+            if len(p):
+                yield self._arrays(p.sort_values("y", kind="stable"))
+
+
+def open_source(data, income: str, weight: str | None = None, *, strata=None, psu=None, backend: str | None = None,
+                **options):
+    """The source for ``data``: a Parquet path or directory (DuckDB), a Dask dataframe (Dask), or a pandas
+    frame / dict of arrays (memory); ``backend`` names it explicitly."""
+    kind = backend
+    if kind is None:
+        if isinstance(data, (str, os.PathLike)) or (isinstance(data, (list, tuple)) and data and isinstance(data[0], (str, os.PathLike))):
+            kind = "duckdb"
+        elif type(data).__module__.startswith("dask"):
+            kind = "dask"
+        else:
+            kind = "memory"
+    if kind == "duckdb":
+        return DuckDBSource(data, income, weight, strata=strata, psu=psu, **options)
+    if kind == "dask":
+        return DaskSource(data, income, weight, strata=strata, psu=psu)
+    if kind == "memory":
+        get = (lambda c: None if c is None else np.asarray(data[c]))
+        for role, col in (("income", income), ("weight", weight), ("strata", strata), ("PSU", psu)):
+            if col is not None and col not in data:
+                raise column_not_found(col, role, [str(c) for c in data])
+        return MemorySource(get(income), get(weight), strata=get(strata), psu=get(psu), **options)
+    raise BackendError(f"unknown backend {backend!r}", hint="use 'memory', 'duckdb' or 'dask'")
