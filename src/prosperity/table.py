@@ -82,12 +82,16 @@ __all__ = ["measure", "MeasureResult", "SE_METHODS", "CI_METHODS"]
 # ============================================================================ result object
 
 
+ALL = "(all)"  # label of the whole sample (and of a column a margin sums over) in frames and tables
+
+
 @dataclass(frozen=True, eq=False)
 class MeasureResult:
     """Estimates for every (group, measure): tidy columns plus what was done to get them.
 
-    ``to_frame()``: one row per (group, measure) with the ``by`` columns (None for the whole sample,
-    or for a column a margin sums over), measure, value, se, ci_low, ci_high, n (units),
+    ``to_frame()``: one row per (group, measure) with the ``by`` columns (``"(all)"`` for the whole
+    sample, or for a column a margin sums over: a label, never a blank or NaN that reads as a missing
+    group; ``ALL``), measure, value, se, ci_low, ci_high, n (units),
     weight_sum, and ``line`` when a measure uses a poverty line. ``to_json_records()``: the same as
     a list of dicts ``{"by": {col: value}, "measure", "value", "se", ...}`` (``"by": {}`` for the
     whole sample; NaN becomes None).
@@ -122,7 +126,7 @@ class MeasureResult:
         cols: dict = {}
         for j, col in enumerate(self.by):
             labels = np.empty(len(self.groups), dtype=object)
-            labels[:] = [g[j] for g in self.groups]
+            labels[:] = [ALL if g[j] is None else g[j] for g in self.groups]
             cols[col] = labels
         cols["measure"] = list(self.measure)
         cols["value"] = self.value
@@ -184,8 +188,6 @@ class MeasureResult:
 
     def __repr__(self) -> str:
         frame = self.to_frame()
-        for col in self.by:
-            frame[col] = frame[col].where(frame[col].notna(), "(all)")
         with pd.option_context("display.max_rows", 40, "display.width", 120, "display.max_columns", 20):
             body = frame.to_string(index=False, max_rows=40, float_format=lambda v: f"{v:.6g}")
         return f"MeasureResult: {len(self):,} estimates\n{self.describe()}\n{body}"

@@ -255,9 +255,14 @@ def test_cli_gini_with_a_design(app, design_json, eusilc, tmp_path):
                                 psu=eusilc["db030"])
         assert [r["se"] for r in chunk] == pytest.approx([d.se[c] for c in COMPONENTS], rel=1e-12)
         assert [r["share_se"] for r in chunk] == pytest.approx([d.share_se[c] for c in COMPONENTS], rel=1e-12)
-    table = CliRunner().invoke(app, base + ["--strata", "db040", "--psu", "db030"]).stdout.splitlines()
-    assert table[0].split() == ["level", "component", "value", "share", "se", "share", "se"]
-    assert table[5].split() == ["rb090", "between", "0.01987993", "7.50%", "0.00153898", "0.58%"]
-    assert table[7].split() == ["total", "0.26489619", "100.00%", "0.00308235"]  # the Gini and its SE
-    plain = CliRunner().invoke(app, base).stdout.splitlines()  # without a design: the same total line, no SE
-    assert len(plain) == 8 and plain[7].split() == ["total", "0.26489619", "100.00%"]
+    def cells(args):
+        out = CliRunner().invoke(app, args, env={"COLUMNS": "80"}).stdout
+        return [[c.strip() for c in line.strip("│┃").split("│" if line.startswith("│") else "┃")]
+                for line in out.splitlines() if line.startswith(("│", "┃"))]
+
+    head, *rows = cells(base + ["--strata", "db040", "--psu", "db030", "--percent"])
+    assert head == ["level", "component", "value", "share", "se", "share_se"]
+    assert rows[4] == ["rb090", "between", "0.0198799", "7.50 %", "0.0015", "0.58 %"]
+    assert rows[6] == ["(all)", "total", "0.264896", "100.00 %", "0.0031", ""]  # the Gini and its SE
+    head, *plain = cells(base)  # without a design: the same total row, no SE; shares as fractions
+    assert len(plain) == 7 and plain[6] == ["(all)", "total", "0.264896", "1"]

@@ -331,10 +331,12 @@ def test_cli_with_a_design(app, design_json, silc, tmp_path):
     assert len(rows) == 2
     d = decompose(silc, "eqIncome", ["db040"], "rb050", strata="db040", psu="db030")
     assert [r["se"] for r in rows] == pytest.approx([c.se for c in d.components], rel=1e-12)
-    table = CliRunner().invoke(app, base + ["--strata", "db040", "--psu", "db030"]).stdout.splitlines()
-    assert table[0].split() == ["level", "component", "value", "share", "se", "share", "se"]
-    assert table[1].split() == ["db040", "between", "0.00061763", "0.51%", "0.00024896", "0.21%"]
-    assert table[3].split() == ["total", "0.12073350", "100.00%", "0.00314069"]
+    table = CliRunner().invoke(app, base + ["--strata", "db040", "--psu", "db030"], env={"COLUMNS": "80"}).stdout
+    head, *rows = [[c.strip() for c in line.strip("│┃").split("│" if line.startswith("│") else "┃")]
+                   for line in table.splitlines() if line.startswith(("│", "┃"))]
+    assert head == ["level", "component", "value", "share", "se", "share_se"]  # shares as fractions
+    assert rows[0] == ["db040", "between", "0.000617631", "0.005116", "0.00025", "0.002055"]
+    assert rows[2] == ["(all)", "total", "0.120734", "1", "0.0031", ""]  # the whole sample, labelled
 
 
 # ---------------------------------------------------------------------------- non-nested subgroups

@@ -16,7 +16,7 @@ def test_cli_writes_the_api_population(tmp_path):
     app.command("noop")(lambda: None)  # keep typer in multi-command mode
     out = tmp_path / "p.parquet"
     result = CliRunner().invoke(app, ["synth", "--persons", "3000", "--seed", "4", "--year", "2024", "--out", str(out),
-                                      "--chunk-persons", "500"])
+                                      "--chunk-persons", "500", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert '"rows": 3000' in result.output
     back = pd.read_parquet(out)

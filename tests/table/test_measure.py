@@ -40,7 +40,7 @@ def test_eusilc_matches_laeken(silc):
         assert abs(r.value_of("gini", db040=state) - g) < 1e-6, state
     frame = r.to_frame()
     assert list(frame.columns[:3]) == ["db040", "measure", "value"]
-    assert frame["db040"].isna().sum() == 3  # the whole sample's rows
+    assert (frame["db040"] == "(all)").sum() == 3 and frame["db040"].notna().all()  # the whole sample's rows, labelled
     assert frame["se"].isna().all()
 
 

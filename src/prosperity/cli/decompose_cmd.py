@@ -20,6 +20,8 @@ from typing import Optional
 import pandas as pd
 import typer
 
+from .layout import PERCENT, UNITS
+
 
 def _levels(levels: list[str], extra: list[str]) -> list[str]:
     out: list[str] = []
@@ -74,6 +76,8 @@ def register(app: typer.Typer) -> None:
         out: Optional[str] = typer.Option(None, "--out", help="also write the result: FILE.csv | .parquet | .xlsx | .json"),
         encoding: Optional[str] = typer.Option(None, "--encoding", help="CSV/TSV encoding (default: detected, UTF-8 then GB18030)."),
         sep: Optional[str] = typer.Option(None, "--sep", help="CSV/TSV separator: ',', ';', tab or '|' (default: detected)."),
+        percent: bool = PERCENT,
+        units: Optional[str] = UNITS,
     ) -> None:
         """Where inequality sits: between units at each level of a hierarchy, and within the lowest.
         With --strata / --psu / --fpc, every component and share gets a linearized design-based SE."""
@@ -110,24 +114,17 @@ def register(app: typer.Typer) -> None:
         if fmt == "csv":  # shares are fractions (the table shows them as percent)
             typer.echo(pd.DataFrame(records).to_csv(index=False), nl=False)
             return
-        has_se = total_se is not None
-        se_head = f" {'se':>12} {'share se':>9}" if has_se else ""
-        typer.echo(f"{'level':<20} {'component':<10} {'value':>14} {'share':>9}{se_head}")
-        for r in records:
-            se_cells = f" {r['se']:>12.8f} {100 * r['share_se']:>8.2f}%" if has_se else ""
-            typer.echo(f"{r['level']:<20} {r['component']:<10} {r['value']:>14.8f} {100 * r['share']:>8.2f}%{se_cells}")
-        gini = measure.strip().lower() == "gini"
-        # Dagum: every level's three components add up to the same Gini, shown once
-        total = sum(r["value"] for r in records if not gini or r["level"] == records[0]["level"])
-        if records:
-            se_cells = f" {total_se:>12.8f}" if has_se else ""
-            typer.echo(f"{'total':<20} {'':<10} {total:>14.8f} {100.0:>8.2f}%{se_cells}")
+        from prosperity.cli.layout import units_footer
+
+        _print_decomposition(records, total_se, measure, percent,
+                             units_footer(path, [income], units, what="the decomposed income"))
 
     @app.command("gaps")
     def gaps_cmd(
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
         targets: list[str] = typer.Option(None, "--target", help="indicator<value or indicator>value, e.g. urban_rural_income_ratio<1.9"),
         out: Optional[str] = typer.Option(None, "--out", help="also write the long table: FILE.csv | .parquet | .xlsx | .json"),
+        percent: bool = PERCENT,
     ) -> None:
         """The three gaps (regional, urban-rural, rich-poor) by year, on the bundled NBS China data."""
         from prosperity.cli.measure_cmd import fail
@@ -139,7 +136,8 @@ def register(app: typer.Typer) -> None:
 
         checked_out(out)
         try:
-            table = china_gaps(targets=parse_targets(targets) if targets else None)
+            goals = parse_targets(targets) if targets else None
+            table = china_gaps(targets=goals)
         except (KeyError, ValueError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         frame = table.to_frame()
@@ -150,4 +148,77 @@ def register(app: typer.Typer) -> None:
         elif fmt == "csv":
             typer.echo(frame.to_csv(index=False))
         else:
-            typer.echo(table.wide().to_string(float_format=lambda v: f"{v:.4f}"))
+            _print_gaps(frame, percent, goals)
+
+
+# the whole sample's row of a decomposition table: its level column says so
+WHOLE = "(all)"
+
+
+def _print_decomposition(records: list[dict], total_se, measure: str, percent: bool, units: str) -> None:
+    """component rows, then the total as the whole sample's row ``(all)``; shares as fractions (``--percent``:
+    percent)."""
+    from prosperity.cli.layout import number, print_frame, share
+
+    gini = measure.strip().lower() == "gini"
+    has_se = total_se is not None
+    rows = [dict(r) for r in records]
+    if records:
+        # Dagum: every level's three components add up to the same Gini, shown once
+        total = sum(r["value"] for r in records if not gini or r["level"] == records[0]["level"])
+        rows.append({"level": WHOLE, "component": "total", "value": total, "share": 1.0,
+                     **({"se": total_se, "share_se": float("nan")} if has_se else {})})
+    frame = pd.DataFrame(rows, columns=["level", "component", "value", "share"] + (["se", "share_se"] if has_se else []))
+    pct = lambda v: share(v, percent)  # noqa: E731
+    formats = {"value": lambda v: number(v, 6), "se": lambda v: number(v, 2), "share": pct, "share_se": pct}
+    note = ("Dagum: at each level within + between + overlap = the Gini" if gini else
+            "between (one per level, coarsest first) + within (inside the lowest level) = the total")
+    print_frame(frame, labels=["level", "component"], formats=formats,
+                caption=f"{measure}: {note}; {WHOLE} = the whole sample; shares "
+                        f"{'in percent (--percent)' if percent else 'as fractions (--percent: in percent)'}; {units}")
+
+
+GAP_TITLES = {"regional": "regional gap (31 provinces)", "urban_rural": "urban-rural gap (national)",
+              "rich_poor": "rich-poor gap (national quintile groups)"}
+GAP_SHARES = ("middle_share", "urban_share_implied", "urban_rural_share_of_theil")
+
+
+def _print_gaps(frame: pd.DataFrame, percent: bool, goals: dict | None = None) -> None:
+    """One table per gap: indicators in rows, years in columns (split into blocks on a narrow terminal)."""
+    from prosperity.cli.layout import console, number, print_frame, share
+    from prosperity.decompose.gaps import DEFAULT_TARGETS, GAP_OF
+
+    con = console()
+    order = {name: i for i, name in enumerate(GAP_OF)}
+    for gap in [g for g in GAP_TITLES if g in set(frame["gap"])] + sorted(set(frame["gap"]) - set(GAP_TITLES)):
+        part = frame[frame["gap"] == gap]
+        wide = part.pivot(index="indicator", columns="year", values="value")
+        wide = wide.loc[sorted(wide.index, key=lambda c: order.get(c, len(order)))]
+        shown = wide.reset_index()
+        shown.columns = [str(c) for c in shown.columns]
+        is_share = shown["indicator"].isin(GAP_SHARES).tolist()
+        for c in shown.columns[1:]:
+            shown[c] = [share(v, percent) if s else number(v) for v, s in zip(shown[c], is_share)]
+        print_frame(shown, con, title=GAP_TITLES.get(gap, gap), labels=["indicator"],
+                    formats={c: str for c in shown.columns}, right=shown.columns[1:].tolist())
+    targets = frame[frame["target"].notna()]
+    ops = {name: op for name, (op, _) in (goals or DEFAULT_TARGETS).items()}
+    lines = []
+    for name, t in targets.groupby("indicator", sort=False):
+        last = t.sort_values("year").iloc[-1]
+        lines.append(f"target {name} {ops.get(name, '')} {number(last['target'])} (illustrative unless given): "
+                     f"{int(last['year'])} value {number(last['value'])}, "
+                     f"{'met' if last['met'] else 'not met'} (distance {number(last['distance'])})")
+    con.print("; ".join(lines) if lines else "no targets (--target indicator<value)", overflow="fold")
+    con.print(_gaps_units(percent), overflow="fold")
+
+
+def _gaps_units(percent: bool) -> str:
+    from prosperity.cli.layout import column_units
+    from prosperity.datasets import dataset_info
+
+    prov = column_units(dataset_info("provincial_income_consumption_2016_2024"), "disp_income_pc_yuan")
+    quint = column_units(dataset_info("nbs_income_quintiles"), "disp_income_pc_yuan")
+    return (f"units: unit-free ratios, Theil indices and shares ({'percent' if percent else 'fractions'}) of "
+            f"disposable income per capita: provinces {prov}; quintile groups {quint} "
+            "(provincial_income_consumption_2016_2024, nbs_income_quintiles metadata)")

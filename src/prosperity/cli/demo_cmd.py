@@ -9,8 +9,21 @@ from __future__ import annotations
 
 import typer
 
+from .layout import PERCENT
+
 EUSILC_MEASURES = ["mean", "median", "gini", "theil", "qsr", "palma", "arpr", "rmpg"]
 ILOCOS_MEASURES = ["mean", "median", "gini", "theil", "atkinson:0.5", "palma"]
+
+
+def demo_files() -> dict:
+    """The bundled files the demo reads and their income columns."""
+    from pathlib import Path
+
+    import prosperity
+
+    data = Path(prosperity.__file__).parent / "data"
+    return {"eusilc": (data / "laeken_eusilc_synthetic_austria2006.csv.gz", "eqIncome"),
+            "ilocos": (data / "ineq_Ilocos_philippines_fies1997_1998.csv", "income")}
 
 
 def run_demo() -> list:
@@ -37,14 +50,13 @@ def run_demo() -> list:
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
-    def demo() -> None:
+    def demo(percent: bool = PERCENT) -> None:
         """Run the measure suite on bundled real data (EU-SILC by state with SEs; Ilocos by province)."""
-        from rich.console import Console
-
+        from prosperity.cli.layout import console as make_console, units_footer
         from prosperity.cli.measure_cmd import print_result
 
-        console = Console()
-        for title, result in run_demo():
-            print_result(result, title=title)
+        console = make_console()
+        for (title, result), (path, income) in zip(run_demo(), demo_files().values()):
+            print_result(result, title=title, console=console, percent=percent, units=units_footer(path, [income]))
             console.print()
         console.print("Same numbers from Python: prosperity.table.measure(...); as JSON: prosperity measure FILE --format json")

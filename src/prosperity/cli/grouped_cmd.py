@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from .layout import PERCENT, UNITS
+
 METHOD_HELP = "gq | beta | gpinter | histogram | lognormal | singh_maddala | dagum | gb2 | auto | all"
 
 
@@ -20,6 +22,8 @@ def register(app: typer.Typer) -> None:
         unit: str = typer.Option("person", "--unit", help="what population_share counts: person or household"),
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
         out: str = typer.Option(None, "--out", help="also write the measures (method, measure, value): FILE.csv | .parquet | .xlsx | .json"),
+        percent: bool = PERCENT,
+        units: str = UNITS,
     ) -> None:
         """Fit GQ/Beta Lorenz curves, generalized Pareto interpolation, a histogram or parametric
         distributions to a grouped table; print parameters, diagnostics and measures."""
@@ -68,7 +72,9 @@ def register(app: typer.Typer) -> None:
         if fmt == "json":
             typer.echo(dumps(dicts if many else dicts[0]))
             return
-        _print_tables(tab, dicts)
+        from prosperity.cli.layout import units_footer
+
+        _print_tables(tab, dicts, percent, units_footer(table, ["mean", "threshold"], units))
 
 
 def _long_frame(dicts):
@@ -87,28 +93,38 @@ def _long_frame(dicts):
     return pd.DataFrame(rows, columns=["method", "measure", "value", "note"])
 
 
-def _print_tables(tab, dicts) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _is_share(key: str) -> bool:
+    """Measures that are shares of people or income (fractions; percent with --percent)."""
+    last = key.split(".")[-1]
+    return "share" in last or last in ("fgt0", "headcount", "h0")
 
-    console = Console()
-    console.print(repr(tab))
+
+def _print_tables(tab, dicts, percent: bool = False, units: str = "") -> None:
+    from prosperity.cli.layout import console, print_records, share
+
+    con = console()
+    con.print(repr(tab), overflow="fold", highlight=False)
     for note in tab.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
+        con.print(f"[yellow]note:[/yellow] {note}", overflow="fold")
     for d in dicts:
-        t = Table(title=f"method: {d['method']}", show_header=True)
-        t.add_column("item")
-        t.add_column("value", justify="right")
         measure_notes = d["diagnostics"].get("measure_notes", {})
+        rows = []
         for section in ("parameters", "measures"):
             for k, v in _flat(d[section]):
-                shown = "n/a (see note)" if section == "measures" and v is None and k in measure_notes else _fmt(v)
-                t.add_row(f"{section[:-1]} {k}", shown)
+                if section == "measures" and v is None and k in measure_notes:
+                    shown = "n/a (see note)"
+                elif section == "measures" and _is_share(k):
+                    shown = share(v, percent)
+                else:
+                    shown = _fmt(v)
+                rows.append((f"{section[:-1]} {k}", shown))
         for k, v in _flat({key: val for key, val in d["diagnostics"].items() if key != "measure_notes"}):
-            t.add_row(f"diagnostic {k}", _fmt(v))
-        console.print(t)
+            rows.append((f"diagnostic {k}", _fmt(v)))
+        print_records(rows, con, title=f"method: {d['method']}")
         for name, note in measure_notes.items():
-            console.print(f"[yellow]note:[/yellow] {name} {note}")
+            con.print(f"[yellow]note:[/yellow] {name} {note}", overflow="fold")
+    con.print(f"shares {'in percent (--percent)' if percent else 'as fractions (--percent: in percent)'}; {units}",
+              overflow="fold", highlight=False)
 
 
 def _flat(d, prefix=""):
@@ -120,8 +136,8 @@ def _flat(d, prefix=""):
 
 
 def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    if isinstance(v, list):
-        return ", ".join(_fmt(x) for x in v[:8]) + (" ..." if len(v) > 8 else "")
-    return str(v)
+    """The package's display format (:func:`prosperity.cli.layout.cell`): 4 significant digits, no
+    scientific notation for ordinary magnitudes."""
+    from prosperity.cli.layout import cell
+
+    return cell(v)

@@ -31,7 +31,8 @@ from typing import Optional
 
 import typer
 
-from .measure_cmd import FORMAT, FORMATS, FPC, INCOME, LONELY_PSU, PSU, STRATA, WEIGHT, _fmt, fail, input_errors
+from .layout import PERCENT, UNITS
+from .measure_cmd import FORMAT, FORMATS, FPC, INCOME, LONELY_PSU, PSU, STRATA, WEIGHT, _fmt, fail, input_errors, read_options
 
 PRO_POOR = ("percentiles", "watts")
 CURVE_COLUMNS = {"p": "p", "quantile_0": "quantile_before", "quantile_1": "quantile_after", "growth": "growth"}
@@ -73,7 +74,13 @@ def register(app: typer.Typer) -> None:
             "index, previous year = 100, one value per year; level = product of chain/100). Default: level, but a "
             "value of 50 or more (an index with base 100) or several values are refused until the kind is given."),
         se: bool = typer.Option(True, "--se/--no-se", help="Linearized design-based SEs and 95 % intervals (two independent samples)."),
+        encoding: Optional[str] = typer.Option(None, "--encoding", help="CSV/TSV encoding of both files (default: detected, UTF-8 then GB18030)."),
+        sep: Optional[str] = typer.Option(None, "--sep", help="CSV/TSV separator of both files: ',', ';', tab or '|' (default: detected)."),
         fmt: str = FORMAT,
+        out: Optional[str] = typer.Option(None, "--out", help="Also write the curve (as --format csv): FILE.csv | .parquet | .xlsx "
+                                          "(sheets curve and summary) | .json."),
+        percent: bool = PERCENT,
+        units: Optional[str] = UNITS,
     ) -> None:
         """Growth incidence curve between two survey files, with the growth of the mean, median and
         bottom-40 mean, the premium, the pro-poor growth rate and design-based standard errors."""
@@ -82,6 +89,9 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in FORMATS:
             fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}.")
+        from prosperity.cli.output import checked_out
+
+        checked_out(out)
         if before is None or after is None:
             fail("two data files are needed. Usage: prosperity growth BEFORE AFTER --income COL [--weight COL] [--years Y].")
         if income is None:
@@ -109,7 +119,7 @@ def register(app: typer.Typer) -> None:
         loaded = {}
         for role, path in (("before", before), ("after", after)):
             with input_errors(f"{role.upper()} file: "):
-                loaded[role] = _load(path, columns, lonely_psu if se else None, users)
+                loaded[role] = _load(path, columns, lonely_psu if se else None, users, read_options(encoding, sep))
         (y0, w0, d0), (y1, w1, d1) = loaded["before"], loaded["after"]
         if level is not None:
             y1 = y1 / level
@@ -118,6 +128,8 @@ def register(app: typer.Typer) -> None:
                                       se=se, design_before=d0, design_after=d1)
         record = growth_record(result, {"before": (before, w0), "after": (after, w1)},
                                _prices(level, deflator, deflator_kind), line, pro_poor)
+        if out:
+            _write(record, out)
         if fmt == "json":
             typer.echo(json.dumps(record, indent=2, allow_nan=False))
             return
@@ -128,7 +140,36 @@ def register(app: typer.Typer) -> None:
 
             sys.stdout.write(pd.DataFrame(record["curve"]).to_csv(index=False))
         else:
-            print_growth(record)
+            from prosperity.cli.layout import units_footer
+
+            print_growth(record, percent=percent, units=units_footer(before, [income], units))
+
+
+def summary_frame(record: dict):
+    """The summary as a tidy frame: statistic, value (and se, ci_low, ci_high); rates as fractions."""
+    import pandas as pd
+
+    return pd.DataFrame([{"statistic": key, **entry} for key, entry in record["summary"].items()])
+
+
+def _write(record: dict, path: str) -> None:
+    """``--out``: the curve (the --format csv frame); an .xlsx workbook also gets the summary sheet."""
+    import os
+
+    import pandas as pd
+
+    from prosperity.cli.output import write_frame
+
+    curve = pd.DataFrame(record["curve"])
+    if path.lower().endswith(".xlsx"):
+        tmp = path + ".tmp.xlsx"
+        with pd.ExcelWriter(tmp, engine="openpyxl") as book:
+            curve.to_excel(book, sheet_name="curve", index=False)
+            summary_frame(record).to_excel(book, sheet_name="summary", index=False)
+        os.replace(tmp, path)
+        typer.echo(f"written the curve ({len(curve):,} rows) and the summary to {path}", err=True)
+    else:
+        typer.echo(write_frame(curve, path), err=True)
 
 
 def _grid(percentiles: str | None, step: float | None):
@@ -156,7 +197,7 @@ def _grid(percentiles: str | None, step: float | None):
     return k * step
 
 
-def _load(path: str, columns: dict, lonely_psu: str | None, users: dict):
+def _load(path: str, columns: dict, lonely_psu: str | None, users: dict, file_options: dict | None = None):
     """(incomes, weights, design or None) of one file, checked as ``prosperity measure`` checks it;
     ``lonely_psu`` None: no standard errors, no design."""
     from prosperity.io import load
@@ -164,7 +205,7 @@ def _load(path: str, columns: dict, lonely_psu: str | None, users: dict):
     from prosperity.variance.columns import design_from_columns
 
     income = columns["income"]
-    sample = load(path, income, **{k: v for k, v in columns.items() if k != "income"})
+    sample = load(path, income, **(file_options or {}), **{k: v for k, v in columns.items() if k != "income"})
     check_not_empty(sample)
     for domain, who in users.items():
         check_income_domain(sample, income, domain, who)
@@ -217,46 +258,61 @@ def growth_record(result, files: dict, prices: str, line: float | None, pro_poor
     }
 
 
-def print_growth(record: dict, console=None) -> None:
-    """Rich tables of a growth record: the summaries (value, SE, 95 % CI) and the curve at deciles."""
-    from rich.console import Console
-    from rich.table import Table
+def print_growth(record: dict, console=None, percent: bool = False, units: str | None = None) -> None:
+    """Rich tables of a growth record: the summaries (value, SE, 95 % CI) and the curve at deciles;
+    growth rates are fractions per year (``percent``: in percent)."""
+    import pandas as pd
 
-    console = console or Console()
+    from prosperity.cli.layout import console as make_console, print_frame
+
+    console = console or make_console()
     has_se = "se" in record["summary"]["growth_of_mean"]
     b, a = record["before"], record["after"]
     years = record["years"]
     console.print(f"BEFORE {Path(b['file']).name} ({b['n']:,} rows) -> AFTER {Path(a['file']).name} ({a['n']:,} rows); growth rates per year"
                   + (f" over {years:g} years" if years != 1 else "") + f"; prices: {record['prices']}"
-                  + (f"; poverty line {record['line']:g} ({record['pro_poor']})" if record["line"] is not None else ""))
-    table = Table(title="summary", title_justify="left")
-    for col in ("statistic", "value") + (("SE", "95% CI") if has_se else ()):
-        table.add_column(col, justify="left" if col == "statistic" else "right", no_wrap=True)
+                  + (f"; poverty line {record['line']:g} ({record['pro_poor']})" if record["line"] is not None else ""),
+                  overflow="fold", highlight=False)
+    rate = (lambda v, d=4: _rate(v, percent, d))
+    rows = []
     for key, entry in record["summary"].items():
         if entry["value"] is None:
             continue
-        row = [key, _cell(entry["value"])]
+        value = entry["value"] if key == "headcount_0" else entry["value"]
+        row = {"statistic": key, "value": rate(value)}
         if has_se:
-            row += [_cell(entry["se"], 2), _interval(entry)]
-        table.add_row(*row)
-    console.print(table)
-    curve = Table(title="curve at deciles (growth of the p-quantile)", title_justify="left")
-    for col in ("p", "quantile before", "quantile after", "growth") + (("SE", "95% CI") if has_se else ()):
-        curve.add_column(col, justify="right", no_wrap=True)
+            row.update(SE=rate(entry["se"], 2), **{"95% CI": _interval(entry, percent)})
+        rows.append(row)
+    print_frame(pd.DataFrame(rows), console, title="summary", labels=["statistic"],
+                formats={c: str for c in ("statistic", "value", "SE", "95% CI")}, right=["value", "SE", "95% CI"])
+    points = []
     for point in _deciles(record["curve"]):
-        row = [f"{point['p']:g}", _cell(point["quantile_before"]), _cell(point["quantile_after"]), _cell(point["growth"])]
+        row = {"p": f"{point['p']:g}", "quantile before": _cell(point["quantile_before"]),
+               "quantile after": _cell(point["quantile_after"]), "growth": rate(point["growth"])}
         if has_se:
-            row += [_cell(point["se"], 2), _interval(point)]
-        curve.add_row(*row)
-    console.print(curve)
+            row.update(SE=rate(point["se"], 2), **{"95% CI": _interval(point, percent)})
+        points.append(row)
+    shown = pd.DataFrame(points)
+    print_frame(shown, console, title="curve at deciles (growth of the p-quantile)", labels=["p"],
+                formats={c: str for c in shown.columns}, right=shown.columns.tolist())
+    console.print(f"growth rates and shares {'in percent (--percent)' if percent else 'as fractions per year (--percent: in percent)'}; "
+                  f"quantiles {units or 'units: as in the input files'}", overflow="fold", highlight=False)
+
+
+def _rate(v, percent: bool, digits: int = 4) -> str:
+    from prosperity.cli.layout import share
+
+    return "" if v is None else (share(v, True) if percent else _fmt(v, digits))
 
 
 def _cell(v, digits: int = 4) -> str:
     return "" if v is None else _fmt(v, digits)
 
 
-def _interval(entry: dict) -> str:
-    return "" if entry["ci_low"] is None else f"{_fmt(entry['ci_low'])}–{_fmt(entry['ci_high'])}"
+def _interval(entry: dict, percent: bool = False) -> str:
+    if entry["ci_low"] is None:
+        return ""
+    return f"{_rate(entry['ci_low'], percent)}–{_rate(entry['ci_high'], percent)}"
 
 
 def _deciles(curve: list[dict]) -> list[dict]:

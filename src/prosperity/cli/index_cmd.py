@@ -10,6 +10,8 @@ import pandas as pd
 
 import typer
 
+from .layout import PERCENT
+
 
 def register(app: typer.Typer) -> None:
     @app.command("index")
@@ -51,6 +53,7 @@ def register(app: typer.Typer) -> None:
         sep: str = typer.Option(None, "--sep", help="CSV/TSV separator: ',', ';', tab or '|' (default: detected)"),
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
         out: str = typer.Option(None, "--out", help="also write scores, ranks and dimension scores: FILE.csv | .parquet | .xlsx | .json"),
+        percent: bool = PERCENT,
     ) -> None:
         """Composite index: scores, ranks, weights, dimension scores (and rank intervals)."""
         from prosperity.cli.measure_cmd import fail
@@ -99,7 +102,7 @@ def register(app: typer.Typer) -> None:
                                     on=["region", "year"], how="left")
             typer.echo(frame.to_csv(index=False), nl=False)
         else:
-            _print(res, unc, shown)
+            _print(res, unc, shown, percent, panel)
 
 
 def _shown_year(res, show_year):
@@ -171,21 +174,19 @@ def _run(panel, framework, region, year, negative, normalisation, value_range, w
     return res, unc
 
 
-def _print(res, unc, shown=None) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _print(res, unc, shown=None, percent: bool = False, panel: str | None = None) -> None:
+    from prosperity.cli.layout import console, number, print_frame, share
 
-    con = Console()
+    con = console()
     cfg = res.config
     con.print(f"[bold]{res.framework.name}[/bold]: {len(res.framework.indicators)} indicators; "
               f"normalisation {cfg.normalisation} ({cfg.scope}, {cfg.mode}), weighting {cfg.weighting}, "
-              f"aggregation {cfg.aggregation}")
-    wt = Table(title="weights")
-    for c in ("indicator", "dimension", "direction", "within group", "effective"):
-        wt.add_column(c, justify="right" if c in ("within group", "effective") else "left")
-    for code, row in res.weights.iterrows():
-        wt.add_row(code, str(row.dimension), row.direction, f"{row.within_group:.4f}", f"{row.effective:.4f}")
-    con.print(wt)
+              f"aggregation {cfg.aggregation}", overflow="fold")
+    weights = res.weights.reset_index().rename(columns={"index": "indicator", "within_group": "within group"})
+    weights = weights.rename(columns={weights.columns[0]: "indicator"})
+    print_frame(weights[["indicator", "dimension", "direction", "within group", "effective"]], con, title="weights",
+                labels=["indicator"], formats={"within group": lambda v: f"{v:.4f}", "effective": lambda v: f"{v:.4f}"},
+                right=["within group", "effective"])
     frame = res.to_frame()
     if unc is not None:
         frame = frame.merge(unc.summary[["region", "year", "rank_q05", "rank_q95"]], on=["region", "year"])
@@ -194,22 +195,17 @@ def _print(res, unc, shown=None) -> None:
     frame = frame.merge(cov[["region", "year", res.framework.groups[-1].code]].rename(
         columns={res.framework.groups[-1].code: "coverage"}), on=["region", "year"], how="left")
     show = frame[frame["year"] == last] if last is not None else frame
-    st = Table(title=f"scores{f' ({last:g})' if last is not None else ''}")
     cols = ["region", "score", "rank"] + (["rank_q05", "rank_q95"] if unc is not None else []) + \
         [g.code for g in res.framework.groups[:-1] if g.level == 1] + ["coverage"]
-    for c in cols:
-        st.add_column(c, justify="left" if c == "region" else "right")
 
-    def cell(c, v):
-        if c == "region":
-            return str(v)
-        if c == "coverage":
-            return f"{v:.0%}"
+    def score(v):
         return "missing" if pd.isna(v) else f"{v:.4g}"
 
-    for _, r in show.sort_values("rank", na_position="last").iterrows():
-        st.add_row(*[cell(c, r[c]) for c in cols])
-    con.print(st)
+    formats = {c: score for c in cols}
+    formats.update(region=str, coverage=lambda v: share(v, percent, 2))
+    table = show.sort_values("rank", na_position="last")[cols]
+    print_frame(table, con, title=f"scores{f' ({last:g})' if last is not None else ''}", labels=["region"],
+                formats=formats, right=cols[1:])
     if last is not None:
         dy = res.data_years
         from prosperity.index.pipeline import _spans
@@ -228,5 +224,20 @@ def _print(res, unc, shown=None) -> None:
                   "Other years: --show-year Y; every year: --format csv|json.")
     n_missing = int(show["score"].isna().sum())
     cfg_cov = res.config.min_coverage
-    con.print(f"coverage = share of the index's components with a value; a group score needs >= {cfg_cov:.0%} of "
-              f"its components (--min-coverage)" + (f"; {n_missing} region(s) have no score" if n_missing else ""))
+    con.print(f"coverage = share of the index's components with a value ({'percent' if percent else 'a fraction'}); "
+              f"a group score needs >= {cfg_cov:.0%} of its components (--min-coverage)"
+              + (f"; {n_missing} region(s) have no score" if n_missing else ""), overflow="fold")
+    con.print(_units(res, panel), overflow="fold", highlight=False)
+
+
+def _units(res, panel) -> str:
+    """The footer's units: scores are unit-free; the indicators' units from the data set's metadata."""
+    cfg = res.config
+    scale = f"{cfg.normalisation}" + (f" {cfg.range}" if getattr(cfg, "range", None) else "")
+    if panel == "china":
+        where = "the indicators' units: see the bundled panel's metadata (prosperity data show provincial_gpi_panel_columns)"
+    else:
+        from prosperity.cli.layout import FROM_INPUT
+
+        where = f"the indicators' units: {FROM_INPUT}"
+    return f"units: scores and dimension scores are unit-free ({scale} normalised, {cfg.aggregation}); {where}"

@@ -16,6 +16,8 @@ from typing import List, Optional
 
 import typer
 
+from .layout import PERCENT, UNITS
+
 DEFAULT_CLI_MEASURES = "mean,median,gini,qsr,palma,arpr"
 FORMATS = ("table", "json", "csv")
 
@@ -118,6 +120,8 @@ def register(app: typer.Typer) -> None:
         fmt: str = FORMAT,
         out: Optional[str] = typer.Option(None, "--out", help="Also write the tidy result: FILE.csv | .parquet | .xlsx | .json."),
         list_measures: bool = typer.Option(False, "--list", help="List the available measures and exit."),
+        percent: bool = PERCENT,
+        units: Optional[str] = UNITS,
     ) -> None:
         """Inequality, poverty and middle-class measures for the whole sample and by groups, with design-based SEs."""
         if list_measures:
@@ -155,56 +159,78 @@ def register(app: typer.Typer) -> None:
         elif fmt == "csv":
             sys.stdout.write(result.to_frame().to_csv(index=False))
         else:
-            print_result(result)
+            from prosperity.cli.layout import units_footer
+
+            print_result(result, percent=percent, units=units_footer(file, [income], units))
 
 
 def _fmt(v: float, digits: int = 4) -> str:
-    """Display format: 4 significant digits, thousands separators, no scientific notation below 1e15
-    (above, the digits beyond double precision would be noise: 4 significant digits, e.g. 2.082e+302;
-    likewise below 1e-12)."""
-    if v != v:  # NaN
-        return ""
-    if abs(v) >= 1e15 or 0 < abs(v) < 1e-12:  # e.g. incomes near the limits of floating point
-        return f"{v:.{digits}g}"
-    if abs(v) >= 10 ** digits:
-        return f"{v:,.0f}"
-    import numpy as np
+    """Display format of every command (:func:`prosperity.cli.layout.number`)."""
+    from prosperity.cli.layout import number
 
-    return np.format_float_positional(float(v), precision=digits, unique=True, fractional=False, trim="-")
+    return number(float(v), digits)
 
 
-def print_result(result, title: str | None = None, console=None) -> None:
+# measures whose values are shares of people or of income (fractions; percent with --percent)
+SHARE_MEASURES = ("arpr", "headcount", "fgt:0", "lorenz", "middle_abs", "middle_abs_income", "middle_rel",
+                  "middle_rel_income", "share", "rmpg")
+
+
+def _is_share(measure: str) -> bool:
+    return measure in SHARE_MEASURES or measure.split(":")[0] in SHARE_MEASURES and not measure.startswith("fgt")
+
+
+def _value(result, i: int, percent: bool, digits: int = 4, field: str = "value") -> str:
+    v = getattr(result, field)[i]
+    if percent and _is_share(result.measure[i]):
+        from prosperity.cli.layout import share
+
+        return share(v, True)
+    return _fmt(v, digits)
+
+
+def print_result(result, title: str | None = None, console=None, percent: bool = False,
+                 units: str | None = None) -> None:
     """A readable rich table of a :class:`~prosperity.table.MeasureResult` (4 significant digits;
     full precision with --format json or csv): one row per group and a column per measure with the
-    SE under each value when that fits the terminal, else one row per (group, measure)."""
-    from rich.console import Console
+    SE under each value when that fits the terminal, else one row per (group, measure), else (a
+    narrow terminal) one small table per group. ``units``: the footer's units line."""
+    from prosperity.cli.layout import console as make_console
 
-    console = console or Console()
-    table = _wide_table(result, title)
-    if _natural_width(table) > console.width:
-        table = _long_table(result, title)
-    console.print(table)
+    console = console or make_console()
+    caption = _caption(result) + (f"; {units}" if units else "") + ("; shares in percent (--percent)" if percent else "")
+    table = _wide_table(result, title, percent, caption)
+    if _natural_width(table) <= console.width:
+        console.print(table)
+        return
+    table = _long_table(result, title, percent, caption)
+    if _natural_width(table) <= console.width:
+        console.print(table)
+        return
+    _stacked_tables(result, title, percent, caption, console)
 
 
 def _natural_width(table) -> int:
     """Width the table needs without wrapping or truncating any cell."""
-    total = 1
-    for column in table.columns:
-        lines = [str(column.header)] + [line for cell in column.cells for line in str(cell).split("\n")]
-        total += max(len(x) for x in lines) + 3
-    return total
+    from prosperity.cli.layout import natural_width
+
+    return natural_width(table)
 
 
 def _caption(result) -> str:
     return result.describe().replace("\n", "; ")
 
 
-def _wide_table(result, title):
+def _labels(result, group) -> list[str]:
+    return ["(all)" if v is None else str(v) for v in group]
+
+
+def _wide_table(result, title, percent=False, caption=None):
     from rich.table import Table
 
     has_se = result.se_method is not None
     measures = list(dict.fromkeys(result.measure))
-    caption = _caption(result) + ("; standard errors in parentheses" if has_se else "")
+    caption = (caption or _caption(result)) + ("; standard errors in parentheses" if has_se else "")
     table = Table(title=title, caption=caption, show_lines=has_se, title_justify="left", caption_justify="left")
     for col in result.by:
         table.add_column(col, no_wrap=True)
@@ -215,43 +241,67 @@ def _wide_table(result, title):
     n_of: dict = {}
     for i in range(len(result)):
         group = result.groups[i]
-        text = _fmt(result.value[i])
+        text = _value(result, i, percent)
         if has_se:
-            text += f"\n({_fmt(result.se[i], 2)})"
+            text += f"\n({_value(result, i, percent, 2, 'se')})"
         cells.setdefault(group, {})[result.measure[i]] = text
         n_of[group] = int(result.n[i])
     for group, row in cells.items():
-        labels = ["(all)" if v is None else str(v) for v in group]
-        table.add_row(*labels, *[row.get(m, "") for m in measures], f"{n_of[group]:,}")
+        table.add_row(*_labels(result, group), *[row.get(m, "") for m in measures], f"{n_of[group]:,}")
     return table
 
 
-def _long_table(result, title):
-    from rich.table import Table
+def _long_row(result, i: int, percent: bool) -> list[str]:
+    row = [result.measure[i], _value(result, i, percent)]
+    if result.se_method is not None:
+        row += [_value(result, i, percent, 2, "se"),
+                f"{_value(result, i, percent, 4, 'ci_low')}–{_value(result, i, percent, 4, 'ci_high')}"]
+    return row + [f"{int(result.n[i]):,}"]
 
-    has_se = result.se_method is not None
-    table = Table(title=title, caption=_caption(result), title_justify="left", caption_justify="left")
-    for col in result.by:
-        table.add_column(col)
+
+def _long_columns(table, result) -> None:
     table.add_column("measure", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
-    if has_se:
+    if result.se_method is not None:
         table.add_column("se", justify="right", no_wrap=True)
-        table.add_column(f"{result.confidence:.0%} CI", justify="right")
+        table.add_column(f"{result.confidence:.0%} CI", justify="right", no_wrap=True)
     table.add_column("n", justify="right", no_wrap=True)
+
+
+def _long_table(result, title, percent=False, caption=None):
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption or _caption(result), title_justify="left", caption_justify="left")
+    for col in result.by:
+        table.add_column(col, no_wrap=True)
+    _long_columns(table, result)
     previous = None
     for i in range(len(result)):
         group = result.groups[i]
         if previous is not None and group != previous:
             table.add_section()
-        labels = ["(all)" if v is None else str(v) for v in group] if group != previous else [""] * len(group)
+        labels = _labels(result, group) if group != previous else [""] * len(group)
         previous = group
-        row = labels + [result.measure[i], _fmt(result.value[i])]
-        if has_se:
-            row += [_fmt(result.se[i], 2), f"{_fmt(result.ci_low[i])}–{_fmt(result.ci_high[i])}"]
-        row.append(f"{int(result.n[i]):,}")
-        table.add_row(*row)
+        table.add_row(*labels, *_long_row(result, i, percent))
     return table
+
+
+def _stacked_tables(result, title, percent, caption, console) -> None:
+    """One small table per group, titled by the group's labels (a terminal too narrow for the group columns)."""
+    from rich.table import Table
+
+    if title:
+        console.print(title, overflow="fold")
+    order = list(dict.fromkeys(result.groups))
+    for group in order:
+        name = ", ".join(f"{c} = {v}" for c, v in zip(result.by, _labels(result, group))) or "(all)"
+        table = Table(title=name, title_justify="left")
+        _long_columns(table, result)
+        for i in range(len(result)):
+            if result.groups[i] == group:
+                table.add_row(*_long_row(result, i, percent))
+        console.print(table)
+    console.print(caption, overflow="fold")
 
 
 def _print_catalogue() -> None:
@@ -261,11 +311,15 @@ def _print_catalogue() -> None:
     from prosperity.measures import catalog  # noqa: F401
     from prosperity.measures.registry import REGISTRY
 
-    table = Table(title="measures (write name or name:param[:param])")
-    for col in ("name", "parameters", "incomes", "line", "description"):
-        table.add_column(col)
+    import pandas as pd
+
+    from prosperity.cli.layout import print_frame
+
+    rows = []
     for name in sorted(REGISTRY):
         spec = REGISTRY[name]
         params = ", ".join(f"{p}={spec.defaults[p]:g}" if p in spec.defaults else p for p in spec.params)
-        table.add_row(name, params, spec.income_domain, "yes" if spec.uses_line else "", spec.description)
-    Console().print(table)
+        rows.append({"name": name, "parameters": params, "incomes": spec.income_domain,
+                     "line": "yes" if spec.uses_line else "", "description": spec.description})
+    print_frame(pd.DataFrame(rows), title="measures (write name or name:param[:param])", labels=["name"],
+                wrap=["parameters", "description"])

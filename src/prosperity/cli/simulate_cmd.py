@@ -27,10 +27,11 @@ from typing import List, Optional
 
 import typer
 
-from .measure_cmd import FORMAT, FORMATS, fail, input_errors
+from .layout import PERCENT, UNITS
+from .measure_cmd import FORMAT, FORMATS, fail, input_errors, read_options
 
 
-def _population(spec: str, year: int, seed: int, columns: Optional[List[str]]):
+def _population(spec: str, year: int, seed: int, columns: Optional[List[str]], file_options: dict | None = None):
     from prosperity.io.read import read_table
     from prosperity.synth import synthesize_population
 
@@ -42,9 +43,24 @@ def _population(spec: str, year: int, seed: int, columns: Optional[List[str]]):
             fail(f"--population synthetic:N needs a number of persons, got {spec!r} (e.g. synthetic:100000)")
         if not 1000 <= persons <= 5 * 10**7:
             fail(f"--population synthetic:{persons}: choose between 1,000 and 50,000,000 persons")
+        if file_options:
+            fail("--encoding and --sep apply to a --population FILE, not to synthetic:N")
         return synthesize_population(year, persons=persons, seed=seed)
-    frame = read_table(spec)
+    frame = read_table(spec, **(file_options or {}))
     return frame
+
+
+def _units(population: str, year: int, units: str | None) -> str:
+    """The footer's units: the synthetic population's (its metadata: NBS per-capita disposable income,
+    current prices), or a file's (``--units``, else as in the input file)."""
+    if units:
+        return f"units: incomes in {units} (--units); fiscal items in bn yuan a year"
+    if population.startswith("synthetic:"):
+        return (f"units: yuan per person per year (per capita: household income / members), current prices of {year} "
+                "(the synthetic population built from the NBS tables); fiscal items in bn yuan a year; persons_m in "
+                "millions")
+    return ("units: incomes as in the input file (--units to name them); parameters and benefits in yuan of the policy "
+            "year; fiscal items in bn yuan a year")
 
 
 def _design_columns(frame, strata: Optional[str], psu: Optional[str]) -> dict:
@@ -112,6 +128,10 @@ def register(app: typer.Typer) -> None:
         se: Optional[str] = typer.Option(None, "--se", help="Standard errors of the effects: linearization | bootstrap | "
                                          "rescaled_bootstrap | none (default: linearization when --strata/--psu given)."),
         replicates: int = typer.Option(200, "--replicates", help="Bootstrap replicates for --se bootstrap."),
+        encoding: Optional[str] = typer.Option(None, "--encoding", help="CSV/TSV encoding of a --population FILE (default: detected, UTF-8 then GB18030)."),
+        sep: Optional[str] = typer.Option(None, "--sep", help="CSV/TSV separator of a --population FILE: ',', ';', tab or '|' (default: detected)."),
+        percent: bool = PERCENT,
+        units: Optional[str] = UNITS,
     ) -> None:
         """Simulate a tax-benefit reform: poverty, inequality, middle-income group, deciles, winners and
         losers, provinces, fiscal cost, effective tax rates, and the baseline's validation table."""
@@ -143,7 +163,7 @@ def register(app: typer.Typer) -> None:
             fail(f"--se must be none, linearization, bootstrap or rescaled_bootstrap, got {se!r}.")
         synthetic = population.startswith("synthetic:")
         with input_errors():
-            frame = _population(population, year, seed, column)
+            frame = _population(population, year, seed, column, read_options(encoding, sep))
             design = _design_columns(frame, strata, psu)
             if reconcile == "survey" or (reconcile == "auto" and synthetic):
                 from prosperity.simulate.reconcile import reconciled_simulation
@@ -171,6 +191,8 @@ def register(app: typer.Typer) -> None:
             tmp = out + ".tmp.xlsx"
             with pd.ExcelWriter(tmp, engine="openpyxl") as book:
                 for name, table in result.tables().items():
+                    if "group" in table.columns:  # the whole sample's row: (all), as in every table
+                        table = table.assign(group=table["group"].replace({"all": "(all)"}))
                     table.to_excel(book, sheet_name=name[:31], index=False)
             os.replace(tmp, out)
             typer.echo(f"written {len(result.tables())} tables to {out}", err=True)
@@ -187,11 +209,12 @@ def register(app: typer.Typer) -> None:
         elif fmt == "csv":
             sys.stdout.write(result.summary.to_csv(index=False))
         else:
-            _print_tables(result)
+            _print_tables(result, percent, _units(population, year, units))
             if uncertainty is not None:
-                from rich.console import Console
+                from prosperity.cli.layout import console
 
-                Console(width=200).print(_rich(uncertainty.table, f"Sampling uncertainty of the effects ({uncertainty.method})"))
+                _print_frame(uncertainty.table, f"Sampling uncertainty of the effects ({uncertainty.method})", console(),
+                             percent)
 
     @app.command("household")
     def household_command(
@@ -211,6 +234,9 @@ def register(app: typer.Typer) -> None:
         reform: Optional[List[str]] = typer.Option(None, "--reform", "-r"),
         curve_max: Optional[float] = typer.Option(None, "--curve-max", help="Top of the earnings range of the curve (default max(3 x wage, 300,000))."),
         fmt: str = FORMAT,
+        out: Optional[str] = typer.Option(None, "--out", help="Also write the results: FILE.xlsx (sheets steps, members, "
+                                          "curve) | .csv | .parquet | .json (the curve, as --format csv)."),
+        percent: bool = PERCENT,
     ) -> None:
         """One household through every rule (gross -> contributions -> taxable income -> tax -> benefits ->
         disposable income) and its net-income and marginal-rate curve over a range of earnings."""
@@ -220,6 +246,9 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in FORMATS:
             fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}.")
+        from prosperity.cli.output import checked_out
+
+        checked_out(out)
         try:
             reforms = load_reforms(reform)
         except ReformError as exc:
@@ -235,18 +264,89 @@ def register(app: typer.Typer) -> None:
                                          spouse_wage=spouse_wage, children_ages=ages, elderly=elderly,
                                          employee_pension=employee_pension, formal=formal, business=business,
                                          property_income=property_income, reform=reforms, curve_max=curve_max)
+        if out:
+            _write_household(result, out)
         if fmt == "json":
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         elif fmt == "csv":
             sys.stdout.write(result.curve.to_csv(index=False))
         else:
-            from rich.console import Console
+            from prosperity.cli.layout import console, print_frame
 
-            console = Console()
-            console.print(f"[bold]{result!r}[/bold]")
-            console.print(_rich(result.steps, "Every step (yuan a year)"))
-            console.print(_rich(result.members, "Members"))
-            console.print(_rich(result.curve.iloc[:: max(1, len(result.curve) // 20)], "Net income and METR by wage"))
+            con = console()
+            con.print(f"[bold]{result!r}[/bold]", overflow="fold")
+            steps = result.steps
+            print_frame(steps, con, title="Every step (yuan a year)", labels=steps.columns[:1].tolist(),
+                        wrap=[c for c in steps.columns[1:] if steps[c].dtype == object and c != steps.columns[1]]
+                        or steps.columns[2:].tolist())
+            _print_frame(result.members, "Members", con, percent)
+            _print_frame(result.curve.iloc[:: max(1, len(result.curve) // 20)], "Net income and METR by wage", con,
+                         percent)
+            con.print(f"units: yuan a year, current prices of {year}, for the whole household (disposable income per "
+                      f"capita: per member); metr a rate {'in percent (--percent)' if percent else 'as a fraction'}",
+                      overflow="fold", highlight=False)
+
+
+def _write_household(result, path: str) -> None:
+    """``household --out``: an .xlsx workbook gets the steps, members and curve sheets; other formats the curve."""
+    import pandas as pd
+
+    from prosperity.cli.output import check_out, write_frame
+
+    try:
+        check_out(path)
+    except ValueError as exc:
+        fail(str(exc))
+    if path.lower().endswith(".xlsx"):
+        tmp = path + ".tmp.xlsx"
+        with pd.ExcelWriter(tmp, engine="openpyxl") as book:
+            for name in ("steps", "members", "curve"):
+                getattr(result, name).to_excel(book, sheet_name=name, index=False)
+        os.replace(tmp, path)
+        typer.echo(f"written the steps, members and curve to {path}", err=True)
+    else:
+        typer.echo(write_frame(result.curve, path), err=True)
+
+
+LABELS = ("measure", "decile", "group", "item", "row")
+
+
+def _is_share_column(name: str) -> bool:
+    """Columns holding shares of people or rates (fractions; percent with --percent)."""
+    return (name.startswith(("gain_", "lose_", "no_change", "poverty_", "aetr_", "metr_")) or name.endswith("_share")
+            or name in ("error", "metr"))
+
+
+def _print_frame(df, title: str, con, percent: bool = False, rows_share=None) -> None:
+    """A simulate table fitted to the terminal; the whole sample's row labelled ``(all)``; shares as
+    fractions (``percent``: in percent); ``change_pct`` shown as the relative change it is."""
+    from prosperity.cli.layout import cell, print_frame, share
+
+    shown = df.copy()
+    import pandas as pd
+
+    labels = [c for c in shown.columns if c in LABELS or not pd.api.types.is_numeric_dtype(shown[c])][:2]
+    if "group" in shown.columns:
+        shown["group"] = shown["group"].replace({"all": "(all)"})
+    formats = {}
+    for c in shown.columns:
+        if c == "change_pct":  # percent in the data (its name says so): shown like every other relative change
+            shown[c] = shown[c] / 100.0
+            formats[c] = lambda v: share(v, percent)
+        elif _is_share_column(c):
+            formats[c] = lambda v: share(v, percent)
+        elif c in labels or not pd.api.types.is_numeric_dtype(shown[c]):
+            formats[c] = str
+        else:
+            formats[c] = cell
+    if rows_share is not None:  # summary: the unit column says which rows are shares
+        for c in ("baseline", "reform", "change"):
+            shown[c] = [share(v, percent) if s else cell(v) for v, s in zip(shown[c], rows_share)]
+            formats[c] = str
+    headers = {"change_pct": "change (relative)"}
+    print_frame(shown, con, title=title, labels=labels, formats=formats, headers=headers,
+                wrap=[c for c in ("budget", "row") if c in shown.columns],
+                right=[c for c in ("baseline", "reform", "change") if rows_share is not None])
 
 
 def _rich(df, title):
@@ -256,19 +356,22 @@ def _rich(df, title):
 
     t = Table(title=title)
     for c in df.columns:
-        t.add_column(str(c), justify="right" if df[c].dtype.kind in "fi" else "left")
+        t.add_column(str(c), justify="right" if df[c].dtype.kind in "fi" else "left", no_wrap=True)
     for _, row in df.iterrows():
         t.add_row(*[_fmt(v) if isinstance(v, float) else str(v) for v in row])
     return t
 
 
-def _print_tables(result) -> None:
-    from rich.console import Console
+def _print_tables(result, percent: bool = False, units: str = "") -> None:
+    from prosperity.cli.layout import console
 
-    console = Console(width=200)
-    console.print(f"[bold]{result!r}[/bold]")
+    con = console()
+    con.print(f"[bold]{result!r}[/bold]", overflow="fold")
     for name, df in result.tables().items():
         shown = df.drop(columns=[c for c in ("source", "tolerance_kind") if c in df.columns])
-        console.print(_rich(shown, name))
+        rows_share = (shown["unit"] == "share").tolist() if name == "summary" and "unit" in shown else None
+        _print_frame(shown, name, con, percent, rows_share)
     for a in result.assumptions:
-        console.print(f"assumption: {a}")
+        con.print(f"assumption: {a}", overflow="fold", highlight=False)
+    con.print(f"shares {'in percent (--percent)' if percent else 'as fractions (--percent: in percent)'}; {units}",
+              overflow="fold", highlight=False)

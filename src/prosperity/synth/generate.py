@@ -276,10 +276,12 @@ def synthesize_population(year: int = 2024, persons: int = 10**6, seed: int = 1,
 def write_population(path: str | Path, year: int = 2024, persons: int = 10**6, seed: int = 1, *,
                      distribution: str = "gb2", allocation: str = "proportional", level: str = "person",
                      chunk_persons: int = 4 * BLOCK_PERSONS, block_persons: int = BLOCK_PERSONS,
-                     compression: str = "zstd", calibrate_gini: bool = False, household_sizes=None) -> dict:
+                     compression: str = "zstd", calibrate_gini: bool = False, household_sizes=None,
+                     progress=None) -> dict:
     """Stream a synthetic population to a Parquet file, ``chunk_persons`` at a time (one row group per
     chunk); memory stays bounded whatever ``persons`` is. Returns a small summary dict.
-    ``household_sizes``: as in :func:`synthesize_population`; recorded in the file's metadata."""
+    ``household_sizes``: as in :func:`synthesize_population`; recorded in the file's metadata.
+    ``progress``: called as ``progress(persons_written, persons_total)`` after each chunk (a progress bar)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -289,6 +291,7 @@ def write_population(path: str | Path, year: int = 2024, persons: int = 10**6, s
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = None
     rows = 0
+    done, total = 0, int(plan.persons.sum())
     try:
         for frame in iter_population(plan, level=level, chunk_persons=chunk_persons):
             table = pa.Table.from_pandas(frame, preserve_index=False)
@@ -301,6 +304,9 @@ def write_population(path: str | Path, year: int = 2024, persons: int = 10**6, s
                 writer = pq.ParquetWriter(path, schema, compression=compression)
             writer.write_table(table.cast(writer.schema))
             rows += table.num_rows
+            if progress is not None:
+                done += int(frame["household_size"].sum()) if level == "household" else len(frame)
+                progress(done, total)
     finally:
         if writer is not None:
             writer.close()
