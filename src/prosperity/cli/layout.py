@@ -149,7 +149,7 @@ def print_frame(frame: pd.DataFrame, con=None, *, title: str | None = None, capt
                               con.width - 1 - sum(need(c) for c in columns if c not in wrap))
         for c in columns:
             if c in wrap:
-                table.add_column(head[c], overflow="fold", width=widths[c])
+                table.add_column(head[c], overflow="fold", width=widths[c], justify="right" if numeric[c] else "left")
             else:
                 table.add_column(head[c], justify="right" if numeric[c] else "left", no_wrap=True)
         for i in range(len(frame)):
@@ -176,7 +176,7 @@ def print_records(records: Sequence[tuple[str, str]], con=None, *, title: str | 
                   caption: str | None = None, item: str = "item", value: str = "value") -> None:
     """A two-column (item, value) table; long items wrap, values never do."""
     print_frame(pd.DataFrame({item: [r[0] for r in records], value: [r[1] for r in records]}), con, title=title,
-                caption=caption, wrap=[item], formats={item: str, value: str}, right=[value])
+                caption=caption, wrap=[item, value], formats={item: str, value: str}, right=[value])
 
 
 # ---------------------------------------------------------------- units of the table footers

@@ -91,8 +91,11 @@ def register(app: typer.Typer) -> None:
 
             sys.stdout.write((pd.DataFrame([summary]) if table is None else table).to_csv(index=False))
         else:
-            typer.echo(f"written {summary['rows']:,} {summary['level']} rows ({summary['persons']:,} persons, year "
-                       f"{summary['year']}, seed {summary['seed']}) to {summary['path']}")
+            from prosperity.cli.layout import console
+
+            console().print(f"written {summary['rows']:,} {summary['level']} rows ({summary['persons']:,} persons, "
+                            f"year {summary['year']}, seed {summary['seed']}) to {summary['path']}", overflow="fold",
+                            highlight=False)
             if table is not None:
                 print_check(table, percent)
 
