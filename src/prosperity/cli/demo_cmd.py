@@ -50,13 +50,36 @@ def run_demo() -> list:
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
-    def demo(percent: bool = PERCENT) -> None:
+    def demo(percent: bool = PERCENT,
+             fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv.")) -> None:
         """Run the measure suite on bundled real data (EU-SILC by state with SEs; Ilocos by province)."""
-        from prosperity.cli.layout import console as make_console, units_footer
-        from prosperity.cli.measure_cmd import print_result
+        import json
+        import sys
 
+        from prosperity.cli.layout import console as make_console, units_footer
+        from prosperity.cli.measure_cmd import FORMATS, fail, print_result
+
+        if fmt not in FORMATS:
+            fail(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}.")
+        results = run_demo()
+        if fmt == "json":  # one object per sample: {"sample", "title", "results": measure's JSON records}
+            typer.echo(json.dumps([{"sample": name, "title": title, "results": r.to_json_records()}
+                                   for name, (title, r) in zip(demo_files(), results)], indent=2, allow_nan=False))
+            return
+        if fmt == "csv":  # measure's tidy frames of both samples: sample, by (the group column), group, measure, ...
+            import pandas as pd
+
+            frames = []
+            for name, (_, r) in zip(demo_files(), results):
+                f = r.to_frame()
+                f.insert(0, "group", f.pop(r.by[0]))
+                f.insert(0, "by", r.by[0])
+                f.insert(0, "sample", name)
+                frames.append(f)
+            sys.stdout.write(pd.concat(frames, ignore_index=True).to_csv(index=False))
+            return
         console = make_console()
-        for (title, result), (path, income) in zip(run_demo(), demo_files().values()):
+        for (title, result), (path, income) in zip(results, demo_files().values()):
             print_result(result, title=title, console=console, percent=percent, units=units_footer(path, [income]))
             console.print()
         console.print("Same numbers from Python: prosperity.table.measure(...); as JSON: prosperity measure FILE --format json")
