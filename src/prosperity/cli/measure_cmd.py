@@ -305,15 +305,11 @@ def _stacked_tables(result, title, percent, caption, console) -> None:
 
 
 def _print_catalogue() -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from prosperity.measures import catalog  # noqa: F401
-    from prosperity.measures.registry import REGISTRY
-
     import pandas as pd
 
     from prosperity.cli.layout import print_frame
+    from prosperity.measures import catalog  # noqa: F401
+    from prosperity.measures.registry import REGISTRY
 
     rows = []
     for name in sorted(REGISTRY):

@@ -349,19 +349,6 @@ def _print_frame(df, title: str, con, percent: bool = False, rows_share=None) ->
                 right=[c for c in ("baseline", "reform", "change") if rows_share is not None])
 
 
-def _rich(df, title):
-    from rich.table import Table
-
-    from .measure_cmd import _fmt
-
-    t = Table(title=title)
-    for c in df.columns:
-        t.add_column(str(c), justify="right" if df[c].dtype.kind in "fi" else "left", no_wrap=True)
-    for _, row in df.iterrows():
-        t.add_row(*[_fmt(v) if isinstance(v, float) else str(v) for v in row])
-    return t
-
-
 def _print_tables(result, percent: bool = False, units: str = "") -> None:
     from prosperity.cli.layout import console
 
