@@ -37,8 +37,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("monitor")
     def monitor(
-        year: int = typer.Option(None, "--year", "-y", help="report year (default: the latest year of the national survey)"),
-        lang: str = typer.Option("en", "--lang", help="en | zh"),
+        project: str = typer.Argument(None, metavar="[PROJECT.yaml]", help="project file: your data sets (paths and "
+                                      "column mapping), frameworks, targets, scenarios (docs/monitor.md); default: "
+                                      "the bundled data"),
+        year: int = typer.Option(None, "--year", "-y", help="report year (default: the project's, else the latest "
+                                 "year of the national survey)"),
+        lang: str = typer.Option(None, "--lang", help="en | zh (default: the project's, else en)"),
         out: str = typer.Option("monitor", "--out", "-o", help="output directory: report.html and tables/"),
         persons: int = typer.Option(200_000, "--persons", help="synthetic population for the decomposition and scenarios"),
         draws: int = typer.Option(200, "--draws", help="Monte Carlo draws of the index's rank intervals (0 = none)"),
@@ -58,7 +62,9 @@ def register(app: typer.Typer) -> None:
         from prosperity.cli.measure_cmd import fail
         from prosperity.report import build_monitor
 
-        if lang not in ("en", "zh"):
+        from prosperity.report.project import ProjectError, load_project
+
+        if lang is not None and lang not in ("en", "zh"):
             fail(f"--lang must be en or zh, got {lang!r}.")
         if persons < 1000:
             fail(f"--persons {persons}: the synthetic population needs at least 1,000 persons (default 200,000).")
@@ -68,6 +74,11 @@ def register(app: typer.Typer) -> None:
                  "store"]
         console = Console(stderr=True)
         show = not quiet and sys.stderr.isatty()
+        try:
+            loaded = load_project(project) if project is not None else None  # every problem at once, before any work
+        except ProjectError as exc:
+            typer.echo("error: " + str(exc), err=True)
+            raise typer.Exit(code=2) from None
         try:
             if show:
                 with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
@@ -80,11 +91,11 @@ def register(app: typer.Typer) -> None:
                         seen.append(name)
                         bar.update(task, description=name)
                     report = build_monitor(year, lang=lang, out=out, persons=persons, draws=draws, progress=progress,
-                                          store=False if no_store else store)
+                                          store=False if no_store else store, project=loaded)
                     bar.update(task, completed=len(steps))
             else:
                 report = build_monitor(year, lang=lang, out=out, persons=persons, draws=draws,
-                                       store=False if no_store else store)
+                                       store=False if no_store else store, project=loaded)
         except (ValueError, KeyError, OSError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         head = report.summary()
@@ -168,7 +179,9 @@ def register_runs(app: typer.Typer) -> None:
             typer.echo(json.dumps(out, default=str, indent=2, ensure_ascii=False))
             return
         typer.echo(f"runs {a} -> {b}: {d['cells_moved']} cell(s) moved")
-        typer.echo("inputs changed: " + (", ".join(i["file"] for i in d["inputs_changed"]) or "none"))
+        typer.echo("inputs changed: " + (", ".join(f"{i['file']} ({(i['sha256_a'] or 'absent')[:12]} -> "
+                                                    f"{(i['sha256_b'] or 'absent')[:12]})" for i in d["inputs_changed"])
+                                          or "none"))
         typer.echo(f"code changed: {'yes' if d['code_changed'] else 'no'} (version {d['version'][0]} -> {d['version'][1]})")
         typer.echo("parameters changed: " + (", ".join(f"{k} {v[0]} -> {v[1]}" for k, v in d["parameters_changed"].items())
                                              or "none"))

@@ -47,15 +47,27 @@ def _trend(years, values):
 
 
 # ------------------------------------------------------------------------------------ headline
-def headline(year: int, gaps: pd.DataFrame, survey: pd.DataFrame, lang: str) -> Section:
+DEFAULT_TARGETS = ({"indicator": "urban_rural_income_ratio", "target": 1.9, "year": None, "direction": "lower"},
+                   {"indicator": "gini_official", "target": 0.4, "year": None, "direction": "lower"})
+_TARGET_YEAR = {"en": " (target year {year})", "zh": "（目标年份{year}年）"}
+
+
+def headline(year: int, gaps: pd.DataFrame, survey: pd.DataFrame, lang: str, targets=None,
+             targets_note: str | None = None) -> Section:
+    """Key indicators against their targets. ``targets``: dicts with indicator, target, year (the
+    target year, or None) and direction ('lower' or 'higher' is better); default: the illustrative
+    urban/rural ratio < 1.9 and Gini < 0.4. Status: met; else, at the trend (least-squares slope of
+    the last five years), the year the target is reached, ``year + (target - value) / slope``: on
+    track when that is not after the target year; off track when the trend moves away from it."""
     import plotly.graph_objects as go
 
     t = T(lang)
+    targets = {d["indicator"]: d for d in (DEFAULT_TARGETS if targets is None else targets)}
     wide = gaps.pivot(index="year", columns="indicator", values="value").sort_index()
     nat = survey[survey["area"] == "national"].set_index("year").sort_index()
     rows = []
 
-    def add(code, label, series, target=None, better="lower"):
+    def add(code, label, series):
         series = series.dropna()
         series = series[series.index <= year]
         if series.empty or year not in series.index:
@@ -63,32 +75,38 @@ def headline(year: int, gaps: pd.DataFrame, survey: pd.DataFrame, lang: str) -> 
         value = float(series.loc[year])
         slope = _trend(series.index.to_numpy(), series.to_numpy())
         status, reach = "", None
+        spec = targets.get(code)
+        target = spec["target"] if spec else None
+        target_year = spec.get("year") if spec else None
         if target is not None:
-            met = value < target if better == "lower" else value > target
+            met = value < target if spec["direction"] == "lower" else value > target
             if met:
                 status = t("met")
             elif np.isfinite(slope) and slope != 0 and ((target - value) / slope) > 0:
                 reach = year + (target - value) / slope
-                status = t("on_track_by", year=int(np.ceil(reach)))
+                late = target_year is not None and reach > target_year
+                status = t("off_track") if late else t("on_track_by", year=int(np.ceil(reach)))
             else:
                 status = t("off_track")
+            if target_year is not None:
+                status += _TARGET_YEAR[lang].format(year=target_year)
         rows.append({"indicator": code, "label": label, "year": year, "value": value,
                      "trend_per_year": slope, "target": target, "status": status,
-                     "reached_at_trend": reach})
+                     "reached_at_trend": reach, "target_year": target_year})
 
-    add("disp_income_pc_yuan", t("income_pc"), nat["disp_income_pc_yuan"], None, "higher")
-    add("urban_rural_income_ratio", t("ur_ratio"), wide.get("urban_rural_income_ratio", pd.Series(dtype=float)), 1.9)
-    add("gini_official", t("gini_official"), wide.get("gini_official", pd.Series(dtype=float)), 0.4)
-    add("s80_s20", t("s80s20"), wide.get("s80_s20", pd.Series(dtype=float)))
-    add("middle_share", t("middle_share_q"), wide.get("middle_share", pd.Series(dtype=float)))
-    add("cv_weighted", t("regional_cv"), wide.get("cv_weighted", pd.Series(dtype=float)))
+    labels = {"disp_income_pc_yuan": t("income_pc"), "urban_rural_income_ratio": t("ur_ratio"),
+              "gini_official": t("gini_official"), "s80_s20": t("s80s20"), "middle_share": t("middle_share_q"),
+              "cv_weighted": t("regional_cv")}
+    add("disp_income_pc_yuan", labels["disp_income_pc_yuan"], nat["disp_income_pc_yuan"])
+    for code in [*list(labels)[1:], *[c for c in targets if c not in labels]]:
+        add(code, labels.get(code, code), wide.get(code, pd.Series(dtype=float)))
     table = pd.DataFrame(rows)
     findings = []
     for r in rows:
         s = t("headline_line", label=r["label"], value=_fmt(r["value"], 0 if r["value"] > 100 else 3),
               year=year, trend=_fmt(r["trend_per_year"], 0 if abs(r["value"]) > 100 else 4))
         if r["target"] is not None:
-            s += " " + t("headline_target", target=r["target"], status=r["status"])
+            s += " " + t("headline_target", target=f"{r['target']:g}", status=r["status"])
         findings.append(s)
     fig = go.Figure(go.Table(
         header=dict(values=[t("indicator"), str(year), t("trend"), t("target"), t("status")]),
@@ -96,7 +114,7 @@ def headline(year: int, gaps: pd.DataFrame, survey: pd.DataFrame, lang: str) -> 
                            [f"{v:+,.4g}" for v in table["trend_per_year"]],
                            ["" if pd.isna(v) else f"{v:g}" for v in table["target"]], table["status"]])))
     fig.update_layout(title=t("headline_title", year=year), height=320, margin=dict(l=10, r=10, t=50, b=10))
-    notes = [t("targets_illustrative")]
+    notes = [targets_note or t("targets_illustrative")]
     return Section("headline", t("s_headline"), findings, [fig], {"headline": table}, notes)
 
 
@@ -298,7 +316,10 @@ def regions(year: int, provinces: pd.DataFrame, lang: str) -> Section:
 
 
 # ------------------------------------------------------------------------------------ decomposition
-def decomposition(year: int, persons: int, lang: str) -> Section:
+def decomposition(year: int, persons: int, lang: str, microdata: pd.DataFrame | None = None) -> Section:
+    """Nested Theil decomposition (region -> province -> province x area) of the synthetic population
+    or, when given, of ``microdata`` (columns income, optional weight, and any of region, province,
+    area: the levels present, coarse to fine; area nests inside province when both are given)."""
     import plotly.graph_objects as go
 
     from ..decompose import nested_decomposition
@@ -306,20 +327,40 @@ def decomposition(year: int, persons: int, lang: str) -> Section:
 
     t = T(lang)
     year = min(max(year, 2016), 2024)  # the synthetic population exists for 2016-2024
-    pop = synthesize_population(year, persons=persons, seed=1)
-    dec = nested_decomposition(pop["disp_income_pc_yuan"].to_numpy(float), pop["weight"].to_numpy(float),
-                               levels=[pop["region"].astype(str).to_numpy(), pop["province_en"].astype(str).to_numpy(),
-                                       (pop["province_en"].astype(str) + "/" + pop["area"].astype(str)).to_numpy()],
-                               names=["region", "province", "province x area"], measure="theil")
+    if microdata is None:
+        pop = synthesize_population(year, persons=persons, seed=1)
+        income, weight = pop["disp_income_pc_yuan"].to_numpy(float), pop["weight"].to_numpy(float)
+        levels = [pop["region"].astype(str).to_numpy(), pop["province_en"].astype(str).to_numpy(),
+                  (pop["province_en"].astype(str) + "/" + pop["area"].astype(str)).to_numpy()]
+        names = ["region", "province", "province x area"]
+    else:
+        m = microdata
+        income = m["income"].to_numpy(float)
+        weight = m["weight"].to_numpy(float) if "weight" in m else np.ones(len(m))
+        levels, names, prefix = [], [], None
+        for col in ("region", "province", "area"):
+            if col not in m:
+                continue
+            labels = m[col].astype(str)
+            if prefix is not None:
+                labels = prefix + "/" + labels
+            levels.append(labels.to_numpy())
+            names.append(col if prefix is None else f"{names[-1]} x {col}")
+            prefix = labels
+    dec = nested_decomposition(income, weight, levels=levels, names=names, measure="theil")
     frame = dec.to_frame()
     labels = [f"{r.component} {r.level}" for r in frame.itertuples()]
     fig = go.Figure(go.Bar(x=labels, y=frame["share"], text=[f"{100 * v:.1f} %" for v in frame["share"]]))
     fig.update_layout(title=t("dec_title", year=min(year, 2024)), height=360, yaxis_tickformat=".0%")
-    findings = [t("dec_total", theil=_fmt(dec.total, 4))]
+    findings = [t("dec_total", theil=_fmt(dec.total, 4)) if microdata is None else {
+        "en": f"The Theil index of the project's microdata is {_fmt(dec.total, 4)}.",
+        "zh": f"项目微观数据的泰尔指数为{_fmt(dec.total, 4)}。"}[lang]]
     for label, r in zip(labels, frame.itertuples()):
         findings.append(t("dec_component", name=label, share=_fmt(100 * r.share, 1)))
-    return Section("decomposition", t("s_decomposition"), findings, [fig], {"nested_decomposition": frame},
-                   [t("dec_note", persons=f"{persons:,}")])
+    note = t("dec_note", persons=f"{persons:,}") if microdata is None else {
+        "en": f"Decomposition of the project's microdata ({len(microdata):,} records, datasets.microdata).",
+        "zh": f"对项目微观数据（{len(microdata):,} 条记录，datasets.microdata）的分解。"}[lang]
+    return Section("decomposition", t("s_decomposition"), findings, [fig], {"nested_decomposition": frame}, [note])
 
 
 # ------------------------------------------------------------------------------------ index
@@ -344,16 +385,20 @@ def index_in_default_year(framework: str, draws: int, panel: pd.DataFrame | None
     if unc is not None:
         sc = sc.merge(unc.summary[["region", "year", "rank_q05", "rank_q95"]], on=["region", "year"], how="left")
     return res, sc.sort_values("rank")
-def composite_index(lang: str, draws: int) -> Section:
+def composite_index(lang: str, draws: int, frameworks=None, panel: pd.DataFrame | None = None) -> Section:
+    """The index under each framework (default: :data:`FRAMEWORKS`; else (key, Framework or name)
+    pairs) on ``panel`` (default: the bundled provincial panel; region column ``province``), with
+    rank intervals; the Sobol sensitivity of the ranking for the first framework."""
     import plotly.graph_objects as go
 
     from ..index.china import china_provincial_panel
 
     t = T(lang)
-    panel = china_provincial_panel()
+    panel = china_provincial_panel() if panel is None else panel
     findings, figs, tables = [], [], {}
-    for name in FRAMEWORKS:
-        res, sc = index_in_default_year(name, draws, panel)
+    frameworks = [(n, n) for n in FRAMEWORKS] if frameworks is None else list(frameworks)
+    for k, (name, framework) in enumerate(frameworks):
+        res, sc = index_in_default_year(framework, draws, panel)
         unc = draws > 0
         y = res.default_year()
         tables[f"index_{name}"] = sc
@@ -367,7 +412,7 @@ def composite_index(lang: str, draws: int) -> Section:
         figs.append(fig)
         first = sc.iloc[0]
         wide = (sc["rank_q95"] - sc["rank_q05"]).median() if unc else np.nan
-        if name == "affluence_sharing" and draws:
+        if k == 0 and draws:
             from ..index import sobol_indices
 
             with warnings.catch_warnings():
@@ -375,7 +420,7 @@ def composite_index(lang: str, draws: int) -> Section:
                 sob = sobol_indices(res, max(64, draws), seed=1, normalisations=["minmax", "zscore", "rank"],
                                     weightings=["entropy", "equal", "critic"],
                                     aggregations=["arithmetic", "geometric"], n_boot=50).to_frame().reset_index()
-            tables["index_sensitivity_affluence_sharing"] = sob
+            tables[f"index_sensitivity_{name}"] = sob
             fig_s = go.Figure(go.Bar(x=sob["factor"], y=sob["ST"], name="total (ST)"))
             fig_s.add_trace(go.Bar(x=sob["factor"], y=sob["S1"], name="first order (S1)"))
             fig_s.update_layout(title=t("sobol_title", name=res.framework.name), barmode="group", height=360)
@@ -389,7 +434,10 @@ def composite_index(lang: str, draws: int) -> Section:
 
 
 # ------------------------------------------------------------------------------------ scenarios
-def scenarios(year: int, persons: int, lang: str) -> Section:
+def scenarios(year: int, persons: int, lang: str, reforms=None) -> Section:
+    """The shipped example reforms or ``reforms`` ((name, reform file or shipped name, budget-neutral
+    parameter or None) triples) on the synthetic population; province maps of the gains for
+    east_west_transfer and dibao_plus_20pct (default) or the first two reforms."""
     import plotly.graph_objects as go
 
     from ..simulate import Simulation, example_reforms, load_reforms
@@ -399,9 +447,15 @@ def scenarios(year: int, persons: int, lang: str) -> Section:
     sim_year = min(max(year, 2019), 2024)
     sim = Simulation(synthesize_population(sim_year, persons=persons, seed=1), sim_year)
     rows, deciles, extra_figs, extra_tables = [], [], [], {}
-    for name in sorted(example_reforms()):
-        budget = "regional_transfers.east_west.levy_rate" if name == "east_west_transfer" else None
-        res = sim.run(load_reforms([name]), budget_neutral=budget)
+    if reforms is None:
+        reforms = [(n, n, "regional_transfers.east_west.levy_rate" if n == "east_west_transfer" else None)
+                   for n in sorted(example_reforms())]
+        mapped = ("east_west_transfer", "dibao_plus_20pct")
+    else:
+        mapped = tuple(n for n, _, _ in reforms[:2])
+    spec = {n: (p, b) for n, p, b in reforms}
+    for name, path, budget in reforms:
+        res = sim.run(load_reforms([path]), budget_neutral=budget)
         s = res.summary.set_index("measure")
         wl = res.winners_losers.set_index("group").loc["all"]
         rows.append({"reform": name, "net_cost_bn_yuan": res.net_cost_bn, "gini_baseline": s.loc["gini", "baseline"],
@@ -426,9 +480,9 @@ def scenarios(year: int, persons: int, lang: str) -> Section:
                           g0=_fmt(r["gini_baseline"], 4), g1=_fmt(r["gini_reform"], 4),
                           gain=_fmt(100 * r["gain_more_5pct"], 1)))
     geo = province_geojson()
-    for name in ("east_west_transfer", "dibao_plus_20pct"):
-        budget = "regional_transfers.east_west.levy_rate" if name == "east_west_transfer" else None
-        res = sim.run(load_reforms([name]), budget_neutral=budget)
+    for name in mapped:
+        path, budget = spec[name]
+        res = sim.run(load_reforms([path]), budget_neutral=budget)
         prov = res.by_province.set_index("group")["change_pct"]
         figs_map = province_map(geo, prov, pd.Series(prov.index, index=prov.index), t("sc_map", reform=name), "%")
         extra_figs.append(figs_map)
