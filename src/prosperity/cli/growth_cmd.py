@@ -18,7 +18,10 @@ growth rates are fractions per year (``--years``), quantiles in the incomes' uni
 divided by the price level of ``--deflator``: a ratio, or with ``--deflator-kind chain`` the product of
 year-on-year indices / 100; see :func:`prosperity.dynamics.incidence.deflator_level`); null where a value is undefined (no ``--line``: no pro-poor rate).
 ``--no-se`` drops the ``se``, ``ci_low`` and ``ci_high`` keys. ``--format csv`` prints the curve;
-``--format table`` the summaries and the curve at deciles. Bad input: one paragraph on stderr, exit 2.
+``--format table`` the summaries and the curve at deciles (rates as fractions; ``--percent`` shows them
+in percent), with the units of the incomes in the footer (the bundled data set's metadata, ``--units``,
+or "as in the input files"). ``--out FILE`` writes the curve (``.xlsx``: sheets ``curve`` and
+``summary``). Bad input: one paragraph on stderr, exit 2.
 """
 
 from __future__ import annotations

@@ -235,7 +235,12 @@ def _units(res, panel) -> str:
     cfg = res.config
     scale = f"{cfg.normalisation}" + (f" {cfg.range}" if getattr(cfg, "range", None) else "")
     if panel == "china":
-        where = "the indicators' units: see the bundled panel's metadata (prosperity data show provincial_gpi_panel_columns)"
+        from prosperity.index.china import INDICATORS
+
+        codes = [code for code in res.weights.index if code in INDICATORS]
+        where = ("the indicators' units (prosperity.index.china.INDICATORS): "
+                 + ", ".join(f"{code} {INDICATORS[code][0]}" for code in codes)
+                 + "; money in current prices unless stated")
     else:
         from prosperity.cli.layout import FROM_INPUT
 

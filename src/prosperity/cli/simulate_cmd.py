@@ -14,8 +14,10 @@ Output contract of ``simulate --format json`` (scripts depend on it; keys are on
                      "error", "within_tolerance"}],
      "assumptions": [...], "warnings": [...]}
 
-``--format csv`` prints the summary; ``table`` every table. ``household --format json`` prints
-{"household", "reform", "steps", "members", "curve"}. Bad input: one paragraph on stderr, exit 2.
+``--format csv`` prints the summary; ``table`` every table (shares as fractions, ``--percent`` in
+percent; the whole population's row labelled ``(all)``; the units in the footer). ``household --format
+json`` prints {"household", "reform", "steps", "members", "curve"}; ``household --out`` writes the curve
+(``.xlsx``: sheets steps, members, curve). Bad input: one paragraph on stderr, exit 2.
 """
 
 from __future__ import annotations

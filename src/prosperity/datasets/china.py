@@ -409,6 +409,7 @@ def provincial_gpi_panel_1985_2018(*, backend: str = "pandas"):
     description="Column dictionary of the provincial GPI panel (source sheet and unit row of every column)",
     source="github xxyyluo/WD @ 3814111 (sheet names and unit rows of the source workbook)",
     licence="none stated (academic replication data; cite the paper)",
+    units={"unit": "the unit of each panel column, as written in the source sheet's unit row"},
 )
 def provincial_gpi_panel_columns(*, backend: str = "pandas"):
     """Column dictionary: column (as returned by the panel loader), source_column, source_sheet, unit."""

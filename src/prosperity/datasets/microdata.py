@@ -107,7 +107,8 @@ def pysal_mexico(*, backend: str = "pandas"):
     description="USA: per-capita personal income of 48 lower states, 1929-2009 (BEA)",
     source="libpysal 4.14.1 examples/us_income/usjoin.csv; BEA REIS",
     licence="BSD-3-Clause (libpysal); BEA data public domain",
-    units={"1929..2009": "dollars per person, current prices"},
+    units={"1929..2009": "dollars per person, current prices",
+           "pc_income_usd": "dollars per person, current prices (long=True)"},
 )
 def pysal_us_income(*, long: bool = False, backend: str = "pandas"):
     """PySAL's US state income panel: wide (one column per year, as in libpysal) or ``long=True``
