@@ -261,6 +261,12 @@ def distribution_measures(
             raise ValueError(f"the poverty line must be positive, got {z}")
         if check_line:
             low, high = (float(x) for x in pdist.quantile(np.array([1e-6, 1 - 1e-6])))
+            if low > high:  # an invalid Lorenz fit: Q decreases, so Q(1e-6) > Q(1 - 1e-6)
+                raise ValueError(
+                    f"the fitted {pdist.method} curve is not a valid Lorenz curve: its quantile function "
+                    f"decreases (Q(0.000001) = {low:.6g} > Q(0.999999) = {high:.6g}), so it has no income range "
+                    f"for the poverty line {z:g}; use method auto (PIP's choice) or gpinter/histogram"
+                )
             if not (low < z < high):
                 raise ValueError(
                     f"poverty line {z:g} lies outside the support of the fitted distribution "

@@ -27,7 +27,10 @@ smaller SSE over the points up to H if both are.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 
 from .distribution import FittedDistribution
 from .table import GroupedDataError, GroupedTable
@@ -256,3 +259,146 @@ def select_lorenz(gq: GeneralQuadraticLorenz, beta: BetaLorenz, poverty_line: fl
             pov, pwhy = None, "neither curve is valid up to the headcount (or the line is outside both)"
         out.update(poverty=pov, poverty_reason=pwhy, gq_poverty=gp, beta_poverty=bp)
     return out
+
+
+# ------------------------------------------------------------------ PIP / wbpip conventions
+
+
+@dataclass(frozen=True)
+class LorenzRegression:
+    """OLS without intercept behind a GQ or Beta fit, as wbpip reports it (``create_functional_form_lq``
+    + ``lm``): coefficients, standard errors sqrt(diag(s^2 (X'X)^-1)) with s^2 = SSE / (n - 3), and
+    two R^2: wbpip's ``r2`` = 1 - SSE / sum (y - ybar)^2 and lm's ``r_squared`` = 1 - SSE / sum y^2
+    (no intercept)."""
+
+    form: str
+    terms: tuple
+    coef: np.ndarray
+    se: np.ndarray
+    sse: float
+    sst: float
+    r2: float
+    r_squared: float
+    mse: float
+    nobs: int
+
+    def to_frame(self) -> pd.DataFrame:
+        t = self.coef / self.se
+        return pd.DataFrame({"term": list(self.terms), "estimate": self.coef, "std_error": self.se, "t": t})
+
+
+def lorenz_regression(population, welfare, form: str = "gq") -> LorenzRegression:
+    """Regression of the Lorenz points (last point (1, 1) dropped). ``form="gq"``: L(1 - L) on
+    (P^2 - L), L(P - 1), (P - L) (Villasenor-Arnold); ``"beta"``: log(P - L) on 1, log P, log(1 - P)."""
+    P = np.asarray(population, float)[:-1]
+    L = np.asarray(welfare, float)[:-1]
+    if form == "gq":
+        y = L * (1 - L)
+        X = np.column_stack([P**2 - L, L * (P - 1), P - L])
+        terms = ("A", "B", "C")
+    elif form == "beta":
+        keep = (P - L) > 0
+        P, L = P[keep], L[keep]
+        y = np.log(P - L)
+        X = np.column_stack([np.ones_like(P), np.log(P), np.log(1 - P)])
+        terms = ("log_theta", "gamma", "delta")
+    else:
+        raise GroupedDataError(f"form must be 'gq' or 'beta', got {form!r}")
+    n = y.size
+    if n <= 3:
+        raise GroupedDataError(f"the {form} regression needs more than 3 Lorenz points below (1, 1), got {n}")
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ coef
+    sse = float(resid @ resid)
+    mse = sse / (n - 3)
+    se = np.sqrt(np.diag(mse * np.linalg.inv(X.T @ X)))
+    sst = float(np.sum((y - y.mean()) ** 2))
+    return LorenzRegression(form, terms, coef, se, sse, sst, 1 - sse / sst, 1 - sse / float(y @ y), mse, n)
+
+
+def sse_pip(dist: "_LorenzCurveFit", headcount: float) -> dict:
+    """PIP's fit measures (wbpip ``gd_compute_fit_lq``/``_lb``): SSE over all Lorenz points but the
+    last, and SSE up to the headcount: the points with P < H plus the next point (which can be
+    (1, 1))."""
+    P, L = dist._P, dist._L
+    resid2 = (L - dist.lorenz(P)) ** 2
+    sse = float(np.sum(resid2[:-1]))
+    below = np.flatnonzero(P[:-1] < headcount)
+    nxt = (below[-1] + 1) if below.size else 0
+    ssez = float(np.sum(resid2[below]) + resid2[nxt])
+    return {"sse": sse, "sse_up_to_headcount": ssez}
+
+
+def mld_pip(dist: "_LorenzCurveFit") -> float:
+    """MLD as PIP computes it from a Lorenz curve (wbpip ``gd_compute_mld_lq``): -[log L'(0.0005)
+    x 0.001 + trapezoids of log L' on the 0.001 grid over [0, 0.999]]; the top 0.1 % left out;
+    stretches with L' <= 0 skipped (NaN past a gap of 0.5)."""
+    x1 = float(dist.dlorenz(np.array([0.0005]))[0])
+    gap, total = 0.0, 0.0
+    if x1 == 0:
+        gap = 0.0005
+    else:
+        total = np.log(x1) * 0.001 if x1 > 0 else np.nan
+    grid = np.arange(0, 1000) * 0.001  # 0, 0.001, ..., 0.999
+    d = dist.dlorenz(np.clip(grid, 0, None))
+    for k in range(999):
+        a, b = d[k], d[k + 1]
+        if a <= 0 or b <= 0:
+            gap += 0.001
+            if gap > 0.5:
+                return float("nan")
+        else:
+            gap = 0.0
+            total += (np.log(a) + np.log(b)) * 0.0005
+    return float(-total)
+
+
+def watts_pip(dist: "_LorenzCurveFit", line: float, headcount: float | None = None, dd: float = 0.01) -> float:
+    """Watts as PIP computes it (wbpip ``gd_compute_watts_lq``): W = H log(z / mu) - int_0^H log L',
+    the integral by log L'(s/2) s plus trapezoids on the grid of step s = H dd."""
+    h = float(dist.cdf(np.array([line]))[0]) if headcount is None else float(headcount)
+    if h <= 0:
+        return 0.0
+    snw = h * dd
+    gap, w = 0.0, 0.0
+    x1 = float(dist.dlorenz(np.array([snw / 2]))[0])
+    if x1 <= 0:
+        gap = snw / 2
+    else:
+        w = np.log(x1) * snw
+    xend = h - snw
+    nstep = int(xend / snw + 1e-10)  # R seq(0, xend, by = snw)
+    steps = np.arange(nstep + 1) * snw
+    d = dist.dlorenz(np.concatenate([[0.0], steps + snw]))
+    for k in range(steps.size):
+        a, b = d[k], d[k + 1]
+        if a <= 0 or b <= 0:
+            gap += snw
+            if gap > 0.05:
+                return float("nan")
+        else:
+            gap = 0.0
+            w += (np.log(a) + np.log(b)) * snw * 0.5
+    if w != 0 and line / dist.mean > 0:
+        w = np.log(line / dist.mean) * h - w
+        if w > 0:
+            return float(w)
+    return float("nan")
+
+
+def poverty_elasticities(dist: "_LorenzCurveFit", line: float) -> dict:
+    """Growth (mean) and Gini elasticities of H, PG and SPG (FGT2) for a Lorenz-curve fit (Datt 1998;
+    wbpip ``gd_compute_poverty_stats_lq``/``_lb``):
+
+        eh = -z / (mu H L''(H)),   epg = 1 - H / PG,   ep = 2 (1 - PG / P2),
+        gh = (1 - z / mu) / (H L''(H)),   gpg = 1 + (mu / z - 1) H / PG,   gp = 2 (1 + (mu / z - 1) PG / P2).
+    """
+    from .distribution import fgt
+
+    z, mu = float(line), dist.mean
+    h = float(dist.cdf(np.array([z]))[0])
+    pg, p2 = fgt(dist, z, 1, h), fgt(dist, z, 2, h)
+    ddl = float(dist.ddlorenz(np.array([h]))[0])
+    return {"headcount": h, "poverty_gap": pg, "fgt2": p2, "dl": float(dist.dlorenz(np.array([h]))[0]), "ddl": ddl,
+            "eh": -z / (mu * h * ddl), "epg": 1 - h / pg, "ep": 2 * (1 - pg / p2),
+            "gh": (1 - z / mu) / (h * ddl), "gpg": 1 + (mu / z - 1) * h / pg, "gp": 2 * (1 + (mu / z - 1) * pg / p2)}
