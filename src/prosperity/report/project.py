@@ -211,7 +211,10 @@ class _Issues:
 
 
 def _did_you_mean(word: str, choices) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    """'; did you mean 'x'?' for the closest choice (difflib), else a choice that starts with the word."""
+    choices = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    close = close or [c for c in choices if c.lower().startswith(str(word).lower())][:1]
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -339,7 +342,7 @@ def load_project(path: str | Path) -> Project:
         spec = ProjectSpec.model_validate(data)
     except ValidationError as err:
         _pydantic(err, data, issues)
-        raise ProjectError(issues.items, source) from None
+        spec = _valid_parts(data)  # go on checking the parts that are well formed: every problem at once
     base = path.parent
     inputs = [_input("project", path.name, path)]
     frames: dict[str, pd.DataFrame] = {}
@@ -360,8 +363,41 @@ def load_project(path: str | Path) -> Project:
             issues.add(("year",), f"{spec.year} is not a year of datasets.national ({years[0]}-{years[-1]}); "
                                   "fix: choose one of those or drop year: (default: the latest)")
     if issues.items:
-        raise ProjectError(issues.items, source)
+        raise ProjectError(sorted(issues.items, key=lambda i: (i.line or 0, i.column or 0)), source)
     return Project(path, spec, frames, frameworks, targets, scenarios, inputs)
+
+
+def _valid_parts(data: dict) -> ProjectSpec:
+    """The well-formed parts of a project that failed validation (each data set, target and scenario
+    on its own; a malformed item becomes None), so their files and names can be checked too."""
+    fields = {}
+    for name in ProjectSpec.model_fields:
+        if name not in data:
+            continue
+        value = data[name]
+        if name == "datasets" and isinstance(value, dict):
+            sets = {}
+            for k, v in value.items():
+                if k in ROLES:
+                    try:
+                        sets[k] = DatasetSpec.model_validate(v)
+                    except ValidationError:
+                        pass
+            fields[name] = DatasetsSpec.model_construct(**sets)
+        elif name in ("targets", "scenarios") and isinstance(value, list):
+            items = []
+            for v in value:
+                try:
+                    items.append(getattr(ProjectSpec.model_validate({name: [v]}), name)[0])
+                except ValidationError:
+                    items.append(None)
+            fields[name] = items
+        else:
+            try:
+                fields[name] = getattr(ProjectSpec.model_validate({name: value}), name)
+            except ValidationError:
+                pass
+    return ProjectSpec.model_construct(**fields)
 
 
 def _load_dataset(name: str, ds: DatasetSpec, base: Path, issues: _Issues) -> pd.DataFrame | None:
@@ -442,7 +478,8 @@ def _check_values(name, frame, mapping, key, written, issues: _Issues):
     roles = ROLES[name]
 
     def bad(role, mask, what, values=None):
-        rows, n, ex = offending_rows(np.asarray(mask), None if values is None else np.asarray(values, dtype=object))
+        full = None if values is None else values.reindex(frame.index).to_numpy(dtype=object)  # aligned with mask
+        rows, n, ex = offending_rows(np.asarray(mask), full)
         issues.add(key + ("columns", role), f"column {mapping[role]!r} ({role}) of {written}: {what}; "
                    + describe_rows(rows, n, ex))
 
@@ -565,6 +602,8 @@ def _targets(spec, issues: _Issues) -> list[dict] | None:
     known = ["disp_income_pc_yuan", *GAP_OF]
     out, seen = [], {}
     for k, t in enumerate(spec.targets):
+        if t is None:  # malformed, reported already
+            continue
         key = ("targets", k)
         if t.indicator not in known:
             issues.add(key + ("indicator",), f"unknown indicator {t.indicator!r}{_did_you_mean(t.indicator, known)} "
@@ -581,12 +620,16 @@ def _targets(spec, issues: _Issues) -> list[dict] | None:
 
 def _scenarios(spec, base, issues: _Issues, inputs) -> list[tuple[str, str, str | None]] | None:
     from ..simulate import example_reforms, load_reforms
+    from ..simulate.parameter_tree import bundled_parameters
     from ..simulate.reform import ReformError
 
     if spec.scenarios is None:
         return None
     out = []
+    names: dict = {}
     for k, item in enumerate(spec.scenarios):
+        if item is None:  # malformed, reported already
+            continue
         s = ScenarioSpec(path=item) if isinstance(item, str) else item
         key = ("scenarios", k) if isinstance(item, str) else ("scenarios", k, "path")
         p = base / s.path
@@ -594,13 +637,23 @@ def _scenarios(spec, base, issues: _Issues, inputs) -> list[tuple[str, str, str 
             issues.add(key, f"{s.path!r} is neither a shipped reform ({', '.join(example_reforms())}) nor a file "
                        f"(resolved: {p.resolve()}){_did_you_mean(s.path, example_reforms())}")
             continue
-        try:
-            load_reforms([str(p) if p.is_file() else s.path])
+        try:  # parsed, then applied to the bundled parameters: unknown parameter paths are found now
+            tree = load_reforms([str(p) if p.is_file() else s.path]).apply(bundled_parameters())
         except ReformError as exc:
             for problem in exc.problems:
                 issues.add(key, problem)
             continue
+        if s.budget_neutral is not None and s.budget_neutral not in tree.leaves:
+            issues.add(("scenarios", k, "budget_neutral"), f"{s.budget_neutral!r} is not a parameter of the "
+                       f"microsimulation{_did_you_mean(s.budget_neutral, tree.paths())}; fix: name a parameter "
+                       "path such as regional_transfers.east_west.levy_rate")
+            continue
         if p.is_file():
             inputs.append(_input(_fmt_key(("scenarios", k)), s.path, p))
-        out.append((s.name or Path(s.path).stem, str(p.resolve()) if p.is_file() else s.path, s.budget_neutral))
+        name = s.name or Path(s.path).stem
+        if name in names:
+            issues.add(key, f"a second scenario named {name!r} (first: scenarios[{names[name]}]); fix: give one a name:")
+            continue
+        names[name] = k
+        out.append((name, str(p.resolve()) if p.is_file() else s.path, s.budget_neutral))
     return out
