@@ -73,12 +73,12 @@ def test_regression_se_and_r2():
 
 
 def test_invalid_curve_message_names_the_decreasing_quantile():
-    t = GroupedTable.from_arrays([0.2] * 5, mean=[1, 1.05, 1.1, 1.15, 30])
+    t = GroupedTable.from_arrays([0.2] * 5, mean=[1, 1.2, 1.4, 5, 6])
     gq = GeneralQuadraticLorenz.fit(t)
     lo, hi = gq.quantile(np.array([1e-6, 1 - 1e-6]))
-    if lo > hi:
-        with pytest.raises(ValueError, match=r"decreases \(Q\(0.000001\) = .* > Q\(0.999999\)"):
-            gq.measures(2.0)
+    assert lo > hi  # this invalid GQ fit has Q(0+) = 6.08 > Q(1-) = 1.06
+    with pytest.raises(ValueError, match=r"decreases \(Q\(0.000001\) = 6.08307 > Q\(0.999999\) = 1.06498\)"):
+        gq.measures(2.0)
 
 
 def test_gastwirth_bounds():
