@@ -407,7 +407,8 @@ def _load_dataset(name: str, ds: DatasetSpec, base: Path, issues: _Issues) -> pd
     file = base / ds.path
     n_before = len(issues.items)
     if not file.is_file():
-        near = difflib.get_close_matches(file.name, [p.name for p in file.parent.iterdir() if p.is_file()], n=1) \
+        near = difflib.get_close_matches(file.name, [p.name for p in file.parent.iterdir() if p.is_file()], n=1,
+                                     cutoff=0.75) \
             if file.parent.is_dir() else []
         issues.add(key + ("path",), f"file {ds.path!r} does not exist (resolved: {file.resolve()})"
                    + (f"; did you mean {near[0]!r}?" if near else "; fix: paths are relative to the project file"))
