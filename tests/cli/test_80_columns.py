@@ -50,6 +50,8 @@ CASES = {
     "data show": (["data", "show", "eusilc"], ["eqIncome", "euro per year (net)"]),
     "data show (Chinese text)": (["data", "show", "nbs_income_quintiles", "-n", "3"], ["低收入组"]),
     "data path": (["data", "path", "eusilc"], ["laeken_eusilc_synthetic_austria2006.csv.gz"]),
+    "data show (long names: one table per row)": (["data", "show", "provincial_gpi_panel_columns", "-n", "0"],
+                                                   ["services_consumer_durables_urban_pc_yuan"]),
     "gaps": (["gaps"], ["urban_rural_to_province_theil", "2.344", "units:"]),
     "gaps --percent": (["gaps", "--percent"], ["50.12 %"]),
     "grouped": (["grouped", "{d}/quintiles.csv", "--method", "all"], ["0.000003052", "method: gpinter"]),
@@ -105,6 +107,19 @@ def test_nothing_is_cut_at_80_columns(case, files):
     assert cut_lines(res.stdout) == []
     for text in expected:
         assert text in res.stdout, text
+
+
+@pytest.mark.parametrize("width", ["40", "60"])
+@pytest.mark.parametrize("case", ["measure narrow: one table per group", "data list", "gaps", "grouped", "decompose",
+                                  "growth", "synth --check", "data show (long names: one table per row)"])
+def test_narrower_terminals(case, width, files):
+    """The same layouts hold on narrower terminals (split blocks, wrapped text, one table per row)."""
+    args, _ = CASES[case]
+    res = CliRunner().invoke(app, [a.replace("{d}", str(files)) for a in args], env={"COLUMNS": width})
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert [x for x in lines if "…" in x or cell_len(x) > int(width)] == []
+    assert [x for x in lines if x.rstrip()[:1] in BOX and x.rstrip()[-1:] not in BOX] == []
 
 
 def test_every_command_has_a_case():

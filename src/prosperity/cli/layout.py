@@ -114,7 +114,8 @@ def print_frame(frame: pd.DataFrame, con=None, *, title: str | None = None, capt
     may wrap at spaces (every other cell stays on one line); ``right``: columns of preformatted numbers
     (right-aligned as the numeric columns are). When the wide table is wider than the
     console, the other columns go into consecutive blocks that fit; ``caption`` (the footer) is
-    printed once, after the last block, wrapped to the console's width."""
+    printed once, after the last block, wrapped to the console's width. When a single column does not
+    fit beside the label columns, every row is printed as its own (column, value) table (long layout)."""
     from rich.table import Table
 
     con = con or console()
@@ -131,6 +132,14 @@ def print_frame(frame: pd.DataFrame, con=None, *, title: str | None = None, capt
         return _width([head[c]] + text[c]) + 3
 
     room = con.width - 1 - sum(need(c) for c in labels)
+    if labels and any(need(c) > room for c in rest):  # one column does not fit beside the labels: long layout
+        for i in range(len(frame)):
+            name = " · ".join(text[c][i] for c in labels)
+            print_records([(head[c], text[c][i]) for c in labels + rest], con,
+                          title=f"{title} · {name}" if title else name, item="column")
+        if caption:
+            con.print(caption, overflow="fold")
+        return
     blocks: list[list[str]] = []
     for c in rest:
         if blocks and sum(need(x) for x in blocks[-1]) + need(c) <= room:
@@ -167,6 +176,8 @@ def _wrap_widths(columns: list[str], texts: dict, room: int) -> dict[str, int]:
     room -= 3 * len(columns)
     if sum(hi.values()) <= room:
         return hi
+    if sum(lo.values()) > room:  # a word wider than the room: folded across lines, never cut
+        return {c: max(1, room * lo[c] // sum(lo.values())) for c in columns}
     extra = max(0, room - sum(lo.values()))
     lack = sum(hi[c] - lo[c] for c in columns) or 1
     return {c: lo[c] + (extra * (hi[c] - lo[c])) // lack for c in columns}
@@ -174,9 +185,13 @@ def _wrap_widths(columns: list[str], texts: dict, room: int) -> dict[str, int]:
 
 def print_records(records: Sequence[tuple[str, str]], con=None, *, title: str | None = None,
                   caption: str | None = None, item: str = "item", value: str = "value") -> None:
-    """A two-column (item, value) table; long items wrap, values never do."""
+    """A two-column (item, value) table; both wrap at spaces (a word longer than the terminal folds);
+    values right-aligned when they are all numbers."""
+    import re
+
+    numeric = all(re.fullmatch(r"[-+]?[\d,.]*\d(e[-+]?\d+)?( %)?|", str(r[1])) for r in records)
     print_frame(pd.DataFrame({item: [r[0] for r in records], value: [r[1] for r in records]}), con, title=title,
-                caption=caption, wrap=[item, value], formats={item: str, value: str}, right=[value])
+                caption=caption, wrap=[item, value], formats={item: str, value: str}, right=[value] if numeric else [])
 
 
 # ---------------------------------------------------------------- units of the table footers

@@ -287,20 +287,20 @@ def _long_table(result, title, percent=False, caption=None):
 
 
 def _stacked_tables(result, title, percent, caption, console) -> None:
-    """One small table per group, titled by the group's labels (a terminal too narrow for the group columns)."""
-    from rich.table import Table
+    """One small table per group, titled by the group's labels (a terminal too narrow for the group
+    columns); still too narrow, its columns split into blocks (:func:`prosperity.cli.layout.print_frame`)."""
+    import pandas as pd
+
+    from prosperity.cli.layout import print_frame
 
     if title:
         console.print(title, overflow="fold")
-    order = list(dict.fromkeys(result.groups))
-    for group in order:
+    head = ["measure", "value"] + (["se", f"{result.confidence:.0%} CI"] if result.se_method is not None else []) + ["n"]
+    for group in dict.fromkeys(result.groups):
         name = ", ".join(f"{c} = {v}" for c, v in zip(result.by, _labels(result, group))) or "(all)"
-        table = Table(title=name, title_justify="left")
-        _long_columns(table, result)
-        for i in range(len(result)):
-            if result.groups[i] == group:
-                table.add_row(*_long_row(result, i, percent))
-        console.print(table)
+        rows = [_long_row(result, i, percent) for i in range(len(result)) if result.groups[i] == group]
+        print_frame(pd.DataFrame(rows, columns=head), console, title=name, labels=["measure"],
+                    formats={c: str for c in head}, right=head[1:])
     console.print(caption, overflow="fold")
 
 
