@@ -99,3 +99,14 @@ def test_an_early_year_uses_each_source_s_nearest_year_and_says_so(tmp_path):
     assert any("2015: the middle-income share is not computed" in f for f in dist.findings)
     regions = next(s for s in rep.sections if s.key == "regions")
     assert any(f.startswith("2017: per-capita disposable income is highest") for f in regions.findings)
+
+
+def test_without_a_project_every_data_set_is_bundled_and_the_report_says_so(report):
+    sources = pd.read_csv(report.out / "tables" / "data_sources.csv").set_index("data_set")
+    assert (sources["origin"] == "bundled").all()
+    assert sources.loc["frameworks", "file"] == "affluence_sharing, five_concepts, zhejiang_2025"
+    methods = next(s for s in report.sections if s.key == "methods")
+    assert any(f.startswith("No project file: every section runs on the bundled data") for f in methods.findings)
+    head = report.summary().set_index("indicator")
+    assert head["target_year"].isna().all()  # the illustrative targets have no target year
+    assert head.loc["urban_rural_income_ratio", "target"] == 1.9 and head.loc["gini_official", "target"] == 0.4

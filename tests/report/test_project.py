@@ -275,3 +275,60 @@ def test_all_problems_are_reported_at_once_and_the_cli_exits_2_without_a_traceba
     assert not (tmp_path / "o").exists()  # nothing ran
     missing = _run(["monitor", str(tmp_path / "nope.yaml"), "--no-store", "--quiet"])
     assert missing.exit_code == 2 and "the project file does not exist" in missing.output
+
+
+def test_an_index_panel_and_a_framework_file_from_the_project(tmp_path):
+    """The composite index on the project's own panel (here the bundled panel written to a Parquet file
+    with renamed keys): the same scores as on the bundled panel; one edited indicator moves them."""
+    from prosperity.index.china import china_provincial_panel
+    from prosperity.report import sections as S
+
+    root = tmp_path / "p"
+    shutil.copytree(EXAMPLE, root)
+    panel = china_provincial_panel().rename(columns={"province": "prov", "year": "jahr"})
+    panel.to_parquet(root / "data" / "panel.parquet", index=False)
+    fw = (Path(S.__file__).parent.parent / "index" / "frameworks" / "affluence_sharing.yaml").read_text(encoding="utf-8")
+    (root / "ours.yaml").write_text(fw.replace("name: Affluence x sharing", "name: Our index", 1), encoding="utf-8")
+    text = _edit("framework: [affluence_sharing, five_concepts]", "framework: ours.yaml")
+    text = _edit("datasets:\n", "datasets:\n  index_panel:\n    path: data/panel.parquet\n"
+                 "    columns: {region: prov, year: jahr}\n", text)
+    (root / "PROJECT.yaml").write_text(text, encoding="utf-8")
+    project = load_project(root / "PROJECT.yaml")
+    assert [k for k, _ in project.frameworks] == ["ours"]
+    assert "ours.yaml" in {i.file for i in project.inputs} and "data/panel.parquet" in {i.file for i in project.inputs}
+    from prosperity.report.monitor import monitor_data
+
+    sec = S.composite_index("en", 0, frameworks=project.frameworks, panel=monitor_data(project).index_panel)
+    ours = sec.tables["index_ours"].set_index("region")
+    bundled = S.composite_index("en", 0).tables["index_affluence_sharing"].set_index("region")
+    assert np.allclose(ours["score"], bundled.loc[ours.index, "score"], rtol=0, atol=1e-15)
+    assert "Our index" in sec.findings[0]
+    # Beijing's 2018 GDP per head halved in the user's panel: its score falls
+    panel.loc[(panel["prov"] == "Beijing") & (panel["jahr"] == 2018), "gdp_pc"] /= 2
+    panel.to_parquet(root / "data" / "panel.parquet", index=False)
+    project = load_project(root / "PROJECT.yaml")
+    sec2 = S.composite_index("en", 0, frameworks=project.frameworks, panel=monitor_data(project).index_panel)
+    assert sec2.tables["index_ours"].set_index("region").loc["Beijing", "score"] < ours.loc["Beijing", "score"]
+    # a panel without a column the framework needs: the framework's own located message, under framework
+    panel.drop(columns=["wage_avg"]).to_parquet(root / "data" / "panel.parquet", index=False)
+    with pytest.raises(ProjectError) as err:
+        load_project(root / "PROJECT.yaml")
+    assert "framework: in ours.yaml: line" in str(err.value) and "column 'wage_avg' is not in the data" in str(err.value)
+
+
+def test_excel_and_semicolon_files(tmp_path):
+    """The package's reader: an Excel workbook, and a GBK CSV with ';' named by encoding/sep."""
+    root = tmp_path / "p"
+    shutil.copytree(EXAMPLE, root)
+    frame = pd.read_csv(root / "data" / "provinces.csv")
+    frame.to_excel(root / "data" / "provinces.xlsx", index=False)
+    nat = pd.read_csv(root / "data" / "national.csv")
+    nat.to_csv(root / "data" / "national_gbk.csv", index=False, sep=";", encoding="gbk")
+    text = _edit("path: data/provinces.csv", "path: data/provinces.xlsx\n    format: xlsx")
+    text = _edit("path: data/national.csv", "path: data/national_gbk.csv\n    encoding: gbk\n    sep: \";\"", text)
+    (root / "PROJECT.yaml").write_text(text, encoding="utf-8")
+    project = load_project(root / "PROJECT.yaml")
+    p = project.data["provinces"]
+    assert len(p) == 279 and p.loc[(p["province"] == "Shanghai") & (p["year"] == 2024), "income"].item() == 88366
+    n = project.data["national"].set_index("year")
+    assert n.loc[2024, "income"] == 41314 and n.loc[2024, "gini_official"] == 0.465
