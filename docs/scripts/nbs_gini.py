@@ -17,6 +17,7 @@ import pandas as pd
 
 from prosperity.datasets.china import nbs_household_survey, nbs_official_gini
 from prosperity.grouped import GroupedTable, Mixture, calibrate_person_shares, fit_grouped
+from prosperity.grouped.bounds import grouped_bounds
 
 METHODS = ("gq", "beta", "gpinter", "histogram", "lognormal")
 
@@ -40,7 +41,11 @@ def year_row(survey: pd.DataFrame, year: int, official: float) -> dict:
     row["trapezoid"] = trapezoid_gini(nat["means"])
     for m in METHODS:
         row[m] = fit_grouped(table, m).measures()["gini"]
+    b = grouped_bounds(table)
+    row["bound_low"], row["bound_high"] = b.gini_low, b.gini_high
     person = calibrate_person_shares(table, nat["mean"]).table
+    bp = grouped_bounds(person)
+    row["person_bound_low"], row["person_bound_high"] = bp.gini_low, bp.gini_high
     fit = fit_grouped(person, "auto")
     row["person_auto"] = fit.measures()["gini"]
     row["person_auto_median"] = fit.distribution.median()
@@ -59,6 +64,20 @@ def year_row(survey: pd.DataFrame, year: int, official: float) -> dict:
     return row
 
 
+def leave_one_out_position(df: pd.DataFrame) -> pd.Series:
+    """USES OFFICIAL GINIS OF OTHER YEARS: the official Gini's position inside the person-share
+    bounds, lambda = (G_official - G_low) / (G_high - G_low), averaged over the other years and
+    applied to this year's bounds (validated leaving each year out; the year's own official Gini
+    is never used for its estimate)."""
+    lam = (df["official"] - df["person_bound_low"]) / (df["person_bound_high"] - df["person_bound_low"])
+    out = []
+    for i in range(len(df)):
+        lam_other = lam.drop(df.index[i]).mean()
+        r = df.iloc[i]
+        out.append(r["person_bound_low"] + lam_other * (r["person_bound_high"] - r["person_bound_low"]))
+    return pd.Series(out, index=df.index, name="loo_position")
+
+
 def nbs_table() -> pd.DataFrame:
     survey = nbs_household_survey(wide=True)
     official = nbs_official_gini().set_index("year")["gini"]
@@ -70,6 +89,16 @@ def nbs_table() -> pd.DataFrame:
 if __name__ == "__main__":
     df = nbs_table()
     cols = ["trapezoid", *METHODS, "person_auto", "mixture", "official"]
+    df["loo_position"] = leave_one_out_position(df)
+    print("| year | household table: bounds | person shares: bounds | tables-only estimate (mixture) | official "
+          "| official - estimate | official inside the person bounds | leave-one-out position* | its error |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for _, r in df.iterrows():
+        print(f"| {int(r.year)} | [{r.bound_low:.3f}, {r.bound_high:.3f}] | [{r.person_bound_low:.3f}, {r.person_bound_high:.3f}] "
+              f"| {r.mixture:.3f} | {r.official:.3f} | {r.official - r.mixture:+.3f} | "
+              f"{'yes' if r.person_bound_low <= r.official <= r.person_bound_high else 'no'} | {r.loo_position:.3f} "
+              f"| {r.loo_position - r.official:+.3f} |")
+    print()
     print("| year | " + " | ".join(cols) + " | urban share | median: published / mixture |")
     print("|---|" + "---|" * (len(cols) + 2))
     for _, r in df.iterrows():

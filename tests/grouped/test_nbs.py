@@ -24,3 +24,20 @@ def test_nbs_2022_row():
     assert row["mixture_mean"] == pytest.approx(36883, rel=1e-9)  # the mixture reproduces the mean exactly
     assert row["urban_share"] == pytest.approx(0.5746, abs=1e-4)
     assert row["mixture_median"] < row["published_median"]  # the honest gap documented in docs/grouped.md
+
+
+def test_nbs_bounds_and_leave_one_out():
+    spec = importlib.util.spec_from_file_location("nbs_gini", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    df = mod.nbs_table()
+    r22 = df.set_index("year").loc[2022]
+    # Gastwirth bounds of the household table and of the person-share table (docs/grouped.md)
+    assert (round(r22.bound_low, 3), round(r22.bound_high, 3)) == (0.390, 0.463)
+    assert (round(r22.person_bound_low, 3), round(r22.person_bound_high, 3)) == (0.400, 0.467)
+    # the official Gini sits at the top of what the tables allow: the tables alone cannot reach it
+    assert (df.official - df.mixture).min() > 0.03
+    assert (df.person_bound_high - df.official).abs().max() < 0.011  # near the upper bound every year
+    # a method that uses the official Ginis of the other years (leave-one-out): within 0.01 every year
+    loo = mod.leave_one_out_position(df)
+    assert (loo - df.official).abs().max() < 0.01
