@@ -4,7 +4,9 @@ A thin shell over :func:`prosperity.table.measure`. Output contract (scripts dep
 ``--format json`` prints a JSON list of objects ``{"by": {COL: value}, "measure": NAME, "value": x,
 "se": s, "ci_low", "ci_high", "n", "weight_sum"}`` (``"by": {}`` for the whole sample, ``"line"`` when
 a measure uses a poverty line), values as fractions; ``se`` is null without ``--se``. ``--format csv``
-prints the tidy frame; ``--format table`` a readable table. Bad input: one paragraph on stderr, exit 2.
+prints the tidy frame (the whole sample's group columns say ``(all)``); ``--format table`` a table that
+fits the terminal (``--percent``: shares in percent; the footer names the income's units). Bad input:
+one paragraph on stderr, exit 2.
 """
 
 from __future__ import annotations
