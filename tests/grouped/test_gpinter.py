@@ -186,3 +186,27 @@ def test_inconsistent_rows_are_located():
     with pytest.raises(GroupedDataError, match="average below the first bracket"):
         tabulation_fit([0.1, 0.5, 0.9, 0.99], [4310, 23686, 76252, 211861], 47208,
                        bracketavg=[12643, 43908, 108329, 471463])
+
+
+def test_cli_tabulation_and_bounds(tmp_path):
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from prosperity.cli import _register, app
+
+    _register()
+    csv = tmp_path / "us.csv"
+    csv.write_text("population_share,mean,threshold\n0.1,1233.6,0\n0.4,12643,4310\n0.4,43908,23686\n"
+                   "0.09,108329,76252\n0.01,471463,211861\n")
+    res = CliRunner().invoke(app, ["grouped", str(csv), "-m", "gpinter", "-f", "json",
+                                   "--tabulation", str(tmp_path / "tab.csv")])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    low, high = out["diagnostics"]["gini_bounds"]
+    assert low == pytest.approx(0.490110, abs=5e-7) and high == pytest.approx(0.570303, abs=5e-7)
+    tab = pd.read_csv(tmp_path / "tab.csv")
+    assert len(tab) == 127 and tab.set_index("fractile").loc[0.9, "threshold"] == pytest.approx(76252, rel=1e-12)
+    bad = CliRunner().invoke(app, ["grouped", str(csv), "-m", "gq", "--tabulation", str(tmp_path / "t2.csv")])
+    assert bad.exit_code != 0 and "--tabulation needs --method gpinter" in bad.output

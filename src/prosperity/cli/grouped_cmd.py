@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         unit: str = typer.Option("person", "--unit", help="what population_share counts: person or household"),
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
         out: str = typer.Option(None, "--out", help="also write the measures (method, measure, value): FILE.csv | .parquet | .xlsx | .json"),
+        tabulation: str = typer.Option(None, "--tabulation", help="with --method gpinter: write gpinter's detailed tabulation (thresholds, top/bottom/bracket shares and averages, b(p) at 127 fractiles) to FILE.csv | .parquet | .xlsx | .json"),
         percent: bool = PERCENT,
         units: str = UNITS,
     ) -> None:
@@ -62,6 +63,12 @@ def register(app: typer.Typer) -> None:
                 raise ValueError(dicts[0]["diagnostics"]["poverty_error"])
         except (GroupedDataError, ValueError) as exc:
             fail(str(exc))
+        if tabulation:
+            dist = None if many else fits.distribution
+            if not hasattr(dist, "tabulation"):
+                fail(f"--tabulation needs --method gpinter (got --method {method}). Fix: add --method gpinter.")
+            checked_out(tabulation)
+            typer.echo(write_frame(dist.tabulation().to_frame(), tabulation), err=True)
         if out or fmt == "csv":
             long = _long_frame(dicts)
             if out:

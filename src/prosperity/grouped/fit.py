@@ -99,22 +99,33 @@ def fit_grouped(table: GroupedTable, method: str = "auto", *, mean: float | None
         table = GroupedTable.from_arrays(table.population_share, income_share=table.income_share,
                                          threshold=table.threshold, overall_mean=mean, unit=table.unit)
     notes = list(table.notes)
+    bounds = {}
+    if table.has_shares:
+        from .bounds import grouped_bounds
+
+        b = grouped_bounds(table)
+        bounds = {"gini_bounds": [b.gini_low, b.gini_high],
+                  "gini_bounds_note": "the interval of Ginis the table allows (Gastwirth 1972: everyone at the group "
+                                      "mean; the most unequal split inside the groups" +
+                                      (" within their thresholds)" if b.thresholds_used else ")")}
     if method == "all":
         out = []
         for m in METHODS:
             try:
-                out.append(GroupedFit(m, _fit_one(table, m, mean), diagnostics={"table_notes": notes} if notes else {}))
+                out.append(GroupedFit(m, _fit_one(table, m, mean),
+                                      diagnostics={**({"table_notes": notes} if notes else {}), **bounds}))
             except GroupedDataError as exc:
                 out.append(GroupedFit(m, _Unavailable(m, str(exc))))
         return out
     if method != "auto":
-        return GroupedFit(method, _fit_one(table, method, mean), diagnostics={"table_notes": notes} if notes else {})
+        return GroupedFit(method, _fit_one(table, method, mean),
+                          diagnostics={**({"table_notes": notes} if notes else {}), **bounds})
     gq = beta = None
     try:
         gq, beta = GeneralQuadraticLorenz.fit(table, mean), BetaLorenz.fit(table, mean)
     except GroupedDataError as exc:
         notes.append(f"GQ/Beta not fitted: {exc}")
-    diag: dict = {"table_notes": notes} if notes else {}
+    diag: dict = {**({"table_notes": notes} if notes else {}), **bounds}
     if gq is None:
         dist = _fallback(table, mean)
         diag.update(selected_for_distribution=dist.method, selected_for_poverty=dist.method)
