@@ -251,7 +251,7 @@ def moran(values, weights, *, ids=None, transformation: str = "r", permutations:
     if permutations:
         gen = _rng_legacy(seed)
         zs = np.array([gen.permutation(z) for _ in range(permutations)])
-        sim = np.array([n / s0 * np.sum(zp * (w @ zp)) / np.sum(zp * zp) for zp in zs])
+        sim = moran_statistic(zs, w, s0)
     return Moran(i_obs, n, ei, float(vi_norm), float(vi_rand), s0, s1, s2, two_tailed, transformation, permutations,
                  seed if isinstance(seed, (int, np.integer)) or seed is None else type(seed).__name__, sim)
 
