@@ -210,3 +210,24 @@ def test_cli_tabulation_and_bounds(tmp_path):
     assert len(tab) == 127 and tab.set_index("fractile").loc[0.9, "threshold"] == pytest.approx(76252, rel=1e-12)
     bad = CliRunner().invoke(app, ["grouped", str(csv), "-m", "gq", "--tabulation", str(tmp_path / "t2.csv")])
     assert bad.exit_code != 0 and "--tabulation needs --method gpinter" in bad.output
+
+
+def test_shares_only_and_known_quantile_knots():
+    # log-normal(0, 0.8) quintile means (exact), no thresholds: shares_fit, then the true median as a knot
+    from scipy import stats
+
+    s = 0.8
+    z = stats.norm.ppf(np.linspace(0, 1, 6))
+    mu = np.exp(s**2 / 2)
+    cdf_shift = stats.norm.cdf(z - s)
+    means = mu * np.diff(cdf_shift) / 0.2
+    t = GroupedTable.from_arrays([0.2] * 5, mean=means)
+    d = GeneralizedParetoInterpolation.fit(t)
+    assert d.diagnostics["gpinter_function"] == "shares_fit"
+    true_gini = 2 * stats.norm.cdf(s / np.sqrt(2)) - 1
+    assert abs(d.measures()["gini"] - true_gini) < 0.005
+    dm = GeneralizedParetoInterpolation.fit(t, quantiles={0.5: 1.0})  # the log-normal's median is exp(0) = 1
+    assert dm.median() == pytest.approx(1.0, rel=1e-12)
+    assert dm.diagnostics["quantile_increasing"]
+    with pytest.raises(GroupedDataError, match=r"known quantile Q\(0.5\) = 2 does not fit the group means"):
+        GeneralizedParetoInterpolation.fit(t, quantiles={0.5: 2.0})

@@ -859,6 +859,14 @@ def shares_fit(p, *, average=None, bracketshare=None, topshare=None, bracketavg=
     if extra:
         for i in np.flatnonzero(~np.isnan(q_extra)):
             thr[i] = q_extra[i]
+            lo_ok = thr[i] > (thr[i - 1] if i > 0 else -np.inf) and thr[i] > ba[i - 1]
+            hi_ok = i + 1 >= thr.size or (thr[i] < thr[i + 1] and thr[i] < ba[i])
+            if not (lo_ok and hi_ok):
+                raise GroupedDataError(
+                    f"the known quantile Q({p[i]:g}) = {thr[i]:g} does not fit the group means: it must lie above "
+                    f"the average of the bracket below ({ba[i - 1]:.6g}) and below the average of the bracket above "
+                    f"({ba[i]:.6g}) and the next estimated threshold ({thr[i + 1] if i + 1 < thr.size else np.inf:.6g}); "
+                    "the means leave no room for it (drop the quantile or check the table)")
     fit = tabulation_fit(p, thr, average, bracketavg=ba, bottom_model=bottom_model, lower_bound=lower_bound)
     fit.diagnostics["notes"] = notes + fit.diagnostics["notes"]
     fit.diagnostics.update(thresholds_used=False, gpinter_function="shares_fit", estimated_thresholds=thr.tolist())
