@@ -345,7 +345,7 @@ def test_fused_person_pass_equals_the_numpy_rules(sim, name, threads, monkeypatc
     from prosperity.simulate import kernel
     from prosperity.simulate.engine import evaluate
 
-    if kernel.person_rules_loop() is None:
+    if kernel.household_pass() is None:
         pytest.skip("numba not available: only the NumPy rules run")
     monkeypatch.setattr(kernel, "THREADS", threads)
     monkeypatch.setattr(kernel, "PARALLEL_MIN_PERSONS", 0)

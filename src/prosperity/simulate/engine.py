@@ -101,77 +101,58 @@ def _distribute(rule: str, fund_by_province, pop: Population, pre_income_pc, eli
 
 
 def evaluate(pop: Population, fixed: Fixed, p: dict, rules: dict | None = None, extra_wage=None, *,
-             per_person: bool = True, fused: bool = True) -> dict:
+             per_person: bool = True, fused: bool = True, outputs=None, buffers=None) -> dict:
     """Every rule for every household and person under parameters ``p``; returns arrays (households
     unless named ``*_person``). ``extra_wage``: per-person wage added (for marginal rates).
     ``per_person``: also return each person's IIT and taxable income (``iit_person``,
-    ``taxable_income_person``). The person-level rules run in one compiled pass (:mod:`.kernel`) unless
-    ``fused=False``, numba is missing or a reform replaces one of them (then the NumPy rules run)."""
+    ``taxable_income_person``). All the rules run in one compiled pass over households
+    (:mod:`.kernel`) unless ``fused=False``, numba is missing or a reform replaces one of them (then
+    the NumPy rules run).
+
+    ``outputs``: the names of the household results wanted (default: all; e.g. ``("iit", "si_employee",
+    "housing_fund", "resident_pension", "dibao", "disposable")``); the compiled pass then writes only
+    those (the NumPy path computes everything and returns the subset). ``buffers``: a previous result
+    whose arrays are overwritten with this one's (no fresh memory; that result is then this one)."""
     with reuse_freed_memory(pop.n_persons):
-        return _evaluate(pop, fixed, p, rules, extra_wage, per_person, fused)
+        out = _evaluate(pop, fixed, p, rules, extra_wage, per_person, fused, outputs, buffers)
+    if outputs is not None:
+        out = {k: v for k, v in out.items() if k in outputs or k.endswith("_person")}
+    return out
 
 
-def _evaluate(pop, fixed, p, rules, extra_wage, per_person, fused) -> dict:
-    rule = {name: getattr(R, name) for name in ("social_insurance", "special_additional_deductions", "income_tax",
-                                                 "resident_pension", "childcare_subsidy", "dibao")}
-    rule.update(rules or {})
-    hh = pop.person_household
+def _household_arrays(pop: Population, fixed: Fixed, p: dict) -> dict:
+    """Per-household arrays the dibao and budget rules read that depend on parameters only through a few
+    switches, kept in ``fixed`` by those switches: the dibao standard's provincial scaling, the take-up
+    draw below the take-up rate, east-region and east->west donor indicators."""
     H = pop.n_households
-    top_up_prov = _province_values(p, "resident_pension.provincial_top_up")
+    scaled = bool(p["dibao.provincial_scaling"])
+    scale = fixed.per_household(("dibao_scale", scaled), lambda: (
+        fixed.consumption_rel[pop.province] * np.where(pop.urban, fixed.scaling_norm["urban"], fixed.scaling_norm["rural"])
+        if scaled else np.ones(H)))
+    rates = (fixed.take_up_rate["urban"], fixed.take_up_rate["rural"])
+    take_up = fixed.per_household(("take_up",) + rates, lambda: fixed.take_up_draw < np.where(pop.urban, *rates))
+    east = fixed.per_household(("east",), lambda: np.array([REGION_OF[x] == "East" for x in PROVINCES])[pop.province])
+    region_of_prov = np.array([REGIONS.index(REGION_OF[x]) for x in PROVINCES])
+    donor_regions = tuple(REGIONS.index(r) for r in _names(p["regional_transfers.east_west.donor_region"]))
+    donor = fixed.per_household(("donor",) + donor_regions,
+                                lambda: np.isin(region_of_prov, donor_regions)[pop.province])
+    return {"dibao_scale": scale, "take_up": take_up, "east": east, "donor": donor}
 
-    def hsum(x):
-        return np.bincount(hh, weights=x, minlength=H)
 
-    kernel_out = None
-    if fused and not (set(rules or ()) & set(K.FUSED_RULES)):
-        kernel_out = K.person_rules(pop, fixed, p, top_up_prov, extra_wage, per_person=per_person)
-    if kernel_out is not None:
-        fused = kernel_out
-        out = {k: fused[k] for k in ("iit", "si_employee", "housing_fund", "si_employer_pension", "resident_pension",
-                                     "childcare_subsidy", "resident_pension_recipients")}
-        out["gross_wage"] = fused["gross_wage"] if extra_wage is not None else pop.wage_household
-        minimum_h = fused["pension_minimum_part"]
-        if per_person:
-            out["iit_person"], out["taxable_income_person"] = fused["iit_person"], fused["taxable_income_person"]
-    else:
-        wage = fixed.wage_person if extra_wage is None else fixed.wage_person + extra_wage
-        avg_wage_person = (p["social_insurance.average_wage"] * fixed.income_rel)[pop.province][hh]
-        si = rule["social_insurance"](wage, fixed.covered, avg_wage_person, p)
-        sad = rule["special_additional_deductions"](fixed.children_education[hh], fixed.infants[hh],
-                                                    fixed.elders[hh], fixed.primary, p)
-        tax = rule["income_tax"](np.where(fixed.earner, wage, 0.0), si["si_employee"], si["housing_fund"], sad, p)
-        pension = rule["resident_pension"](pop.age, fixed.employee_pensioner, top_up_prov[pop.province][hh], p)
-        child = rule["childcare_subsidy"](pop.age, p)
-        out = {"iit": hsum(tax["iit"]), "si_employee": hsum(si["si_employee"]), "housing_fund": hsum(si["housing_fund"]),
-               "si_employer_pension": hsum(si["si_employer_pension"]), "resident_pension": hsum(pension),
-               "childcare_subsidy": hsum(child), "resident_pension_recipients": hsum(pension > 0),
-               "gross_wage": hsum(wage) if extra_wage is not None else pop.wage_household}
-        minimum_part = np.where(pop.age >= p["resident_pension.eligibility_age"], 1.0, 0.0) * (pension > 0) \
-            * p["resident_pension.minimum"] * R.MONTHS
-        minimum_h = np.bincount(hh, weights=minimum_part, minlength=H)
-        out["iit_person"] = tax["iit"]
-        out["taxable_income_person"] = tax["taxable_income"]
-    market = out["gross_wage"] + pop.business_property
-    compiled = kernel_out is not None
-    if compiled:
-        pre, pre_pc = np.empty(H), np.empty(H)
-        K.income_before_transfers_loop()(out["gross_wage"], pop.business_property, fixed.other_transfers,
-                                         out["resident_pension"], out["childcare_subsidy"], out["iit"],
-                                         out["si_employee"], out["housing_fund"], pop.size, pre, pre_pc)
-    else:
-        pre = (market + fixed.other_transfers + out["resident_pension"] + out["childcare_subsidy"]
-               - out["iit"] - out["si_employee"] - out["housing_fund"])
-        pre_pc = pre / pop.size
+def _transfers_active(p: dict) -> bool:
+    return p["regional_transfers.east_west.amount_per_capita"] > 0 or \
+        p["regional_transfers.ecological_compensation.carbon_price"] > 0
 
-    # regional transfers: east -> central/west (levy on donors' households), ecological compensation
+
+def _regional_transfers(pop: Population, fixed: Fixed, p: dict, pre_pc) -> tuple:
+    """East -> central/west assistance and ecological compensation per household (yuan a year), and the
+    ecological fund by donor province; ``pre_pc`` (per-capita income before transfers) is read only
+    when a fund is distributed to low-income households first."""
+    H = pop.n_households
     pw = pop.persons_weight
     region_of_prov = np.array([REGIONS.index(REGION_OF[x]) for x in PROVINCES])
     ew = "regional_transfers.east_west."
-    donor_regions = [REGIONS.index(r) for r in _names(p[ew + "donor_region"])]
     recipient_regions = [REGIONS.index(r) for r in _names(p[ew + "recipient_regions"])]
-    donor_h = np.isin(region_of_prov, donor_regions)[pop.province]
-    levy = (np.where(donor_h, p[ew + "levy_rate"] * np.maximum(pre, 0.0), 0.0) if p[ew + "levy_rate"] != 0
-            else np.zeros(H))
     recipient_prov = np.isin(region_of_prov, recipient_regions)
     east_west = np.zeros(H)
     if p[ew + "amount_per_capita"] > 0:
@@ -191,41 +172,94 @@ def _evaluate(pop, fixed, p, rules, extra_wage, per_person, fused) -> dict:
         share = np.where(recipients, persons_prov, 0.0)
         fund = eco_fund_by_donor.sum() * share / share.sum() if share.sum() > 0 else np.zeros(len(PROVINCES))
         ecological = _distribute(p[eco + "distribution"], fund, pop, pre_pc, recipients)
+    return east_west, ecological, eco_fund_by_donor
+
+
+def _evaluate(pop, fixed, p, rules, extra_wage, per_person, fused, outputs, buffers) -> dict:
+    top_up_prov = _province_values(p, "resident_pension.provincial_top_up")
+    hh_arrays = _household_arrays(pop, fixed, p)
+    if fused and not (set(rules or ()) & set(K.FUSED_RULES)):
+        wanted = K.OUTPUTS if outputs is None else tuple(o for o in K.OUTPUTS if o in outputs)
+        transfers = _transfers_active(p)
+        if transfers:
+            first = K.run(pop, fixed, p, top_up_prov, hh_arrays, extra_wage=extra_wage, persons_only=True)
+            pre_pc = None if first is None else first["pre_pc"]
+        if not transfers or pre_pc is not None:
+            east_west, ecological, eco_fund = (_regional_transfers(pop, fixed, p, pre_pc) if transfers else
+                                               (None, None, np.zeros(len(PROVINCES))))
+            out = K.run(pop, fixed, p, top_up_prov, hh_arrays, extra_wage=extra_wage, east_west=east_west,
+                        ecological=ecological, per_person=per_person, outputs=wanted, buffers=buffers)
+            if out is not None:
+                if extra_wage is None and "gross_wage" in wanted:
+                    out["gross_wage"] = pop.wage_household
+                if outputs is None:
+                    H = pop.n_households
+                    out["east_west_transfer"] = np.zeros(H) if east_west is None else east_west
+                    out["ecological_compensation"] = np.zeros(H) if ecological is None else ecological
+                    out["ecological_fund_by_donor"] = eco_fund
+                    out["social_insurance_funds"] = out["si_employee"]
+                    out["housing_fund_accounts"] = out["housing_fund"]
+                return out
+    return _evaluate_numpy(pop, fixed, p, rules, extra_wage, top_up_prov, hh_arrays)
+
+
+def _evaluate_numpy(pop, fixed, p, rules, extra_wage, top_up_prov, hh_arrays) -> dict:
+    """The readable path: the vectorised rules of :mod:`.rules`, one NumPy expression at a time."""
+    rule = {name: getattr(R, name) for name in ("social_insurance", "special_additional_deductions", "income_tax",
+                                                 "resident_pension", "childcare_subsidy", "dibao")}
+    rule.update(rules or {})
+    hh = pop.person_household
+    H = pop.n_households
+
+    def hsum(x):
+        return np.bincount(hh, weights=x, minlength=H)
+
+    wage = fixed.wage_person if extra_wage is None else fixed.wage_person + extra_wage
+    avg_wage_person = (p["social_insurance.average_wage"] * fixed.income_rel)[pop.province][hh]
+    si = rule["social_insurance"](wage, fixed.covered, avg_wage_person, p)
+    sad = rule["special_additional_deductions"](fixed.children_education[hh], fixed.infants[hh],
+                                                fixed.elders[hh], fixed.primary, p)
+    tax = rule["income_tax"](np.where(fixed.earner, wage, 0.0), si["si_employee"], si["housing_fund"], sad, p)
+    pension = rule["resident_pension"](pop.age, fixed.employee_pensioner, top_up_prov[pop.province][hh], p)
+    child = rule["childcare_subsidy"](pop.age, p)
+    out = {"iit": hsum(tax["iit"]), "si_employee": hsum(si["si_employee"]), "housing_fund": hsum(si["housing_fund"]),
+           "si_employer_pension": hsum(si["si_employer_pension"]), "resident_pension": hsum(pension),
+           "childcare_subsidy": hsum(child), "resident_pension_recipients": hsum(pension > 0),
+           "gross_wage": hsum(wage) if extra_wage is not None else pop.wage_household}
+    minimum_part = np.where(pop.age >= p["resident_pension.eligibility_age"], 1.0, 0.0) * (pension > 0) \
+        * p["resident_pension.minimum"] * R.MONTHS
+    minimum_h = np.bincount(hh, weights=minimum_part, minlength=H)
+    out["iit_person"] = tax["iit"]
+    out["taxable_income_person"] = tax["taxable_income"]
+    market = out["gross_wage"] + pop.business_property
+    pre = (market + fixed.other_transfers + out["resident_pension"] + out["childcare_subsidy"]
+           - out["iit"] - out["si_employee"] - out["housing_fund"])
+    pre_pc = pre / pop.size
+
+    # regional transfers: east -> central/west (levy on donors' households), ecological compensation
+    ew = "regional_transfers.east_west."
+    levy = (np.where(hh_arrays["donor"], p[ew + "levy_rate"] * np.maximum(pre, 0.0), 0.0) if p[ew + "levy_rate"] != 0
+            else np.zeros(H))
+    east_west, ecological, eco_fund_by_donor = _regional_transfers(pop, fixed, p, pre_pc)
     out.update(levy=levy, east_west_transfer=east_west, ecological_compensation=ecological)
     out["ecological_fund_by_donor"] = eco_fund_by_donor
 
     # dibao: means test on income excluding dibao and the childcare subsidy
-    scaled = bool(p["dibao.provincial_scaling"])
-    scale = fixed.per_household(("dibao_scale", scaled), lambda: (
-        fixed.consumption_rel[pop.province] * np.where(pop.urban, fixed.scaling_norm["urban"], fixed.scaling_norm["rural"])
-        if scaled else np.ones(H)))
-    rates = (fixed.take_up_rate["urban"], fixed.take_up_rate["rural"])
-    take_up = fixed.per_household(("take_up",) + rates, lambda: fixed.take_up_draw < np.where(pop.urban, *rates))
-    east = fixed.per_household(("east",), lambda: np.array([REGION_OF[x] == "East" for x in PROVINCES])[pop.province])
+    scale, take_up, east = hh_arrays["dibao_scale"], hh_arrays["take_up"], hh_arrays["east"]
     iit_central = p["iit.revenue_share_central"]
     out["market_income"] = market
-    if compiled and "dibao" not in (rules or {}):
-        names = ("dibao_standard_monthly", "dibao_eligible", "dibao", "disposable", "disposable_pc", "central", "local")
-        arrays = {k: np.empty(H, dtype=bool if k == "dibao_eligible" else np.float64) for k in names}
-        K.dibao_and_budgets_loop()(pre, east_west, ecological, levy, out["childcare_subsidy"], pop.urban, scale, take_up,
-                                   pop.size, out["iit"], out["resident_pension"], minimum_h, east,
-                                   float(p["dibao.standard.urban"]), float(p["dibao.standard.rural"]),
-                                   float(iit_central), float(p["resident_pension.central_share_east"]),
-                                   *arrays.values())
-        out.update(arrays)
-    else:
-        means = pre + east_west + ecological - levy - out["childcare_subsidy"]
-        national = np.where(pop.urban, p["dibao.standard.urban"], p["dibao.standard.rural"])
-        standard = national * scale
-        out["dibao_standard_monthly"] = standard
-        out["dibao_eligible"] = means < standard * R.MONTHS * pop.size
-        out["dibao"] = rule["dibao"](means, pop.size, standard, take_up, p)
-        out["disposable"] = pre + east_west + ecological - levy + out["dibao"]
-        out["disposable_pc"] = out["disposable"] / pop.size
-        central_pension = minimum_h * np.where(east, p["resident_pension.central_share_east"], 1.0)
-        out["central"] = (iit_central * out["iit"] + levy - east_west - out["childcare_subsidy"] - central_pension)
-        out["local"] = ((1 - iit_central) * out["iit"] - out["dibao"] - (out["resident_pension"] - central_pension)
-                        - ecological)
+    means = pre + east_west + ecological - levy - out["childcare_subsidy"]
+    national = np.where(pop.urban, p["dibao.standard.urban"], p["dibao.standard.rural"])
+    standard = national * scale
+    out["dibao_standard_monthly"] = standard
+    out["dibao_eligible"] = means < standard * R.MONTHS * pop.size
+    out["dibao"] = rule["dibao"](means, pop.size, standard, take_up, p)
+    out["disposable"] = pre + east_west + ecological - levy + out["dibao"]
+    out["disposable_pc"] = out["disposable"] / pop.size
+    central_pension = minimum_h * np.where(east, p["resident_pension.central_share_east"], 1.0)
+    out["central"] = (iit_central * out["iit"] + levy - east_west - out["childcare_subsidy"] - central_pension)
+    out["local"] = ((1 - iit_central) * out["iit"] - out["dibao"] - (out["resident_pension"] - central_pension)
+                    - ecological)
     out["social_insurance_funds"] = out["si_employee"]
     out["housing_fund_accounts"] = out["housing_fund"]
     return out
