@@ -114,8 +114,8 @@ def household_pass(h0, h1, persons_only, starts, wage, extra, flags, age, provin
             earned = w if f & EARNER else 0.0
             taxable = max(earned - basic_deduction - si - hf - sad, 0.0)
             k = 0
-            while k < k_max and thresholds[k + 1] <= taxable:
-                k += 1
+            for j in range(1, k_max + 1):  # thresholds ascending: k = last j with t_j <= taxable (no branch)
+                k += thresholds[j] <= taxable
             tax = tax_at_thresholds[k] + rates[k] * (taxable - thresholds[k])
             a = age[i]
             pension = 0.0
