@@ -274,7 +274,7 @@ def _json_default(o):
 def _print(out: dict) -> None:
     from rich.console import Console
 
-    console = Console(width=140)
+    console = Console()  # the terminal width (80 when not a terminal); long lines wrap, nothing is cut
     console.print(f"[bold]{out['panel']}[/bold]")
     console.rule("sigma-convergence")
     console.print(repr(out["sigma"]), markup=False)
@@ -301,7 +301,7 @@ def _print(out: dict) -> None:
                 f"{lab} chi2={x:.3f} p={p:.4g} dof={d}" for lab, (x, p, d) in zip(sm.lag_labels, sm.shtest)), markup=False)
     console.rule("rank mobility (Kendall tau vs first period)")
     t = out["rank"].table
-    console.print(t.iloc[[0, len(t) // 2, len(t) - 1]].to_string(index=False, float_format=lambda v: f"{v:.4f}"), markup=False)
+    console.print(t.iloc[[0, len(t) // 2, len(t) - 1]].to_string(index=False, float_format=lambda v: f"{v:.4g}"), markup=False)
     if "clubs_error" in out:
         console.rule("club convergence (Phillips-Sul)")
         console.print(f"not computed: {out['clubs_error']}", markup=False)

@@ -211,13 +211,13 @@ def _json_default(o):
 def _print(out: dict) -> None:
     from rich.console import Console
 
-    console = Console(width=100)
+    console = Console()  # the terminal width (80 when not a terminal); long lines wrap, nothing is cut
     console.print(out["weights"], markup=False)
     for n in out["notes"]:
         console.print(f"note: {n}", markup=False)
     import pandas as pd
 
-    console.rule("global Moran's I (p: normality and randomisation two-sided; p_sim pseudo, one-sided)")
+    console.rule("global Moran's I")
     rows = []
     for t, m in out["moran"].items():
         r = {"time": t} if out["time"] else {}
@@ -226,11 +226,13 @@ def _print(out: dict) -> None:
             r["p_sim"] = m.p_sim
         rows.append(r)
     console.print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4g}"), markup=False)
+    console.print("p_norm, p_rand: two-sided normal; p_sim: pseudo p (M+1)/(R+1), one-sided", markup=False)
     console.rule(f"local Moran (LISA){' ' + str(out['lisa_time']) if out['time'] else ''}")
     console.print(repr(out["lisa"]), markup=False)
     lt = out["tables"]["lisa"]
     cols = ["region", "value", "I", "quadrant"] + (["p_sim", "cluster"] if "p_sim" in lt else [])
-    console.print(lt[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"), markup=False)
+    console.print(lt[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}",
+                                     formatters={"value": lambda v: f"{v:,.6g}"}), markup=False)
     if "lisa_markov" in out:
         console.rule("LISA Markov (quadrant transitions)")
         console.print(repr(out["lisa_markov"]), markup=False)
