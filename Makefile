@@ -28,6 +28,7 @@ bench: $(STAMP) system
 	$(PY) benchmarks/bench_decompose.py
 	$(PY) benchmarks/bench_index.py
 	$(PY) benchmarks/bench_simulate.py
+	$(PY) benchmarks/bench_scale.py --sizes 1e6,1e7
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
