@@ -170,3 +170,28 @@ def test_bad_inputs_are_refused_with_the_region():
         moran(y * 0 + 1, w)
     with pytest.raises(ValueError, match="transformation"):
         moran(y, w, transformation="x")
+
+
+def test_general_weights_from_gwt_equal_esda():
+    """Distance weights (juvenile.gwt, libpysal reads int ids from its .dbf): the neighbour weights enter
+    the conditional permutations in esda's order, so the simulated I_i are esda's."""
+    from prosperity.spatial import read_gwt
+
+    path = examples.get_path("juvenile.gwt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wl = libpysal.io.open(path).read()
+        y = np.random.default_rng(1).lognormal(size=wl.n)
+        ref = esda.Moran_Local(y, wl, permutations=199, seed=3)
+        np.random.seed(2)
+        g = esda.Moran(y, wl, permutations=99)
+    ws = read_gwt(path, id_type=int)
+    s = pd.Series(y, index=wl.id_order)
+    ours = moran_local(s, ws, permutations=199, seed=3)
+    np.testing.assert_allclose(ours.Is, ref.Is, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.sim, ref.sim, rtol=0, atol=1e-12)
+    keep = ours.ties == 0
+    np.testing.assert_allclose(ours.p_sim[keep], ref.p_sim[keep], atol=1e-12)
+    m = moran(s, ws, permutations=99, seed=2)
+    for f in MORAN_FIELDS + PERM_FIELDS:
+        assert getattr(m, f) == pytest.approx(getattr(g, f), rel=1e-12, abs=1e-12), f
