@@ -194,8 +194,10 @@ def cell():
 @st.composite
 def tables(draw):
     ncols = draw(st.integers(1, 5))
+    # a name that starts the file with U+FEFF is a byte-order mark to every reader: not a name one can write
     names = draw(st.lists(st.one_of(st.sampled_from(NAME_POOL),
-                                    st.text(st.characters(codec="gb18030", exclude_categories=("Cs",)), max_size=5)),
+                                    st.text(st.characters(codec="gb18030", exclude_categories=("Cs",),
+                                                          exclude_characters="\ufeff"), max_size=5)),
                           min_size=ncols, max_size=ncols))
     nrows = draw(st.integers(0, 6))
     rows = draw(st.lists(st.lists(cell(), min_size=ncols, max_size=ncols), min_size=nrows, max_size=nrows))
