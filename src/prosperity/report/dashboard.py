@@ -234,6 +234,21 @@ def _encode(obj) -> bytes:
     return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
+def default_workers(persons: int) -> int:
+    """Reform evaluations at once: the cores, divided by the threads one evaluation already uses (the
+    compiled kernel splits a population above its threshold over its own threads). Measured: with 2
+    cores and 260,000 persons, two concurrent evaluations share the cores and both finish late, so a
+    burst of new reforms clears sooner one at a time (first in, first out)."""
+    cores = os.cpu_count() or 1
+    try:
+        from ..simulate import kernel
+
+        inner = kernel.THREADS if persons >= kernel.PARALLEL_MIN_PERSONS else 1
+    except (ImportError, AttributeError):
+        inner = 1
+    return max(1, cores // max(1, inner))
+
+
 class ReformService:
     """Reform answers for the dashboard: the simulation built once, answers kept by parameters (LRU of
     ``cache_size`` encoded answers), identical in-flight requests coalesced onto one evaluation, new
@@ -246,7 +261,7 @@ class ReformService:
     def __init__(self, households: int, *, workers: int | None = None, cache_size: int = REFORM_CACHE,
                  max_pending: int = MAX_PENDING):
         self.households = int(households)
-        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.workers = max(1, workers or default_workers(int(2.6 * self.households)))
         self.cache_size, self.max_pending = cache_size, max_pending
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="prosperity-reform")
         self._lock = threading.Lock()
