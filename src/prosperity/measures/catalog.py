@@ -186,6 +186,45 @@ register(MeasureSpec("prosperity_gap", lambda s, *, influence=True, z: _pros.pro
                      "World Bank prosperity gap: mean of z / income (z = 25 $/day)", ("z",),
                      {"z": _pros.PROSPERITY_STANDARD}, income_domain="positive", check=_check_z))
 
+# --- R convey's remaining estimators (measures/convey_extra.py): the median of the poor (poor: y <= t,
+# convey's rule) and the richness indices estimate their own threshold fraction x median (line= imposes
+# the whole sample's for groups); their quantile rule is convey's inverse CDF unless conventions= says
+# otherwise, their densities use convey's bandwidth sigma_w N^(-1/5).
+from . import convey_extra as _cx  # noqa: E402
+
+
+def _check_rich_cha(p: dict) -> None:
+    _cx._check_rich("cha", p["g"])
+    _pov._check_fraction(p["fraction"])
+
+
+def _check_rich_fgt(p: dict) -> None:
+    if not p["g"] >= 0:
+        raise ValueError(f"rich_fgt:g needs g >= 0 (0 <= g <= 1 concave, g > 1 convex), got {p['g']:g}")
+    _pov._check_fraction(p["fraction"])
+
+
+_icdf = "inverse_cdf"
+register(MeasureSpec("poormed", lambda s, *, influence=True, fraction=0.6, line=None, convention=_icdf:
+                     _cx.poormed_sorted(s, influence=influence, fraction=fraction, line=line, convention=convention),
+                     "Median income of the poor (y <= fraction x median; convey svypoormed)", ("fraction",),
+                     {"fraction": 0.6}, check=_check_fraction, threshold="own_fraction", convention_kind="measure"))
+register(MeasureSpec("zenga", lambda s, *, influence=True: _cx.zenga_sorted(s, influence=influence),
+                     "Zenga inequality index (convey svyzenga)", income_domain="nonnegative"))
+register(MeasureSpec("jdiv", lambda s, *, influence=True: _cx.jdiv_sorted(s, influence=influence),
+                     "J-divergence = Theil T + MLD (convey svyjdiv)", income_domain="positive"))
+register(MeasureSpec("rich", lambda s, *, influence=True, g, fraction, line=None, convention=_icdf:
+                     _cx.rich_sorted(s, g, influence=influence, kind="cha", fraction=fraction, line=line, convention=convention),
+                     "Chakravarty richness (1/N) sum_{y > r} w [1 - (r/y)^g], r = fraction x median (convey svyrich 'Cha')",
+                     ("g", "fraction"), {"g": 2.0, "fraction": 2.0}, check=_check_rich_cha, threshold="own_fraction",
+                     convention_kind="measure"))
+register(MeasureSpec("rich_fgt", lambda s, *, influence=True, g, fraction, line=None, convention=_icdf:
+                     _cx.rich_sorted(s, g, influence=influence, kind="fgt1" if g <= 1 else "fgt2", fraction=fraction,
+                                     line=line, convention=convention),
+                     "FGT-type richness: (1 - r/y)^g for g <= 1, (y/r - 1)^g for g > 1 (convey svyrich FGTT1 / FGTT2)",
+                     ("g", "fraction"), {"g": 1.0, "fraction": 2.0}, check=_check_rich_fgt, threshold="own_fraction",
+                     convention_kind="measure"))
+
 # --- how each measure behaves under a change of scale (read by the table layer, which computes on
 # incomes times 2^-k and weights times 2^-m when they lie near the limits of floating point; see
 # docs/conventions.md, "Extreme values"). Income scaling, with every income-valued parameter and
@@ -198,8 +237,8 @@ INCOME_SCALING: dict[str, str] = {name: "invariant" for name in (
     "gini", "qratio", "p90p10", "p90p50", "p50p10", "sgini", "ge", "theil", "mld", "atkinson", "cv", "varlog",
     "qsr", "palma", "share", "lorenz", "fgt", "headcount", "pgap", "watts", "sen", "sst", "arpr", "rmpg",
     "middle_abs", "middle_abs_income", "middle_rel", "middle_rel_income", "wolfson", "foster_wolfson",
-    "esteban_ray", "prosperity_gap")}
-INCOME_SCALING.update({name: "equivariant" for name in ("mean", "median", "quantile", "arpt", "glorenz")})
+    "esteban_ray", "prosperity_gap", "zenga", "jdiv", "rich", "rich_fgt")}
+INCOME_SCALING.update({name: "equivariant" for name in ("mean", "median", "quantile", "arpt", "glorenz", "poormed")})
 # parameters given in income units (absolute bands, standards): scaled with the incomes
 INCOME_PARAMS: dict[str, tuple[str, ...]] = {
     "middle_abs": ("lower", "upper"), "middle_abs_income": ("lower", "upper"), "prosperity_gap": ("z",)}

@@ -49,7 +49,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import entropy as _ent
 from .estimate import Estimate, SortedIncome, as_sorted, vdot
 from .poverty import _check_fraction, _check_line, _n_poor, _prefix, fgt_sorted, watts_sorted
 from .quantiles import _KERNEL_REACH, kernel_density_at, quantile_sorted
@@ -196,13 +195,22 @@ def zenga_sorted(s: SortedIncome, *, influence: bool = True) -> Estimate:
 
 # --------------------------------------------------------------------------------- J-divergence
 def jdiv_sorted(s: SortedIncome, *, influence: bool = True) -> Estimate:
-    """J-divergence (1/N) sum w (y/mu - 1) ln(y/mu) = Theil T + MLD (convey ``svyjdiv``); positive incomes."""
+    """J-divergence J = (1/N) sum w (z - 1) ln z, z = y / mu (= Theil T + MLD; convey ``svyjdiv``).
+
+    Positive incomes. u_k = [(z_k - 1) ln z_k - J - T (z_k - 1)] / N with T the Theil index (the exact
+    derivative in w_k: d mu / d w_k = (y_k - mu) / N and (1/N) sum w (z ln z + z - 1) = T)."""
     if s.y[0] <= 0:
         raise ValueError(f"the J-divergence needs positive incomes (smallest {s.y[0]:g}); restrict to y > 0 "
                          "(convey: subset(design, y > 0))")
-    t = _ent.theil_estimate(s, influence=influence)
-    m = _ent.mld_estimate(s, influence=influence)
-    return Estimate(t.value + m.value, t.influence + m.influence if influence else None)
+    big_n = s.total
+    z = s.y / (float(vdot(s.w, s.y)) / big_n)
+    lz = np.log(z)
+    zm1 = z - 1.0
+    value = float(vdot(s.w, zm1 * lz)) / big_n
+    if not influence:
+        return Estimate(value)
+    theil = float(vdot(s.w, z * lz)) / big_n
+    return Estimate(value, (zm1 * lz - value - theil * zm1) / big_n)
 
 
 # -------------------------------------------------------------------------------- income total
@@ -529,8 +537,8 @@ def rmir(y, age, w=None, *, agelim: float = 65, p: float = 0.5, convention: str 
 
 def gpg(y, sex, w=None, *, male="male", female="female", design=None, strata=None, psu=None, fpc=None,
         lonely_psu: str = "fail") -> SurveyComponents:
-    """Gender pay gap (convey ``svygpg``, laeken ``gpg``): (mean_m - mean_f) / mean_m, a fraction (laeken
-    prints percent). u = (mean_f / mean_m) u_m / mean_m - u_f / mean_m with the domain means' u =
+    """Gender pay gap (convey ``svygpg``, laeken ``gpg``): (mean_m - mean_f) / mean_m, a fraction (as
+    laeken's ``gpg()$value``). u = (mean_f / mean_m) u_m / mean_m - u_f / mean_m with the domain means' u =
     1{in D}(y - mean_D) / N_D. Components: ``gpg``, ``mean_male``, ``mean_female``."""
     y, w = _arrays(y, w)
     sex = np.asarray(sex)
@@ -555,9 +563,10 @@ def gpg(y, sex, w=None, *, male="male", female="female", design=None, strata=Non
 
 
 def zenga(y, w=None) -> float:
-    """Zenga inequality index (see :func:`zenga_sorted`).
+    """Zenga inequality index (see :func:`zenga_sorted`). The discrete estimator is consistent, not 0 at
+    equality in a finite sample: n equal incomes give 1 - (1/n) sum_i (n - i)(i - 1) / (i (n - i + 1)).
 
-    >>> round(zenga([1, 1, 1, 1]), 12)
-    0.0
+    >>> round(zenga([1, 1, 1, 1]), 12)   # 1 - (1/4)(0 + 1/3 + 1/3 + 0)
+    0.833333333333
     """
     return zenga_sorted(as_sorted(y, w), influence=False).value
