@@ -10,7 +10,7 @@ import pandas as pd
 
 import typer
 
-from .layout import PERCENT
+from .layout import PERCENT, QUIET
 
 
 def register(app: typer.Typer) -> None:
@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("table", "--format", "-f", help="table | json | csv"),
         out: str = typer.Option(None, "--out", help="also write scores, ranks and dimension scores: FILE.csv | .parquet | .xlsx | .json"),
         percent: bool = PERCENT,
+        quiet: bool = QUIET,
     ) -> None:
         """Composite index: scores, ranks, weights, dimension scores (and rank intervals)."""
         from prosperity.cli.measure_cmd import fail
@@ -70,10 +71,14 @@ def register(app: typer.Typer) -> None:
         try:
             if min_coverage is not None and not 0.0 <= min_coverage <= 1.0:
                 raise ValueError(f"--min-coverage is a share between 0 and 1, got {min_coverage:g}")
-            res, unc = _run(panel, framework, region, year, negative, normalisation, value_range, weighting,
-                            entropy_variant, aggregation, mode, scope, scheme, imputation, treatment, start, end,
-                            n_uncertainty, seed, min_coverage, impute_groups, positive,
-                            read_options(encoding, sep))
+            from prosperity.cli.layout import working
+
+            with working("building the index" + (f" ({n_uncertainty} Monte Carlo draws)" if n_uncertainty else ""),
+                         quiet):
+                res, unc = _run(panel, framework, region, year, negative, normalisation, value_range, weighting,
+                                entropy_variant, aggregation, mode, scope, scheme, imputation, treatment, start, end,
+                                n_uncertainty, seed, min_coverage, impute_groups, positive,
+                                read_options(encoding, sep))
             shown = _shown_year(res, show_year)
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))

@@ -242,3 +242,25 @@ def progress_wanted(quiet: bool) -> bool:
     import sys
 
     return not quiet and sys.stdout.isatty() and sys.stderr.isatty()
+
+
+class working:
+    """A rich spinner on stderr while a long step runs (``with working("simulating", quiet): ...``); nothing
+    when ``quiet`` or when stdout/stderr is not a terminal, so pipes and files stay clean."""
+
+    def __init__(self, label: str, quiet: bool = False):
+        self.label, self.status = label, None
+        self.quiet = quiet
+
+    def __enter__(self):
+        if progress_wanted(self.quiet):
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status(self.label)
+            self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.status is not None:
+            self.status.__exit__(*exc)
+        return False

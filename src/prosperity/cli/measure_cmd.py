@@ -18,7 +18,7 @@ from typing import List, Optional
 
 import typer
 
-from .layout import PERCENT, UNITS
+from .layout import PERCENT, QUIET, UNITS
 
 DEFAULT_CLI_MEASURES = "mean,median,gini,qsr,palma,arpr"
 FORMATS = ("table", "json", "csv")
@@ -124,6 +124,7 @@ def register(app: typer.Typer) -> None:
         list_measures: bool = typer.Option(False, "--list", help="List the available measures and exit."),
         percent: bool = PERCENT,
         units: Optional[str] = UNITS,
+        quiet: bool = QUIET,
     ) -> None:
         """Inequality, poverty and middle-class measures for the whole sample and by groups, with design-based SEs."""
         if list_measures:
@@ -148,7 +149,9 @@ def register(app: typer.Typer) -> None:
             scale=scale_column, unit=unit, hierarchy=tuple(_split(hierarchy)),
             **read_options(encoding, sep),
         )
-        with input_errors():
+        from prosperity.cli.layout import working
+
+        with input_errors(), working("measuring", quiet):
             result = measure(file, income, _split(measures) or DEFAULT_CLI_MEASURES.split(","), **options)
         for reason, count in result.excluded.items():
             typer.echo(f"note: excluded {count:,} row{'s' if count != 1 else ''} with {reason} (--drop-missing)", err=True)

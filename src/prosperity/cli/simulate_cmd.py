@@ -29,7 +29,7 @@ from typing import List, Optional
 
 import typer
 
-from .layout import PERCENT, UNITS
+from .layout import PERCENT, QUIET, UNITS
 from .measure_cmd import FORMAT, FORMATS, fail, input_errors, read_options
 
 
@@ -134,6 +134,7 @@ def register(app: typer.Typer) -> None:
         sep: Optional[str] = typer.Option(None, "--sep", help="CSV/TSV separator of a --population FILE: ',', ';', tab or '|' (default: detected)."),
         percent: bool = PERCENT,
         units: Optional[str] = UNITS,
+        quiet: bool = QUIET,
     ) -> None:
         """Simulate a tax-benefit reform: poverty, inequality, middle-income group, deciles, winners and
         losers, provinces, fiscal cost, effective tax rates, and the baseline's validation table."""
@@ -174,8 +175,11 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"reconciled with the NBS survey: {rec!r}", err=True)
             else:
                 sim = Simulation(frame, year, columns=_mapping(column), seed=seed, wages=wages)
+        from prosperity.cli.layout import working
+
         try:
-            result = sim.run(reforms, budget_neutral=budget_neutral, target_cost=target_cost * 1e9)
+            with working("simulating the baseline and the reform", quiet):
+                result = sim.run(reforms, budget_neutral=budget_neutral, target_cost=target_cost * 1e9)
         except ReformError as exc:
             fail(str(exc))
         for w in result.warnings:
