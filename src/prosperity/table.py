@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -70,6 +71,8 @@ from .measures.registry import MeasureSpec
 from .variance.design import LONELY_PSU_RULES, Design, dense_codes, psu_totals, stratum_psu_codes
 
 SE_METHODS = ("linearization", "bootstrap", "rescaled_bootstrap")
+POOR_IF = (None, "lt", "le")
+UNDEFINED = ("missing", "fail")
 CI_METHODS = ("normal", "percentile")
 RELATIVE_TO = ("median", "mean")
 DEFAULT_RELATIVE_LINE = 0.6
@@ -118,6 +121,8 @@ class MeasureResult:
     n_units: int = 0
     excluded: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # row -> why its value is missing (a group where the measure is undefined; measure(undefined="missing"))
+    undefined: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.measure)
@@ -137,6 +142,8 @@ class MeasureResult:
         cols["weight_sum"] = self.weight_sum
         if self.line is not None:
             cols["line"] = self.line
+        if self.undefined:
+            cols["note"] = [self.undefined.get(i, "") for i in range(len(self.measure))]
         return pd.DataFrame(cols)
 
     def to_json_records(self) -> list[dict]:
@@ -154,6 +161,8 @@ class MeasureResult:
             }
             if self.line is not None:
                 rec["line"] = _json_float(self.line[i])
+            if i in self.undefined:
+                rec["note"] = self.undefined[i]
             out.append(rec)
         return out
 
@@ -184,6 +193,8 @@ class MeasureResult:
         if self.line_rule:
             parts.append(f"poverty line: {self.line_rule}")
         parts.append(f"quantiles: {self.quantile_convention}")
+        if self.undefined:
+            parts.append(f"{len(self.undefined)} estimate(s) undefined in their group (value missing, reason in the note column)")
         return "\n".join(parts + list(self.notes))
 
     def __repr__(self) -> str:
@@ -530,6 +541,9 @@ def measure(
     ci_method: str | None = None,
     quantile_convention: str = "eurostat",
     conventions: dict | None = None,
+    poor_if: str | None = None,
+    domain=None,
+    undefined: str = "missing",
     lonely_psu: str = "fail",
     margins: bool = False,
     drop_missing: bool = False,
@@ -549,7 +563,15 @@ def measure(
     default 1000, ``seed``). ``quantile_convention``: ``eurostat`` (laeken), ``laeken``,
     ``inverse_cdf`` or ``interpolated`` (passed to every quantile-based kernel). ``conventions``: a
     measure's own convention, e.g. ``{"gini": "convey"}`` (see each kernel). ``lonely_psu``: ``fail``, ``adjust``, ``remove``,
-    ``certainty``. Other keyword arguments go to :func:`prosperity.io.from_frame` (hierarchy,
+    ``certainty``. ``poor_if``: ``"lt"`` (poor: y < z; laeken, Eurostat, PIP) or ``"le"`` (y <= z; R
+    convey) for every measure with a poverty rule; None keeps each measure's own (``lt``; ``poormed``:
+    ``le`` as convey). ``domain``: measure a subpopulation as R convey's ``subset()`` does -- a
+    boolean column, a boolean array (one value per row used) or a comparison such as
+    ``"eqIncome > 0"`` / ``"age >= 65"``; the rows outside stay in the design (domain variance) and
+    relative lines come from the whole sample, their own error included. ``undefined``:
+    ``"missing"`` (default): a group where a measure is undefined (e.g. no poor, a zero mean) gets a
+    missing value with its reason (``result.undefined``, the ``note`` column); ``"fail"`` raises.
+    Other keyword arguments go to :func:`prosperity.io.from_frame` (hierarchy,
     groups, household_size, equivalence, scale, unit, components, ...).
     """
     # ---- argument types (the same kind of message as the CLI's, never a TypeError from deep inside)
@@ -581,20 +603,31 @@ def measure(
         if not (isinstance(replicates, (int, np.integer)) and replicates >= 2):
             raise MeasureSpecError(f"replicates must be a whole number >= 2, got {replicates!r}",
                                    hint="use a few hundred to a few thousand bootstrap replicates, e.g. 1000")
+    if poor_if not in POOR_IF:
+        raise MeasureSpecError(f"poor_if must be 'lt' (y < z) or 'le' (y <= z), got {poor_if!r}",
+                               hint="'lt' is laeken's / Eurostat's / PIP's rule, 'le' R convey's; leave it None for each measure's own")
+    if undefined not in UNDEFINED:
+        raise MeasureSpecError(f"undefined must be 'missing' or 'fail', got {undefined!r}",
+                               hint="'missing' reports an undefined group as a missing value with its reason, 'fail' raises")
     requested = parse_measures(measures)
+    _check_poor_rule(poor_if, requested)
     conventions = _check_conventions(conventions or {}, requested)
     line_rule, line_kind, line_value = _line_rule(poverty_line, relative_line, relative_to, requested)
     by_cols = _normalise_by(by)
 
     # ---- sample
-    sample = _as_sample(data, income, weight, strata, psu, fpc, by_cols, drop_missing, sheet, sample_options)
+    domain_col = _domain_column(domain, income)
+    load_cols = by_cols + ([domain_col] if domain_col and domain_col not in by_cols and not isinstance(data, Sample) else [])
+    sample = _as_sample(data, income, weight, strata, psu, fpc, load_cols, drop_missing, sheet, sample_options)
     income = income or sample.income_names[0]
     y = sample.income(income)
     for col in by_cols:
         if col not in sample.labels:
             raise column_not_found(col, "by", list(sample.labels))
     check_not_empty(sample)
-    _check_income_domains(sample, y, income, requested, conventions)
+    in_domain, domain_text = _domain_mask(sample, domain, income, y)
+    # incomes outside the domain are not measured: only the domain's must suit the measures
+    _check_income_domains(sample, y if in_domain is None else np.where(in_domain, y, 1.0), income, requested, conventions)
     breakdowns = _breakdowns(by_cols, margins)
     _check_empty_levels(sample, by_cols)
 
@@ -633,7 +666,10 @@ def measure(
             return national_terms[which]
 
         ctx = _Context(requested, quantile_convention, line_kind, line_value, relative_line, relative_to,
-                       line_within_groups, se and not bootstrap, conventions, scaling)
+                       line_within_groups, se and not bootstrap, conventions, scaling,
+                       inclusive=None if poor_if is None else poor_if == "le", domain=in_domain is not None)
+        dom_sorted = None if in_domain is None else in_domain[s_all.order]
+        undefined_rows: dict = {}
         rows = _Rows(by_cols)
         group_cache = []  # (cols, key, positions) for the bootstrap
         for cols in breakdowns:
@@ -646,7 +682,16 @@ def measure(
                 codes_sorted = codes[s_all.order]
                 parts = ((keys[g], pos) for g, pos in _split_sorted(codes_sorted, n_groups))
             for key, pos in parts:
-                if whole:
+                if dom_sorted is not None:  # convey's subset(): the domain's units, the full design
+                    pos = np.flatnonzero(dom_sorted) if pos is None else pos[dom_sorted[pos]]
+                if pos is not None and pos.size == 0:
+                    if bootstrap:
+                        group_cache.append((cols, key, pos))
+                    for r in requested:
+                        undefined_rows[len(rows.values)] = f"no unit of {_group_text(cols, key)} lies in the domain {domain_text}"
+                        rows.add(cols, key, r.label, 0.0, 0.0, 0, 0.0, None)
+                    continue
+                if whole and pos is None:
                     s = s_all
                     gcodes = codes_all
                 else:
@@ -655,10 +700,17 @@ def measure(
                     gcodes = None if codes_all is None else codes_all[pos]
                 if bootstrap:
                     group_cache.append((cols, key, pos))
-                prep = dv.prepare(gcodes, whole) if (dv is not None and not bootstrap) else None
+                prep = dv.prepare(gcodes, whole and pos is None) if (dv is not None and not bootstrap) else None
                 own = national if whole else (_Reference(s, quantile_convention) if line_within_groups else None)
                 for r in requested:
-                    est, line_used, extra_which, extra_scale = ctx.evaluate(r, s, own, national, cols, key)
+                    try:
+                        est, line_used, extra_which, extra_scale = ctx.evaluate(r, s, own, national, cols, key)
+                    except EmptyGroupError as exc:
+                        if undefined == "fail" or not (cols or dom_sorted is not None):
+                            raise
+                        undefined_rows[len(rows.values)] = exc.args[0] if exc.args else str(exc)
+                        rows.add(cols, key, r.label, 0.0, 0.0 if ctx.influence else math.nan, s.n, s.total, None)
+                        continue
                     value = est.value
                     var = math.nan
                     if ctx.influence:
@@ -692,6 +744,8 @@ def measure(
             reps = _bootstrap_pass(ctx, s_all, dv, codes_all, group_cache, se_method, int(replicates), used_seed)
             if reps.shape[0] != n_rows:  # pragma: no cover - internal consistency
                 raise RuntimeError("bootstrap rows do not match the point estimates")
+            if undefined_rows:  # undefined in the sample: not a replicate failure (the reason is noted)
+                reps[np.fromiter(undefined_rows, dtype=np.int64)] = 0.0
             failed = int(np.isnan(reps).any(axis=1).sum())
             se_arr = np.sqrt(np.nanvar(reps, axis=1, ddof=1))
             if failed:
@@ -712,6 +766,13 @@ def measure(
         values, se_arr, ci_low, ci_high, lines_arr, wsum_arr = scaling.finish(
             rows.measures, values, se_arr, np.asarray(ci_low, dtype=np.float64), np.asarray(ci_high, dtype=np.float64),
             lines_arr, wsum_arr, {r.label: r for r in requested}, rows.groups, by_cols)
+        if undefined_rows:  # no value, with the reason (after finish: a reasoned NaN is not an overflow)
+            miss = np.fromiter(undefined_rows, dtype=np.int64)
+            for arr in (values, se_arr, ci_low, ci_high):
+                arr[miss] = np.nan
+        if domain_text is not None:
+            notes.append(f"domain: {domain_text} ({int(in_domain.sum()):,} of {sample.n:,} units; design and relative "
+                         "lines from the whole sample)")
         return MeasureResult(
             by=tuple(by_cols),
             groups=tuple(rows.groups),
@@ -734,6 +795,7 @@ def measure(
             n_units=sample.n,
             excluded=dict(sample.excluded),
             notes=tuple(notes),
+            undefined=dict(undefined_rows),
         )
 
 
@@ -831,6 +893,8 @@ class _Context:
     influence: bool
     conventions: dict = field(default_factory=dict)  # measure name -> convention= for its kernel
     scaling: "_Scaling" = None  # incomes / weights held as y 2^-k, w 2^-m (extreme values)
+    inclusive: bool | None = None  # poor_if: True y <= z, False y < z, None each kernel's own rule
+    domain: bool = False  # measure(domain=): the whole-sample row is a domain, measured against the national line
 
     def evaluate(self, r: _Requested, s: SortedIncome, own, national, cols, key, influence=None):
         """(Estimate, line used, which reference statistic's u to add (or None), its scale)."""
@@ -841,7 +905,9 @@ class _Context:
         elif r.takes_quantile_convention:
             kwargs["convention"] = self.convention
         line_used, which, scale = None, None, 1.0
-        national_line = bool(cols) and not self.line_within_groups  # a group measured against the whole sample
+        national_line = (bool(cols) or self.domain) and not self.line_within_groups  # a group measured against the whole sample
+        if self.inclusive is not None and r.spec.poor_rule:
+            kwargs["inclusive"] = self.inclusive
         ref = own if own is not None else national
         if r.kind == "line":
             if self.line_kind == "absolute":
@@ -877,6 +943,78 @@ class _Context:
             raise MeasureSpecError(f"measure {r.label!r} has no linearized variable, so no linearized standard error",
                                    hint="use se_method='bootstrap', or se=False")
         return est, line_used, which, scale
+
+
+def _check_poor_rule(poor_if, requested) -> None:
+    """poor_if applies to every measure with a poverty rule; one whose rule is fixed is named."""
+    if poor_if is None:
+        return
+    fixed = [r.label for r in requested if r.kind in ("line", "self_line") and not r.spec.poor_rule
+             and r.spec.name in ("rmpg",)]
+    if fixed:
+        raise MeasureSpecError(f"poor_if={poor_if!r} cannot be applied to {', '.join(fixed)}: its poor are y < t "
+                               "(laeken's definition of the relative median poverty gap)",
+                               hint=f"leave {', '.join(fixed)} out, or poor_if unset")
+
+
+_COMPARISON = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<)\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*$")
+
+
+def _domain_column(domain, income) -> str | None:
+    """The column a ``domain=`` text names (to load it with the sample), or None."""
+    if not isinstance(domain, str):
+        return None
+    m = _COMPARISON.match(domain)
+    name = m.group(1) if m else domain.strip()
+    return None if name == income else name
+
+
+def _domain_mask(sample: Sample, domain, income: str, y: np.ndarray):
+    """(boolean mask over the sample's units, text) for ``measure(domain=)``; (None, None) without one."""
+    import operator
+
+    if domain is None:
+        return None, None
+    if isinstance(domain, str):
+        m = _COMPARISON.match(domain)
+        name = m.group(1) if m else domain.strip()
+        if name in sample.incomes:
+            values = sample.income(name)
+        elif name in sample.labels:
+            lab = sample.labels[name]
+            values = np.asarray(lab.levels, dtype=object)[lab.codes]
+        else:
+            raise column_not_found(name, "domain", list(sample.incomes) + list(sample.labels))
+        if m:
+            ops = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
+            try:
+                mask = ops[m.group(2)](np.asarray(values, dtype=np.float64), float(m.group(3)))
+            except (TypeError, ValueError):
+                raise MeasureSpecError(f"domain {domain!r}: column {name!r} is not numeric",
+                                       hint=f"compare a numeric column, or give a boolean column (e.g. domain='{name}' with True/False)") from None
+        else:
+            mask = _as_bool(values, f"domain column {name!r}")
+        text = domain.strip()
+    else:
+        mask = _as_bool(np.asarray(domain), "the domain array")
+        if mask.shape != (sample.n,):
+            raise MeasureSpecError(f"the domain array has {mask.size:,} values for {sample.n:,} units",
+                                   hint="give one True/False per row used (after rows with missing values are excluded), or a column name")
+        text = "given by a boolean array"
+    if not mask.any():
+        raise MeasureSpecError(f"the domain {text} holds no unit", hint="check the condition (e.g. 'eqIncome > 0')")
+    return mask, text
+
+
+def _as_bool(values, what: str) -> np.ndarray:
+    v = np.asarray(values, dtype=object)
+    ok = {True: True, False: False, 1: True, 0: False, "True": True, "False": False, "true": True, "false": False}
+    try:
+        return np.array([ok[x] for x in v], dtype=bool)
+    except (KeyError, TypeError):
+        bad = next(x for x in v if x not in ok)
+        raise MeasureSpecError(f"{what} must hold True/False (or 1/0), found {format_value(bad)}",
+                               hint="write a comparison instead, e.g. domain='eqIncome > 0'") from None
 
 
 def _check_conventions(conventions: dict, requested) -> dict:

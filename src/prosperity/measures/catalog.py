@@ -103,6 +103,7 @@ register(MeasureSpec("glorenz", lambda s, *, influence=True, p, convention=_fr:
 from . import middle as _mid  # noqa: E402
 from . import polarization as _pol  # noqa: E402
 from . import poverty as _pov  # noqa: E402
+from . import convey_extra as _cx  # noqa: E402
 from . import prosperity as _pros  # noqa: E402
 
 
@@ -127,28 +128,36 @@ def _check_z(p: dict) -> None:
         raise ValueError(f"prosperity_gap:z needs a positive standard z, got {p['z']!r}")
 
 
-_line = dict(uses_line=True)
-register(MeasureSpec("fgt", lambda s, *, influence=True, alpha, line: _pov.fgt_sorted(s, line, alpha, influence=influence),
+_line = dict(uses_line=True, poor_rule=True)  # poor: y < z unless inclusive=True (y <= z, convey)
+register(MeasureSpec("fgt", lambda s, *, influence=True, alpha, line, inclusive=False:
+                     _pov.fgt_sorted(s, line, alpha, influence=influence, inclusive=inclusive),
                      "Foster-Greer-Thorbecke FGT(alpha): 0 headcount, 1 poverty gap, 2 severity", ("alpha",),
                      income_domain="nonnegative", check=_check_alpha, **_line))
-register(MeasureSpec("headcount", lambda s, *, influence=True, line: _pov.fgt_sorted(s, line, 0.0, influence=influence),
+register(MeasureSpec("headcount", lambda s, *, influence=True, line, inclusive=False:
+                     _pov.fgt_sorted(s, line, 0.0, influence=influence, inclusive=inclusive),
                      "Headcount ratio: share with income below the line (FGT 0)", **_line))
-register(MeasureSpec("pgap", lambda s, *, influence=True, line: _pov.fgt_sorted(s, line, 1.0, influence=influence),
+register(MeasureSpec("pgap", lambda s, *, influence=True, line, inclusive=False:
+                     _pov.fgt_sorted(s, line, 1.0, influence=influence, inclusive=inclusive),
                      "Poverty gap index (FGT 1)", income_domain="nonnegative", **_line))
-register(MeasureSpec("watts", lambda s, *, influence=True, line: _pov.watts_sorted(s, line, influence=influence),
+register(MeasureSpec("watts", lambda s, *, influence=True, line, inclusive=False:
+                     _pov.watts_sorted(s, line, influence=influence, inclusive=inclusive),
                      "Watts poverty index (1/N) sum_poor ln(z/y)", income_domain="positive", **_line))
-register(MeasureSpec("sen", lambda s, *, influence=True, line: _pov.sen_sorted(s, line, influence=influence),
+register(MeasureSpec("sen", lambda s, *, influence=True, line, inclusive=False:
+                     _pov.sen_sorted(s, line, influence=influence, inclusive=inclusive),
                      "Sen poverty index H [I + (1 - I) Gini of the poor]", income_domain="nonnegative", **_line))
-register(MeasureSpec("sst", lambda s, *, influence=True, line: _pov.sst_sorted(s, line, influence=influence),
+register(MeasureSpec("sst", lambda s, *, influence=True, line, inclusive=False:
+                     _pov.sst_sorted(s, line, influence=influence, inclusive=inclusive),
                      "Sen-Shorrocks-Thon index P1 (1 + Gini of poverty gaps)", income_domain="nonnegative", **_line))
 register(MeasureSpec("arpt", lambda s, *, influence=True, fraction=0.6, convention="eurostat":
                      _pov.arpt_sorted(s, influence=influence, fraction=fraction, convention=convention),
                      "At-risk-of-poverty threshold: fraction (0.6) x median (laeken arpt)", ("fraction",),
                      {"fraction": 0.6}, check=_check_fraction, convention_kind="quantile"))
-register(MeasureSpec("arpr", lambda s, *, influence=True, fraction=0.6, line=None, convention="eurostat":
-                     _pov.arpr_sorted(s, influence=influence, fraction=fraction, line=line, convention=convention),
+register(MeasureSpec("arpr", lambda s, *, influence=True, fraction=0.6, line=None, convention="eurostat", inclusive=False:
+                     _cx.arpr_rule_sorted(s, influence=influence, fraction=fraction, line=line, convention=convention,
+                                          inclusive=inclusive),
                      "At-risk-of-poverty rate: share below fraction (0.6) x median (laeken arpr, as a fraction)",
-                     ("fraction",), {"fraction": 0.6}, check=_check_fraction, threshold="own_fraction", convention_kind="quantile"))
+                     ("fraction",), {"fraction": 0.6}, check=_check_fraction, threshold="own_fraction", convention_kind="quantile",
+                     poor_rule=True))
 register(MeasureSpec("rmpg", lambda s, *, influence=True, fraction=0.6, line=None, convention="eurostat":
                      _pov.rmpg_sorted(s, influence=influence, fraction=fraction, line=line, convention=convention),
                      "Relative median at-risk-of-poverty gap (laeken rmpg, as a fraction)", ("fraction",),
@@ -190,7 +199,6 @@ register(MeasureSpec("prosperity_gap", lambda s, *, influence=True, z: _pros.pro
 # convey's rule) and the richness indices estimate their own threshold fraction x median (line= imposes
 # the whole sample's for groups); their quantile rule is convey's inverse CDF unless conventions= says
 # otherwise, their densities use convey's bandwidth sigma_w N^(-1/5).
-from . import convey_extra as _cx  # noqa: E402
 
 
 def _check_rich_cha(p: dict) -> None:
@@ -205,10 +213,12 @@ def _check_rich_fgt(p: dict) -> None:
 
 
 _icdf = "inverse_cdf"
-register(MeasureSpec("poormed", lambda s, *, influence=True, fraction=0.6, line=None, convention=_icdf:
-                     _cx.poormed_sorted(s, influence=influence, fraction=fraction, line=line, convention=convention),
+register(MeasureSpec("poormed", lambda s, *, influence=True, fraction=0.6, line=None, convention=_icdf, inclusive=True:
+                     _cx.poormed_sorted(s, influence=influence, fraction=fraction, line=line, convention=convention,
+                                        inclusive=inclusive),
                      "Median income of the poor (y <= fraction x median; convey svypoormed)", ("fraction",),
-                     {"fraction": 0.6}, check=_check_fraction, threshold="own_fraction", convention_kind="measure"))
+                     {"fraction": 0.6}, check=_check_fraction, threshold="own_fraction", convention_kind="measure",
+                     poor_rule=True))
 register(MeasureSpec("zenga", lambda s, *, influence=True: _cx.zenga_sorted(s, influence=influence),
                      "Zenga inequality index (convey svyzenga)", income_domain="nonnegative"))
 register(MeasureSpec("jdiv", lambda s, *, influence=True: _cx.jdiv_sorted(s, influence=influence),

@@ -50,7 +50,9 @@ import numpy as np
 import pandas as pd
 
 from .estimate import Estimate, SortedIncome, as_sorted, vdot
-from .poverty import _check_fraction, _check_line, _n_poor, _prefix, fgt_sorted, watts_sorted
+from .poverty import (
+    _check_fraction, _check_line, _n_poor, _prefix, arpr_sorted, fgt_sorted, relative_line_estimate, watts_sorted,
+)
 from .quantiles import _KERNEL_REACH, kernel_density_at, quantile_sorted
 
 BANDWIDTH_RULES = ("convey", "osier")
@@ -159,6 +161,30 @@ def poormed_sorted(
     u_f /= big_n
     u = (0.5 * u_h - u_f) / f_mp
     return Estimate(m_p, u, 0.5 * f_t / f_mp)
+
+
+# ------------------------------------------------------------------------- ARPR with the poor rule
+def arpr_rule_sorted(
+    s: SortedIncome,
+    *,
+    influence: bool = True,
+    fraction: float = 0.6,
+    line: float | None = None,
+    convention: str = "eurostat",
+    inclusive: bool = False,
+) -> Estimate:
+    """At-risk-of-poverty rate with the poor rule as a switch: y < t (``inclusive=False``: laeken,
+    :func:`prosperity.measures.poverty.arpr_sorted` exactly) or y <= t (convey ``svyarpr``).
+    t = fraction x median of this sample unless ``line`` is given; u as in ``arpr_sorted``."""
+    if not inclusive:
+        return arpr_sorted(s, influence=influence, fraction=fraction, line=line, convention=convention)
+    if line is not None:
+        return fgt_sorted(s, _check_line(line), 0.0, influence=influence, inclusive=True)
+    t = relative_line_estimate(s, _check_fraction(fraction), "median", convention=convention, influence=influence)
+    est = fgt_sorted(s, t.value, 0.0, influence=influence, inclusive=True)
+    if not influence:
+        return est
+    return Estimate(est.value, est.influence + est.line_derivative * t.influence, est.line_derivative)
 
 
 # ------------------------------------------------------------------------------------------ Zenga

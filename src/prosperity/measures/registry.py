@@ -48,6 +48,9 @@ class MeasureSpec:
     # convention_kind: None (no convention=), "quantile" (takes the table's quantile_convention) or
     # "measure" (its own convention, set with conventions={name: ...}).
     convention_kind: str | None = None
+    # poor_rule: the kernel takes inclusive= (poor: y <= z when True, as R convey; y < z when False, as
+    # laeken, Eurostat and PIP); measure(poor_if=) / the CLI's --poor-if set it for every such measure.
+    poor_rule: bool = False
 
     def __post_init__(self):
         if self.uses_line and self.threshold == "none":
@@ -94,6 +97,8 @@ def _check_kernel_contract(spec: MeasureSpec) -> None:
     needs = {"line": "line", "own_fraction": "line", "median_band": "median"}.get(spec.threshold)
     if needs and needs not in accepted:
         raise ValueError(f"measure {spec.name!r}: threshold {spec.threshold!r} needs a kernel accepting {needs}=")
+    if spec.poor_rule and "inclusive" not in accepted:
+        raise ValueError(f"measure {spec.name!r}: poor_rule=True needs a kernel accepting inclusive=")
     if (spec.convention_kind is not None) != ("convention" in accepted):
         raise ValueError(f"measure {spec.name!r}: convention_kind {spec.convention_kind!r} does not match the kernel "
                          f"({'accepts' if 'convention' in accepted else 'has no'} convention=)")
