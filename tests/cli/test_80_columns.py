@@ -75,12 +75,8 @@ CASES = {
     "monitor": (["monitor", "--persons", "20000", "--draws", "0", "--out", "{d}/monitor", "--no-store", "-q"],
                 ["headline indicators"]),
 }
-# converge_cmd.py, monitor_cmd.py and spatial_cmd.py belong to other pieces of work: converge's plain-text
-# sections are up to 140 characters wide at 80 columns, spatial's 100, monitor's last line names a long
-# path unwrapped. Listed so that they show as xfail (and pass once they fit).
-NOT_YET = {"converge": "converge prints pandas/plain text wider than 80 columns (converge_cmd.py, owned elsewhere)",
-           "monitor": "monitor's closing 'report: PATH ...' line is not wrapped (monitor_cmd.py, owned elsewhere)",
-           "spatial": "spatial prints its sections 100 columns wide (spatial_cmd.py, new, owned elsewhere)"}
+# Commands known not to fit yet (xfail, strict: a command that fits must leave this list). None today.
+NOT_YET: dict[str, str] = {}
 NOT_RUN = {"serve"}  # a web server: no table output
 
 
@@ -96,7 +92,7 @@ def cut_lines(text: str) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize("case", [pytest.param(k, marks=pytest.mark.xfail(reason=NOT_YET[k], strict=False))
+@pytest.mark.parametrize("case", [pytest.param(k, marks=pytest.mark.xfail(reason=NOT_YET[k], strict=True))
                                   if k in NOT_YET else k for k in CASES])
 def test_nothing_is_cut_at_80_columns(case, files):
     args, expected = CASES[case]

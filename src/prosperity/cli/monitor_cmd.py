@@ -108,11 +108,15 @@ def register(app: typer.Typer) -> None:
                           f"{r.trend_per_year:+,.0f}" if big else f"{r.trend_per_year:+.3g}",
                           "" if r.target != r.target or r.target is None else f"{r.target:g}", r.status or "")
         Console().print(table)
-        typer.echo(f"report: {report.html_path} ({report.html_path.stat().st_size / 1e6:.1f} MB, opens offline); "
-                   f"tables: {report.out / 'tables'} ({len(report.tables)} tables, CSV and Parquet); "
-                   f"{report.seconds:.0f} s")
+        # one path a line, so the lines fit the terminal as far as the paths allow
+        typer.echo(f"report: {report.html_path}")
+        typer.echo(f"  {report.html_path.stat().st_size / 1e6:.1f} MB, opens offline; built in {report.seconds:.0f} s")
+        typer.echo(f"tables: {report.out / 'tables'}")
+        typer.echo(f"  {len(report.tables)} tables, CSV and Parquet")
         if report.run_id is not None:
-            typer.echo(f"run {report.run_id} recorded in {report.store} (prosperity runs show {report.run_id})")
+            typer.echo(f"run {report.run_id} recorded in:")
+            typer.echo(f"  {report.store}")
+            typer.echo(f"  (prosperity runs show {report.run_id})")
 
 
 def register_runs(app: typer.Typer) -> None:
