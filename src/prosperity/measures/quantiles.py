@@ -20,7 +20,8 @@ cumulative weight share F_j = sum_{i<=j} w_i / sum w:
 
 Linearized variable of the p-quantile q (Deville 1999):  u_k = -(1{y_k <= q} - p) / (N f(q)),
 with N = sum w and f the density at q, estimated with a Gaussian kernel of bandwidth
-h = 0.79 * IQR * N^(-1/5) (the rule of Osier 2009 and R convey).
+h = 0.79 * IQR * N^(-1/5) (the rule of Osier 2009; R convey uses the weighted SD times (sum w)^(-1/5),
+see :mod:`prosperity.measures.convey_extra`).
 """
 
 from __future__ import annotations
@@ -136,8 +137,8 @@ def kernel_density_at(s: SortedIncome, x: float, bandwidth: float | None = None)
     """Weighted Gaussian kernel density of the sample at ``x``.
 
     f(x) = sum_k w_k phi((x - y_k) / h) / (N h). Bandwidth default h = 0.79 * IQR * N^(-1/5),
-    N = sum of weights (Osier 2009; R convey). Only units within 8 h of x are visited (the sample is
-    sorted), so the cost is that of the window, not of n.
+    N = sum of weights (Osier 2009; not convey's rule, which is SD (sum w)^(-1/5)). Only units within
+    8 h of x are visited (the sample is sorted), so the cost is that of the window, not of n.
     """
     key = ("density", float(x), None if bandwidth is None else float(bandwidth))
     f = s.cache.get(key)
