@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         """Convergence and distribution dynamics of a regional panel."""
         from prosperity.cli.measure_cmd import fail
         from prosperity.cli.measure_cmd import read_options
-        from prosperity.cli.output import checked_out, write_frame
+        from prosperity.cli.output import checked_out, json_default, write_frame
 
         if fmt not in ("table", "json", "csv"):
             fail(f"--format must be table, json or csv, got {fmt!r}.")
@@ -61,14 +61,14 @@ def register(app: typer.Typer) -> None:
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
         if out_file or fmt == "csv":
-            long = _long(json.loads(json.dumps(_to_json(out), default=_json_default)))
+            long = _long(json.loads(json.dumps(_to_json(out), default=json_default)))
             if out_file:
                 typer.echo(write_frame(long, out_file), err=True)
             if fmt == "csv":
                 typer.echo(long.to_csv(index=False), nl=False)
                 return
         if fmt == "json":
-            typer.echo(json.dumps(_to_json(out), indent=2, default=_json_default))
+            typer.echo(json.dumps(_to_json(out), indent=2, default=json_default))
         else:
             _print(out)
 
@@ -259,16 +259,6 @@ def _to_json(out: dict) -> dict:
             "divergent": list(c.divergent),
         }
     return res
-
-
-def _json_default(o):
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def _print(out: dict) -> None:

@@ -49,3 +49,15 @@ def write_frame(frame: pd.DataFrame, path: str) -> str:
         frame.to_json(tmp, orient="records", indent=2, force_ascii=False, double_precision=15)
     tmp.replace(p)  # a reader never sees a half-written file
     return f"written {len(frame):,} rows to {p}"
+
+
+def json_default(o):
+    """``json.dumps(default=...)`` for command results: NumPy scalars and arrays as plain numbers and
+    lists, anything else as its text."""
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)

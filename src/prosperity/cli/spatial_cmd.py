@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Spatial autocorrelation: Moran's I, LISA clusters, LISA Markov."""
         from prosperity.cli.measure_cmd import fail, read_options
-        from prosperity.cli.output import checked_out, write_frame
+        from prosperity.cli.output import checked_out, json_default, write_frame
 
         if fmt not in ("table", "json", "csv"):
             fail(f"--format must be table, json or csv, got {fmt!r}.")
@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         if fmt == "csv":
             typer.echo(frame.to_csv(index=False), nl=False)
         elif fmt == "json":
-            typer.echo(json.dumps(to_json(out), indent=2, default=_json_default))
+            typer.echo(json.dumps(to_json(out), indent=2, default=json_default))
         else:
             _print(out)
 
@@ -196,16 +196,6 @@ def to_json(out: dict) -> dict:
             "expected": lm.expected.tolist(), "independence": {"chi2": x2, "p": p, "dof": dof},
         }
     return res
-
-
-def _json_default(o):
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def _print(out: dict) -> None:
