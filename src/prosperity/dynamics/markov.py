@@ -508,6 +508,18 @@ class SpatialMarkovResult:
         return "\n".join(parts)
 
 
+def _row_standardized(weights, panel) -> np.ndarray:
+    """The panel's spatial weights as a row-standardised matrix in its region order (rows of zeros for
+    islands): from :class:`SpatialWeights`, or from an n x n array (checked)."""
+    if isinstance(weights, SpatialWeights):
+        return weights.matrix(panel.regions, row_standardize=True)
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (panel.n_regions, panel.n_regions):
+        raise ValueError(f"weights must be {panel.n_regions} x {panel.n_regions}, got {w.shape}")
+    rs = w.sum(axis=1, keepdims=True)
+    return np.divide(w, rs, out=np.zeros_like(w), where=rs > 0)
+
+
 def spatial_markov(
     data,
     weights,
@@ -532,14 +544,7 @@ def spatial_markov(
     """
     panel = _prepare(data, relative, weighted_mean, region=region, time=time, value=value, weight=weight)
     m = k if m is None else m
-    if isinstance(weights, SpatialWeights):
-        w = weights.matrix(panel.regions, row_standardize=True)
-    else:
-        w = np.asarray(weights, dtype=float)
-        if w.shape != (panel.n_regions, panel.n_regions):
-            raise ValueError(f"weights must be {panel.n_regions} x {panel.n_regions}, got {w.shape}")
-        rs = w.sum(axis=1, keepdims=True)
-        w = np.divide(w, rs, out=np.zeros_like(w), where=rs > 0)
+    w = _row_standardized(weights, panel)
     ids, cut = class_ids(panel.values, k, cutoffs=cutoffs, pooled=pooled)
     k = len(cut) + 1 if cut is not None else k
     lag = w @ panel.values
@@ -640,14 +645,7 @@ def lisa_markov(
     panel = as_panel(data, region=region, time=time, value=value)
     if panel.n_times < 2:
         raise ValueError("a LISA Markov chain needs at least two periods")
-    if isinstance(weights, SpatialWeights):
-        w = weights.matrix(panel.regions, row_standardize=True)
-    else:
-        w = np.asarray(weights, dtype=float)
-        if w.shape != (panel.n_regions, panel.n_regions):
-            raise ValueError(f"weights must be {panel.n_regions} x {panel.n_regions}, got {w.shape}")
-        rs = w.sum(axis=1, keepdims=True)
-        w = np.divide(w, rs, out=np.zeros_like(w), where=rs > 0)
+    w = _row_standardized(weights, panel)
     y = panel.values
     n, t = y.shape
     seeds: tuple = ()
