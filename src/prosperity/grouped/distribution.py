@@ -78,12 +78,16 @@ class FittedDistribution(ABC):
     def lorenz(self, p) -> np.ndarray:
         """L(p): the share of total income held by the poorest share p of the population."""
 
+    # halvings of [0, 1] in the bisection of ``cdf`` (2^-60 ~ 1e-18 in p)
+    cdf_halvings = 60
+
     def cdf(self, x) -> np.ndarray:
-        """F(x) by bisection on Q (monotone); subclasses with a closed form override this."""
+        """F(x) by bisection on Q (monotone), ``cdf_halvings`` halvings of [0, 1]; subclasses with a closed
+        form override this."""
         x = np.atleast_1d(np.asarray(x, dtype=float))
         lo = np.zeros_like(x)
         hi = np.ones_like(x)
-        for _ in range(60):
+        for _ in range(self.cdf_halvings):
             mid = (lo + hi) / 2
             below = self.quantile(mid) <= x
             lo = np.where(below, mid, lo)

@@ -142,6 +142,8 @@ class GeneralizedParetoInterpolation(FittedDistribution):
     (from a :class:`GroupedTable`) or :func:`tabulation_fit` / :func:`thresholds_fit` /
     :func:`shares_fit` (gpinter's arguments)."""
 
+    cdf_halvings = 64  # F(x) by bisection on the quantile function: 64 halvings (2^-64 in p)
+
     method = "gpinter"
 
     def __init__(self, *, pk, qk, xk, yk, sk, ak, fk, mk, use_hist, average, top: dict, bottom: dict,
@@ -325,18 +327,6 @@ class GeneralizedParetoInterpolation(FittedDistribution):
 
     def lorenz(self, p) -> np.ndarray:
         return 1.0 - self.top_share(p)
-
-    def cdf(self, x) -> np.ndarray:
-        """F(x) by bisection on the (monotone) quantile function, 64 halvings of [0, 1]."""
-        x = np.atleast_1d(np.asarray(x, float))
-        lo = np.zeros_like(x)
-        hi = np.ones_like(x)
-        for _ in range(64):
-            mid = (lo + hi) / 2
-            below = self.quantile(mid) <= x
-            lo = np.where(below, mid, lo)
-            hi = np.where(below, hi, mid)
-        return (lo + hi) / 2
 
     def density(self, x) -> np.ndarray:
         """f(x) = 1 / Q'(F(x)): from phi'' in spline pieces, constant in histogram pieces, closed
