@@ -39,6 +39,7 @@ from typing import Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..io.errors import data_location
 from .aggregate import AGGREGATIONS, ALIASES
 from .normalise import METHODS as NORMALISATIONS
 
@@ -408,21 +409,7 @@ def _pydantic_issues(err: ValidationError, data, lines) -> list[Issue]:
     for e in err.errors():
         loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
         # pydantic puts union branch names / tuple positions into loc; keep what maps onto the data
-        clean = []
-        node = data
-        for x in loc:
-            if isinstance(node, dict) and x in node:
-                clean.append(x)
-                node = node[x]
-            elif isinstance(node, list) and isinstance(x, int) and x < len(node):
-                clean.append(x)
-                node = node[x]
-            elif isinstance(node, dict) and e["type"] in ("missing", "extra_forbidden"):
-                clean.append(x)
-                break
-            else:
-                break
-        path = tuple(clean)
+        path = data_location(data, loc, e["type"])
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = f"unknown key {path[-1]!r}"

@@ -188,3 +188,24 @@ def offending_rows(mask: np.ndarray, values: np.ndarray | None = None, row_numbe
     rows = (row_number[first] if row_number is not None else first + 1).tolist()
     examples = [] if values is None else list(np.asarray(values)[idx[:MAX_EXAMPLES_SHOWN]])
     return rows, int(idx.size), examples
+
+
+def data_location(data, loc, error_type: str) -> tuple:
+    """The part of a pydantic error's ``loc`` that exists in the validated ``data`` (pydantic adds union
+    branch names and tuple positions): dict keys and list positions that are there, plus the missing or
+    extra key itself for ``missing`` / ``extra_forbidden`` errors. Used to point at YAML lines."""
+    out = []
+    node = data
+    for x in loc:
+        if isinstance(node, dict) and x in node:
+            out.append(x)
+            node = node[x]
+        elif isinstance(node, list) and isinstance(x, int) and x < len(node):
+            out.append(x)
+            node = node[x]
+        elif isinstance(node, dict) and error_type in ("missing", "extra_forbidden"):
+            out.append(x)
+            break
+        else:
+            break
+    return tuple(out)

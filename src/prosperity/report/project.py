@@ -42,7 +42,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..io.errors import ProsperityInputError, describe_rows, offending_rows
+from ..io.errors import ProsperityInputError, data_location, describe_rows, offending_rows
 
 # ----------------------------------------------------------------------------------- roles
 # role -> (kind, required); kinds: year, positive, share (0..1), quintile (1..5), area, province, text
@@ -220,21 +220,7 @@ def _did_you_mean(word: str, choices) -> str:
 
 def _pydantic(err: ValidationError, data, issues: _Issues) -> None:
     for e in err.errors():
-        loc = []
-        node = data
-        for x in e["loc"]:  # keep the part of loc that exists in the data (drop union branch names)
-            if isinstance(node, dict) and x in node:
-                loc.append(x)
-                node = node[x]
-            elif isinstance(node, list) and isinstance(x, int) and x < len(node):
-                loc.append(x)
-                node = node[x]
-            elif isinstance(node, dict) and e["type"] in ("missing", "extra_forbidden"):
-                loc.append(x)
-                break
-            else:
-                break
-        path = tuple(loc)
+        path = data_location(data, e["loc"], e["type"])  # drops union branch names
         if e["type"] == "extra_forbidden":
             parent = [p for p in path[:-1] if isinstance(p, str)]
             model = _MODELS.get(parent[-1] if parent else "")
