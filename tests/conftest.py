@@ -66,6 +66,16 @@ def r_survey():
     return run_r
 
 
+@pytest.fixture(scope="session")
+def cli():
+    """The package's registered ``prosperity`` app (sub-commands registered once per process)."""
+    from prosperity.cli import _register, app
+
+    if not app.registered_commands:
+        _register()
+    return app
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _one_blas_thread():
     """Bootstraps and kernels call np.dot on short vectors thousands of times; multi-threaded BLAS makes

@@ -36,6 +36,14 @@ def usjoin() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
+def usjoin_long(usjoin) -> pd.DataFrame:
+    """usjoin in long form: Name, year (int), income."""
+    long = usjoin.drop(columns="STATE_FIPS").melt(id_vars="Name", var_name="year", value_name="income")
+    long["year"] = long["year"].astype(int)
+    return long
+
+
+@pytest.fixture(scope="session")
 def us_panel(usjoin) -> RegionPanel:
     return RegionPanel.from_wide(usjoin.drop(columns="STATE_FIPS"), region="Name", name="pcincome")
 

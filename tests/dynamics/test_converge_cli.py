@@ -8,22 +8,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from prosperity.cli import _register, app
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cli():
-    if not any(getattr(c, "name", None) == "converge" for c in app.registered_commands):
-        _register()
-    return app
-
-
-@pytest.fixture(scope="module")
-def us_long_csv(tmp_path_factory, usjoin):
-    long = usjoin.drop(columns="STATE_FIPS").melt(id_vars="Name", var_name="year", value_name="income")
-    long["year"] = long["year"].astype(int)
+def us_long_csv(tmp_path_factory, usjoin_long):
+    long = usjoin_long.copy()
     long["pop"] = 1.0 + np.arange(len(long)) % 7
     path = tmp_path_factory.mktemp("conv") / "us.csv"
     long[long["year"] <= 1969].to_csv(path, index=False)

@@ -9,23 +9,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from prosperity.cli import _register, app
 from prosperity.dynamics import beta_convergence, markov, panel_beta_convergence
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def cli():
-    if not any(getattr(c, "name", None) == "converge" for c in app.registered_commands):
-        _register()
-    return app
-
-
-@pytest.fixture(scope="module")
-def short_csv(tmp_path_factory, usjoin):
-    long = usjoin.drop(columns="STATE_FIPS").melt(id_vars="Name", var_name="year", value_name="income")
-    long["year"] = long["year"].astype(int)
+def short_csv(tmp_path_factory, usjoin_long):
+    long = usjoin_long.copy()
     path = tmp_path_factory.mktemp("conv_se") / "us.csv"
     long[long["year"] <= 1935].to_csv(path, index=False)
     return path

@@ -81,11 +81,8 @@ def test_errors(population):
         reconcile_to_survey(population[population["area"] == "urban"], 2024)
 
 
-def test_cli_reconciles_synthetic_and_gives_design_ses(tmp_path):
-    from prosperity.cli import _register, app
-
-    if not app.registered_commands:
-        _register()
+def test_cli_reconciles_synthetic_and_gives_design_ses(tmp_path, cli):
+    app = cli
     runner = CliRunner()
     res = runner.invoke(app, ["simulate", "--population", "synthetic:20000", "--reform", "dibao_plus_20pct",
                               "--format", "json"])

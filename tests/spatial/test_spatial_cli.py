@@ -13,20 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 import prosperity
-from prosperity.cli import _register, app
 from prosperity.dynamics import RegionPanel, china_province_weights, lisa_markov
 from prosperity.spatial import moran, moran_local, read_gal
 
 runner = CliRunner()
 DATA = Path(prosperity.__file__).parent / "data"
 GPI = str(DATA / "china_prov_gpi_panel_1985_2018.csv")
-
-
-@pytest.fixture(scope="module")
-def cli():
-    if not any(getattr(c, "name", None) == "spatial" for c in app.registered_commands):
-        _register()
-    return app
 
 
 @pytest.fixture(scope="module")
