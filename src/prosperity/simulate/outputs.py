@@ -56,6 +56,20 @@ def _cpi_factor(from_year: int, to_year: int) -> float:
     return f
 
 
+RELATIVE_LINES = (0.4, 0.5, 0.6)  # fractions of the baseline median, held fixed in every scenario
+
+
+def scenario_lines(year: int, base_median: float) -> tuple[dict[str, float], tuple[float, float]]:
+    """The poverty lines of every scenario (World Bank 3.65 and 6.85 dollars a day at 2017 PPP uprated
+    with the CPI; 40/50/60 % of the baseline median) and the NBS absolute middle-income band uprated
+    from 2018 prices."""
+    cpi = _cpi_factor(2017, year) if year >= 2017 else 1.0
+    lines = {f"wb{str(x).replace('.', '')}": x * 365 * PPP_2017 * cpi for x in WB_LINES}
+    lines.update({f"rel{int(f * 100)}": f * base_median for f in RELATIVE_LINES})
+    f18 = _cpi_factor(2018, year) if year >= 2018 else 1.0
+    return lines, (100_000 / 3 * f18, 500_000 / 3 * f18)
+
+
 def _sorted_from(y, w, start_order=None) -> SortedIncome:
     """``y`` sorted with its weights. With ``start_order`` (the baseline's order), the values are first
     put in that order, where a reform leaves them nearly sorted, and then sorted stably (timsort runs
@@ -233,14 +247,9 @@ def build_result(sim, reform, state, *, metr: bool = True, solved=None) -> Simul
     pop, base, year = sim.population, sim.baseline, sim.year
     w, pw, size = pop.household_weight, pop.persons_weight, pop.size
     if sim._baseline_sorted is None:
-        base_median = None
-        cpi = _cpi_factor(2017, year) if year >= 2017 else 1.0
-        lines = {f"wb{str(x).replace('.', '')}": x * 365 * PPP_2017 * cpi for x in WB_LINES}
         s = SortedIncome.from_arrays(base["disposable_pc"], pw)
         base_median = quantile_sorted(s, 0.5)
-        lines.update({f"rel{int(f * 100)}": f * base_median for f in (0.4, 0.5, 0.6)})
-        f18 = _cpi_factor(2018, year) if year >= 2018 else 1.0
-        nbs_band = (100_000 / 3 * f18, 500_000 / 3 * f18)
+        lines, nbs_band = scenario_lines(year, base_median)
         base_measures, s_base = _measures(base["disposable_pc"], pw, lines, nbs_band, base_median)
         deciles_edges = np.array([quantile_sorted(s_base, k / 10) for k in range(1, 10)])
         decile = np.searchsorted(deciles_edges, base["disposable_pc"], side="right")

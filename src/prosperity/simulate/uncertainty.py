@@ -44,7 +44,7 @@ from ..measures.quantiles import quantile_estimate, quantile_sorted
 from ..measures.shares import qsr_estimate
 from ..variance.bootstrap import BOOTSTRAP_METHODS, replicate_ci, replicate_multipliers
 from ..variance.design import Design
-from .outputs import _measures, _sorted_from
+from .outputs import RELATIVE_LINES, _measures, _sorted_from, scenario_lines
 from .population import PopulationError
 
 METHODS = ("linearization",) + BOOTSTRAP_METHODS
@@ -208,20 +208,10 @@ def _normal_quantile(confidence: float) -> float:
 
 
 def _lines(sim, s_b: SortedIncome):
-    """The lines of :func:`build_result` (World Bank lines fixed; 40/50/60 % of the baseline median
-    anchored) and the NBS absolute band, from the simulation's cached baseline when it has one."""
-    from .outputs import PPP_2017, WB_LINES, _cpi_factor
-
-    year = sim.year
-    cpi = _cpi_factor(2017, year) if year >= 2017 else 1.0
-    lines = {f"wb{str(x).replace('.', '')}": x * 365 * PPP_2017 * cpi for x in WB_LINES}
-    median = quantile_sorted(s_b, 0.5)
-    anchored = {}
-    for f in (0.4, 0.5, 0.6):
-        lines[f"rel{int(f * 100)}"] = f * median
-        anchored[f"rel{int(f * 100)}"] = f
-    f18 = _cpi_factor(2018, year) if year >= 2018 else 1.0
-    return lines, anchored, (100_000 / 3 * f18, 500_000 / 3 * f18)
+    """The lines and band of :func:`build_result` (:func:`scenario_lines`) and which lines are anchored
+    at a fraction of the baseline median."""
+    lines, band = scenario_lines(sim.year, quantile_sorted(s_b, 0.5))
+    return lines, {f"rel{int(f * 100)}": f for f in RELATIVE_LINES}, band
 
 
 def _bootstrap(sim, y_b, y_r, change_h, pw, w, design, method, replicates, seed, confidence) -> pd.DataFrame:
