@@ -24,6 +24,14 @@ MCDA scorings on the normalised, direction-adjusted matrix Z (higher = better):
 * Grey relational analysis (Deng 1982), rho = 0.5: reference = column max of Z,
   xi_ij = (Dmin + rho Dmax)/(D_ij + rho Dmax), Dmin/Dmax over the whole matrix; grade = sum w xi.
 * Obstacle degree (障碍度): I_ij = 1 - z_ij, O_ij = w_j I_ij / sum_k w_k I_ik.
+* Copeland (COINr ``a_copeland``, on COINr's ``outrankMatrix``): e_ab = sum of the weights of the
+  indicators on which unit a beats unit b plus half the weights of those tied; score_a = number of
+  units a outranks (e_ab > 0.5) minus the number that outrank it (e_ab < 0.5). See :func:`outranking`.
+
+Where an MCDA method runs (``mcda_scope`` of the pipeline): ``per_dimension`` (default) scores each
+dimension's indicators with the method and combines dimension scores by their group's aggregation
+(arithmetic unless set); ``flat`` scores every group, the index included, with the method on the flat
+set of all its indicators, weighted by their effective (nested-product) weights within the group.
 """
 
 from __future__ import annotations
@@ -33,7 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 
 MEANS = ("arithmetic", "geometric", "harmonic", "generalised")
-MCDA = ("topsis", "vikor", "gra")
+MCDA = ("topsis", "vikor", "gra", "copeland")
+MCDA_SCOPES = ("per_dimension", "flat")
 AGGREGATIONS = MEANS + MCDA
 
 ALIASES = {
@@ -246,6 +255,102 @@ def obstacle_degree(Z: np.ndarray, w: np.ndarray) -> np.ndarray:
         return np.where(tot > 0, I / tot, 0.0)
 
 
+@dataclass(frozen=True)
+class OutrankingResult:
+    """COINr ``outrankMatrix``: ``matrix`` (units x units, e_ab as in :func:`outranking`), the number of
+    dominance pairs (e_ab = 1: a beats or ties b on every indicator with a value) and their share of
+    the n (n - 1) / 2 pairs, and the Copeland scores."""
+
+    matrix: np.ndarray
+    n_dominant: int
+    frac_dominant: float
+    copeland: np.ndarray
+    units: tuple | None = None
+
+    def to_frame(self):
+        import pandas as pd
+
+        labels = list(self.units) if self.units is not None else list(range(self.matrix.shape[0]))
+        return pd.DataFrame(self.matrix, index=labels, columns=labels)
+
+
+def _outranking_batch(Z: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """e_ab for every weight vector: Z (n x m), W (draws x m, rows summing to 1) -> (draws x n x n)."""
+    n = Z.shape[0]
+    win = np.zeros((W.shape[0], n, n))
+    tie = np.zeros((W.shape[0], n, n))
+    # as COINr: the sum of the winning weights plus half the sum of the tied weights, indicators in
+    # order (a comparison with a missing value is False on both counts)
+    for k in range(Z.shape[1]):
+        z = Z[:, k]
+        w = W[:, k][:, None, None]
+        win += w * (z[:, None] > z[None, :])
+        tie += w * (z[:, None] == z[None, :])
+    E = win + tie / 2.0
+    lower = np.tril_indices(n, -1)
+    E[:, lower[0], lower[1]] = 1.0 - E[:, lower[1], lower[0]]  # COINr fills the lower triangle as 1 - upper
+    idx = np.arange(n)
+    E[:, idx, idx] = 0.0
+    return E
+
+
+def _check_weights(w: np.ndarray, m: int, what: str) -> np.ndarray:
+    w = np.atleast_2d(np.asarray(w, dtype=float))
+    if w.shape[1] != m:
+        raise ValueError(f"{what}: {w.shape[1]} weights for {m} indicators")
+    if np.any(~np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(f"{what}: weights must be finite and >= 0")
+    tot = w.sum(axis=1, keepdims=True)
+    if np.any(tot <= 0):
+        raise ValueError(f"{what}: the weights sum to 0")
+    return w / tot
+
+
+def outranking(Z, w=None, units=None) -> OutrankingResult:
+    """Outranking matrix and Copeland scores, as COINr ``outrankMatrix`` / ``a_copeland`` (COINr >= 1.0).
+
+    With weights w rescaled to sum to 1 and Z (units x indicators, higher = better, NaN = missing):
+    for a < b, e_ab = sum_k w_k [z_ak > z_bk] + (1/2) sum_k w_k [z_ak = z_bk] over the indicators where
+    both units have a value (the weights are not rescaled per pair); e_ba = 1 - e_ab; e_aa = 0.
+    Copeland: c_ab = 1 if e_ab > 0.5, -1 if e_ab < 0.5, 0 if e_ab = 0.5 (a == b: 0); score_a = sum_b c_ab,
+    an integer in [-(n - 1), n - 1]. Dominance pairs: entries equal to 1; their share is over
+    n (n - 1) / 2 pairs. Reference: Munda & Nardo (2009), Noncompensatory/nonlinear composite
+    indicators for ranking countries, Applied Economics 41(12); COINr (Becker et al. 2022, JOSS 7(78)).
+    ``w=None`` is equal weights."""
+    Z = np.asarray(Z, dtype=float)
+    if Z.ndim != 2:
+        raise ValueError(f"the outranking matrix needs a units x indicators matrix, got shape {Z.shape}")
+    w = np.ones(Z.shape[1]) if w is None else w
+    W = _check_weights(w, Z.shape[1], "outranking matrix")
+    E = _outranking_batch(Z, W)[0]
+    n = Z.shape[0]
+    ndom = int(np.sum(E == 1.0))
+    return OutrankingResult(E, ndom, ndom / (n * (n - 1) / 2) if n > 1 else np.nan, _copeland_from(E[None])[0],
+                            None if units is None else tuple(units))
+
+
+def _copeland_from(E: np.ndarray) -> np.ndarray:
+    C = np.where(E > 0.5, 1.0, np.where(E < 0.5, -1.0, 0.0))
+    idx = np.arange(E.shape[1])
+    C[:, idx, idx] = 0.0
+    return C.sum(axis=2)
+
+
+def copeland_batch(Z: np.ndarray, W: np.ndarray, max_cells: int = 4_000_000) -> np.ndarray:
+    """Copeland scores (COINr ``a_copeland``) for many weight vectors: Z (n x m), W (draws x m) ->
+    (draws x n); draws are processed in chunks of at most ``max_cells`` outranking entries."""
+    Z = np.asarray(Z, dtype=float)
+    W = _check_weights(W, Z.shape[1], "Copeland")
+    n = Z.shape[0]
+    step = max(1, max_cells // max(1, n * n))
+    return np.concatenate([_copeland_from(_outranking_batch(Z, W[s:s + step])) for s in range(0, W.shape[0], step)])
+
+
+def copeland(Z, w=None) -> np.ndarray:
+    """Copeland scores of the units (COINr ``a_copeland``); see :func:`outranking`."""
+    return outranking(Z, w).copeland
+
+
 def aggregate_batch(kind: str, Z: np.ndarray, W: np.ndarray, *, p: float | None = None, topsis_ideal="sample",
                     topsis_weighting="matrix", vikor_v: float = 0.5, gra_rho: float = 0.5,
                     names=None, units=None) -> np.ndarray:
@@ -256,4 +361,6 @@ def aggregate_batch(kind: str, Z: np.ndarray, W: np.ndarray, *, p: float | None 
         return topsis_batch(Z, W, ideal=topsis_ideal, weighting=topsis_weighting)
     if kind == "vikor":
         return vikor_batch(Z, W, vikor_v)
+    if kind == "copeland":
+        return copeland_batch(Z, W)
     return gra_batch(Z, W, gra_rho)

@@ -5,15 +5,18 @@ weights (draws x children), compute every group's score for every draw at once, 
 Leaf groups use matrix products (no draws x units x m arrays); upper groups, whose children differ
 between draws, work on draws x units x children arrays (children are few).
 
-Scope: MCDA methods (TOPSIS, VIKOR, GRA) take their ideal points over a block of units; ``blocks``
-lists the row sets (one block = the pooled panel; one block per year = relative per year).
+Scope: MCDA methods (TOPSIS, VIKOR, GRA, Copeland) take their ideal points (or outranking pairs) over
+a block of units; ``blocks`` lists the row sets (one block = the pooled panel; one block per year =
+relative per year). With ``opts["mcda_scope"] == "flat"`` an upper group whose aggregation is an MCDA
+method scores the flat set of all its indicators with their effective weights (``flat_weights``)
+instead of its children's scores.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .aggregate import MEANS, canonical_aggregation, grey_relational_coefficients, weighted_mean_batch
+from .aggregate import MCDA, MEANS, canonical_aggregation, copeland_batch, grey_relational_coefficients, weighted_mean_batch
 
 
 def _rescale01(a: np.ndarray, axis: int) -> np.ndarray:
@@ -32,6 +35,9 @@ def agg_leaf(kind: str, Z: np.ndarray, W: np.ndarray, blocks, opts: dict, names=
     out = np.empty((W.shape[0], Z.shape[0]))
     for rows in blocks:
         Zb = Z[rows]
+        if kind == "copeland":  # COINr's outranking counts only the indicators both units have
+            out[:, rows] = copeland_batch(Zb, W)
+            continue
         if np.isnan(Zb).any():
             raise ValueError(f"{kind.upper()} needs complete data; impute missing values first (--imputation)")
         if kind == "topsis":
@@ -84,6 +90,9 @@ def agg_upper(kind: str, T: np.ndarray, W: np.ndarray, blocks, opts: dict) -> np
     out = np.empty(T.shape[:2])
     for rows in blocks:
         Tb = T[:, rows, :]
+        if kind == "copeland":  # children differ per draw: one outranking matrix per draw
+            out[:, rows] = np.vstack([copeland_batch(Tb[d], W[d:d + 1]) for d in range(T.shape[0])])
+            continue
         if kind == "topsis":
             if opts.get("topsis_ideal", "sample") == "fixed":
                 zb, zw = np.ones((1, 1, T.shape[2])), np.zeros((1, 1, T.shape[2]))
@@ -148,9 +157,29 @@ def evaluate(Z: np.ndarray, groups, group_weights: list[np.ndarray], aggregation
         coverage = np.mean(~np.isnan(T), axis=2)
         if coverage_out is not None:
             coverage_out.append(coverage[0])
-        scores[g] = _aggregate_upper(aggregations[g], T, W, blocks, opts)
+        if opts.get("mcda_scope", "per_dimension") == "flat" and canonical_aggregation(aggregations[g]) in MCDA:
+            cols, Weff = flat_weights(groups, group_weights, g)
+            scores[g] = agg_leaf(aggregations[g], Z[:, cols], Weff, blocks, opts,
+                                 names=[names[c] for c in cols] if names is not None else None, units=units)
+        else:
+            scores[g] = _aggregate_upper(aggregations[g], T, W, blocks, opts)
         scores[g] = np.where(coverage >= min_coverage - 1e-12, scores[g], np.nan)
     return scores  # type: ignore[return-value]
+
+
+def flat_weights(groups, group_weights: list[np.ndarray], g: int) -> tuple[list[int], np.ndarray]:
+    """The indicators below group ``g`` (in tree order) and their effective weights within it, per
+    draw: the product of the (row-normalised) child weights down the tree (COINr ``get_eff_weights``
+    restricted to the group). Returns (indicator positions, draws x indicators)."""
+    grp = groups[g]
+    W = group_weights[g] / group_weights[g].sum(axis=1, keepdims=True)
+    cols = list(grp.indicator_children)
+    parts = [W[:, :len(cols)]]
+    for k, c in enumerate(grp.group_children):
+        sub_cols, sub_w = flat_weights(groups, group_weights, c)
+        cols += sub_cols
+        parts.append(W[:, len(grp.indicator_children) + k][:, None] * sub_w)
+    return cols, np.concatenate(parts, axis=1)
 
 
 def _aggregate_upper(kind, T, W, blocks, opts):

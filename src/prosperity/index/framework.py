@@ -50,7 +50,7 @@ DIRECTION_ALIASES = {
     "-": "-", "-1": "-", "negative": "-", "neg": "-", "cost": "-", "lower": "-", "−": "-",
     "moderate": "moderate", "optimum": "moderate", "interval": "moderate",
 }
-WEIGHTINGS = ("equal", "entropy", "critic", "cv", "std", "pca", "pca1", "user", "ahp")
+WEIGHTINGS = ("equal", "entropy", "critic", "cv", "std", "pca", "pca1", "merec", "gini", "variance", "user", "ahp")
 
 
 # ----------------------------------------------------------------------------------- errors
@@ -195,6 +195,7 @@ class Defaults(BaseModel):
     aggregation: str = "arithmetic"
     mode: Literal["relative", "target"] = "relative"
     scope: Literal["pooled", "by_year"] = "pooled"
+    mcda_scope: Literal["per_dimension", "flat"] = "per_dimension"  # where TOPSIS/VIKOR/GRA/Copeland run
     imputation: str = "none"
     treatment: str = "none"
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import normalise as nz
 from . import prepare
-from .aggregate import canonical_aggregation, obstacle_degree
+from .aggregate import MCDA, MCDA_SCOPES, canonical_aggregation, obstacle_degree
 from .coupling import coupling_coordination
 from .engine import evaluate
 from .framework import Framework, from_dict
@@ -57,12 +57,13 @@ class IndexConfig:
     topsis_weighting: str = "matrix"
     vikor_v: float = 0.5
     gra_rho: float = 0.5
+    mcda_scope: str = "per_dimension"  # TOPSIS/VIKOR/GRA/Copeland within each dimension, or "flat" on all indicators
     coupling: str = "standard"
     cap: bool = True
 
     def opts(self) -> dict:
         return {"p": self.p, "topsis_ideal": self.topsis_ideal, "topsis_weighting": self.topsis_weighting,
-                "vikor_v": self.vikor_v, "gra_rho": self.gra_rho}
+                "vikor_v": self.vikor_v, "gra_rho": self.gra_rho, "mcda_scope": self.mcda_scope}
 
 
 @dataclass
@@ -233,7 +234,8 @@ def resolve_config(framework: Framework | None, **overrides) -> IndexConfig:
         d = framework.defaults
         base = {"normalisation": d.normalisation, "range": tuple(d.range), "weighting": d.weighting,
                 "entropy_variant": d.entropy_variant, "aggregation": d.aggregation, "mode": d.mode,
-                "scope": d.scope, "imputation": d.imputation, "treatment": d.treatment}
+                "scope": d.scope, "imputation": d.imputation, "treatment": d.treatment,
+                "mcda_scope": d.mcda_scope}
     base.update({k: v for k, v in overrides.items() if v is not None})
     cfg = IndexConfig(**base)
     norm = NORMALISATION_ALIASES.get(cfg.normalisation, cfg.normalisation)
@@ -248,6 +250,8 @@ def resolve_config(framework: Framework | None, **overrides) -> IndexConfig:
         raise ValueError("mode must be 'relative' or 'target'")
     if cfg.scope not in ("pooled", "by_year"):
         raise ValueError("scope must be 'pooled' or 'by_year'")
+    if cfg.mcda_scope not in MCDA_SCOPES:
+        raise ValueError(f"mcda_scope must be one of {', '.join(MCDA_SCOPES)}, got {cfg.mcda_scope!r}")
     if cfg.scheme not in ("nested", "global"):
         raise ValueError("scheme must be 'nested' or 'global'")
     if cfg.mode == "target" and norm not in ("realisation", "distance_target", "goalposts"):
@@ -548,10 +552,11 @@ def base_weights(prep: Prepared, Z: np.ndarray, weighting: str | None = None, *,
         Zw = np.column_stack([nz.minmax(prep.X[rows, j], ind.sign) for j, ind in enumerate(fw.indicators)])
     Xw = prep.X[rows]
     opts = {"entropy_variant": cfg.entropy_variant}
+    types = np.array([0 if ind.direction == "moderate" else ind.sign for ind in fw.indicators])  # for MEREC
     out: list[np.ndarray] = []
     global_w = None
     if cfg.scheme == "global" and method_default not in ("user", "ahp"):
-        global_w = objective_weights(method_default, Zw, Xw, **opts)
+        global_w = objective_weights(method_default, Zw, Xw, types=types, names=fw.codes, **opts)
     leaf_sum: dict[int, float] = {}
     for g, grp in enumerate(fw.groups):
         k = len(grp.indicator_children) + len(grp.group_children)
@@ -573,7 +578,8 @@ def base_weights(prep: Prepared, Z: np.ndarray, weighting: str | None = None, *,
                 w = np.full(k, 1.0 / k)
         else:
             cols = grp.indicator_children
-            w = objective_weights("equal" if method == "user" else method, Zw[:, cols], Xw[:, cols], **opts)
+            w = objective_weights("equal" if method == "user" else method, Zw[:, cols], Xw[:, cols],
+                                  types=types[cols], names=[fw.codes[j] for j in cols], **opts)
         leaf_sum[g] = float(np.sum(w)) if global_w is not None else 1.0
         w = np.asarray(w, dtype=float)
         if w.sum() <= 0:
@@ -603,11 +609,28 @@ def _aggregations(fw: Framework, cfg: IndexConfig, override: str | None = None) 
     out = []
     for grp in fw.groups:
         a = grp.aggregation or override or cfg.aggregation
-        if grp.group_children and grp.aggregation is None and canonical_aggregation(override or cfg.aggregation) in (
-                "topsis", "vikor", "gra"):
-            a = "arithmetic" if cfg.scheme == "nested" else a
+        if grp.group_children and grp.aggregation is None and canonical_aggregation(override or cfg.aggregation) in MCDA:
+            a = "arithmetic" if cfg.scheme == "nested" and cfg.mcda_scope != "flat" else a
         out.append(canonical_aggregation(a))
     return out
+
+
+def _mcda_scope_step(fw: Framework, cfg: IndexConfig, aggs: list[str]) -> dict:
+    """Where an MCDA method (TOPSIS, VIKOR, GRA, Copeland) ran, for the aggregation step's record."""
+    if not any(a in MCDA for a in aggs):
+        return {}
+    root = aggs[-1]
+    m = len(fw.indicators)
+    if cfg.mcda_scope == "flat" and root in MCDA and len(fw.groups) > 1:
+        where = (f"{root} on the flat set of all {m} indicators (effective weights); dimension scores: the same "
+                 "method on each dimension's indicators")
+    elif len(fw.groups) == 1:
+        where = f"{root} on the {m} indicators (one dimension: per dimension and flat coincide)"
+    else:
+        used = sorted({a for a in aggs[:-1] if a in MCDA})
+        where = (f"{', '.join(used) or root} within each dimension on its indicators; the index combines the dimension "
+                 f"scores by {root}" + (" (on dimension scores, not indicators)" if root in MCDA else ""))
+    return {"mcda_scope": cfg.mcda_scope, "mcda": where}
 
 
 def rank_within(scores: np.ndarray, blocks_by_year: list[np.ndarray]) -> np.ndarray:
@@ -714,6 +737,7 @@ def run_prepared(prep: Prepared) -> IndexResult:
                      pd.DataFrame({g.code: coverage[k] for k, g in enumerate(fw.groups)})], axis=1)
     below = [(g.code, int(np.sum(coverage[k] < cfg.min_coverage - 1e-12))) for k, g in enumerate(fw.groups)]
     steps.append({"step": "aggregation", "by_group": {g.code: a for g, a in zip(fw.groups, aggs)},
+                  **_mcda_scope_step(fw, cfg, aggs),
                   "min_coverage": cfg.min_coverage,
                   "rule": "a unit's group score needs at least min_coverage of the group's children with a value",
                   "units_below_threshold": {c: k for c, k in below if k}})

@@ -15,6 +15,8 @@ circulation, by name:
 ``max_weight`` any p_ij = 0 => e_j := 0 (the indicator gets the largest weight)   pymcdm (git master)
 ``raw``        the caller passes raw positive data, no normalisation             pymcdm 1.4 (raises
                                                                                  on zeros)
+``epsilon``    p_ij = 0 replaced by eps = 1e-12 inside p ln p (p is not           R scripts
+               renormalised; p = 1 needs no replacement, 1 ln 1 = 0)             (``P[P == 0] <- 1e-12``)
 =============  ==============================================================  ====================
 
 Panel entropy (面板熵值法) is entropy over the pooled region-years: pass the pooled matrix
@@ -23,6 +25,9 @@ Panel entropy (面板熵值法) is entropy over the pooled region-years: pass th
 CRITIC (Diakoulaki et al. 1995): s_j = sd(z_j) (ddof 1), r Pearson correlation, C_j = s_j sum_k
 (1 - r_jk), w = C / sum C (= pymcdm ``critic_weights`` on min-max data). Variant ``"entropy"``
 replaces s_j with 1 - e_j.
+
+MEREC (Keshavarz-Ghorabaee et al. 2021), Gini-coefficient and variance weights follow pymcdm's
+definitions (``merec_weights``, ``gini_weights``, ``variance_weights``); see each function.
 
 AHP (Saaty 1980): principal right eigenvector of the reciprocal matrix, lambda_max, CI = (lambda_max
 - n)/(n - 1), CR = CI / RI(n); accepted if CR < 0.1 (a warning, never a refusal). RI tables are
@@ -37,8 +42,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ENTROPY_VARIANTS = ("zero", "shift", "rescale", "max_weight", "raw")
-OBJECTIVE = ("equal", "entropy", "critic", "cv", "std", "pca", "pca1")
+ENTROPY_VARIANTS = ("zero", "shift", "rescale", "max_weight", "raw", "epsilon")
+ENTROPY_EPSILON = 1e-12  # the "epsilon" variant's default replacement of p = 0
+OBJECTIVE = ("equal", "entropy", "critic", "cv", "std", "pca", "pca1", "merec", "gini", "variance")
 
 RI_TABLES = {
     # n = 1 .. 15
@@ -61,7 +67,10 @@ def equal_weights(m: int) -> np.ndarray:
 
 
 def entropy_diversity(Z: np.ndarray, variant: str = "zero", eps: float | None = None) -> np.ndarray:
-    """d_j = 1 - e_j per column (the "information utility" before normalising)."""
+    """d_j = 1 - e_j per column (the "information utility" before normalising).
+
+    ``variant`` names the zero handling (module table); ``eps`` is that variant's constant (the shift,
+    the rescale margin, or for ``epsilon`` the value replacing p_ij = 0, default 1e-12)."""
     if variant not in ENTROPY_VARIANTS:
         raise ValueError(f"unknown entropy variant {variant!r}; choose one of {', '.join(ENTROPY_VARIANTS)}")
     Z = np.asarray(Z, dtype=float)
@@ -83,7 +92,14 @@ def entropy_diversity(Z: np.ndarray, variant: str = "zero", eps: float | None = 
     col = np.where(ok, Z, 0.0).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         P = np.where(ok, Z, 0.0) / col
-        plogp = np.where(P > 0, P * np.log(np.where(P > 0, P, 1.0)), 0.0)
+        if variant == "epsilon":
+            e_rep = ENTROPY_EPSILON if eps is None else float(eps)
+            if not 0 < e_rep < 1:
+                raise ValueError(f"entropy variant 'epsilon' needs 0 < eps < 1 (the value replacing p = 0), got {eps!r}")
+            Pe = np.where(ok & (P == 0), e_rep, P)  # only observed cells; a missing cell stays out
+            plogp = np.where(ok & (Pe > 0), Pe * np.log(np.where(Pe > 0, Pe, 1.0)), 0.0)
+        else:
+            plogp = np.where(P > 0, P * np.log(np.where(P > 0, P, 1.0)), 0.0)
         e = -plogp.sum(axis=0) / np.log(n)
     if variant == "max_weight":
         e = np.where((np.where(ok, P, 1.0) == 0).any(axis=0), 0.0, e)
@@ -131,6 +147,87 @@ def cv_weights(X: np.ndarray, ddof: int = 1) -> np.ndarray:
 
 def std_weights(Z: np.ndarray, ddof: int = 1) -> np.ndarray:
     return _normalise_sum(np.nanstd(np.asarray(Z, dtype=float), axis=0, ddof=ddof), "standard deviation")
+
+
+def _complete_positive(X: np.ndarray, what: str, names=None) -> np.ndarray:
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[0] < 2:
+        raise ValueError(f"{what} weights need a matrix with at least two units (rows), got shape {X.shape}")
+    miss = np.argwhere(np.isnan(X))
+    if miss.size:
+        i, j = miss[0]
+        col = names[j] if names is not None else f"column {j}"
+        raise ValueError(f"{what} weights need complete data: {col} is missing at row {i} "
+                         f"({len(miss)} missing cell(s)); impute first (--imputation)")
+    bad = np.argwhere(X <= 0)
+    if bad.size:
+        i, j = bad[0]
+        col = names[j] if names is not None else f"column {j}"
+        raise ValueError(f"{what} weights need strictly positive raw values (they take logarithms or ratios): "
+                         f"{col} is {X[i, j]:.4g} at row {i} ({len(bad)} value(s) <= 0); choose another weighting "
+                         "(entropy, critic, std, variance) for such indicators")
+    return X
+
+
+def merec_weights(X: np.ndarray, types, names=None) -> np.ndarray:
+    """MEREC weights (Method based on the Removal Effects of Criteria; Keshavarz-Ghorabaee, Amiri,
+    Zavadskas, Turskis & Antucheviciene 2021, Symmetry 13(4):525), as pymcdm ``merec_weights``.
+
+    On the raw, strictly positive decision matrix X (n units x m indicators) with ``types`` (+1 more
+    is better, -1 less is better):
+
+    * n_ij = min_k x_kj / x_ij for a +1 indicator, x_ij / max_k x_kj for a -1 indicator (all in (0, 1]);
+    * S_i = ln(1 + (1/m) sum_j |ln n_ij|), the unit's overall performance;
+    * S'_ij = ln(1 + (1/m) sum_{k != j} |ln n_ik|), the same with indicator j removed (still 1/m);
+    * E_j = sum_i |S'_ij - S_i|, w_j = E_j / sum_k E_k.
+    """
+    X = _complete_positive(X, "MEREC", names)
+    t = np.asarray(types, dtype=float).ravel()
+    if t.shape != (X.shape[1],):
+        raise ValueError(f"MEREC needs one type per indicator; got {t.size} types for {X.shape[1]} indicators")
+    bad = np.flatnonzero(~np.isin(t, (-1.0, 1.0)))
+    if bad.size:
+        col = names[bad[0]] if names is not None else f"column {bad[0]}"
+        raise ValueError(f"MEREC needs each indicator's type, +1 (more is better) or -1 (less is better); {col} has "
+                         f"{t[bad[0]]:g} (a 'moderate' indicator has no monotone direction: weight it otherwise)")
+    N = np.where(t > 0, X.min(axis=0) / X, X / X.max(axis=0))
+    L = np.abs(np.log(N))
+    m = X.shape[1]
+    S = np.log1p(L.sum(axis=1) / m)
+    S_without = np.log1p((L.sum(axis=1, keepdims=True) - L) / m)  # column j: indicator j removed
+    E = np.abs(S_without - S[:, None]).sum(axis=0)
+    return _normalise_sum(E, "MEREC")
+
+
+def gini_weights(X: np.ndarray, names=None) -> np.ndarray:
+    """Gini-coefficient weights, as pymcdm ``gini_weights``: w_j ∝ G_j, the Gini coefficient of
+    indicator j over the units, G_j = sum_i sum_k |x_ij - x_kj| / (2 n_j^2 mean_j) (the n^2 form, no
+    small-sample factor; n_j = units with a value). Scale-free, so it takes the raw data (as the
+    coefficient of variation does); a column needs a positive mean. Computed from the sorted values,
+    sum_i sum_k |x_i - x_k| = 2 sum_i (2i - n - 1) x_(i).
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[0] < 2:
+        raise ValueError(f"Gini weights need a matrix with at least two units (rows), got shape {X.shape}")
+    G = np.zeros(X.shape[1])
+    for j in range(X.shape[1]):
+        x = np.sort(X[~np.isnan(X[:, j]), j])
+        n = x.size
+        mean = x.mean() if n else np.nan
+        if not n >= 2 or not mean > 0:
+            col = names[j] if names is not None else f"column {j}"
+            raise ValueError(f"Gini weights need at least two values with a positive mean per indicator; {col} has "
+                             f"{n} value(s), mean {mean:.4g}; use std or variance weights for such indicators")
+        G[j] = 2.0 * np.dot(2.0 * np.arange(1, n + 1) - n - 1, x) / (2.0 * n * n * mean)
+    return _normalise_sum(G, "Gini")
+
+
+def variance_weights(Z: np.ndarray, ddof: int = 1) -> np.ndarray:
+    """Variance weights, as pymcdm ``variance_weights``: w_j ∝ var(z_j) (ddof 1) of the min-max
+    normalised indicator. pymcdm min-max-normalises the raw matrix itself; here Z is the pipeline's
+    normalised matrix, so the two agree when the normalisation is min-max (any range: the scale
+    cancels, and a direction flip 1 - z leaves the variance unchanged)."""
+    return _normalise_sum(np.nanvar(np.asarray(Z, dtype=float), axis=0, ddof=ddof), "variance")
 
 
 def varimax(L: np.ndarray, tol: float = 1e-10, max_iter: int = 500) -> np.ndarray:
@@ -282,8 +379,11 @@ def combine_weights(subjective, objective, *, method: str = "linear", alpha: flo
 
 
 def objective_weights(method: str, Z: np.ndarray, X: np.ndarray | None = None, **options) -> np.ndarray:
-    """Dispatch by name: equal, entropy, critic, cv, std, pca (handbook), pca1 (first component)."""
+    """Dispatch by name: equal, entropy, critic, cv, std, pca (handbook), pca1 (first component),
+    merec (raw data X and ``types``), gini (raw data X), variance. ``options``: entropy_variant,
+    entropy_eps, critic_variant, types (+1/-1 per column, for MEREC), names (column names for errors)."""
     m = Z.shape[1]
+    names = options.get("names")
     if method == "equal":
         return equal_weights(m)
     if method == "entropy":
@@ -300,4 +400,15 @@ def objective_weights(method: str, Z: np.ndarray, X: np.ndarray | None = None, *
         return pca_weights(Z, "handbook")
     if method == "pca1":
         return pca_weights(Z, "first")
+    if method in ("merec", "gini") and X is None:
+        raise ValueError(f"{method} weights need the raw data")
+    if method == "merec":
+        types = options.get("types")
+        if types is None:
+            raise ValueError("MEREC weights need the indicators' directions (types: +1 or -1 per indicator)")
+        return merec_weights(X, types, names)
+    if method == "gini":
+        return gini_weights(X, names)
+    if method == "variance":
+        return variance_weights(Z)
     raise ValueError(f"unknown weighting {method!r}; choose one of {', '.join(OBJECTIVE + ('user', 'ahp'))}")
