@@ -30,6 +30,7 @@ population is cut into consecutive blocks of those sizes (maximised over the ord
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
@@ -382,13 +383,26 @@ def nested_influence(y, w=None, *, levels: Sequence, names: Sequence[str] | None
 
 def decompose(data, income: str, levels: Sequence[str], weight: str | None = None, measure="theil",
               engine: str = "auto", *, design=None, strata: str | None = None, psu: str | None = None,
-              fpc: str | None = None, lonely_psu: str = "fail") -> NestedDecomposition:
+              fpc: str | None = None, lonely_psu: str = "fail",
+              backend: str | None = None) -> NestedDecomposition:
     """Nested GE decomposition of microdata in a pandas or polars frame (column names as arguments).
 
     ``strata``, ``psu``, ``fpc``: design columns, as in :func:`prosperity.measure` (or ``design=`` a
     :class:`prosperity.variance.Design` built for these rows): the components then get linearized
     design-based standard errors (see :func:`nested_decomposition`).
+
+    Data larger than memory: ``data`` a Parquet file or directory, a DuckDB relation or a Dask
+    dataframe (or ``backend="memory"|"duckdb"|"dask"``) runs the one-pass group-by of
+    :mod:`prosperity.backends.decompose` (same result; no design SEs there yet).
     """
+    if backend is not None or isinstance(data, (str, os.PathLike, list, tuple)) or \
+            type(data).__module__.startswith(("dask", "duckdb")):
+        from ..backends.decompose import nested_decomposition_source
+
+        if design is not None or strata or psu or fpc:
+            raise ValueError("design-based SEs of the nested decomposition are not computed out of core yet: "
+                             "read the data into a frame and call decompose(frame, ..., strata=, psu=)")
+        return nested_decomposition_source(data, income, levels, weight, measure, backend=backend)
     if isinstance(levels, str):
         levels = [levels]
     y = _to_numpy(_frame_col(data, income), income)

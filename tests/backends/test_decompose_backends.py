@@ -1,0 +1,163 @@
+"""The 4-level nested GE decomposition out of core (one group-by over the finest cell) equals the
+in-memory decomposition to 1e-12 (relative) on memory, DuckDB over Parquet and Dask on a LocalCluster;
+bad inputs are refused with the package's error naming the cell or unit."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from prosperity.backends import BackendError
+from prosperity.backends.decompose import cell_sums, nested_decomposition_many
+from prosperity.decompose import NestingError, decompose
+from prosperity.io.errors import ColumnNotFoundError
+from prosperity.synth import synthesize_population
+
+LEVELS = ["region", "province_en", "province_area", "county"]
+INCOME = "disp_income_pc_yuan"
+MEASURES = ["theil", "mld", "ge:2", "ge:-1", "ge:0.5"]
+NUMERIC = ["population", "pop_share", "income_share", "mean", "relative_mean", "inequality_inside", "contribution",
+           "share"]
+EUSILC = Path(__file__).resolve().parents[2] / "src" / "prosperity" / "data" / "laeken_eusilc_synthetic_austria2006.csv.gz"
+
+
+@pytest.fixture(scope="module")
+def china(tmp_path_factory):
+    """The bundled synthetic China population (20,000 persons), four nested levels: NBS region >
+    province > urban/rural within the province > a 'county' (five per province and area)."""
+    d = synthesize_population(2024, persons=20_000, seed=3)
+    for c in ("region", "province_en", "area"):
+        d[c] = d[c].astype(str)
+    d["province_area"] = d["province_en"] + "/" + d["area"]
+    d["county"] = d["province_area"] + "/" + (d["household_id"] % 5).astype(str)
+    folder = tmp_path_factory.mktemp("china_parquet")
+    half = len(d) // 2
+    d.iloc[:half].to_parquet(folder / "part0.parquet")
+    d.iloc[half:].to_parquet(folder / "part1.parquet")
+    return d, folder
+
+
+@pytest.fixture(scope="module")
+def reference(china):
+    d, _ = china
+    return {m: decompose(d, INCOME, LEVELS, "weight", m) for m in MEASURES}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c, \
+            distributed.Client(c) as client:
+        yield client
+
+
+def _same(got, ref):
+    assert type(got) is type(ref)
+    assert got.measure == ref.measure and got.levels == ref.levels and got.alpha == ref.alpha
+    assert math.isclose(got.total, ref.total, rel_tol=1e-12)
+    assert math.isclose(got.population, ref.population, rel_tol=1e-12)
+    assert math.isclose(got.mean, ref.mean, rel_tol=1e-12)
+    a, b = got.to_frame(), ref.to_frame()
+    assert list(a["level"]) == list(b["level"]) and list(a["component"]) == list(b["component"])
+    np.testing.assert_allclose(a["value"], b["value"], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(a["share"], b["share"], rtol=1e-12, atol=0)
+    assert np.isclose(a["value"].sum(), got.total, rtol=1e-12)
+    pd.testing.assert_frame_equal(got.units[["level", "unit", "parent"]], ref.units[["level", "unit", "parent"]])
+    for c in NUMERIC:
+        # a unit with one sub-unit has 0 between inequality: the two sums give 0 or ~1e-17, so the
+        # comparison is relative to the column's scale there
+        scale = float(np.abs(ref.units[c]).max())
+        np.testing.assert_allclose(got.units[c], ref.units[c], rtol=1e-12, atol=1e-12 * scale, err_msg=c)
+
+
+def test_reference_is_a_real_four_level_decomposition(reference):
+    t = reference["theil"]
+    assert t.to_frame()["level"].tolist() == LEVELS + ["county"]
+    assert (t.units["level"] == "county").sum() > 250  # 31 provinces x 2 areas x up to 5 counties
+    assert 0.2 < t.total < 0.6 and all(c.value > 0 for c in t.components)
+
+
+def test_memory_in_pieces_equals_in_memory(china, reference):
+    d, _ = china
+    got = nested_decomposition_many(d, INCOME, LEVELS, "weight", MEASURES, backend="memory", chunk_rows=3001)
+    assert list(got) == ["theil", "mld", "ge:2", "ge:-1", "ge:0.5"]
+    for m in MEASURES:
+        _same(got[m], reference[m])
+
+
+def test_duckdb_over_parquet_equals_in_memory(china, reference):
+    _, folder = china
+    got = nested_decomposition_many(folder, INCOME, LEVELS, "weight", MEASURES)  # one GROUP BY for all five
+    for m in MEASURES:
+        _same(got[m], reference[m])
+    # the public function reaches it from a path, unchanged otherwise
+    _same(decompose(str(folder), INCOME, LEVELS, "weight", "mld"), reference["mld"])
+
+
+def test_duckdb_relation_and_one_level_eusilc():
+    duckdb = pytest.importorskip("duckdb")
+    d = pd.read_csv(EUSILC)
+    d = d[d["eqIncome"] > 0].reset_index(drop=True)
+    ref = decompose(d, "eqIncome", ["db040"], "rb050", "ge:2")
+    con = duckdb.connect()
+    rel = con.from_df(d)
+    _same(decompose(rel, "eqIncome", ["db040"], "rb050", "ge:2"), ref)
+    # by hand: between regions = sum_g v_g (mu_g / mu)^2 / 2 - 1/2 from the region means
+    g = d.groupby("db040").apply(lambda x: pd.Series({"n": x["rb050"].sum(), "y": (x["rb050"] * x["eqIncome"]).sum()}),
+                                 include_groups=False)
+    mu = g["y"].sum() / g["n"].sum()
+    between = float(((g["n"] / g["n"].sum()) * (g["y"] / g["n"] / mu) ** 2).sum() / 2 - 0.5)
+    assert math.isclose(ref.components[0].value, between, rel_tol=1e-12)
+
+
+def test_dask_on_a_local_cluster_equals_in_memory(china, reference, cluster):
+    dd = pytest.importorskip("dask.dataframe")
+    _, folder = china
+    frame = dd.read_parquet(str(folder / "*.parquet"))
+    got = nested_decomposition_many(frame, INCOME, LEVELS, "weight", MEASURES)
+    for m in MEASURES:
+        _same(got[m], reference[m])
+    _same(decompose(frame, INCOME, LEVELS, "weight", "theil"), reference["theil"])
+
+
+def test_small_hand_example_and_cell_table():
+    frame = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "g": ["a", "a", "b", "b"]})
+    cells = cell_sums(frame, "y", ["g"], None, [2.0])
+    assert cells["rows"].tolist() == [2.0, 2.0] and cells["wy"].tolist() == [3.0, 7.0]
+    assert cells["wylny"].tolist() == pytest.approx([2 * math.log(2), 3 * math.log(3) + 4 * math.log(4)], rel=1e-15)
+    d = decompose(frame, "y", ["g"], None, "theil", backend="memory")
+    between = 0.5 * 0.6 * math.log(0.6) + 0.5 * 1.4 * math.log(1.4)  # group means 1.5, 3.5 around 2.5
+    assert d.components[0].value == pytest.approx(between, rel=1e-14)
+    assert d.total == pytest.approx(sum(v / 2.5 * math.log(v / 2.5) for v in (1, 2, 3, 4)) / 4, rel=1e-14)
+
+
+def test_bad_inputs_name_the_cell(tmp_path, china):
+    d, folder = china
+    with pytest.raises(ColumnNotFoundError, match="provinc"):
+        decompose(str(folder), INCOME, ["region", "provinc"], "weight")
+    bad = d.copy()
+    bad.loc[bad.index[:3], INCOME] = -5.0
+    bad.to_parquet(tmp_path / "neg.parquet")
+    with pytest.raises(BackendError, match=r"3 row\(s\) negative.*first in cell region="):
+        decompose(str(tmp_path / "neg.parquet"), INCOME, LEVELS, "weight")
+    zero = d.copy()
+    zero.loc[zero.index[5], INCOME] = 0.0
+    with pytest.raises(BackendError, match=r"1 row\(s\) equal to 0; GE\(alpha=0\)"):
+        decompose(zero, INCOME, LEVELS, "weight", "mld", backend="memory")
+    assert decompose(zero, INCOME, LEVELS, "weight", "theil", backend="memory").total > 0  # Theil takes zeros
+    clash = d.copy()
+    row = clash.index[clash["region"] == "East"][0]
+    clash.loc[row, "region"] = "West"  # one person's province now also lies in the West
+    with pytest.raises(NestingError, match=r"lies in two units of level 'region'"):
+        decompose(clash, INCOME, LEVELS, "weight", backend="memory")
+    missing = d.copy()
+    missing.loc[missing.index[7], "county"] = None
+    missing.to_parquet(tmp_path / "missing.parquet")
+    with pytest.raises(BackendError, match=r"level 'county' is missing in 1 row"):
+        decompose(str(tmp_path / "missing.parquet"), INCOME, LEVELS, "weight")
+    with pytest.raises(ValueError, match="not computed out of core"):
+        decompose(str(folder), INCOME, LEVELS, "weight", strata="region")
