@@ -6,7 +6,7 @@ from .gini import gini_sorted
 from .registry import MeasureSpec, register
 
 register(MeasureSpec("gini", lambda s, *, influence=True, convention="laeken": gini_sorted(s, influence, convention),
-                     "Gini coefficient (laeken convention; convention= convey, ineqpy, unbiased)", convention_kind="measure"))
+                     "Gini coefficient (laeken convention; convention= convey, ineqpy, unbiased, unbiased_frequency)", convention_kind="measure"))
 
 # --- central tendency, inequality, dispersion, shares (measures/central.py, gini.py, entropy.py,
 # dispersion.py, shares.py). Kernels accept convention= (see docs/conventions.md); the defaults are
@@ -82,7 +82,7 @@ register(MeasureSpec("cv", lambda s, *, influence=True, convention="population":
 register(MeasureSpec("varlog", lambda s, *, influence=True, convention="log_mean":
                      _dis.variance_of_logs_estimate(s, influence=influence, convention=convention),
                      "Variance of logarithms (around the mean log)", income_domain="positive", convention_kind="measure"))
-register(MeasureSpec("qsr", lambda s, *, influence=True, convention=_eu: _sh.qsr_estimate(s, convention, influence),
+register(MeasureSpec("qsr", lambda s, *, influence=True, convention=_eu: _cx.qsr_for_sample(s, convention, influence),  # convey's u under bandwidth="convey"
                      "Quintile share ratio S80/S20 (laeken/Eurostat)", convention_kind="quantile"))
 register(MeasureSpec("palma", lambda s, *, influence=True, convention=_eu: _sh.palma_estimate(s, convention, influence),
                      "Palma ratio: top 10 % income share / bottom 40 % share", convention_kind="quantile"))
@@ -183,8 +183,9 @@ register(MeasureSpec("middle_rel_income", lambda s, *, influence=True, lower, up
                                                  convention=convention, income_share=True),
                      "Income share of the relative middle band (default 0.75-2 x median)", _band, dict(_rel),
                      income_domain="nonnegative", check=_check_band, threshold="median_band", convention_kind="quantile"))
-register(MeasureSpec("wolfson", lambda s, *, influence=True: _pol.wolfson_sorted(s, influence=influence),
-                     "Wolfson polarization 2 (2T - G) mean / median", income_domain="nonnegative"))
+register(MeasureSpec("wolfson", lambda s, *, influence=True, convention="wolfson1994": _pol.wolfson_sorted(s, influence=influence, convention=convention),
+                     "Wolfson polarization 2 (2T - G) mean / median (convention= pysal, wbpip)", income_domain="nonnegative",
+                     convention_kind="measure"))
 register(MeasureSpec("foster_wolfson", lambda s, *, influence=True: _pol.foster_wolfson_sorted(s, influence=influence),
                      "Foster-Wolfson polarization (2T - G) mean / median (= PySAL wolfson, convey svyfwp)",
                      income_domain="nonnegative"))
@@ -254,4 +255,4 @@ INCOME_PARAMS: dict[str, tuple[str, ...]] = {
     "middle_abs": ("lower", "upper"), "middle_abs_income": ("lower", "upper"), "prosperity_gap": ("z",)}
 # measure -> conventions whose value depends on the scale of the weights (convey's Gini: its "- 1"
 # is in units of weight)
-WEIGHT_SCALE_DEPENDENT: dict[str, tuple[str, ...]] = {"gini": ("convey",)}
+WEIGHT_SCALE_DEPENDENT: dict[str, tuple[str, ...]] = {"gini": ("convey", "unbiased_frequency")}

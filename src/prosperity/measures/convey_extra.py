@@ -39,7 +39,8 @@ Functions with several components or two domains (design-based SEs through
 Densities (convey ``densfun``): Gaussian kernel, bandwidth h = sigma_w N^(-1/5) with sigma_w the
 weighted standard deviation (population divisor) and N the sum of weights (convey ``h_fun``), see
 :func:`convey_bandwidth`. The package's other quantile-based SEs use Osier's 0.79 IQR N^(-1/5)
-(``bandwidth_rule="osier"``); both are named rules here.
+(``bandwidth_rule="osier"``); both are named rules here. ``bandwidth_rule=None`` (the kernels'
+default) follows the rule the sample is marked with by ``prosperity.measure(bandwidth=)``, else convey's.
 """
 
 from __future__ import annotations
@@ -53,37 +54,19 @@ from .estimate import Estimate, SortedIncome, as_sorted, vdot
 from .poverty import (
     _check_fraction, _check_line, _n_poor, _prefix, arpr_sorted, fgt_sorted, relative_line_estimate, watts_sorted,
 )
-from .quantiles import _KERNEL_REACH, kernel_density_at, quantile_sorted
+from .quantiles import _KERNEL_REACH, convey_bandwidth, density_bandwidth, kernel_density_at, quantile_sorted
 
 BANDWIDTH_RULES = ("convey", "osier")
 RICH_TYPES = ("cha", "fgt1", "fgt2")
 
 
 # ------------------------------------------------------------------------------------- bandwidth
-def convey_bandwidth(s: SortedIncome) -> float:
-    """convey's ``h_fun``: h = sigma_w * N^(-1/5), sigma_w^2 = (sum w y^2 - (sum w y)^2 / N) / N, N = sum w
-    (the sum of the weights as given: weights held as w 2^-m by the table layer are accounted for)."""
-    key = ("bandwidth", "convey")
-    h = s.cache.get(key)
-    if h is None:
-        big_n = s.total
-        mean = float(vdot(s.w, s.y)) / big_n
-        d = s.y - mean
-        sd = np.sqrt(float(vdot(s.w, d * d)) / big_n)
-        h = sd * big_n ** (-0.2)
-        m = s.cache.get("weight_exponent", 0)
-        if m:
-            h *= 2.0 ** (-m / 5.0)
-        s.cache[key] = h = float(h)
-    return h
-
-
-def bandwidth(s: SortedIncome, rule: str = "convey") -> float | None:
-    """The kernel bandwidth of a named rule: ``convey`` (sigma_w N^(-1/5)) or ``osier`` (None: the
-    default of :func:`prosperity.measures.quantiles.kernel_density_at`, 0.79 IQR N^(-1/5))."""
-    if rule not in BANDWIDTH_RULES:
-        raise ValueError(f"unknown bandwidth rule {rule!r}; choose one of {BANDWIDTH_RULES}")
-    return convey_bandwidth(s) if rule == "convey" else None
+def bandwidth(s: SortedIncome, rule: str | None = "convey") -> float:
+    """The kernel bandwidth of a named rule (:func:`prosperity.measures.quantiles.density_bandwidth`):
+    ``convey`` (sigma_w N^(-1/5), convey's ``h_fun``) or ``osier`` (0.79 IQR N^(-1/5)); ``None``: the
+    rule the sample is marked with (``prosperity.measure(bandwidth=)``), else convey's."""
+    rule = s.cache.get("bandwidth_rule", "convey") if rule is None else _check_rule(rule)
+    return density_bandwidth(s, rule)
 
 
 def _density(s: SortedIncome, x: float, h: float | None) -> float:
@@ -102,8 +85,8 @@ def _smoothed_income_density(s: SortedIncome, x: float, h: float) -> float:
     return float(np.einsum("i,i,i->", s.w[lo:hi], s.y[lo:hi], k) / h)
 
 
-def _check_rule(rule: str) -> str:
-    if rule not in BANDWIDTH_RULES:
+def _check_rule(rule: str | None) -> str | None:
+    if rule is not None and rule not in BANDWIDTH_RULES:
         raise ValueError(f"unknown bandwidth rule {rule!r}; choose one of {BANDWIDTH_RULES}")
     return rule
 
@@ -117,7 +100,7 @@ def poormed_sorted(
     line: float | None = None,
     convention: str = "inverse_cdf",
     inclusive: bool = True,
-    bandwidth_rule: str = "convey",
+    bandwidth_rule: str | None = None,
 ) -> Estimate:
     """Median income of the poor (convey ``svypoormed``), poor = y <= t (``inclusive``) with
     t = fraction x median of this sample, or the given ``line`` (then ``line_derivative`` =
@@ -247,7 +230,7 @@ def isq_sorted(
     influence: bool = True,
     upper: bool = False,
     convention: str = "inverse_cdf",
-    bandwidth_rule: str = "convey",
+    bandwidth_rule: str | None = None,
 ) -> Estimate:
     """Income total of the units with y <= q_alpha (``upper``: y > q_alpha), convey ``svyisq``; an
     income total (in income x weight units), not a share (a share is ``share:p1:p2``)."""
@@ -264,7 +247,7 @@ def isq_sorted(
         return Estimate(value)
     h = bandwidth(s, bandwidth_rule)
     f = _density(s, q, h)
-    s1 = _smoothed_income_density(s, q, h if h is not None else _osier_h(s))
+    s1 = _smoothed_income_density(s, q, h)
     u_q = np.full(s.n, a)
     u_q[:k] -= 1.0
     u_q /= s.total * f
@@ -274,9 +257,40 @@ def isq_sorted(
     return Estimate(value, (s.y - u_below) if upper else u_below)
 
 
-def _osier_h(s: SortedIncome) -> float:
-    iqr = quantile_sorted(s, 0.75) - quantile_sorted(s, 0.25)
-    return 0.79 * iqr * s.total ** (-0.2) * 2.0 ** (-s.cache.get("weight_exponent", 0) / 5.0)
+def qsr_sorted(s: SortedIncome, *, influence: bool = True, convention: str = "eurostat",
+               bandwidth_rule: str | None = None) -> Estimate:
+    """Quintile share ratio S80/S20 linearized as R convey's ``svyqsr``.
+
+    QSR = (Y - T_0.8) / T_0.2, T_a the income total of y <= q_a (:func:`isq_sorted`), Y = sum w y; the
+    value is the package's ``qsr`` (:func:`prosperity.measures.shares.qsr_estimate`) under the same
+    quantile ``convention``. u = (y - u_T0.8) / T_0.2 - QSR u_T0.2 / T_0.2 with convey's
+    isq linearization u_Ta = y 1{y <= q_a} + S'(q_a) u_qa, S'(q) = (1/h) sum w y phi((q - y)/h) and
+    u_q = -(1{y <= q} - a) / (N f(q)) (convey ``densfun``). The package's own linearization (Osier 2009)
+    uses the exact derivative q N f(q) for S'(q), so its density cancels; convey's does not, which is why
+    this SE depends on the bandwidth (convey: sigma_w N^(-1/5)).
+    """
+    from .shares import qsr_estimate
+
+    value = qsr_estimate(s, convention, influence=False).value
+    if not influence:
+        return Estimate(value)
+    rule = bandwidth_rule if bandwidth_rule is not None else s.cache.get("bandwidth_rule", "convey")
+    low = isq_sorted(s, 0.2, convention=convention, bandwidth_rule=rule)
+    high = isq_sorted(s, 0.8, convention=convention, bandwidth_rule=rule)
+    u = s.y - high.influence
+    u -= value * low.influence
+    u /= low.value
+    return Estimate(value, u)
+
+
+def qsr_for_sample(s: SortedIncome, convention: str = "eurostat", influence: bool = True) -> Estimate:
+    """The ``qsr`` measure: convey's linearization (:func:`qsr_sorted`) when the sample is marked with
+    convey's bandwidth rule (``prosperity.measure(bandwidth="convey")``), else the package's (Osier)."""
+    if s.cache.get("bandwidth_rule") == "convey":
+        return qsr_sorted(s, influence=influence, convention=convention, bandwidth_rule="convey")
+    from .shares import qsr_estimate
+
+    return qsr_estimate(s, convention, influence)
 
 
 # ------------------------------------------------------------------------------------- richness
@@ -314,7 +328,7 @@ def rich_sorted(
     fraction: float = 1.0,
     line: float | None = None,
     convention: str = "inverse_cdf",
-    bandwidth_rule: str = "convey",
+    bandwidth_rule: str | None = None,
 ) -> Estimate:
     """Richness index at rho = ``line`` (fixed) or fraction x median of this sample (convey ``svyrich``,
     ``type_thresh = "relq"``, ``times = fraction``). Rich: y > rho. The threshold's error enters u
@@ -538,7 +552,7 @@ def _domain_quantile(y, w, mask, p, convention, h):
 
 
 def rmir(y, age, w=None, *, agelim: float = 65, p: float = 0.5, convention: str = "inverse_cdf",
-         bandwidth_rule: str = "convey", design=None, strata=None, psu=None, fpc=None,
+         bandwidth_rule: str | None = None, design=None, strata=None, psu=None, fpc=None,
          lonely_psu: str = "fail") -> SurveyComponents:
     """Relative median income ratio (convey ``svyrmir``): median income of persons with age >= agelim over
     the median of those younger. Densities: each domain's kernel density at its median with the

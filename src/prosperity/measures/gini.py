@@ -27,6 +27,10 @@ n/(n-1) -- on unweighted data, and differ only in how they treat weights:
   Not consistent with frequency weights; unweighted it equals ``"unbiased"``.
 - ``"unbiased"`` (ineq ``Gini(corr=TRUE)``): ``"laeken"`` times n / (n - 1), n the number of
   observations (not the sum of weights).
+- ``"unbiased_frequency"``: ``"laeken"`` times N / (N - 1), N = sum w, for frequency-weighted data
+  (weight k = k identical persons): it equals ``"unbiased"`` (ineq ``Gini(corr=TRUE)``) on the data
+  with every row repeated w times. Weights must be whole numbers with N >= 2; the value depends on
+  the scale of the weights (by design: N counts persons).
 
 The S-Gini or extended Gini (Donaldson & Weymark 1980; Yitzhaki 1983), parameter nu > 1:
 
@@ -50,7 +54,10 @@ import numpy as np
 from . import blockwise
 from .estimate import Estimate, SortedIncome, as_sorted, income_total, vdot
 
-GINI_CONVENTIONS = ("laeken", "convey", "ineqpy", "unbiased")
+GINI_CONVENTIONS = ("laeken", "convey", "ineqpy", "unbiased", "unbiased_frequency")
+
+# Frequency weights: whole numbers within this relative tolerance (stored counts may carry float noise)
+_WHOLE_RTOL = 1e-9
 
 
 def gini_sorted(s: SortedIncome, influence: bool = True, convention: str = "laeken") -> Estimate:
@@ -78,10 +85,13 @@ def gini_sorted(s: SortedIncome, influence: bool = True, convention: str = "laek
         if s2 >= 1.0:
             raise ValueError("the ineqpy Gini is undefined for a single unit with positive weight")
         g = (g_laeken + q - s2) / (1.0 - s2)
-    else:  # unbiased
+    elif convention == "unbiased":
         if s.n < 2:
             raise ValueError("the unbiased (n/(n-1)) Gini needs at least 2 observations")
         g = g_laeken * s.n / (s.n - 1.0)
+    else:  # unbiased_frequency: N/(N-1), N = sum of the frequency weights
+        _check_frequency_weights(w, big_n)
+        g = g_laeken * big_n / (big_n - 1.0)
     if not influence:
         return Estimate(float(g))
     # Every convention's u has the form  a [k - Ycum + y (C + d w - c0)] + e w + f:
@@ -89,11 +99,16 @@ def gini_sorted(s: SortedIncome, influence: bool = True, convention: str = "laek
     #   convey:  2/(NY) [Y (1 - b/2) - Ycum + y (C + w - b N/2)] + 1/N^2         (d of its formula)
     #   ineqpy:  (convey's without 1/N^2 - (1 - G)(2 w/N^2 - 2 S2/N)) / (1 - S2)
     #   unbiased: laeken's times n/(n-1)
+    #   unbiased_frequency: laeken's times N/(N-1), plus d[N/(N-1)]/dw G_laeken = -G_laeken/(N-1)^2
     a, e, f = 2.0 / ny, 0.0, 0.0
-    if convention in ("laeken", "unbiased"):
+    shift = 0.0
+    if convention in ("laeken", "unbiased", "unbiased_frequency"):
         k, d, c0 = big_y * (1.0 - (b - q) / 2.0), 0.0, (b - q) * big_n / 2.0
         if convention == "unbiased":
             a *= s.n / (s.n - 1.0)
+        elif convention == "unbiased_frequency":
+            a *= big_n / (big_n - 1.0)
+            shift = -g_laeken / ((big_n - 1.0) * (big_n - 1.0))
     else:
         k, d, c0 = big_y * (1.0 - b / 2.0), 1.0, b * big_n / 2.0
         if convention == "convey":
@@ -106,9 +121,24 @@ def gini_sorted(s: SortedIncome, influence: bool = True, convention: str = "laek
     np.cumsum(u, out=u)  # Ycum
     if d == 0.0:
         blockwise.fill(u, lambda yc, yb, cb: (k - yc + yb * (cb - c0)) * a, u, y, cumw)
+        if shift:
+            u += shift
     else:
         blockwise.fill(u, lambda yc, yb, cb, wb: (k - yc + yb * (cb + wb - c0)) * a + wb * e + f, u, y, cumw, w)
     return Estimate(float(g), u)
+
+
+def _check_frequency_weights(w: np.ndarray, big_n: float) -> None:
+    """Frequency weights are counts of persons: whole numbers, at least two persons in all."""
+    frac = np.abs(w - np.rint(w))
+    bad = np.flatnonzero(frac > _WHOLE_RTOL * np.maximum(np.abs(w), 1.0))
+    if bad.size:
+        raise ValueError(
+            f"the unbiased_frequency Gini needs frequency weights (whole numbers of persons); {bad.size:,} weight(s) "
+            f"are not, e.g. {float(w[bad[0]])!r} (in sorted order). Use convention='unbiased' (n/(n-1) with n the "
+            "number of rows) for sampling weights")
+    if not big_n >= 2.0:
+        raise ValueError(f"the unbiased_frequency Gini needs at least 2 persons (sum of weights {big_n:g})")
 
 
 def gini(y, w=None, convention: str = "laeken") -> float:

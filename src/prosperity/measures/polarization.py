@@ -9,6 +9,10 @@ the weighted Lorenz curve, exact for a discrete distribution), T = 0.5 - L(0.5):
                                                     Kovacevic & Binder 1997 and R convey ``svyfwp``)
 
 PySAL ``inequality.wolfson`` computes FW (no factor 2): ``wolfson(..., convention="pysal")`` gives it.
+World Bank wbpip (PIP) uses the same formula with its own median (the unit holding the 50th
+percentile) and mean of the poorer half (the units strictly below that median):
+``convention="wbpip"`` (:mod:`prosperity.measures.wbpip_md`; 0.3343335 on 1..2000 where the default
+gives 0.3331669).
 Since (2T - G) mu = mu - 2 GL(0.5) - G mu (GL the generalized Lorenz ordinate),
 u_W = c (u_mu - 2 u_GL - mu u_G - G u_mu) / m - W u_m / m, with u_GL = (y 1{before q} +
 q (p - 1{before q}) - GL) / N at p = 0.5, q the income of the unit holding the p-th weight.
@@ -42,7 +46,7 @@ from .gini import gini_sorted
 from .quantiles import kernel_density_at, quantile_sorted
 from ..compiled import njit
 
-WOLFSON_CONVENTIONS = ("wolfson1994", "pysal")
+WOLFSON_CONVENTIONS = ("wolfson1994", "pysal", "wbpip")
 _EPANECHNIKOV_FROM_GAUSSIAN = 15 ** 0.2 / (4 * np.pi) ** -0.1
 
 
@@ -101,9 +105,15 @@ def _pieces(n: int, *cuts: int):
 
 
 def wolfson_sorted(s: SortedIncome, *, influence: bool = True, convention: str = "wolfson1994") -> Estimate:
-    """Wolfson polarization index 2 (2T - G) mu / m (``convention="pysal"``: without the factor 2)."""
+    """Wolfson polarization index 2 (2T - G) mu / m (``convention="pysal"``: without the factor 2;
+    ``"wbpip"``: World Bank wbpip's 2 ((1 - G) mu - mu_b) / m with its median and mu_b the mean below it,
+    see :mod:`prosperity.measures.wbpip_md`)."""
     if convention not in WOLFSON_CONVENTIONS:
         raise ValueError(f"Wolfson convention must be one of {WOLFSON_CONVENTIONS}, got {convention!r}")
+    if convention == "wbpip":
+        from .wbpip_md import wolfson_sorted as _wbpip_wolfson
+
+        return _wbpip_wolfson(s, influence=influence)
     return _wolfson_core(s, 2.0 if convention == "wolfson1994" else 1.0, influence)
 
 

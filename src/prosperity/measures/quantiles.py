@@ -19,16 +19,22 @@ cumulative weight share F_j = sum_{i<=j} w_i / sum w:
   this is the plain rule).
 
 Linearized variable of the p-quantile q (Deville 1999):  u_k = -(1{y_k <= q} - p) / (N f(q)),
-with N = sum w and f the density at q, estimated with a Gaussian kernel of bandwidth
-h = 0.79 * IQR * N^(-1/5) (the rule of Osier 2009; R convey uses the weighted SD times (sum w)^(-1/5),
-see :mod:`prosperity.measures.convey_extra`).
+with N = sum w and f the density at q, estimated with a Gaussian kernel. Bandwidth rules
+(:data:`BANDWIDTH_RULES`, :func:`density_bandwidth`):
+
+- ``"osier"`` (default): h = 0.79 * IQR * N^(-1/5) (Osier 2009, Silverman's robust rule with the IQR);
+- ``"convey"``: h = sigma_w * N^(-1/5), sigma_w^2 = (sum w y^2 - (sum w y)^2 / N) / N (R convey's
+  ``h_fun``, used by its ``densfun``).
+
+A sample carries its rule in ``s.cache["bandwidth_rule"]`` (set by ``prosperity.measure(bandwidth=)``),
+so every kernel density of that sample without an explicit bandwidth follows it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .estimate import Estimate, SortedIncome, as_sorted
+from .estimate import Estimate, SortedIncome, as_sorted, vdot
 
 QUANTILE_CONVENTIONS = ("eurostat", "laeken", "inverse_cdf", "interpolated")
 
@@ -136,28 +142,90 @@ _KERNEL_REACH = 8.0
 def kernel_density_at(s: SortedIncome, x: float, bandwidth: float | None = None) -> float:
     """Weighted Gaussian kernel density of the sample at ``x``.
 
-    f(x) = sum_k w_k phi((x - y_k) / h) / (N h). Bandwidth default h = 0.79 * IQR * N^(-1/5),
-    N = sum of weights (Osier 2009; not convey's rule, which is SD (sum w)^(-1/5)). Only units within
-    8 h of x are visited (the sample is sorted), so the cost is that of the window, not of n.
+    f(x) = sum_k w_k phi((x - y_k) / h) / (N h), N = sum of weights. Without ``bandwidth``, h is the
+    sample's rule (:func:`density_bandwidth`: Osier's 0.79 IQR N^(-1/5) unless the sample is marked
+    with convey's sigma_w N^(-1/5)). Only units within 8 h of x are visited (the sample is sorted), so
+    the cost is that of the window, not of n.
     """
-    key = ("density", float(x), None if bandwidth is None else float(bandwidth))
+    if bandwidth is None:  # the sample's rule (Osier's unless marked)
+        rule = s.cache.get("bandwidth_rule", "osier")
+        key = ("density", float(x), None if rule == "osier" else rule)
+    else:
+        key = ("density", float(x), float(bandwidth))
     f = s.cache.get(key)
     if f is None:
         f = s.cache[key] = _kernel_density_at(s, float(x), bandwidth)
     return f
 
 
-def _kernel_density_at(s: SortedIncome, x: float, bandwidth: float | None) -> float:
-    if bandwidth is None:
+BANDWIDTH_RULES = ("osier", "convey")
+
+
+def density_bandwidth(s: SortedIncome, rule: str | None = None) -> float:
+    """The kernel bandwidth of the quantile-based SEs under a named rule.
+
+    ``rule=None``: the sample's own (``s.cache["bandwidth_rule"]``, default ``"osier"``).
+    ``"osier"``: h = 0.79 (q_0.75 - q_0.25) N^(-1/5) (Osier 2009, eq. 3.9; Eurostat quantiles).
+    ``"convey"``: h = sigma_w N^(-1/5), sigma_w^2 = (sum w y^2 - (sum w y)^2 / N) / N (R convey
+    ``h_fun``). N is the sum of the weights as given: weights held as w 2^-m by the table layer
+    (extreme values) are accounted for with the factor 2^(-m/5).
+    """
+    if rule is None:
+        rule = s.cache.get("bandwidth_rule", "osier")
+    if rule == "osier":
+        return osier_bandwidth(s)
+    if rule == "convey":
+        return convey_bandwidth(s)
+    raise ValueError(f"unknown bandwidth rule {rule!r}; choose one of {BANDWIDTH_RULES}")
+
+
+def osier_bandwidth(s: SortedIncome) -> float:
+    """Osier's rule h = 0.79 IQR N^(-1/5) (Eurostat quantiles, N the sum of the weights as given)."""
+    key = ("bandwidth", "osier")
+    h = s.cache.get(key)
+    if h is None:
         iqr = quantile_sorted(s, 0.75) - quantile_sorted(s, 0.25)
-        bandwidth = 0.79 * iqr * s.total ** (-0.2)
+        h = 0.79 * iqr * s.total ** (-0.2)
         m = s.cache.get("weight_exponent", 0)  # weights held as w * 2^-m (table layer, extreme values):
         if m:  # the rule's N is the sum of the weights as given
-            bandwidth *= 2.0 ** (-m / 5.0)
+            h *= 2.0 ** (-m / 5.0)
+        if not h > 0:
+            raise ValueError(
+                "cannot estimate the density for a quantile's standard error: the interquartile range is 0 "
+                "(too many identical incomes); pass an explicit bandwidth, use bandwidth='convey' or the bootstrap"
+            )
+        s.cache[key] = h = float(h)
+    return h
+
+
+def convey_bandwidth(s: SortedIncome) -> float:
+    """R convey's ``h_fun``: h = sigma_w N^(-1/5), sigma_w^2 = (sum w y^2 - (sum w y)^2 / N) / N, N = sum w
+    (the sum of the weights as given: weights held as w 2^-m by the table layer are accounted for)."""
+    key = ("bandwidth", "convey")
+    h = s.cache.get(key)
+    if h is None:
+        big_n = s.total
+        mean = float(vdot(s.w, s.y)) / big_n
+        d = s.y - mean
+        sd = np.sqrt(float(vdot(s.w, d * d)) / big_n)
+        h = sd * big_n ** (-0.2)
+        m = s.cache.get("weight_exponent", 0)
+        if m:
+            h *= 2.0 ** (-m / 5.0)
+        if not h > 0:
+            raise ValueError("cannot estimate the density for a quantile's standard error: the incomes have no "
+                             "spread (weighted standard deviation 0); use se=False or the bootstrap")
+        s.cache[key] = h = float(h)
+    return h
+
+
+def _kernel_density_at(s: SortedIncome, x: float, bandwidth: float | None) -> float:
+    if bandwidth is None:
+        bandwidth = density_bandwidth(s)
     if not bandwidth > 0:
         raise ValueError(
-            "cannot estimate the density for a quantile's standard error: the interquartile range is 0 "
-            "(too many identical incomes); pass an explicit bandwidth or use the bootstrap"
+            "cannot estimate the density for a quantile's standard error: the bandwidth is not positive "
+            f"({bandwidth!r}); pass a positive bandwidth or use the bootstrap"
         )
     lo, hi = np.searchsorted(s.y, [x - _KERNEL_REACH * bandwidth, x + _KERNEL_REACH * bandwidth], side="left")
     z = (x - s.y[lo:hi]) / bandwidth
