@@ -5,9 +5,10 @@ these, so the maths never depends on the engine:
 
 - ``chunks(columns)``: the rows in bounded pieces, in any order (for sums: totals, sums by PSU);
 - ``sorted_chunks(columns)``: the rows in pieces **in ascending order of the income**, each piece
-  after the previous one (a global sort: DuckDB's external sort spills to disk; Dask's
-  ``sort_values`` splits by sampled quantiles, then sorts each partition; memory stays bounded by a
-  piece), so rank-based measures carry their running sums from one piece to the next.
+  after the previous one (a global sort: DuckDB's external sort spills to disk; on Dask a splitter
+  sort writes each partition's rows by bucket to a spill directory and sorts bucket by bucket, see
+  :mod:`prosperity.backends.dask_sort`; memory stays bounded by a piece or a bucket), so rank-based
+  measures carry their running sums from one piece to the next.
 
 Each piece is a dict of NumPy arrays: ``y`` (income), ``w`` (weight, 1 when none), and ``psu`` (a
 dense code 0..n_psu-1 of the (stratum, PSU) pair, or of the row's stratum when every unit is its own
@@ -192,14 +193,24 @@ class DuckDBSource:
 
 
 class DaskSource:
-    """A Dask dataframe (e.g. ``dask.dataframe.read_parquet`` on a ``distributed`` cluster): pieces are its
-    partitions, computed one at a time; the sort is ``sort_values`` (partition boundaries from sampled
-    quantiles, then each partition sorted), read partition by partition in order."""
+    """A Dask dataframe (e.g. ``dask.dataframe.read_parquet`` on a ``distributed`` cluster), staged once
+    to a spill directory by :class:`~prosperity.backends.dask_sort.SpilledFrame`: the first pass over
+    the pieces (its partitions) writes each partition's rows by bucket of income to ``spill_dir``,
+    later passes read the staged files; the sort is a splitter sort (sampled splitters, each bucket of
+    about ``bucket_rows`` rows sorted by one task, ``window`` tasks ahead: no shuffle), read bucket by
+    bucket in pieces of at most ``chunk_rows``. ``last_plan``: the
+    :class:`~prosperity.backends.dask_sort.BucketPlan`; :meth:`close` (or ``with``) removes the spill."""
 
     name = "dask"
 
     def __init__(self, frame, income: str, weight: str | None = None, *, strata: str | None = None,
-                 psu: str | None = None):
+                 psu: str | None = None, bucket_rows: int | None = None, spill_dir: str | None = None,
+                 window: int | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS):
+        from . import dask_sort
+
+        self.chunk_rows = int(chunk_rows)
+        spill = dict(bucket_rows=dask_sort.checked_bucket_rows(bucket_rows), spill_dir=spill_dir,
+                     window=window or dask_sort.DEFAULT_WINDOW)  # a bad bucket_rows is refused before any pass
         columns = list(frame.columns)
         for role, col in (("income", income), ("weight", weight), ("strata", strata), ("PSU", psu)):
             if col is not None and col not in columns:
@@ -211,6 +222,7 @@ class DaskSource:
         if weight is None:
             df = df.assign(w=1.0)
         df = df.astype({"y": "float64", "w": "float64"})
+        self._income = df["y"]  # before the design's merge: what the splitters sample
         if psu is None:
             if strata is None:
                 df = df.assign(psu=0)
@@ -223,28 +235,69 @@ class DaskSource:
                 self.design = DesignCodes(np.arange(len(counts)), counts.to_numpy(np.int64), True)
         else:
             keys = [strata, psu] if strata is not None else [psu]
-            pairs = df[keys].drop_duplicates().compute().sort_values(keys).reset_index(drop=True)
-            pairs["psu_code"] = np.arange(len(pairs), dtype=np.int64)
-            stratum = (pd.factorize(pairs[strata], sort=True)[0] if strata is not None else np.zeros(len(pairs), np.int64))
-            df = df.merge(pairs, on=keys, how="left").drop(columns=keys).rename(columns={"psu_code": "psu"})
+            # distinct pairs per partition, then over the (small) union: no shuffle of the rows
+            pairs = df[keys].map_partitions(pd.DataFrame.drop_duplicates).compute().drop_duplicates()
+            levels = tuple(np.unique(pairs[k].to_numpy()) for k in keys)
+            pair_keys = np.sort(_pair_keys(pairs, keys, levels))
+            stratum = (np.searchsorted(levels[0], _key_levels(pair_keys, levels)[0]) if strata is not None
+                       else np.zeros(pair_keys.size, np.int64))
+            import dask
+
+            tables = dask.delayed((levels, pair_keys), pure=True).persist()  # on a cluster: sent once, not per task
+            df = df.map_partitions(_encode_pairs, keys, tables, meta=df._meta.drop(columns=keys).assign(psu=np.int64(0)))
             self.design = DesignCodes(stratum.astype(np.int64), np.bincount(stratum), False)
         self.frame = df[["y", "w", "psu"]]
+        self.spill = dask_sort.SpilledFrame(self.frame, self._income, **spill)
 
-    @staticmethod
-    def _arrays(part: pd.DataFrame) -> dict:
-        return {"y": part["y"].to_numpy(np.float64), "w": part["w"].to_numpy(np.float64),
-                "psu": part["psu"].to_numpy(np.int64)}
+    @property
+    def last_plan(self):
+        return self.spill.plan
 
     def chunks(self) -> Iterator[dict]:
-        for piece in self.frame.to_delayed():
-            yield self._arrays(piece.compute())
+        for part in self.spill.chunks():
+            for a in range(0, part["y"].size, self.chunk_rows):
+                yield {c: v[a: a + self.chunk_rows] for c, v in part.items()}
 
     def sorted_chunks(self) -> Iterator[dict]:
-        ordered = self.frame.sort_values("y")
-        for piece in ordered.to_delayed():  # in the order of the sorted partitions
-            p = piece.compute()
-            if len(p):
-                yield self._arrays(p.sort_values("y", kind="stable"))
+        for bucket in self.spill.sorted_buckets():
+            for a in range(0, bucket["y"].size, self.chunk_rows):
+                yield {c: v[a: a + self.chunk_rows] for c, v in bucket.items()}
+
+    def close(self) -> None:
+        """Remove the staged rows (the spill directory)."""
+        self.spill.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _pair_keys(part: pd.DataFrame, keys: list[str], levels: tuple[np.ndarray, ...]) -> np.ndarray:
+    """One integer per (stratum, PSU) pair that ascends with the sorted pairs: each key's rank r_i among
+    its sorted distinct values, combined in mixed radix, r_1 n_2 + r_2 (n_2 distinct PSU values)."""
+    combined = np.zeros(len(part), np.int64)
+    for k, level in zip(keys, levels):
+        combined = combined * level.size + np.searchsorted(level, part[k].to_numpy())
+    return combined
+
+
+def _key_levels(pair_keys: np.ndarray, levels: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """The key values of combined pair keys (the inverse of :func:`_pair_keys`)."""
+    out, rest = [], pair_keys
+    for level in reversed(levels):
+        rest, r = np.divmod(rest, level.size)
+        out.append(level[r])
+    return out[::-1]
+
+
+def _encode_pairs(part: pd.DataFrame, keys: list[str], tables) -> pd.DataFrame:
+    """A partition's rows with their dense PSU code (the pair's position among the sorted distinct pairs)
+    instead of the key columns: a lookup by binary search, no join."""
+    levels, pair_keys = tables
+    code = np.searchsorted(pair_keys, _pair_keys(part, keys, levels))
+    return part.drop(columns=keys).assign(psu=code.astype(np.int64))
 
 
 def open_source(data, income: str, weight: str | None = None, *, strata=None, psu=None, backend: str | None = None,
@@ -262,7 +315,7 @@ def open_source(data, income: str, weight: str | None = None, *, strata=None, ps
     if kind == "duckdb":
         return DuckDBSource(data, income, weight, strata=strata, psu=psu, **options)
     if kind == "dask":
-        return DaskSource(data, income, weight, strata=strata, psu=psu)
+        return DaskSource(data, income, weight, strata=strata, psu=psu, **options)
     if kind == "memory":
         get = (lambda c: None if c is None else np.asarray(data[c]))
         for role, col in (("income", income), ("weight", weight), ("strata", strata), ("PSU", psu)):
