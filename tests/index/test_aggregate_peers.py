@@ -192,3 +192,33 @@ def test_flat_is_honoured_by_uncertainty_and_bad_scope_is_refused(small):
         loads(TWO_DIMS.replace("aggregation: topsis}", "aggregation: topsis, mcda_scope: flatt}"))
     fw_flat = loads(TWO_DIMS.replace("aggregation: topsis}", "aggregation: topsis, mcda_scope: flat}"))
     assert np.allclose(build_index(df, fw_flat, year=None).scores["score"], flat.scores["score"], rtol=0, atol=0)
+
+
+def test_cli_mcda_scope_copeland_and_new_weightings(cli, small, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    df, _ = small
+    path = tmp_path / "small.csv"
+    df.to_csv(path, index=False)
+    fw = tmp_path / "two.yaml"
+    fw.write_text(TWO_DIMS, encoding="utf-8")
+    run = lambda *a: CliRunner().invoke(cli, ["index", str(path), "--framework", str(fw), "--format", "json", *a])  # noqa: E731
+    flat = run("--mcda-scope", "flat")
+    assert flat.exit_code == 0, flat.output
+    d = json.loads(flat.output)
+    assert np.allclose([r["score"] for r in d["scores"]], [1 / (1 + SQ3), SQ5 / (3 + SQ5), SQ13 / (1 + SQ13)],
+                       rtol=0, atol=1e-12)
+    step = next(s for s in d["steps"] if s["step"] == "aggregation")
+    assert step["mcda_scope"] == "flat" and d["config"]["mcda_scope"] == "flat"
+    per = json.loads(run().output)
+    assert np.isclose(per["scores"][0]["score"], 0.25, rtol=0, atol=1e-12)
+    bad = run("--mcda-scope", "flatt")
+    assert bad.exit_code != 0 and "mcda_scope must be one of per_dimension, flat" in bad.output
+    # Copeland within each dimension (variance weights: equal here), dimensions averaged:
+    # A -> (0, -1, 1), B -> (-2, 0, 2) by hand, index (-1, -0.5, 1.5)
+    cop = json.loads(run("--aggregation", "copeland", "--weighting", "variance").output)
+    assert [r["score"] for r in cop["scores"]] == [-1.0, -0.5, 1.5]
+    assert [r["A"] for r in cop["dimensions"]] == [0.0, -1.0, 1.0]
+    assert np.allclose(list(cop["weights"].values()), 0.25, rtol=0, atol=1e-15)

@@ -28,9 +28,11 @@ def register(app: typer.Typer) -> None:
         normalisation: str = typer.Option(None, "--normalisation", help="minmax | zscore | rank | percentile | target "
                                           "(realisation degree) | distance_target | goalposts | vector | sum | ..."),
         value_range: str = typer.Option(None, "--range", help="min-max target range a,b (e.g. 1,100 before geometric means)"),
-        weighting: str = typer.Option(None, "--weighting", help="equal | entropy | critic | cv | std | pca | pca1 | user | ahp"),
-        entropy_variant: str = typer.Option(None, "--entropy-variant", help="zero (0 ln 0 = 0) | shift | rescale | max_weight"),
-        aggregation: str = typer.Option(None, "--aggregation", help="weighted-sum | geometric | harmonic | topsis | vikor | gra"),
+        weighting: str = typer.Option(None, "--weighting", help="equal | entropy | critic | cv | std | pca | pca1 | merec | gini | variance | user | ahp"),
+        entropy_variant: str = typer.Option(None, "--entropy-variant", help="zero (0 ln 0 = 0) | shift | rescale | max_weight | epsilon (p = 0 -> 1e-12)"),
+        aggregation: str = typer.Option(None, "--aggregation", help="weighted-sum | geometric | harmonic | topsis | vikor | gra | copeland"),
+        mcda_scope: str = typer.Option(None, "--mcda-scope", help="where TOPSIS/VIKOR/GRA/Copeland run: per_dimension "
+                                       "(default; dimensions then averaged) | flat (on all indicators, effective weights)"),
         mode: str = typer.Option(None, "--mode", help="relative | target"),
         scope: str = typer.Option(None, "--scope", help="pooled (panel, comparable over years) | by_year"),
         scheme: str = typer.Option(None, "--scheme", help="nested (weights within each dimension) | global"),
@@ -78,7 +80,7 @@ def register(app: typer.Typer) -> None:
                 res, unc = _run(panel, framework, region, year, negative, normalisation, value_range, weighting,
                                 entropy_variant, aggregation, mode, scope, scheme, imputation, treatment, start, end,
                                 n_uncertainty, seed, min_coverage, impute_groups, positive,
-                                read_options(encoding, sep))
+                                read_options(encoding, sep), mcda_scope=mcda_scope)
             shown = _shown_year(res, show_year)
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
@@ -127,7 +129,7 @@ def _shown_year(res, show_year):
 
 def _run(panel, framework, region, year, negative, normalisation, value_range, weighting, entropy_variant,
          aggregation, mode, scope, scheme, imputation, treatment, start, end, n_uncertainty, seed,
-         min_coverage=None, impute_groups=None, positive=None, file_options=None):
+         min_coverage=None, impute_groups=None, positive=None, file_options=None, mcda_scope=None):
     from prosperity.index import build_index, load_framework, uncertainty
 
     if panel == "china":
@@ -174,7 +176,7 @@ def _run(panel, framework, region, year, negative, normalisation, value_range, w
                           normalisation=normalisation, range=rng, weighting=weighting,
                           entropy_variant=entropy_variant, aggregation=aggregation, mode=mode, scope=scope,
                           scheme=scheme, imputation=imputation, treatment=treatment, min_coverage=min_coverage,
-                          impute_groups=impute_groups)
+                          impute_groups=impute_groups, mcda_scope=mcda_scope)
         unc = uncertainty(res, n_uncertainty, seed=seed, keep_draws=False) if n_uncertainty > 0 else None
     return res, unc
 
