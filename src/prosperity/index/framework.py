@@ -198,6 +198,18 @@ class Defaults(BaseModel):
     mcda_scope: Literal["per_dimension", "flat"] = "per_dimension"  # where TOPSIS/VIKOR/GRA/Copeland run
     imputation: str = "none"
     treatment: str = "none"
+    coupling: str = "standard"
+    coupling_floor: float | None = Field(None, gt=0, lt=1, description="U below it is raised to it before C "
+                                         "(R mathmodels uses 1e-10): C > 0 when a subsystem scores 0")
+
+    @field_validator("coupling")
+    @classmethod
+    def _coupling(cls, v):
+        from .coupling import VARIANTS
+
+        if v not in VARIANTS:
+            raise ValueError(f"coupling must be one of {', '.join(VARIANTS)}, got {v!r}")
+        return v
 
     @field_validator("normalisation")
     @classmethod
@@ -230,6 +242,7 @@ class FrameworkModel(BaseModel):
     references: list[str] = Field(default_factory=list)
     data: dict[str, Any] = Field(default_factory=dict)
     defaults: Defaults = Field(default_factory=Defaults)
+    steps: list[Any] | None = Field(None, description="the pipeline's steps in the order they run (see STEPS)")
     dimensions: list[Dimension]
 
 
@@ -263,6 +276,7 @@ class Framework:
     lines: dict = field(default_factory=dict, repr=False)
     paths: dict = field(default_factory=dict, repr=False)  # indicator code -> key path
     skipped: list[Indicator] = field(default_factory=list)
+    steps: tuple["StepSpec", ...] | None = None  # the framework's `steps:` (None: the default order)
 
     @property
     def name(self) -> str:
@@ -530,6 +544,248 @@ def _semantic_issues(model: FrameworkModel, data, lines) -> list[Issue]:
     return issues
 
 
+# ----------------------------------------------------------------------------------- steps
+STEPS = ("denominate", "impute", "screen", "treat", "normalise", "aggregate")
+DATA_STEPS = ("denominate", "impute", "screen", "treat")  # work on the indicators' own values
+DEFAULT_ORDER = ("denominate", "screen", "impute", "treat", "normalise", "aggregate")  # without `steps:`
+COINR_ORDER = ("denominate", "impute", "screen", "treat", "normalise", "aggregate")  # build_example_coin()
+# step -> {option: the run option (IndexConfig field) it sets}
+STEP_OPTIONS = {
+    "denominate": {},
+    "impute": {"method": "imputation", "groups": "impute_groups"},
+    "screen": {"min_availability": "min_availability"},
+    "treat": {"method": "treatment"},
+    "normalise": {"method": "normalisation", "range": "range"},
+    "aggregate": {"method": "aggregation", "weighting": "weighting", "entropy_variant": "entropy_variant",
+                  "min_coverage": "min_coverage"},
+}
+# defaults: key -> (step, option) that sets the same run option
+_DEFAULT_KEYS = {"imputation": ("impute", "method"), "treatment": ("treat", "method"),
+                 "normalisation": ("normalise", "method"), "range": ("normalise", "range"),
+                 "aggregation": ("aggregate", "method"), "weighting": ("aggregate", "weighting"),
+                 "entropy_variant": ("aggregate", "entropy_variant")}
+# names people write for a step (suggested, never accepted silently)
+_STEP_SYNONYMS = {"normalize": "normalise", "normalisation": "normalise", "normalization": "normalise",
+                  "imputation": "impute", "screening": "screen", "outliers": "treat", "treatment": "treat",
+                  "winsorise": "treat", "denomination": "denominate", "denominator": "denominate",
+                  "aggregation": "aggregate", "weighting": "aggregate", "weights": "aggregate"}
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One entry of a framework's ``steps:``: the step, its options as written, and its line."""
+
+    name: str
+    options: dict = field(default_factory=dict)
+    line: int | None = None
+
+    def run_options(self) -> dict:
+        """The run options (IndexConfig fields) this step's options set."""
+        out = {STEP_OPTIONS[self.name][k]: v for k, v in self.options.items()}
+        if "range" in out:
+            out["range"] = tuple(float(x) for x in out["range"])
+        return out
+
+
+def suggest_step(name: str) -> str | None:
+    import difflib
+
+    key = str(name).strip().lower()
+    if key in _STEP_SYNONYMS:
+        return _STEP_SYNONYMS[key]
+    close = difflib.get_close_matches(key, STEPS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def check_step_order(names, lines=None) -> list[tuple[int | None, str]]:
+    """The problems of an order of step names, as (position in the list or None, message with a fix).
+
+    Rules: every name is one of :data:`STEPS`, listed once; ``normalise`` and ``aggregate`` are
+    present, ``aggregate`` after ``normalise``; the data steps (denominate, impute, screen, treat)
+    come before ``normalise`` (they work on the indicators' own values, which normalise turns into
+    unit-free scores, and which the sensitivity analysis normalises again). ``lines`` (one per name)
+    lets the messages point at lines; else positions count from 1."""
+    out: list[tuple[int | None, str]] = []
+
+    def at(k: int) -> str:
+        ln = lines[k] if lines is not None and k < len(lines) else None
+        return f"line {ln}" if ln else f"step {k + 1}"
+
+    first: dict[str, int] = {}
+    for k, nm in enumerate(names):
+        if nm not in STEPS:
+            near = suggest_step(nm)
+            out.append((k, f"unknown step {nm!r}" + (f" (did you mean {near!r}?)" if near else "")
+                        + f"; the steps are {', '.join(STEPS)}"))
+        elif nm in first:
+            out.append((k, f"step {nm!r} is listed twice (first at {at(first[nm])}). Fix: list each step "
+                        "once, where it should run"))
+        else:
+            first[nm] = k
+    for need in ("normalise", "aggregate"):
+        if need not in first:
+            out.append((None, f"the steps lack {need!r}, which every index needs. Fix: add `- {need}`"
+                        + (" before aggregate" if need == "normalise" else " as the last step")))
+    n_at, a_at = first.get("normalise"), first.get("aggregate")
+    if n_at is not None and a_at is not None and a_at < n_at:
+        out.append((a_at, f"aggregate ({at(a_at)}) comes before normalise ({at(n_at)}): aggregation "
+                    "combines normalised indicators. Fix: put normalise before aggregate"))
+    end = min(x for x in (n_at, a_at) if x is not None) if (n_at is not None or a_at is not None) else None
+    if end is not None:
+        after = "normalise" if end == n_at else "aggregate"
+        for nm in DATA_STEPS:
+            k = first.get(nm)
+            if k is not None and k > end:
+                out.append((k, f"{nm} ({at(k)}) comes after {after} ({at(end)}): the data steps "
+                            f"({', '.join(DATA_STEPS)}) work on the indicators' own values, before they are "
+                            f"normalised. Fix: move {nm} before normalise"))
+    return out
+
+
+def _step_option_problem(step: str, key: str, value) -> str | None:
+    from .prepare import IMPUTATION, TREATMENT
+
+    def share(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0
+
+    if step == "impute" and key == "method":
+        parts = [m.strip() for m in str(value).replace("+", ",").split(",") if m.strip()] if isinstance(value, str) else []
+        bad = [m for m in parts if m not in IMPUTATION]
+        if not parts or bad:
+            return (f"impute method must be one of {', '.join(IMPUTATION)} or a chain such as linear,mean, "
+                    f"got {value!r}")
+    elif step == "impute" and key == "groups":
+        if not isinstance(value, str) or not value.strip():
+            return f"impute groups is 'year', 'all' or a column of the data, got {value!r}"
+    elif key in ("min_availability", "min_coverage"):
+        if not share(value):
+            return f"{step} {key} is a share between 0 and 1, got {value!r}"
+    elif step == "treat":
+        if value not in TREATMENT:
+            return f"treat method must be one of {', '.join(TREATMENT)}, got {value!r}"
+    elif step == "normalise" and key == "method":
+        if value not in NORMALISATIONS:
+            return f"normalise method must be one of {', '.join(NORMALISATIONS)}, got {value!r}"
+    elif step == "normalise" and key == "range":
+        ok = (isinstance(value, (list, tuple)) and len(value) == 2
+              and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value) and value[0] < value[1])
+        if not ok:
+            return f"normalise range is [low, high] with low < high, got {value!r}"
+    elif step == "aggregate" and key == "method":
+        if not isinstance(value, str) or ALIASES.get(value, value) not in AGGREGATIONS:
+            return f"aggregate method must be one of weighted-sum, {', '.join(AGGREGATIONS)}, got {value!r}"
+    elif step == "aggregate" and key == "weighting":
+        if value not in WEIGHTINGS:
+            return f"aggregate weighting must be one of {', '.join(WEIGHTINGS)}, got {value!r}"
+    elif step == "aggregate" and key == "entropy_variant":
+        from .weights import ENTROPY_VARIANTS
+
+        if value not in ENTROPY_VARIANTS:
+            return f"aggregate entropy_variant must be one of {', '.join(ENTROPY_VARIANTS)}, got {value!r}"
+    return None
+
+
+def _step_issues(model: FrameworkModel, data, lines) -> tuple[tuple[StepSpec, ...] | None, list[Issue]]:
+    """Parse and check ``steps:``: names, options, order, and agreement with ``defaults:`` and the
+    indicators' denominators. Each entry is a name (``- impute``) or one name with its options
+    (``- impute: {method: mean, groups: year}``; a bare value is the method: ``- impute: mean``)."""
+    raw = data.get("steps") if isinstance(data, dict) else None
+    if raw is None:
+        return None, []
+    issues: list[Issue] = []
+    where = ("steps",)
+    if not isinstance(raw, list) or not raw:
+        return None, [Issue("steps", _line(lines, where), "steps: is a list of step names in the order they run, "
+                            f"e.g. [{', '.join(COINR_ORDER)}]")]
+    specs: list[StepSpec] = []
+    names: list[str] = []
+    for k, item in enumerate(raw):
+        path = where + (k,)
+        line = _line(lines, path)
+        if isinstance(item, str):
+            name, opts = item, {}
+        elif isinstance(item, dict) and len(item) == 1:
+            name, opts = next(iter(item.items()))
+            name = str(name)
+            if opts is None:
+                opts = {}
+            elif not isinstance(opts, dict):
+                if "method" in STEP_OPTIONS.get(name, {}):
+                    opts = {"method": opts}
+                else:
+                    issues.append(Issue(f"steps[{k}]", line, f"step {name!r} takes "
+                                        + ("no options" if name in STEP_OPTIONS else "a mapping of options")
+                                        + f", got {opts!r}"))
+                    opts = {}
+        else:
+            issues.append(Issue(f"steps[{k}]", line, "each step is a name (`- impute`) or one name with its "
+                                f"options (`- impute: {{method: mean}}`), got {item!r}"))
+            names.append(f"<entry {k + 1}>")
+            continue
+        names.append(name)
+        if name in STEP_OPTIONS:
+            allowed = STEP_OPTIONS[name]
+            for key, value in opts.items():
+                kline = _line(lines, path + (name, key))
+                if key not in allowed:
+                    import difflib
+
+                    close = difflib.get_close_matches(str(key), list(allowed), n=1)
+                    hint = (f" (did you mean {close[0]!r}?)" if close else
+                            f" (allowed: {', '.join(allowed)})" if allowed else " (it takes no options)")
+                    issues.append(Issue(f"steps[{k}].{name}.{key}", kline, f"unknown option {key!r} of step "
+                                        f"{name!r}{hint}"))
+                    continue
+                problem = _step_option_problem(name, key, value)
+                if problem:
+                    issues.append(Issue(f"steps[{k}].{name}.{key}", kline, problem))
+        specs.append(StepSpec(name, dict(opts), line))
+    kept = [k for k, n in enumerate(names) if not n.startswith("<entry")]
+    order_lines = [_line(lines, where + (k,)) for k in kept]
+    for i, msg in check_step_order([names[k] for k in kept], order_lines):
+        k = None if i is None else kept[i]
+        issues.append(Issue("steps" if k is None else f"steps[{k}]",
+                            _line(lines, where if k is None else where + (k,)), msg))
+    listed: dict[str, StepSpec] = {}
+    for spec in specs:
+        listed.setdefault(spec.name, spec)
+    set_defaults = model.defaults.model_fields_set
+    for key, (step, opt) in _DEFAULT_KEYS.items():
+        if key not in set_defaults:
+            continue
+        value = getattr(model.defaults, key)
+        spec = listed.get(step)
+        dline = _line(lines, ("defaults", key))
+        if spec is None:
+            if value != "none":
+                issues.append(Issue(f"defaults.{key}", dline, f"defaults.{key} is {value!r}, but steps: lists no "
+                                    f"{step} step, so it would not run. Fix: add `- {step}: {value}` to steps: "
+                                    f"where it belongs in the order, or remove defaults.{key}"))
+        elif opt in spec.options:
+            given = spec.options[opt]
+            same = (tuple(map(float, given)) == tuple(map(float, value))) if key == "range" else given == value
+            if not same:
+                k = names.index(step)
+                issues.append(Issue(f"steps[{k}].{step}.{opt}", _line(lines, where + (k, step, opt)),
+                                    f"{step} {opt} is {given!r} here but defaults.{key} is {value!r} (line {dline}). "
+                                    f"Fix: give it in one place (remove defaults.{key} or the step's {opt})"))
+    if "denominate" not in listed:
+        def walk(dim: Dimension, path: tuple):
+            for k, ind in enumerate(dim.indicators):
+                if ind.denominator and ind.available:
+                    ipath = path + ("indicators", k, "denominator")
+                    issues.append(Issue(_fmt_path(ipath, data), _line(lines, ipath),
+                                        f"indicator {ind.code!r} is divided by {ind.denominator!r}, but steps: lists "
+                                        "no denominate step, so it would enter undivided. Fix: add `- denominate` to "
+                                        "steps: (COINr runs it first), or remove the denominator"))
+            for k, sub in enumerate(dim.dimensions):
+                walk(sub, path + ("dimensions", k))
+
+        for k, d in enumerate(model.dimensions):
+            walk(d, ("dimensions", k))
+    return tuple(specs), issues
+
+
 def _flatten(model: FrameworkModel, lines, data, source, flatten_single=False) -> Framework:
     indicators: list[Indicator] = []
     skipped: list[Indicator] = []
@@ -593,9 +849,13 @@ def from_dict(data: dict, *, lines: dict | None = None, source: str = "", flatte
     except ValidationError as err:
         raise FrameworkError(_pydantic_issues(err, data, lines), source) from None
     issues = _semantic_issues(model, data, lines)
+    specs, step_issues = _step_issues(model, data, lines)
+    issues += step_issues
     if issues:
         raise FrameworkError(issues, source)
-    return _flatten(model, lines, data, source, flatten_single)
+    fw = _flatten(model, lines, data, source, flatten_single)
+    fw.steps = specs
+    return fw
 
 
 def loads(text: str, source: str = "<string>") -> Framework:

@@ -29,7 +29,8 @@ from . import prepare
 from .aggregate import MCDA, MCDA_SCOPES, canonical_aggregation, obstacle_degree
 from .coupling import coupling_coordination
 from .engine import evaluate
-from .framework import Framework, from_dict
+from .framework import DEFAULT_ORDER, Framework, check_step_order, from_dict
+from .steps import Change, StepLog, StepRecord, listing
 from .weights import ahp, objective_weights
 
 NORMALISATION_ALIASES = {"target": "realisation", "realization": "realisation", "min-max": "minmax",
@@ -59,7 +60,9 @@ class IndexConfig:
     gra_rho: float = 0.5
     mcda_scope: str = "per_dimension"  # TOPSIS/VIKOR/GRA/Copeland within each dimension, or "flat" on all indicators
     coupling: str = "standard"
+    coupling_floor: float | None = None  # U below it raised to it before the coupling degree (mathmodels: 1e-10)
     cap: bool = True
+    steps: tuple[str, ...] = DEFAULT_ORDER  # the order of the pipeline's steps (a framework's `steps:`)
 
     def opts(self) -> dict:
         return {"p": self.p, "topsis_ideal": self.topsis_ideal, "topsis_weighting": self.topsis_weighting,
@@ -82,7 +85,7 @@ class IndexResult:
     influence: pd.DataFrame  # correlation / variance based effective weights
     obstacles: pd.DataFrame | None
     coupling: pd.DataFrame | None
-    steps: list[dict] = field(default_factory=list)
+    steps: StepLog = field(default_factory=StepLog)  # the step log: each step as it ran (see prosperity.index.steps)
     warnings: list[str] = field(default_factory=list)
     weights_by_year: pd.DataFrame | None = None
     prepared: "Prepared | None" = field(default=None, repr=False)
@@ -150,8 +153,9 @@ class IndexResult:
                            pd.concat([self.keys.reset_index(drop=True), self.dimensions.reset_index(drop=True)],
                                      axis=1).to_dict(orient="records")],
             "group_weights": [{k: clean(v) for k, v in r.items()} for r in self.group_weights.to_dict(orient="records")],
-            "steps": self.steps,
+            "steps": list(self.steps.details),
             "warnings": self.warnings,
+            "step_log": {"order": list(self.steps.order), "source": self.steps.source, "steps": self.steps.to_dicts()},
         }
         if self.coupling is not None:
             out["coupling"] = [{k: clean(v) for k, v in r.items()} for r in self.coupling.to_dict(orient="records")]
@@ -235,8 +239,30 @@ def resolve_config(framework: Framework | None, **overrides) -> IndexConfig:
         base = {"normalisation": d.normalisation, "range": tuple(d.range), "weighting": d.weighting,
                 "entropy_variant": d.entropy_variant, "aggregation": d.aggregation, "mode": d.mode,
                 "scope": d.scope, "imputation": d.imputation, "treatment": d.treatment,
-                "mcda_scope": d.mcda_scope}
+                "mcda_scope": d.mcda_scope, "coupling": d.coupling, "coupling_floor": d.coupling_floor}
+        if framework.steps is not None:
+            base["steps"] = tuple(spec.name for spec in framework.steps)
+            for spec in framework.steps:
+                base.update(spec.run_options())
+    if overrides.get("steps") is not None:
+        order = overrides["steps"]
+        order = tuple(m.strip() for m in order.split(",")) if isinstance(order, str) else tuple(map(str, order))
+        problems = check_step_order(order)
+        if problems:
+            raise ValueError("steps=" + ",".join(order) + ": " + "; ".join(msg for _, msg in problems))
+        overrides = {**overrides, "steps": order}
     base.update({k: v for k, v in overrides.items() if v is not None})
+    order = base.get("steps", DEFAULT_ORDER)
+    from_file = framework is not None and framework.steps is not None and overrides.get("steps") is None
+    for option, step, default in (("imputation", "impute", "none"), ("treatment", "treat", "none"),
+                                  ("min_availability", "screen", 0.0)):
+        asked = overrides.get(option)
+        if asked is not None and asked != default and step not in order:
+            where = (f"the framework's steps: (from line {framework.steps[0].line})" if from_file and
+                     framework.steps[0].line else "the steps")
+            raise ValueError(f"{option}={asked!r} was asked for, but {where} list no {step} step "
+                             f"({', '.join(order)}), so it would not run. Fix: add {step} where it belongs in the "
+                             "order, or drop the option")
     cfg = IndexConfig(**base)
     norm = NORMALISATION_ALIASES.get(cfg.normalisation, cfg.normalisation)
     if norm not in nz.METHODS:
@@ -287,6 +313,7 @@ class Prepared:
     blocks: list[np.ndarray]
     steps: list[dict]
     warnings: list[str]
+    records: list = field(default_factory=list)  # StepRecord of each data step run so far
 
 
 def _quick_framework(df: pd.DataFrame, key_cols, negative, positive, warns) -> tuple[Framework, str]:
@@ -351,6 +378,164 @@ def _quick_framework(df: pd.DataFrame, key_cols, negative, positive, warns) -> t
     return framework, detail
 
 
+# ---------------------------------------------------------------------------------- data steps
+@dataclass
+class _State:
+    """The data as the data steps pass it on: indicator values X (units x indicators), the
+    denominators (NaN where an indicator has none), the imputation group labels, the detail list
+    and the step records."""
+
+    framework: Framework
+    keys: pd.DataFrame
+    X: np.ndarray
+    den: np.ndarray
+    labels: np.ndarray | None
+    details: list[dict]
+    records: list
+
+
+def _unit_names(keys: pd.DataFrame, rows) -> tuple[str, ...]:
+    return tuple(str(keys.region[i]) if pd.isna(keys.year[i]) else f"{keys.region[i]} {keys.year[i]}" for i in rows)
+
+
+def _step_denominate(st: _State, cfg: IndexConfig, pos: int) -> None:
+    """x_j / d_j * scale_j for every indicator with a ``denominator:`` (COINr ``Denominate``)."""
+    fw = st.framework
+    dens = [j for j, ind in enumerate(fw.indicators) if ind.denominator]
+    had = ~np.isnan(st.X[:, dens])
+    for j in dens:
+        st.X[:, j] = st.X[:, j] / st.den[:, j] * fw.indicators[j].scale
+    codes = tuple(fw.indicators[j].code for j in dens)
+    lost = had & ~np.isfinite(st.X[:, dens])
+    detail = {"step": "denomination", "detail": ", ".join(
+        f"{fw.indicators[j].code} = {fw.indicators[j].data_column}/{fw.indicators[j].denominator}" for j in dens)}
+    if dens:
+        st.details.append(detail)
+    n_lost = int(lost.sum())
+    summary = (f"{int(had.sum())} cells of {len(dens)} indicator(s) divided: {listing(codes)}" if dens
+               else "nothing: no indicator has a denominator")
+    if n_lost:
+        summary += f"; {n_lost} cells without a value (denominator missing or 0)"
+    st.records.append(StepRecord(pos, "denominate", {}, (
+        Change("cells_denominated", int(had.sum()), codes),
+        Change("cells_lost", n_lost, tuple(c for k, c in enumerate(codes) if lost[:, k].any()))), summary, detail))
+
+
+def _step_screen(st: _State, cfg: IndexConfig, pos: int) -> None:
+    """Drop indicators, then units, with less than ``min_availability`` of their cells observed
+    (COINr ``Screen(dat_thresh=)``)."""
+    X, fw, keys = st.X, st.framework, st.keys
+    rep = prepare.screen(X, min_unit=cfg.min_availability, min_indicator=cfg.min_availability)
+    drop_ind = [fw.indicators[j].code for j in np.where(~rep.kept_indicators)[0]]
+    drop_unit = np.where(~rep.kept_units)[0]
+    detail = {"step": "screening", "min_availability": cfg.min_availability,
+              "missing_cells": int(np.isnan(X).sum()),
+              "dropped_indicators": drop_ind,
+              "dropped_units": [f"{keys.region[i]} {keys.year[i]}" for i in drop_unit]}
+    st.details.append(detail)
+    units = _unit_names(keys, drop_unit)
+    if drop_ind:
+        st.framework = _without(fw, set(drop_ind))
+        st.X = st.X[:, rep.kept_indicators]
+        st.den = st.den[:, rep.kept_indicators]
+    if len(drop_unit):
+        st.X = st.X[rep.kept_units]
+        st.den = st.den[rep.kept_units]
+        st.keys = keys[rep.kept_units].reset_index(drop=True)
+        if st.labels is not None:
+            st.labels = st.labels[rep.kept_units]
+    parts = [f"{len(drop_unit)} of {len(keys)} units dropped" + (f" ({listing(units)})" if len(units) else ""),
+             f"{len(drop_ind)} of {len(fw.indicators)} indicators dropped" + (f" ({listing(drop_ind)})" if drop_ind else "")]
+    st.records.append(StepRecord(pos, "screen", {"min_availability": cfg.min_availability}, (
+        Change("units_dropped", len(drop_unit), units), Change("indicators_dropped", len(drop_ind), tuple(drop_ind))),
+        "; ".join(parts), detail))
+
+
+def _step_impute(st: _State, cfg: IndexConfig, pos: int) -> None:
+    """Fill missing cells (``prepare.impute``; a chain such as ``linear,mean`` runs in turn)."""
+    fw, keys = st.framework, st.keys
+    options = {"method": cfg.imputation, "groups": cfg.impute_groups}
+    missing_before = int(np.isnan(st.X).sum())
+    details: list[dict] = []
+    filled = np.zeros(st.X.shape, dtype=bool)
+    within = None
+    if cfg.imputation != "none":
+        cross_section = keys["year"].isna().all()
+        if st.labels is not None:
+            groups, within = st.labels, f"within each {cfg.impute_groups}"
+        elif cfg.impute_groups == "year" and not cross_section:
+            groups, within = keys["year"].to_numpy(), "within each year"
+        else:
+            groups, within = None, "over all units" + (" (a cross-section: no year)" if cross_section else "")
+        # methods may be chained, e.g. "linear,mean": interpolate inside series, then fill the rest
+        for method in [m.strip() for m in cfg.imputation.replace("+", ",").split(",") if m.strip()]:
+            st.X, irep = prepare.impute(st.X, method, groups=groups, units=keys["region"].to_numpy(),
+                                        times=keys["year"].to_numpy())
+            filled |= irep.imputed
+            per = {fw.indicators[j].code: int(irep.imputed[:, j].sum()) for j in range(st.X.shape[1])
+                   if irep.imputed[:, j].any()}
+            details.append({"step": "imputation", "method": method, "cells_imputed": irep.n_imputed,
+                            **({"groups": within} if method in ("mean", "median") else {}),
+                            "by_indicator": per, "still_missing": irep.still_missing,
+                            "observed_values_changed": 0})
+    elif np.isnan(st.X).any():
+        details.append({"step": "imputation", "method": "none",
+                        "detail": f"{int(np.isnan(st.X).sum())} missing cells left; means reweight around them"})
+    st.details.extend(details)
+    left = int(np.isnan(st.X).sum())
+    codes = tuple(fw.indicators[j].code for j in range(st.X.shape[1]) if filled[:, j].any())
+    if len(details) <= 1:
+        detail = details[0] if details else {"step": "imputation", "method": cfg.imputation}
+    else:
+        detail = {"step": "imputation", "method": cfg.imputation, "cells_imputed": int(filled.sum()),
+                  **({"groups": within} if within else {}),
+                  "by_indicator": {c: int(filled[:, j].sum()) for j, c in enumerate(fw.codes) if filled[:, j].any()},
+                  "still_missing": left, "observed_values_changed": 0}
+    n = int(filled.sum())
+    summary = (f"{n} of {missing_before} missing cells filled" + (f" in {listing(codes)}" if codes else "")
+               + (f" ({within})" if within and n else "") + f"; {left} left missing")
+    if cfg.imputation == "none":
+        summary = f"nothing (method none); {left} cells missing" + ("; means reweight around them" if left else "")
+    st.records.append(StepRecord(pos, "impute", options, (
+        Change("cells_imputed", n, codes),
+        Change("cells_still_missing", left, tuple(c for j, c in enumerate(fw.codes) if np.isnan(st.X[:, j]).any()))),
+        summary, detail))
+
+
+def _step_treat(st: _State, cfg: IndexConfig, pos: int) -> None:
+    """Outlier treatment per indicator (``prepare.treat_column``: |skew| > 2 and kurtosis > 3.5 fail)."""
+    treated = []
+    detail = {"step": "outliers", "method": cfg.treatment}
+    if cfg.treatment != "none":
+        for j, ind in enumerate(st.framework.indicators):
+            st.X[:, j], tr = prepare.treat_column(st.X[:, j], cfg.treatment, name=ind.code)
+            if tr.action != "none":
+                treated.append({"indicator": ind.code, "action": tr.action, "winsorised": tr.n_winsorised,
+                                "skew": [round(tr.skew_before, 3), round(tr.skew_after, 3)],
+                                "kurtosis": [round(tr.kurt_before, 3), round(tr.kurt_after, 3)],
+                                **({"lambda": tr.boxcox_lambda} if tr.boxcox_lambda is not None else {})})
+        detail = {"step": "outliers", "method": cfg.treatment, "rule": "|skew| > 2 and kurtosis > 3.5",
+                  "treated": treated}
+        st.details.append(detail)
+    win = [t for t in treated if t["action"] == "winsorised"]
+    tra = [t for t in treated if t["action"] != "winsorised"]
+    points = sum(t["winsorised"] for t in win)
+    if cfg.treatment == "none":
+        summary = "nothing (method none)"
+    else:
+        summary = (f"{len(treated)} of {len(st.framework.indicators)} indicators treated"
+                   + (f": {points} points winsorised in {listing(t['indicator'] for t in win)}" if win else "")
+                   + (f"{';' if win else ':'} transformed: {listing(t['indicator'] + ' (' + t['action'] + ')' for t in tra)}"
+                      if tra else ""))
+    st.records.append(StepRecord(pos, "treat", {"method": cfg.treatment}, (
+        Change("indicators_treated", len(treated), tuple(t["indicator"] for t in treated)),
+        Change("points_winsorised", points, tuple(t["indicator"] for t in win)),
+        Change("indicators_transformed", len(tra), tuple(t["indicator"] for t in tra))), summary, detail))
+
+
+_DATA_STEPS = {"denominate": _step_denominate, "screen": _step_screen, "impute": _step_impute, "treat": _step_treat}
+
+
 def prepare_panel(data, framework: Framework | None = None, *, region: str | None = "region",
                   year: str | None = "year", negative=(), positive=(), config: IndexConfig | None = None,
                   **overrides) -> Prepared:
@@ -392,16 +577,12 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
                           + ", ".join(i.code for i in framework.skipped)})
     cfg = config or resolve_config(framework, **overrides)
     X = np.column_stack([_numeric_column(df, ind.data_column, keys) for ind in framework.indicators])
-    dens = [j for j, ind in enumerate(framework.indicators) if ind.denominator]
+    den = np.full(X.shape, np.nan)
     for j, ind in enumerate(framework.indicators):
-        if ind.denominator:
-            X[:, j] = X[:, j] / _numeric_column(df, ind.denominator, keys) * ind.scale
+        if ind.denominator:  # divided (and scaled) by the denominate step
+            den[:, j] = _numeric_column(df, ind.denominator, keys)
         elif ind.scale != 1.0:
             X[:, j] = X[:, j] * ind.scale
-    if dens:
-        steps.append({"step": "denomination", "detail": ", ".join(
-            f"{framework.indicators[j].code} = {framework.indicators[j].data_column}/{framework.indicators[j].denominator}"
-            for j in dens)})
     impute_labels = None
     if cfg.imputation != "none" and cfg.impute_groups not in ("year", "all"):
         if cfg.impute_groups not in df.columns:
@@ -412,56 +593,11 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
                              + (f" (did you mean {', '.join(near)}?)" if near else "")
                              + "; name a group column (e.g. a region group), or use 'year' or 'all'")
         impute_labels = df[cfg.impute_groups].to_numpy(dtype=object)
-    # screening ---------------------------------------------------------------------------
-    rep = prepare.screen(X, min_unit=cfg.min_availability, min_indicator=cfg.min_availability)
-    drop_ind = [framework.indicators[j].code for j in np.where(~rep.kept_indicators)[0]]
-    drop_unit = np.where(~rep.kept_units)[0]
-    steps.append({"step": "screening", "min_availability": cfg.min_availability,
-                  "missing_cells": int(np.isnan(X).sum()),
-                  "dropped_indicators": drop_ind,
-                  "dropped_units": [f"{keys.region[i]} {keys.year[i]}" for i in drop_unit]})
-    if drop_ind:
-        framework = _without(framework, set(drop_ind))
-        X = X[:, rep.kept_indicators]
-    if len(drop_unit):
-        X = X[rep.kept_units]
-        keys = keys[rep.kept_units].reset_index(drop=True)
-        if impute_labels is not None:
-            impute_labels = impute_labels[rep.kept_units]
-    # imputation --------------------------------------------------------------------------
-    if cfg.imputation != "none":
-        cross_section = keys["year"].isna().all()
-        if impute_labels is not None:
-            groups, within = impute_labels, f"within each {cfg.impute_groups}"
-        elif cfg.impute_groups == "year" and not cross_section:
-            groups, within = keys["year"].to_numpy(), "within each year"
-        else:
-            groups, within = None, "over all units" + (" (a cross-section: no year)" if cross_section else "")
-        # methods may be chained, e.g. "linear,mean": interpolate inside series, then fill the rest
-        for method in [m.strip() for m in cfg.imputation.replace("+", ",").split(",") if m.strip()]:
-            X, irep = prepare.impute(X, method, groups=groups, units=keys["region"].to_numpy(),
-                                     times=keys["year"].to_numpy())
-            per = {framework.indicators[j].code: int(irep.imputed[:, j].sum()) for j in range(X.shape[1])
-                   if irep.imputed[:, j].any()}
-            steps.append({"step": "imputation", "method": method, "cells_imputed": irep.n_imputed,
-                          **({"groups": within} if method in ("mean", "median") else {}),
-                          "by_indicator": per, "still_missing": irep.still_missing,
-                          "observed_values_changed": 0})
-    elif np.isnan(X).any():
-        steps.append({"step": "imputation", "method": "none",
-                      "detail": f"{int(np.isnan(X).sum())} missing cells left; means reweight around them"})
-    # outliers ----------------------------------------------------------------------------
-    if cfg.treatment != "none":
-        treated = []
-        for j, ind in enumerate(framework.indicators):
-            X[:, j], tr = prepare.treat_column(X[:, j], cfg.treatment, name=ind.code)
-            if tr.action != "none":
-                treated.append({"indicator": ind.code, "action": tr.action, "winsorised": tr.n_winsorised,
-                                "skew": [round(tr.skew_before, 3), round(tr.skew_after, 3)],
-                                "kurtosis": [round(tr.kurt_before, 3), round(tr.kurt_after, 3)],
-                                **({"lambda": tr.boxcox_lambda} if tr.boxcox_lambda is not None else {})})
-        steps.append({"step": "outliers", "method": cfg.treatment, "rule": "|skew| > 2 and kurtosis > 3.5",
-                      "treated": treated})
+    st = _State(framework, keys, X, den, impute_labels, steps, [])
+    for name in cfg.steps:
+        if name in _DATA_STEPS:
+            _DATA_STEPS[name](st, cfg, len(st.records) + 1)
+    framework, keys, X = st.framework, st.keys, st.X
     _check_indicator_information(X, framework, keys, warns)
     # targets -----------------------------------------------------------------------------
     T = np.full(X.shape, np.nan)
@@ -477,7 +613,7 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
                          "mode='target' to compare over time")
     else:
         blocks = [np.arange(X.shape[0])]
-    return Prepared(framework, cfg, keys, X, T, blocks, steps, warns)
+    return Prepared(framework, cfg, keys, X, T, blocks, steps, warns, st.records)
 
 
 def _check_indicator_information(X: np.ndarray, framework: Framework, keys: pd.DataFrame, warns: list) -> None:
@@ -512,14 +648,12 @@ def _check_indicator_information(X: np.ndarray, framework: Framework, keys: pd.D
                          f"{'they do' if len(zero) > 1 else 'it does'} not enter the index")
 
 
-def normalise_matrix(prep: Prepared, method: str | None = None, low: float | None = None,
-                     high: float | None = None) -> np.ndarray:
-    cfg = prep.config
-    method = method or cfg.normalisation
-    low = cfg.range[0] if low is None else low
-    high = cfg.range[1] if high is None else high
-    X, fw = prep.X, prep.framework
-    Z = np.full(X.shape, np.nan)
+def column_methods(prep: Prepared, method: str | None = None) -> list[str]:
+    """The normalisation each indicator gets: ``method``, except that in target mode an indicator
+    without a target falls back to its goalposts (refused when it has neither)."""
+    method = method or prep.config.normalisation
+    fw = prep.framework
+    out = []
     for j, ind in enumerate(fw.indicators):
         m = method
         if m in ("realisation", "distance_target") and np.isnan(prep.targets[:, j]).all():
@@ -531,6 +665,19 @@ def normalise_matrix(prep: Prepared, method: str | None = None, low: float | Non
                                  f"{fw.lines.get(fw.paths.get(ind.code, ()), '?')})")
         if m == "goalposts" and ind.goalposts is None and ind.direction != "moderate":
             raise ValueError(f"indicator {ind.code!r} has no goalposts: add `goalposts: [low, high]`")
+        out.append(m)
+    return out
+
+
+def normalise_matrix(prep: Prepared, method: str | None = None, low: float | None = None,
+                     high: float | None = None) -> np.ndarray:
+    cfg = prep.config
+    method = method or cfg.normalisation
+    low = cfg.range[0] if low is None else low
+    high = cfg.range[1] if high is None else high
+    X, fw = prep.X, prep.framework
+    Z = np.full(X.shape, np.nan)
+    for j, (ind, m) in enumerate(zip(fw.indicators, column_methods(prep, method))):
         for rows in prep.blocks:
             t = prep.targets[rows, j]
             Z[rows, j] = nz.normalise_column(
@@ -697,9 +844,11 @@ def build_index(data, framework: Framework | str | None = None, *, region: str |
 def run_prepared(prep: Prepared) -> IndexResult:
     cfg, fw = prep.config, prep.framework
     steps, warns = list(prep.steps), list(prep.warnings)
+    records = list(prep.records)
     Z = normalise_matrix(prep)
     steps.append({"step": "normalisation", "method": cfg.normalisation, "range": list(cfg.range),
                   "scope": cfg.scope, "mode": cfg.mode})
+    records.append(_normalise_record(prep, len(records) + 1, steps[-1]))
     codes = fw.codes
     wby = None
     if cfg.scope == "by_year" and len(prep.blocks) > 1:
@@ -741,6 +890,7 @@ def run_prepared(prep: Prepared) -> IndexResult:
                   "min_coverage": cfg.min_coverage,
                   "rule": "a unit's group score needs at least min_coverage of the group's children with a value",
                   "units_below_threshold": {c: k for c, k in below if k}})
+    records.append(_aggregate_record(prep, len(records) + 1, aggs, index, steps[-1]))
     unscored = np.isnan(index)
     if unscored.any():
         why = {c: k for c, k in below if k}
@@ -802,14 +952,60 @@ def run_prepared(prep: Prepared) -> IndexResult:
         if np.nanmin(Uc) >= -1e-12 and np.nanmax(Uc) <= 1 + 1e-12:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                cc = coupling_coordination(np.clip(Uc, 0, 1), variant=cfg.coupling,
+                cc = coupling_coordination(np.clip(Uc, 0, 1), variant=cfg.coupling, floor=cfg.coupling_floor,
                                            systems=tuple(fw.groups[g].code for g in top))
             coupling = pd.concat([prep.keys.reset_index(drop=True), cc.to_frame()], axis=1)
-            steps.append({"step": "coupling", "variant": cfg.coupling, "systems": [fw.groups[g].code for g in top]})
+            steps.append({"step": "coupling", "variant": cfg.coupling, "systems": [fw.groups[g].code for g in top],
+                          **({"floor": cfg.coupling_floor} if cfg.coupling_floor is not None else {})})
     for w_ in warns:
         warnings.warn(w_, stacklevel=3)
+    log = StepLog(tuple(records), tuple(steps), _order_source(fw, cfg))
     return IndexResult(fw, cfg, prep.keys, pd.DataFrame(prep.X, columns=codes), pd.DataFrame(Z, columns=codes),
-                       out, dims, wt, gwt, infl, obstacles, coupling, steps, warns, wby, prep, cov, data_years)
+                       out, dims, wt, gwt, infl, obstacles, coupling, log, warns, wby, prep, cov, data_years)
+
+
+def _order_source(fw: Framework, cfg: IndexConfig) -> str:
+    if fw.steps is not None and tuple(s.name for s in fw.steps) == tuple(cfg.steps):
+        line = fw.lines.get(("steps",))
+        return "the framework's steps:" + (f" (line {line})" if line else "")
+    if tuple(cfg.steps) == DEFAULT_ORDER:
+        return "the default order"
+    return "the steps= option"
+
+
+def _normalise_record(prep: Prepared, pos: int, detail: dict) -> StepRecord:
+    cfg, fw = prep.config, prep.framework
+    methods = column_methods(prep)
+    used: dict[str, list[str]] = {}
+    for code, m in zip(fw.codes, methods):
+        used.setdefault(m, []).append(code)
+    changes = tuple(Change("indicators_normalised" if m == cfg.normalisation else f"indicators_{m}", len(c), tuple(c))
+                    for m, c in used.items())
+    rng = f" to [{cfg.range[0]:g}, {cfg.range[1]:g}]" if cfg.normalisation in ("minmax", "goalposts") else ""
+    summary = "; ".join(f"{len(c)} indicators by {m}" + (rng if m in ("minmax", "goalposts") else "")
+                        for m, c in used.items()) + (", within each year" if len(prep.blocks) > 1 else "")
+    options = {"method": cfg.normalisation, "range": tuple(cfg.range), "mode": cfg.mode, "scope": cfg.scope}
+    return StepRecord(pos, "normalise", options, changes, summary, detail)
+
+
+def _aggregate_record(prep: Prepared, pos: int, aggs: list[str], index: np.ndarray, detail: dict) -> StepRecord:
+    cfg, fw = prep.config, prep.framework
+    levels: dict[int, list[str]] = {}
+    for g in fw.groups:
+        levels.setdefault(g.level, []).append(g.code)
+    changes = [Change(f"groups_level_{lev}", len(c), tuple(c)) for lev, c in sorted(levels.items(), reverse=True)]
+    unscored = np.flatnonzero(np.isnan(index))
+    changes.append(Change("units_unscored", len(unscored), _unit_names(prep.keys, unscored)))
+    chain = " -> ".join(f"{len(c)} group{'s' * (len(c) > 1)}" if lev else c[0] for lev, c in
+                        sorted(levels.items(), reverse=True))
+    methods = sorted(set(aggs), key=aggs.index)
+    summary = (f"{len(levels)} level{'s' * (len(levels) > 1)}: {chain} ({', '.join(methods)}); "
+               + (f"{len(unscored)} of {len(index)} units unscored" if len(unscored) else f"all {len(index)} units scored"))
+    options = {"method": cfg.aggregation, "weighting": cfg.weighting, "scheme": cfg.scheme,
+               "min_coverage": cfg.min_coverage}
+    if cfg.weighting == "entropy":
+        options["entropy_variant"] = cfg.entropy_variant
+    return StepRecord(pos, "aggregate", options, tuple(changes), summary, detail)
 
 
 def _spans(years) -> str:
