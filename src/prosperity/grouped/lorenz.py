@@ -329,6 +329,32 @@ def sse_pip(dist: "_LorenzCurveFit", headcount: float) -> dict:
     return {"sse": sse, "sse_up_to_headcount": ssez}
 
 
+PIP_LINE_BOUND_P = (0.001, 0.980)  # wbpip: the population shares whose income bounds the line
+PIP_LINE_BOUND_OFFSET = 4.0  # wbpip's "+ 4" / "- 4" (its comment: "Why 4?"), in the income's unit
+
+
+def pip_line_bounds(dist: "_LorenzCurveFit", line: float | None = None) -> dict:
+    """PIP's validity range of the poverty line for a GQ or Beta fit (wbpip ``gd_compute_pip_stats_lq``
+    and ``_lb``, "boundary conditions"):
+
+        z_min = max(0, mu L'(0.001) + 4),   z_max = mu L'(0.980) - 4,
+
+    mu L'(p) the income at population share p implied by the fitted curve (its quantile function);
+    the constants 4 are wbpip's, in the income's unit (monthly local currency in PIP's tables), so the
+    range can be empty for incomes of a small scale. wbpip reports the range next to the poverty
+    statistics without refusing a line outside it; ``line`` adds ``line_within`` (z_min <= line <=
+    z_max) to the result."""
+    lo, hi = PIP_LINE_BOUND_P
+    d = dist.dlorenz(np.array([lo, hi], dtype=np.float64))
+    z_min = dist.mean * float(d[0]) + PIP_LINE_BOUND_OFFSET
+    z_max = dist.mean * float(d[1]) - PIP_LINE_BOUND_OFFSET
+    out = {"z_min": 0.0 if z_min < 0 else z_min, "z_max": z_max}  # as R ifelse: a NaN stays NaN
+    if line is not None:
+        z = float(line)
+        out["line_within"] = bool(out["z_min"] <= z <= out["z_max"])
+    return out
+
+
 def mld_pip(dist: "_LorenzCurveFit") -> float:
     """MLD as PIP computes it from a Lorenz curve (wbpip ``gd_compute_mld_lq``): -[log L'(0.0005)
     x 0.001 + trapezoids of log L' on the 0.001 grid over [0, 0.999]]; the top 0.1 % left out;
