@@ -293,7 +293,7 @@ class Simulation:
     def _fix_baseline(self) -> Fixed:
         pop, p = self.population, self.params
         hh, age, H = pop.person_household, pop.age, pop.n_households
-        rng = np.random.default_rng(pop.seed + 7919)
+        person_draw, household_draw = self._baseline_draws()
         context = provincial_context(self.year)
         income_rel = context["income_rel"].to_numpy(float)
         consumption_rel = context["consumption_rel"].to_numpy(float)
@@ -316,15 +316,16 @@ class Simulation:
         employee_pensioner = older & (per_older >= p["resident_pension.employee_pension_threshold"])[hh]
         avg_wage_person = (p["social_insurance.average_wage"] * income_rel)[pop.province][hh]
         floor = p["social_insurance.base.floor_share_of_average_wage"] * avg_wage_person
-        covered = earner & pop.urban[hh] & (wage_person >= floor) & (rng.random(pop.n_persons) < p["social_insurance.coverage_urban"])
+        covered = earner & pop.urban[hh] & (wage_person >= floor) & (person_draw < p["social_insurance.coverage_urban"])
         children_education = np.bincount(hh, weights=(age >= 3) & (age < 22) & ~earner, minlength=H)
         infants = np.bincount(hh, weights=age < 3, minlength=H)
         elders = np.bincount(hh, weights=older & ~earner, minlength=H)
         fixed = Fixed(wage_person, earner, primary, employee_pensioner, covered, children_education, infants, elders,
-                      rng.random(H), np.zeros(H), {"urban": 0.0, "rural": 0.0}, "", income_rel, consumption_rel,
+                      household_draw, np.zeros(H), {"urban": 0.0, "rural": 0.0}, "", income_rel, consumption_rel,
                       co2_context(self.year))
         rel = consumption_rel[pop.province]
-        fixed.scaling_norm = {area: float(pop.persons_weight[pop.urban == u].sum() / np.dot(pop.persons_weight[pop.urban == u], rel[pop.urban == u]))
+        fixed.scaling_norm = {area: self._total(("persons", area), float(pop.persons_weight[pop.urban == u].sum()))
+                              / self._total(("scaled persons", area), float(np.dot(pop.persons_weight[pop.urban == u], rel[pop.urban == u])))
                               if (pop.urban == u).any() else 1.0 for area, u in (("urban", True), ("rural", False))}
         if pop.wages == "net":
             fixed.wage_person = self._net_to_gross(fixed)
@@ -337,7 +338,7 @@ class Simulation:
         second = evaluate(pop, fixed, p)
         for area, urban in (("urban", True), ("rural", False)):
             official = p.get(f"dibao.recipients.{area}")
-            eligible = float(np.sum(np.where(second["dibao_eligible"] & (pop.urban == urban), pop.persons_weight, 0.0)))
+            eligible = self._total(("dibao eligible", area), float(np.sum(np.where(second["dibao_eligible"] & (pop.urban == urban), pop.persons_weight, 0.0))))
             if official and eligible > 0:
                 fixed.take_up_rate[area] = min(1.0, float(official) / eligible)
             else:
@@ -345,6 +346,18 @@ class Simulation:
         fixed.take_up_source = ("calibrated to official recipients" if p.get("dibao.recipients.urban")
                                 else f"dibao.take_up_rate = {p['dibao.take_up_rate']:g} (no official count for {self.year})")
         return fixed
+
+    def _baseline_draws(self) -> tuple[np.ndarray, np.ndarray]:
+        """The baseline's random draws from one stream: coverage (one per person), then take-up (one per
+        household). A chunk of a larger population (:mod:`prosperity.backends.simulate`) reads its own
+        stretch of the same stream."""
+        rng = np.random.default_rng(self.population.seed + 7919)
+        return rng.random(self.population.n_persons), rng.random(self.population.n_households)
+
+    def _total(self, key: tuple, value: float) -> float:
+        """A sum over the whole population (the baseline's calibration totals): here ``value`` itself;
+        a chunk of a larger population returns the total over every chunk."""
+        return value
 
     def _net_to_gross(self, fixed: Fixed) -> np.ndarray:
         """Gross wage per earner such that gross - contributions - IIT = the observed (net) wage."""

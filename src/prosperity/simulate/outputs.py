@@ -43,6 +43,16 @@ PPP_2017 = 4.184  # yuan per international dollar, ICP 2017 household consumptio
 WB_LINES = (3.65, 6.85)
 BINS = ("gain_more_5pct", "gain_less_5pct", "no_change", "lose_less_5pct", "lose_more_5pct")
 METR_STEP = 100.0  # yuan a year added to the primary earner's wage
+FISCAL_ITEMS = (("iit", "revenue", "central 60 % / local 40 %"), ("si_employee", "revenue", "social-insurance funds"),
+                ("housing_fund", "revenue", "housing-fund accounts"), ("levy", "revenue", "central"),
+                ("resident_pension", "spending", "central (national minimum; 50 % in the east) / local (top-ups)"),
+                ("childcare_subsidy", "spending", "central"), ("dibao", "spending", "local"),
+                ("east_west_transfer", "spending", "central"),
+                ("ecological_compensation", "spending", "local (donor provinces)"))
+BALANCES = (("central", "central"), ("local", "local"), ("social_insurance_funds", "social_insurance_funds"),
+            ("housing_fund_accounts", "housing_fund_accounts"))
+TAXES = ("iit", "si_employee", "housing_fund", "levy")
+BENEFITS = ("resident_pension", "dibao", "childcare_subsidy", "east_west_transfer", "ecological_compensation")
 
 
 def _cpi_factor(from_year: int, to_year: int) -> float:
@@ -173,6 +183,34 @@ class SimulationResult:
         return f"SimulationResult({self.year}, {self.reform_name!r}: net cost {self.net_cost_bn:,.1f} bn yuan; {parts}{warn})"
 
 
+def taxes_and_benefits(st) -> tuple[np.ndarray, np.ndarray]:
+    """Per household: taxes and contributions paid (TAXES), benefits received (BENEFITS), summed in that order."""
+    taxes = st["iit"] + st["si_employee"] + st["housing_fund"] + st["levy"]
+    benefits = st["resident_pension"] + st["dibao"] + st["childcare_subsidy"] + st["east_west_transfer"] + st["ecological_compensation"]
+    return taxes, benefits
+
+
+def assumptions_of(sim) -> tuple[str, ...]:
+    """The assumptions every result states (take-up, date, income concept, fixed deciles and lines)."""
+    return (f"dibao take-up: {sim.fixed.take_up_source} (urban {sim.fixed.take_up_rate['urban']:.3f}, "
+            f"rural {sim.fixed.take_up_rate['rural']:.3f})",
+            f"parameters in force on {sim.instant.isoformat()}",
+            "incomes: household per-capita disposable income, person-weighted, not equivalised",
+            "deciles and relative poverty lines (40/50/60 % of the median) fixed on the baseline")
+
+
+def summary_table(base_measures: dict, reform_measures: dict, lines: dict) -> pd.DataFrame:
+    """measure, baseline, reform, change, unit, line_yuan (the line of the poverty rows)."""
+    summary = pd.DataFrame({"measure": list(base_measures), "baseline": list(base_measures.values()),
+                            "reform": [reform_measures[k] for k in base_measures]})
+    summary["change"] = summary["reform"] - summary["baseline"]
+    summary["unit"] = ["yuan" if "income_pc" in m else "index" if m in ("gini", "theil", "s80_s20") else "share"
+                       for m in summary["measure"]]
+    line_of = {f"poverty_headcount_{k}": v for k, v in lines.items()} | {f"poverty_gap_{k}": v for k, v in lines.items()}
+    summary["line_yuan"] = [line_of.get(m, np.nan) for m in summary["measure"]]
+    return summary
+
+
 def _metr(sim, state_fn, reform, base_state) -> np.ndarray:
     """Per household: 1 - d(disposable)/d(wage) for METR_STEP yuan more on the primary earner's wage
     (NaN for households without an earner)."""
@@ -183,18 +221,57 @@ def _metr(sim, state_fn, reform, base_state) -> np.ndarray:
     return np.where(has, 1.0 - (bumped["disposable"] - base_state["disposable"]) / METR_STEP, np.nan)
 
 
+class BaselineStats:
+    """The baseline statistics the validation table compares with published figures, from the arrays
+    of the whole population (a chunked run gives the same numbers from its sums and sorted passes)."""
+
+    def __init__(self, sim, base, s_base):
+        self.pop, self.base, self.s_base = sim.population, base, s_base
+
+    def _mask(self, area: str) -> np.ndarray:
+        return np.ones(self.pop.n_households, bool) if area == "national" else self.pop.urban == (area == "urban")
+
+    def quintile_means(self, area: str):
+        """NBS quintile group means of per-capita income (None when the area has no household)."""
+        mask = self._mask(area)
+        if not mask.any():
+            return None
+        return household_group_means(self.base["disposable_pc"][mask], self.pop.size[mask], self.pop.household_weight[mask])
+
+    def gini(self) -> float:
+        return gini_sorted(self.s_base, influence=False).value
+
+    def mean_income(self, area: str) -> float:
+        pw, mask = self.pop.persons_weight, self._mask(area)
+        return float(np.dot(pw[mask], self.base["disposable_pc"][mask]) / pw[mask].sum())
+
+    def total(self, name: str) -> float:
+        """sum over households of weight x ``name``."""
+        return float(np.dot(self.pop.household_weight, self.base[name]))
+
+    def recipients(self, area: str) -> float:
+        return float(np.sum(np.where(self._mask(area) & (self.base["dibao"] > 0), self.pop.persons_weight, 0.0)))
+
+    def standard(self, area: str) -> float:
+        pw, mask = self.pop.persons_weight, self._mask(area)
+        return float(np.dot(pw[mask], self.base["dibao_standard_monthly"][mask]) / pw[mask].sum())
+
+
 def _validation(sim, base, s_base) -> pd.DataFrame:
-    pop, year = sim.population, sim.year
+    return validation_table(sim, BaselineStats(sim, base, s_base))
+
+
+def validation_table(sim, stats) -> pd.DataFrame:
+    """The baseline against published figures (NBS quintiles, Gini, means; IIT, dibao, pensions)."""
+    year = sim.year
     rows = []
     q = pd.read_csv(resources.files("prosperity") / "data" / "china_income_quintiles_2015_2024_nbs.csv")
     q = q[q["year"] == year]
-    y_pc, w = base["disposable_pc"], pop.household_weight
     for area in ("national", "urban", "rural"):
-        mask = np.ones(len(y_pc), bool) if area == "national" else pop.urban == (area == "urban")
         target = q[q["area"] == area].sort_values("quintile")["disp_income_pc_yuan"].to_numpy(float)
-        if len(target) != 5 or not mask.any():
+        sim_means = stats.quintile_means(area) if len(target) == 5 else None
+        if sim_means is None:
             continue
-        sim_means = household_group_means(y_pc[mask], pop.size[mask], w[mask])
         for k in range(5):
             rows.append((f"quintile mean {area} Q{k + 1}", "yuan", target[k], sim_means[k], "rel", 0.05, "S",
                          "NBS household survey (bundled)"))
@@ -203,27 +280,23 @@ def _validation(sim, base, s_base) -> pd.DataFrame:
     gini_official = long.get("居民人均可支配收入基尼系数")
     if gini_official is not None:
         rows.append(("Gini (official, per-capita, person-weighted)", "index", float(gini_official),
-                     gini_sorted(s_base, influence=False).value, "abs", 0.03, "S", "NBS"))
-    pw = pop.persons_weight
+                     stats.gini(), "abs", 0.03, "S", "NBS"))
     for area, key in (("urban", "城镇居民人均可支配收入(元)"), ("rural", "农村居民人均可支配收入(元)")):
-        mask = pop.urban == (area == "urban")
         if key in long.index:
-            rows.append((f"mean income {area}", "yuan", float(long[key]),
-                         float(np.dot(pw[mask], y_pc[mask]) / pw[mask].sum()), "rel", 0.02, "S", "NBS"))
+            rows.append((f"mean income {area}", "yuan", float(long[key]), stats.mean_income(area), "rel", 0.02, "S", "NBS"))
     targets = yaml.safe_load((resources.files("prosperity") / "simulate" / "validation_targets.yaml").read_text())
     iit = targets["iit_revenue_bn"]
     if year in iit["values"]:
         rows.append(("IIT revenue (bn yuan; model: wages only)", "bn yuan", float(iit["values"][year]),
-                     float(np.dot(w, base["iit"])) / 1e9, "rel", iit["tolerance_rel"], iit["status"], iit["source"]))
+                     stats.total("iit") / 1e9, "rel", iit["tolerance_rel"], iit["status"], iit["source"]))
     p = sim.params
     for area in ("urban", "rural"):
-        mask = pop.urban == (area == "urban")
-        recipients = float(np.sum(np.where(mask & (base["dibao"] > 0), pw, 0.0)))
+        recipients = stats.recipients(area)
         official = p.get(f"dibao.recipients.{area}")
         if official:
             rows.append((f"dibao recipients {area} (m)", "million persons", float(official) / 1e6, recipients / 1e6,
                          "rel", 0.10, "S", f"official count; take-up {sim.fixed.take_up_source}"))
-        std = float(np.dot(pw[mask], base["dibao_standard_monthly"][mask]) / pw[mask].sum())
+        std = stats.standard(area)
         rows.append((f"dibao average standard {area}", "yuan/person/month", float(p[f"dibao.standard.{area}"]), std,
                      "rel", 0.05, sim.tree.leaf(f"dibao.standard.{area}").metadata.get("status", "S/U"),
                      "national average of local standards (dibao.yaml)"))
@@ -232,10 +305,10 @@ def _validation(sim, base, s_base) -> pd.DataFrame:
     if years:
         ref = max(years)
         rows.append((f"residents' pension recipients (m; {ref} figure)", "million persons", float(pens["values"][ref]),
-                     float(np.dot(w, base["resident_pension_recipients"])) / 1e6, "rel", pens["tolerance_rel"],
+                     stats.total("resident_pension_recipients") / 1e6, "rel", pens["tolerance_rel"],
                      pens["status"], pens["source"]))
     rows.append(("baseline dibao total (bn yuan; added to observed income)", "bn yuan", float("nan"),
-                 float(np.dot(w, base["dibao"])) / 1e9, "none", float("nan"), "C", "see docs/simulate.md, net-to-gross 6"))
+                 stats.total("dibao") / 1e9, "none", float("nan"), "C", "see docs/simulate.md, net-to-gross 6"))
     df = pd.DataFrame(rows, columns=["row", "unit", "published", "baseline", "tolerance_kind", "tolerance", "status", "source"])
     err = np.where(df["tolerance_kind"] == "rel", df["baseline"] / df["published"] - 1.0, df["baseline"] - df["published"])
     df["error"] = err
@@ -259,13 +332,7 @@ def build_result(sim, reform, state, *, metr: bool = True, solved=None) -> Simul
     lines, decile = cache["lines"], cache["decile"]
     ref_measures, s_reform = _measures(state["disposable_pc"], pw, lines, cache["nbs_band"], cache["median"],
                                        start_order=cache["s"].order)
-    summary = pd.DataFrame({"measure": list(cache["measures"]), "baseline": list(cache["measures"].values()),
-                            "reform": [ref_measures[k] for k in cache["measures"]]})
-    summary["change"] = summary["reform"] - summary["baseline"]
-    summary["unit"] = ["yuan" if "income_pc" in m else "index" if m in ("gini", "theil", "s80_s20") else "share"
-                       for m in summary["measure"]]
-    line_of = {f"poverty_headcount_{k}": v for k, v in lines.items()} | {f"poverty_gap_{k}": v for k, v in lines.items()}
-    summary["line_yuan"] = [line_of.get(m, np.nan) for m in summary["measure"]]
+    summary = summary_table(cache["measures"], ref_measures, lines)
 
     change = state["disposable"] - base["disposable"]
     bins = _bins(change, base["disposable"])
@@ -312,15 +379,9 @@ def build_result(sim, reform, state, *, metr: bool = True, solved=None) -> Simul
     by_province = by_province[by_province["persons_m"] > 0].reset_index(drop=True)
 
     # fiscal
-    items = [("iit", "revenue", "central 60 % / local 40 %"), ("si_employee", "revenue", "social-insurance funds"),
-             ("housing_fund", "revenue", "housing-fund accounts"), ("levy", "revenue", "central"),
-             ("resident_pension", "spending", "central (national minimum; 50 % in the east) / local (top-ups)"),
-             ("childcare_subsidy", "spending", "central"), ("dibao", "spending", "local"),
-             ("east_west_transfer", "spending", "central"), ("ecological_compensation", "spending", "local (donor provinces)")]
     fiscal = pd.DataFrame([(name, kind, who, float(np.dot(w, base[name])) / 1e9, float(np.dot(w, state[name])) / 1e9)
-                           for name, kind, who in items], columns=["item", "kind", "budget", "baseline_bn", "reform_bn"])
-    sectors = [("central", "central"), ("local", "local"), ("social_insurance_funds", "social_insurance_funds"),
-               ("housing_fund_accounts", "housing_fund_accounts")]
+                           for name, kind, who in FISCAL_ITEMS], columns=["item", "kind", "budget", "baseline_bn", "reform_bn"])
+    sectors = BALANCES
     sector_rows = pd.DataFrame([(f"balance: {label}", "balance", label, float(np.dot(w, base[key])) / 1e9,
                                  float(np.dot(w, state[key])) / 1e9) for key, label in sectors], columns=fiscal.columns)
     fiscal = pd.concat([fiscal, sector_rows], ignore_index=True)
@@ -331,8 +392,7 @@ def build_result(sim, reform, state, *, metr: bool = True, solved=None) -> Simul
 
     # effective tax rates by decile
     def aetr(st):
-        taxes = st["iit"] + st["si_employee"] + st["housing_fund"] + st["levy"]
-        benefits = st["resident_pension"] + st["dibao"] + st["childcare_subsidy"] + st["east_west_transfer"] + st["ecological_compensation"]
+        taxes, benefits = taxes_and_benefits(st)
         return _wsum(w, taxes - benefits, decile, 10) / _wsum(w, st["market_income"], decile, 10)
     rates = pd.DataFrame({"decile": np.arange(1, 11), "aetr_baseline": aetr(base), "aetr_reform": aetr(state)})
     if metr:
@@ -353,11 +413,7 @@ def build_result(sim, reform, state, *, metr: bool = True, solved=None) -> Simul
     if abs(residual) > 1e-6 * max(1.0, abs(net_cost)) + 1e-6:
         warnings.append(f"accounting identity residual {residual:.6f} bn yuan")
     changes = [c.describe() for c in (reform.changes if reform else ())]
-    assumptions = (f"dibao take-up: {sim.fixed.take_up_source} (urban {sim.fixed.take_up_rate['urban']:.3f}, "
-                   f"rural {sim.fixed.take_up_rate['rural']:.3f})",
-                   f"parameters in force on {sim.instant.isoformat()}",
-                   "incomes: household per-capita disposable income, person-weighted, not equivalised",
-                   "deciles and relative poverty lines (40/50/60 % of the median) fixed on the baseline")
+    assumptions = assumptions_of(sim)
     return SimulationResult(
         year=year, reform_name=reform.name if reform else "baseline", reform_changes=tuple(changes),
         summary=summary, deciles=deciles, winners_losers=winners, by_area=by_area, by_province=by_province,

@@ -1,0 +1,689 @@
+"""A reform run chunked over partitions of households, its outputs aggregated exactly.
+
+:meth:`prosperity.simulate.Simulation.run` holds the whole population in one process. Here the
+persons are split into chunks of whole households (contiguous ranges of ``household_id``: a household
+is never split), each chunk is simulated by the same engine, and every output of
+:func:`prosperity.simulate.outputs.build_result` is rebuilt from what the chunks give:
+
+- **the baseline's population totals** (the provincial scaling of dibao standards, the take-up
+  calibrated to official recipients): sums over chunks, fed back to every chunk
+  (``Simulation._total``), in three passes: the scaling's sums, then the eligible persons under the
+  global scaling, then the run;
+- **the random draws** (social-insurance coverage per person, take-up per household) are those of the
+  in-memory run: one PCG64 stream, each chunk advanced to its own stretch (persons first, then
+  households, as ``Simulation._baseline_draws``);
+- **totals** (fiscal items and balances, net cost, means, validation sums): sums over chunks;
+- **rank-based measures** (median, quantiles, Gini overall and by area, S80/S20, NBS quintile
+  means): exact passes over the per-household incomes in ascending order, running sums carried from
+  piece to piece (Eurostat's quantile rule with the average when C_j = pN; Gini
+  G = sum w y (2C - w - N) / (N Y), laeken), then one order-free pass for every sum that needs a
+  quantile (S80/S20's T(0.2), T(0.8), ARPR at 60 % of the scenario's median, the relative middle
+  band, the poverty lines fixed at 40/50/60 % of the baseline median);
+- **deciles fixed on baseline income**: the nine cut points from the exact weighted quantile pass of
+  the baseline, then each household's decile and the sums by decile (persons, incomes, changes,
+  winners/losers bins, effective rates, METRs); by province and by urban/rural: sums by group.
+
+Each chunk leaves only a slim per-household table (per-capita incomes, weights, groups and the
+per-household quantities summed later) in a spill directory (Parquet; DuckDB sorts it out of core)
+or, for the memory backend, in memory. No process ever holds the persons of more than one chunk.
+
+Not chunked (refused with a message): budget-neutral solving and reforms that switch on the
+regional transfers (their funds are spread over each province's whole population).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..simulate.engine import Simulation, _transfers_active
+from ..simulate.outputs import (BALANCES, BINS, FISCAL_ITEMS, SimulationResult, _bins, _metr, assumptions_of,
+                                scenario_lines, summary_table, taxes_and_benefits, validation_table)
+from ..simulate.population import PROVINCES
+from .sources import BackendError, _sql_name
+
+_TIE_RTOL = 1e-12  # as prosperity.measures.quantiles: F_j within rounding of p counts as equal
+AREAS = ("urban", "rural")  # area code 0, 1 (as build_result: np.where(pop.urban, 0, 1))
+
+
+# ------------------------------------------------------------------------------------ the chunks
+
+
+class _ChunkSimulation(Simulation):
+    """A Simulation of one chunk of a larger population: its random draws are its stretch of the whole
+    population's stream and its calibration totals are the whole population's."""
+
+    def __init__(self, population, year, *, person_offset: int, household_offset: int, persons_total: int,
+                 totals: dict, **kw):
+        self._offsets = (int(person_offset), int(household_offset), int(persons_total))
+        self._global = dict(totals)
+        self.recorded: dict = {}
+        super().__init__(population, year, **kw)
+
+    def _baseline_draws(self):
+        pop = self.population
+        persons_before, households_before, persons_total = self._offsets
+        seed = pop.seed + 7919
+
+        def stretch(skip: int, n: int) -> np.ndarray:
+            bits = np.random.PCG64(seed)  # = np.random.default_rng(seed)'s generator
+            bits.advance(skip)  # one 64-bit step per double drawn
+            return np.random.Generator(bits).random(n)
+
+        return (stretch(persons_before, pop.n_persons),
+                stretch(persons_total + households_before, pop.n_households))
+
+    def _total(self, key, value):
+        self.recorded[key] = value
+        return self._global.get(key, value)
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """Chunk k holds the households with ``lower[k] <= household_id < lower[k + 1]`` (the last has no
+    upper bound): ``persons[k]`` persons in ``households[k]`` households."""
+
+    lower: tuple
+    persons: tuple[int, ...]
+    households: tuple[int, ...]
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.lower)
+
+    def offsets(self, k: int) -> tuple[int, int]:
+        return int(sum(self.persons[:k])), int(sum(self.households[:k]))
+
+
+def _split_ids(ids_sorted_unique: np.ndarray, n_chunks: int) -> tuple:
+    cut = np.unique(np.linspace(0, ids_sorted_unique.size, n_chunks + 1).astype(np.int64)[:-1])
+    return tuple(ids_sorted_unique[cut].tolist())
+
+
+class _MemoryChunks:
+    """A person-level pandas frame cut into chunks of whole households."""
+
+    name = "memory"
+
+    def __init__(self, frame: pd.DataFrame, n_chunks: int):
+        if "household_id" not in frame.columns:
+            raise BackendError("the population has no 'household_id' column", hint="households are the chunks' unit")
+        self.frame = frame
+        hid = frame["household_id"].to_numpy()
+        lower = _split_ids(np.unique(hid), n_chunks)
+        k = np.searchsorted(np.asarray(lower), hid, side="right") - 1
+        self.index = k
+        persons = np.bincount(k, minlength=len(lower))
+        households = np.array([np.unique(hid[k == j]).size for j in range(len(lower))])
+        self.plan = ChunkPlan(lower, tuple(int(x) for x in persons), tuple(int(x) for x in households))
+
+    def chunk(self, k: int) -> pd.DataFrame:
+        return self.frame[self.index == k]
+
+
+class _DuckDBChunks:
+    """Parquet file(s) (person level) read chunk by chunk with DuckDB; within a household the persons
+    keep the order of the files (sorted by name) and of the rows in them."""
+
+    name = "duckdb"
+
+    def __init__(self, path, n_chunks: int, memory_limit: str = "2GB", threads: int | None = None):
+        import duckdb
+
+        paths = [str(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
+        files = []
+        for p in paths:
+            if os.path.isdir(p):
+                files.extend(sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".parquet")))
+            elif os.path.exists(p):
+                files.append(p)
+            else:
+                raise BackendError(f"no Parquet file or directory at {p!r}", hint="give a .parquet file or a directory of them")
+        if not files:
+            raise BackendError(f"no .parquet files in {paths}", hint="write the population as Parquet first")
+        self.con = duckdb.connect()
+        self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        self.files = files
+        self.relation = f"read_parquet([{listing}], filename = true, file_row_number = true)"
+        columns = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM read_parquet([{listing}])").fetchall()]
+        if "household_id" not in columns:
+            raise BackendError("the population has no 'household_id' column", hint="households are the chunks' unit")
+        qs = [j / n_chunks for j in range(1, n_chunks)]
+        row = self.con.execute(f"SELECT min(household_id)" + (f", quantile_disc(household_id, {qs!r})" if qs else "")
+                               + f" FROM {self.relation}").fetchall()[0]
+        lower = sorted(set([row[0]] + (list(row[1]) if qs else [])))
+        self.lower = lower
+        cases = " ".join(f"WHEN household_id >= {v!r} THEN {j}" for j, v in reversed(list(enumerate(lower))))
+        counts = self.con.execute(f"SELECT CASE {cases} END AS k, count(*), count(DISTINCT household_id) FROM {self.relation} "
+                                  "GROUP BY k ORDER BY k").fetchall()
+        persons = dict((int(k), int(n)) for k, n, _ in counts)
+        households = dict((int(k), int(h)) for k, _, h in counts)
+        self.plan = ChunkPlan(tuple(lower), tuple(persons.get(j, 0) for j in range(len(lower))),
+                              tuple(households.get(j, 0) for j in range(len(lower))))
+
+    def chunk(self, k: int) -> pd.DataFrame:
+        lo = self.lower[k]
+        where = f"household_id >= {lo!r}" + (f" AND household_id < {self.lower[k + 1]!r}" if k + 1 < len(self.lower) else "")
+        # the files' order (sorted names) and the rows' order in them: the order of the in-memory frame
+        df = self.con.execute(f"SELECT * FROM {self.relation} WHERE {where} ORDER BY filename, file_row_number").df()
+        return df.drop(columns=["filename", "file_row_number"])
+
+
+class _DaskChunks:
+    """A Dask dataframe (person level) filtered chunk by chunk (partitions computed in order)."""
+
+    name = "dask"
+
+    def __init__(self, frame, n_chunks: int):
+        if "household_id" not in frame.columns:
+            raise BackendError("the population has no 'household_id' column", hint="households are the chunks' unit")
+        self.frame = frame
+        hid = frame["household_id"]
+        qs = np.linspace(0, 1, n_chunks + 1)[1:-1]
+        inner = hid.quantile(qs).compute().to_numpy() if qs.size else np.array([])  # approximate: any cut is exact
+        lower = sorted({int(hid.min().compute())} | {int(np.ceil(v)) for v in inner})
+        self.lower = lower
+        bounds = np.asarray(lower)
+
+        def chunk_of(part: pd.DataFrame) -> pd.DataFrame:
+            ids = part["household_id"].to_numpy()
+            return pd.DataFrame({"k": np.searchsorted(bounds, ids, side="right") - 1, "household_id": ids})
+
+        keys = frame.map_partitions(chunk_of, meta=pd.DataFrame({"k": pd.Series(dtype=np.int64),
+                                                                  "household_id": pd.Series(dtype=np.int64)}))
+        persons = keys["k"].value_counts().compute()
+        households = keys.drop_duplicates().groupby("k").size().compute()  # the (small) distinct pairs only
+        self.plan = ChunkPlan(tuple(lower), tuple(int(persons.get(j, 0)) for j in range(len(lower))),
+                              tuple(int(households.get(j, 0)) for j in range(len(lower))))
+
+    def chunk(self, k: int) -> pd.DataFrame:
+        hid = self.frame["household_id"]
+        mask = hid >= self.lower[k]
+        if k + 1 < len(self.lower):
+            mask = mask & (hid < self.lower[k + 1])
+        return self.frame[mask].compute()
+
+
+def _chunks_of(data, backend, n_chunks, options):
+    kind = backend
+    if kind is None:
+        if isinstance(data, (str, os.PathLike)) or (isinstance(data, (list, tuple)) and data
+                                                    and isinstance(data[0], (str, os.PathLike))):
+            kind = "duckdb"
+        elif type(data).__module__.startswith("dask"):
+            kind = "dask"
+        else:
+            kind = "memory"
+    if kind == "memory":
+        if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame):
+            data = data.to_pandas()
+        return _MemoryChunks(data, n_chunks)
+    if kind == "duckdb":
+        return _DuckDBChunks(data, n_chunks, **options)
+    if kind == "dask":
+        return _DaskChunks(data, n_chunks)
+    raise BackendError(f"unknown backend {backend!r}", hint="use 'memory', 'duckdb' or 'dask'")
+
+
+# ---------------------------------------------------------------------- the slim per-household tables
+
+
+class _Spill:
+    """The chunks' per-household tables: in memory (memory backend) or Parquet files in a directory,
+    read back in pieces (any order) or in ascending order of one column (DuckDB's external sort)."""
+
+    def __init__(self, directory: str | None, memory_limit: str = "2GB", piece_rows: int = 1 << 20):
+        self.directory = directory
+        self.tables: list[dict] = []
+        self.files: list[str] = []
+        self.memory_limit = memory_limit
+        self.piece_rows = piece_rows
+
+    def add(self, table: dict) -> None:
+        if self.directory is None:
+            self.tables.append(table)
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = os.path.join(self.directory, f"chunk{len(self.files):05d}.parquet")
+        pq.write_table(pa.table(table), path)
+        self.files.append(path)
+
+    def pieces(self, columns):
+        if self.directory is None:
+            for t in self.tables:
+                yield {c: t[c] for c in columns}
+            return
+        import pyarrow.parquet as pq
+
+        for path in self.files:
+            t = pq.read_table(path, columns=list(columns))
+            yield {c: t.column(c).to_numpy() for c in columns}
+
+    def sorted_pieces(self, key: str, columns):
+        columns = list(dict.fromkeys([key] + list(columns)))
+        if self.directory is None:
+            cat = {c: np.concatenate([t[c] for t in self.tables]) for c in columns}
+            order = np.argsort(cat[key], kind="stable")
+            for a in range(0, order.size, self.piece_rows):
+                idx = order[a: a + self.piece_rows]
+                yield {c: v[idx] for c, v in cat.items()}
+            return
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit = '{self.memory_limit}'")
+        con.execute("SET preserve_insertion_order = false")
+        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in self.files)
+        cols = ", ".join(_sql_name(c) for c in columns)
+        rel = con.sql(f"SELECT {cols} FROM read_parquet([{listing}]) ORDER BY {_sql_name(key)}")
+        reader = rel.to_arrow_reader(self.piece_rows) if hasattr(rel, "to_arrow_reader") else rel.fetch_arrow_reader(self.piece_rows)
+        for batch in reader:
+            yield {name: batch.column(i).to_numpy(zero_copy_only=False) for i, name in enumerate(batch.schema.names)}
+        con.close()
+
+
+def _household_table(sim, base, state, mb, mr) -> dict:
+    pop = sim.population
+    change = state["disposable"] - base["disposable"]
+    tb, bb = taxes_and_benefits(base)
+    tr, br = taxes_and_benefits(state)
+    nan = np.full(pop.n_households, np.nan)
+    return {"yb": base["disposable_pc"], "yr": state["disposable_pc"], "pw": pop.persons_weight,
+            "w": pop.household_weight, "size": pop.size, "area": np.where(pop.urban, 0, 1).astype(np.int8),
+            "province": pop.province.astype(np.int16), "db": base["disposable"], "change": change,
+            "bin": _bins(change, base["disposable"]).astype(np.int8), "mkt_b": base["market_income"],
+            "mkt_r": state["market_income"], "net_b": tb - bb, "net_r": tr - br,
+            "mb": nan if mb is None else mb, "mr": nan if mr is None else mr,
+            "dib_b": (base["dibao"] > 0).astype(np.int8), "dib_r": (state["dibao"] > 0).astype(np.int8),
+            "reg": state["east_west_transfer"] + state["ecological_compensation"] - state["levy"]}
+
+
+class _Sums:
+    """Named running sums (floats or arrays), added chunk by chunk."""
+
+    def __init__(self):
+        self.v: dict = {}
+
+    def add(self, key, value) -> None:
+        self.v[key] = self.v[key] + value if key in self.v else value
+
+    def __getitem__(self, key):
+        return self.v[key]
+
+
+def _order_free_chunk_sums(acc: _Sums, sim, base, state) -> None:
+    pop = sim.population
+    w, pw = pop.household_weight, pop.persons_weight
+    for name, _, _ in FISCAL_ITEMS:
+        acc.add(("fiscal", "b", name), float(np.dot(w, base[name])))
+        acc.add(("fiscal", "r", name), float(np.dot(w, state[name])))
+    for key, _ in BALANCES:
+        acc.add(("fiscal", "b", key), float(np.dot(w, base[key])))
+        acc.add(("fiscal", "r", key), float(np.dot(w, state[key])))
+    acc.add("net_cost", float(np.dot(w, state["disposable"] - base["disposable"])))
+    for tag, st in (("b", base), ("r", state)):
+        y = st["disposable_pc"]
+        acc.add((tag, "N"), float(pw.sum()))
+        acc.add((tag, "Y"), float(np.dot(pw, y)))
+        acc.v[(tag, "ymin")] = min(acc.v.get((tag, "ymin"), math.inf), float(y.min()))
+        for a, u in enumerate((True, False)):
+            m = pop.urban == u
+            acc.add((tag, "N", a), float(pw[m].sum()))
+            acc.add((tag, "Y", a), float(np.dot(pw[m], y[m])))
+    for a, u in enumerate((True, False)):  # validation: household weights by area, dibao, standards
+        m = pop.urban == u
+        acc.add(("W", a), float(w[m].sum()))
+        acc.add(("recipients", a), float(np.sum(np.where(m & (base["dibao"] > 0), pw, 0.0))))
+        acc.add(("standard", a), float(np.dot(pw[m], base["dibao_standard_monthly"][m])))
+    acc.add(("W", "national"), float(w.sum()))
+    for name in ("iit", "resident_pension_recipients", "dibao"):
+        acc.add(("total", name), float(np.dot(w, base[name])))
+    acc.add("households", pop.n_households)
+    acc.add("persons", pop.n_persons)
+
+
+# -------------------------------------------------------------------------- exact passes in order
+
+
+class _RankPass:
+    """One pass over incomes in ascending order: exact weighted quantiles (Eurostat), the Gini overall
+    and by area, and (optionally) the NBS quintile group means by area (household weights)."""
+
+    def __init__(self, big_n: float, n_area, ps, quintile_totals: dict | None = None):
+        self.big_n, self.n_area = big_n, n_area
+        self.ps = sorted(set(ps))
+        self.todo, self.pending, self.q = list(self.ps), {}, {}
+        self.c, self.g = 0.0, 0.0
+        self.ca, self.ga = [0.0, 0.0], [0.0, 0.0]
+        self.qt = quintile_totals  # {"national": W, 0: W_urban, 1: W_rural}
+        if quintile_totals is not None:
+            self.qc = {k: 0.0 for k in quintile_totals}
+            self.qnum = {k: np.zeros(5) for k in quintile_totals}
+            self.qden = {k: np.zeros(5) for k in quintile_totals}
+
+    def add(self, p: dict) -> None:
+        y, pw, area = p["y"], p["pw"], p["area"]
+        if not y.size:
+            return
+        for prob in list(self.pending):
+            self.q[prob] = 0.5 * (self.pending.pop(prob) + float(y[0]))
+        cw = np.cumsum(pw) + self.c
+        self.g += float(np.dot(pw * y, 2.0 * cw - pw - self.big_n))
+        for prob in list(self.todo):
+            target = prob * self.big_n
+            j = int(np.searchsorted(cw, target * (1 - _TIE_RTOL), side="left"))
+            if j >= y.size:
+                continue
+            self.todo.remove(prob)
+            if abs(cw[j] - target) <= _TIE_RTOL * self.big_n:
+                if j + 1 < y.size:
+                    self.q[prob] = 0.5 * (float(y[j]) + float(y[j + 1]))
+                else:
+                    self.pending[prob] = float(y[j])
+            else:
+                self.q[prob] = float(y[j])
+        self.c = float(cw[-1])
+        for a in (0, 1):
+            m = area == a
+            ya, wa = y[m], pw[m]
+            if ya.size:
+                ca = np.cumsum(wa) + self.ca[a]
+                self.ga[a] += float(np.dot(wa * ya, 2.0 * ca - wa - self.n_area[a]))
+                self.ca[a] = float(ca[-1])
+        if self.qt is not None:
+            for scope, total in self.qt.items():
+                m = slice(None) if scope == "national" else area == scope
+                ys, ss, ws = y[m], p["size"][m], p["w"][m]
+                if not ys.size:
+                    continue
+                cum = np.cumsum(ws) + self.qc[scope]
+                lower = cum - ws
+                for k in range(5):
+                    a, b = total * k / 5, total * (k + 1) / 5
+                    share = np.clip(np.minimum(cum, b) - np.maximum(lower, a), 0.0, None)
+                    self.qnum[scope][k] += float(np.sum(share * ss * ys))
+                    self.qden[scope][k] += float(np.sum(share * ss))
+                self.qc[scope] = float(cum[-1])
+
+    def finish(self) -> None:
+        for prob, v in self.pending.items():
+            self.q[prob] = v
+        for prob in self.todo:
+            self.q[prob] = float("nan")
+
+    def gini(self, big_y: float) -> float:
+        return self.g / (self.big_n * big_y)
+
+    def gini_area(self, a: int, big_y_a: float) -> float:
+        return self.ga[a] / (self.n_area[a] * big_y_a)
+
+
+class _StreamStats:
+    """The validation table's statistics from the chunked run's sums and the baseline's sorted pass."""
+
+    def __init__(self, acc: _Sums, rank: _RankPass, gini: float):
+        self.acc, self.rank, self._gini = acc, rank, gini
+
+    def quintile_means(self, area):
+        scope = "national" if area == "national" else AREAS.index(area)
+        if scope != "national" and self.acc.v.get(("b", "N", scope), 0.0) == 0.0:
+            return None
+        return self.rank.qnum[scope] / self.rank.qden[scope]
+
+    def gini(self):
+        return self._gini
+
+    def mean_income(self, area):
+        a = AREAS.index(area)
+        return float(self.acc[("b", "Y", a)] / self.acc[("b", "N", a)])
+
+    def total(self, name):
+        return self.acc[("total", name)]
+
+    def recipients(self, area):
+        return self.acc[("recipients", AREAS.index(area))]
+
+    def standard(self, area):
+        a = AREAS.index(area)
+        return float(self.acc[("standard", a)] / self.acc[("b", "N", a)])
+
+
+# ------------------------------------------------------------------------------------- the run
+
+
+def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str | None = None, chunks: int = 4,
+                     metr: bool = True, spill_dir: str | None = None, seed: int = 1, wages: str = "gross",
+                     columns: dict | None = None, memory_limit: str = "2GB", **kw) -> SimulationResult:
+    """``Simulation(population, year).run(reform)`` with the persons cut into ``chunks`` chunks of whole
+    households, each simulated alone, the outputs aggregated exactly (see the module doc): the same
+    :class:`~prosperity.simulate.SimulationResult`, equal to the in-memory one up to the order of
+    floating-point additions (tests: 1e-12 relative).
+
+    ``population``: a person-level pandas frame (memory), Parquet file(s) or a directory (DuckDB), a
+    Dask dataframe (Dask); ``backend`` names it explicitly. ``spill_dir``: where the per-household
+    tables go (default: a temporary directory, removed at the end; the memory backend keeps them in
+    memory). ``kw``: ``parameters``, ``instant``, ``baseline_reform`` as :class:`Simulation` takes them.
+    """
+    started = time.perf_counter()
+    if "budget_neutral" in kw:
+        raise BackendError("budget-neutral solving is not chunked yet", hint="run Simulation(...).run(budget_neutral=...) in memory")
+    options = {"memory_limit": memory_limit} if backend == "duckdb" or (backend is None and isinstance(population, (str, os.PathLike, list, tuple))) else {}
+    source = _chunks_of(population, backend, int(chunks), options)
+    plan = source.plan
+    persons_total = int(sum(plan.persons))
+    sim_kw = dict(seed=seed, wages=wages, columns=columns, **kw)
+
+    def chunk_sims(totals):
+        for k in range(plan.n_chunks):
+            if plan.persons[k] == 0:
+                continue
+            persons_before, households_before = plan.offsets(k)
+            frame = source.chunk(k)
+            yield _ChunkSimulation(frame, year, person_offset=persons_before, household_offset=households_before,
+                                   persons_total=persons_total, totals=totals, **sim_kw)
+
+    # passes 1 and 2: the calibration totals (the scaling's sums, then the eligible under it)
+    totals: dict = {}
+    for stage in ("persons", "dibao eligible"):
+        found: dict = {}
+        for sim in chunk_sims(totals):
+            for key, value in sim.recorded.items():
+                if key[0] in (("persons", "scaled persons") if stage == "persons" else ("dibao eligible",)):
+                    found[key] = found.get(key, 0.0) + value
+        totals.update(found)
+
+    # pass 3: the run; order-free sums and the per-household tables
+    temp = None
+    if source.name != "memory" and spill_dir is None:
+        temp = spill_dir = tempfile.mkdtemp(prefix="prosperity_spill_")
+    elif spill_dir is not None:
+        os.makedirs(spill_dir, exist_ok=True)
+    try:
+        spill = _Spill(spill_dir if source.name != "memory" else None, memory_limit=memory_limit)
+        acc = _Sums()
+        last = None
+        for sim in chunk_sims(totals):
+            if _transfers_active(sim.params) or _transfers_active(sim.reform_params(reform)):
+                raise BackendError("the regional transfers spread each fund over a province's whole population: "
+                                   "not chunked yet", hint="run this reform with Simulation(...).run() in memory")
+            base = sim.baseline
+            state = sim.evaluate(reform)
+            mb = mr = None
+            if metr:
+                mb = _metr(sim, sim.evaluate, None, base)
+                mr = _metr(sim, sim.evaluate, reform, state)
+            _order_free_chunk_sums(acc, sim, base, state)
+            spill.add(_household_table(sim, base, state, mb, mr))
+            last = sim
+        return _aggregate(last, reform, year, acc, spill, metr, time.perf_counter() - started)
+    finally:
+        if temp is not None:
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def _rank(spill, key, acc, tag, ps, quintiles=False):
+    cols = ["pw", "area"] + (["w", "size"] if quintiles else [])
+    qt = ({"national": acc[("W", "national")], 0: acc[("W", 0)], 1: acc[("W", 1)]} if quintiles else None)
+    r = _RankPass(acc[(tag, "N")], [acc[(tag, "N", 0)], acc[(tag, "N", 1)]], ps, qt)
+    for p in spill.sorted_pieces(key, cols):
+        p["y"] = p[key]
+        r.add(p)
+    r.finish()
+    return r
+
+
+def _aggregate(sim, reform, year, acc: _Sums, spill: _Spill, metr: bool, seconds: float) -> SimulationResult:
+    deciles_p = [k / 10 for k in range(1, 10)]
+    rb = _rank(spill, "yb", acc, "b", deciles_p + [0.5, 0.2, 0.8], quintiles=True)
+    rr = _rank(spill, "yr", acc, "r", [0.5, 0.2, 0.8])
+    base_median = rb.q[0.5]
+    lines, nbs_band = scenario_lines(year, base_median)
+    edges = np.array([rb.q[p] for p in deciles_p])
+    z60 = lines["rel60"]
+    scen = {"b": ("yb", rb), "r": ("yr", rr)}
+    mu = {t: acc[(t, "Y")] / acc[(t, "N")] for t in scen}
+    floor = np.finfo(np.float64).tiny
+    s = _Sums()
+    for p in spill.pieces(list(_household_columns())):
+        pw, w = p["pw"], p["w"]
+        for t, (col, r) in scen.items():
+            y = p[col]
+            z = y / mu[t]
+            ymin = acc[(t, "ymin")]
+            if ymin >= 0:
+                s.add((t, "theil"), float(np.dot(pw, z * np.log(z if ymin > 0 else np.maximum(z, floor)))))
+            s.add((t, "T20"), float(np.dot(pw[y <= r.q[0.2]], y[y <= r.q[0.2]])))
+            s.add((t, "T80"), float(np.dot(pw[y <= r.q[0.8]], y[y <= r.q[0.8]])))
+            for name, line in lines.items():
+                poor = y < line
+                s.add((t, "h", name), float(pw[poor].sum()))
+                s.add((t, "g", name), float(np.dot(pw[poor], 1.0 - y[poor] / line)))
+            s.add((t, "arpr"), float(pw[y < 0.6 * r.q[0.5]].sum()))
+            s.add((t, "mid_abs"), float(pw[(y >= nbs_band[0]) & (y < nbs_band[1])].sum()))
+            m = r.q[0.5]
+            s.add((t, "mid_rel"), float(pw[(y >= 0.75 * m) & (y < 2.0 * m)].sum()))
+        d = np.searchsorted(edges, p["yb"], side="right")
+        one = np.ones_like(pw)
+
+        def by(weights, x, groups=d, n=10):
+            return np.bincount(groups, weights=weights * x, minlength=n)
+
+        s.add("d_persons", by(pw, one))
+        s.add("d_base", by(w, p["db"]))
+        s.add("d_change", by(w, p["change"]))
+        for b in range(5):
+            s.add(("wl", b), by(pw, p["bin"] == b))
+            s.add(("wl_all", b), float(np.sum(pw * (p["bin"] == b))))
+        for t in ("b", "r"):
+            s.add(("aetr_num", t), by(w, p[f"net_{t}"]))
+            s.add(("aetr_den", t), by(w, p[f"mkt_{t}"]))
+        if metr:
+            ok = np.isfinite(p["mb"])
+            s.add("metr_b", by(pw, np.where(ok, p["mb"], 0.0)))
+            s.add("metr_r", by(pw, np.where(ok, p["mr"], 0.0)))
+            s.add("metr_ok", by(pw, ok))
+        for gname, codes, n in (("area", p["area"].astype(np.int64), 2), ("prov", p["province"].astype(np.int64), len(PROVINCES))):
+            s.add((gname, "persons"), by(pw, one, codes, n))
+            s.add((gname, "b"), by(w, p["db"], codes, n))
+            s.add((gname, "c"), by(w, p["change"], codes, n))
+            s.add((gname, "pb"), by(pw, p["yb"] < z60, codes, n))
+            s.add((gname, "pr"), by(pw, p["yr"] < z60, codes, n))
+            s.add((gname, "db"), by(pw, p["dib_b"] > 0, codes, n))
+            s.add((gname, "dr"), by(pw, p["dib_r"] > 0, codes, n))
+            s.add((gname, "reg"), by(w, p["reg"], codes, n))
+
+    def measures(t):
+        col, r = scen[t]
+        big_n, big_y = acc[(t, "N")], acc[(t, "Y")]
+        out = {"mean_income_pc": big_y / big_n, "median_income_pc": r.q[0.5], "gini": r.gini(big_y)}
+        out["theil"] = s[(t, "theil")] / big_n if acc[(t, "ymin")] >= 0 else float("nan")
+        out["s80_s20"] = (big_y - s[(t, "T80")]) / s[(t, "T20")]
+        for name in lines:
+            out[f"poverty_headcount_{name}"] = s[(t, "h", name)] / big_n
+            out[f"poverty_gap_{name}"] = s[(t, "g", name)] / big_n
+        out["arpr_60pct_own_median"] = s[(t, "arpr")] / big_n
+        out["middle_income_share_nbs_absolute"] = s[(t, "mid_abs")] / big_n
+        out["middle_income_share_relative_75_200"] = s[(t, "mid_rel")] / big_n
+        return out
+
+    base_measures, ref_measures = measures("b"), measures("r")
+    summary = summary_table(base_measures, ref_measures, lines)
+    d_persons, d_base, d_change = s["d_persons"], s["d_base"], s["d_change"]
+    deciles = pd.DataFrame({"decile": np.arange(1, 11), "persons_m": d_persons / 1e6,
+                            "baseline_income_pc": d_base / d_persons, "change_pc_yuan": d_change / d_persons,
+                            "change_pct": 100 * d_change / d_base})
+    wl = np.zeros((11, 5))
+    for b in range(5):
+        wl[:10, b] = s[("wl", b)] / d_persons
+        wl[10, b] = s[("wl_all", b)] / acc[("b", "N")]
+    winners = pd.DataFrame(wl, columns=BINS)
+    winners.insert(0, "group", [f"decile {k}" for k in range(1, 11)] + ["all"])
+
+    def group_table(g, names):
+        persons, b, c = s[(g, "persons")], s[(g, "b")], s[(g, "c")]
+        return pd.DataFrame({"group": names, "persons_m": persons / 1e6, "baseline_income_pc": b / persons,
+                             "change_pc_yuan": c / persons, "change_pct": 100 * c / b,
+                             "poverty_rel60_baseline": s[(g, "pb")] / persons, "poverty_rel60_reform": s[(g, "pr")] / persons,
+                             "dibao_recipients_m_baseline": s[(g, "db")] / 1e6, "dibao_recipients_m_reform": s[(g, "dr")] / 1e6,
+                             "regional_transfers_net_bn": s[(g, "reg")] / 1e9})
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        by_area = group_table("area", list(AREAS))
+        by_area["gini_baseline"] = [rb.gini_area(a, acc[("b", "Y", a)]) if acc[("b", "N", a)] > 0 else float("nan") for a in (0, 1)]
+        by_area["gini_reform"] = [rr.gini_area(a, acc[("r", "Y", a)]) if acc[("r", "N", a)] > 0 else float("nan") for a in (0, 1)]
+        by_province = group_table("prov", list(PROVINCES))
+    by_province = by_province[by_province["persons_m"] > 0].reset_index(drop=True)
+
+    fiscal = pd.DataFrame([(name, kind, who, acc[("fiscal", "b", name)] / 1e9, acc[("fiscal", "r", name)] / 1e9)
+                           for name, kind, who in FISCAL_ITEMS], columns=["item", "kind", "budget", "baseline_bn", "reform_bn"])
+    sector_rows = pd.DataFrame([(f"balance: {label}", "balance", label, acc[("fiscal", "b", key)] / 1e9,
+                                 acc[("fiscal", "r", key)] / 1e9) for key, label in BALANCES], columns=fiscal.columns)
+    fiscal = pd.concat([fiscal, sector_rows], ignore_index=True)
+    fiscal["change_bn"] = fiscal["reform_bn"] - fiscal["baseline_bn"]
+    net_cost = acc["net_cost"] / 1e9
+    residual = net_cost + float(sector_rows["reform_bn"].sum() - sector_rows["baseline_bn"].sum())
+
+    rates = pd.DataFrame({"decile": np.arange(1, 11), "aetr_baseline": s[("aetr_num", "b")] / s[("aetr_den", "b")],
+                          "aetr_reform": s[("aetr_num", "r")] / s[("aetr_den", "r")]})
+    if metr:
+        rates["metr_baseline"] = s["metr_b"] / s["metr_ok"]
+        rates["metr_reform"] = s["metr_r"] / s["metr_ok"]
+        rates["earner_households_share"] = s["metr_ok"] / d_persons
+
+    validation = validation_table(sim, _StreamStats(acc, rb, base_measures["gini"]))
+    warnings = []
+    bad = validation[~validation["within_tolerance"]]
+    if len(bad):
+        warnings.append("the baseline is outside its validation tolerance on: " + "; ".join(bad["row"]))
+    if abs(residual) > 1e-6 * max(1.0, abs(net_cost)) + 1e-6:
+        warnings.append(f"accounting identity residual {residual:.6f} bn yuan")
+    changes = [c.describe() for c in (reform.changes if reform else ())]
+    return SimulationResult(
+        year=year, reform_name=reform.name if reform else "baseline", reform_changes=tuple(changes),
+        summary=summary, deciles=deciles, winners_losers=winners, by_area=by_area, by_province=by_province,
+        fiscal=fiscal, effective_rates=rates, validation=validation, net_cost_bn=net_cost,
+        identity_residual_bn=residual, budget_neutral=None, assumptions=assumptions_of(sim), warnings=tuple(warnings),
+        population={"households": int(acc["households"]), "persons": int(acc["persons"]),
+                    "households_represented_m": acc[("W", "national")] / 1e6,
+                    "persons_represented_m": acc[("b", "N")] / 1e6},
+    )
+
+
+def _household_columns():
+    return ("yb", "yr", "pw", "w", "size", "area", "province", "db", "change", "bin", "mkt_b", "mkt_r", "net_b",
+            "net_r", "mb", "mr", "dib_b", "dib_r", "reg")
+
+
+__all__ = ["ChunkPlan", "simulate_chunked"]
