@@ -41,7 +41,9 @@ from .rules import MONTHS
 FUSED_RULES = ("social_insurance", "special_additional_deductions", "income_tax", "resident_pension",
                "childcare_subsidy", "dibao")
 
-EARNER, COVERED, PRIMARY, EMPLOYEE_PENSIONER = 1, 2, 4, 8
+EARNER, COVERED, PRIMARY, EMPLOYEE_PENSIONER = 1, 2, 4, 8  # bits of the person flag byte
+URBAN, TAKE_UP, EAST, DONOR = 1, 2, 4, 8  # bits of the household flag byte
+BLOCK = 512  # households are taken in blocks of this many, ordered by size inside a block
 
 # the scalar parameters, in the order of the ``par`` vector the compiled pass reads
 PARAMETERS = ("si_floor", "si_ceiling", "si_employee_rate", "si_housing_rate", "si_employer_rate",
@@ -56,21 +58,38 @@ OUTPUTS = ("iit", "si_employee", "housing_fund", "si_employer_pension", "residen
 
 
 @lazily_compiled
-def household_pass(h0, h1, persons_only, starts, wage, extra, flags, age, province, children_education, infants,
-                   elders, wage_household, business_property, other_transfers, size, urban, dibao_scale, take_up,
-                   east, donor, average_wage_by_province, top_up_by_province, thresholds, rates, tax_at_thresholds,
-                   par, east_west, ecological,
+def household_pass(r0, r1, persons_only, run_start, run_size, order, first, wage, extra, flags, age, province,
+                   sad_code, household_flags, size, pre_fixed, market_fixed, business_property, other_transfers,
+                   scale_code, scale_values, average_wage_by_province, top_up_by_province, sad_children,
+                   sad_infants, sad_elders, thresholds, rates, tax_at_thresholds, par, east_west, ecological,
                    iit_o, si_o, hf_o, er_o, pension_o, child_o, recipients_o, gross_o, market_o, levy_o,
                    standard_o, eligible_o, dibao_o, disposable_o, disposable_pc_o, central_o, local_o,
                    pre_pc_o, iit_person, taxable_person):
-    """Households ``h0 .. h1-1``. An output array of length 0 is not written. ``extra`` (per-person wage
-    added, for marginal rates), ``east_west`` and ``ecological`` (per-household transfers) of length 0
-    mean none. ``persons_only``: write only ``pre_pc_o``, the per-capita income before transfers."""
+    """Runs ``r0 .. r1-1`` of households of equal size (household ``order[q]`` for ``q`` in
+    ``run_start[r] .. run_start[r+1]-1``, each of ``run_size[r]`` persons from ``first[h]``). An output
+    array of length 0 is not written. ``extra`` (per-person wage added, for marginal rates),
+    ``east_west`` and ``ecological`` (per-household transfers) of length 0 mean none. ``persons_only``:
+    write only ``pre_pc_o``, the per-capita income before transfers. ``thresholds`` has a power-of-two
+    length (padded with +inf: the bracket is found by a branch-free binary search)."""
     si_floor, si_ceiling, si_employee_rate, si_housing_rate, si_employer_rate = par[0], par[1], par[2], par[3], par[4]
     sad_education, sad_infant, sad_elderly, basic_deduction = par[5], par[6], par[7], par[8]
     pension_age, pension_minimum, child_age_limit, child_amount = par[9], par[10], par[11], par[12]
     standard_urban, standard_rural, iit_central, central_share_east, levy_rate = par[13], par[14], par[15], par[16], par[17]
-    k_max = thresholds.shape[0] - 1
+    # per-province and per-code values, with the NumPy rules' operations (so bit for bit the same numbers)
+    n_prov = average_wage_by_province.shape[0]
+    lo_p = np.empty(n_prov)
+    hi_p = np.empty(n_prov)
+    for j in range(n_prov):
+        lo_p[j] = si_floor * average_wage_by_province[j]
+        hi_p[j] = si_ceiling * average_wage_by_province[j]
+    sad_p = np.empty(sad_children.shape[0])
+    for j in range(sad_children.shape[0]):
+        monthly = sad_children[j] * sad_education + sad_infants[j] * sad_infant
+        if sad_elders[j] > 0:
+            monthly = monthly + sad_elderly
+        sad_p[j] = monthly * MONTHS
+    half0 = thresholds.shape[0] >> 1
+    minimum_12 = pension_minimum * MONTHS
     with_extra = extra.shape[0] > 0
     with_ew = east_west.shape[0] > 0
     with_eco = ecological.shape[0] > 0
@@ -80,113 +99,117 @@ def household_pass(h0, h1, persons_only, starts, wage, extra, flags, age, provin
     w_gross, w_market, w_levy, w_standard = gross_o.shape[0] > 0, market_o.shape[0] > 0, levy_o.shape[0] > 0, standard_o.shape[0] > 0
     w_eligible, w_dibao, w_disposable = eligible_o.shape[0] > 0, dibao_o.shape[0] > 0, disposable_o.shape[0] > 0
     w_disposable_pc, w_central, w_local = disposable_pc_o.shape[0] > 0, central_o.shape[0] > 0, local_o.shape[0] > 0
-    for h in range(h0, h1):
-        prov = province[h]
-        avg = average_wage_by_province[prov]
-        lo = si_floor * avg
-        hi = si_ceiling * avg
-        top_up = top_up_by_province[prov]
-        monthly = children_education[h] * sad_education + infants[h] * sad_infant
-        if elders[h] > 0:
-            monthly = monthly + sad_elderly
-        sad_primary = monthly * MONTHS
-        iit_h = 0.0
-        si_h = 0.0
-        hf_h = 0.0
-        er_h = 0.0
-        pension_h = 0.0
-        child_h = 0.0
-        recipients_h = 0.0
-        minimum_h = 0.0
-        wage_h = 0.0
-        for i in range(starts[h], starts[h + 1]):
-            f = flags[i]
-            w = wage[i]
+    for r in range(r0, r1):
+        s = run_size[r]  # the same trip count for every household of the run: no mispredicted loop exit
+        for q in range(run_start[r], run_start[r + 1]):
+            h = order[q]
+            prov = province[h]
+            lo = lo_p[prov]
+            hi = hi_p[prov]
+            top_up = top_up_by_province[prov]
+            sad_primary = sad_p[sad_code[h]]
+            iit_h = 0.0
+            si_h = 0.0
+            hf_h = 0.0
+            er_h = 0.0
+            pension_h = 0.0
+            child_h = 0.0
+            recipients_h = 0.0
+            minimum_h = 0.0
+            wage_h = 0.0
+            i0 = first[h]
+            for i in range(i0, i0 + s):
+                f = flags[i]
+                w = wage[i]
+                if with_extra:
+                    w = w + extra[i]
+                base = min(max(w, lo), hi) if f & COVERED else 0.0
+                si = base * si_employee_rate
+                hf = base * si_housing_rate
+                sad = sad_primary if f & PRIMARY else 0.0
+                earned = w if f & EARNER else 0.0
+                taxable = max(earned - basic_deduction - si - hf - sad, 0.0)
+                k = 0  # the last k with thresholds[k] <= taxable (thresholds ascending, thresholds[0] first)
+                half = half0
+                while half > 0:
+                    k += half if thresholds[k + half] <= taxable else 0
+                    half >>= 1
+                tax = tax_at_thresholds[k] + rates[k] * (taxable - thresholds[k])
+                a = age[i]
+                drawn = (a >= pension_age) & ((f & EMPLOYEE_PENSIONER) == 0)
+                pension = (pension_minimum + top_up) * MONTHS if drawn else 0.0
+                child = child_amount if a < child_age_limit else 0.0
+                iit_h += tax
+                si_h += si
+                hf_h += hf
+                er_h += base * si_employer_rate
+                pension_h += pension
+                child_h += child
+                paid = pension > 0  # then a >= pension_age: the central minimum part is paid
+                recipients_h += 1.0 if paid else 0.0  # adding 0.0 leaves a sum unchanged (never -0.0 here)
+                minimum_h += minimum_12 if paid else 0.0
+                wage_h += w
+                if per_person:
+                    iit_person[i] = tax
+                    taxable_person[i] = taxable
             if with_extra:
-                w = w + extra[i]
-            if f & COVERED:
-                base = min(max(w, lo), hi)
-            else:
-                base = 0.0
-            si = base * si_employee_rate
-            hf = base * si_housing_rate
-            sad = sad_primary if f & PRIMARY else 0.0
-            earned = w if f & EARNER else 0.0
-            taxable = max(earned - basic_deduction - si - hf - sad, 0.0)
-            k = 0
-            for j in range(1, k_max + 1):  # thresholds ascending: k = last j with t_j <= taxable (no branch)
-                k += thresholds[j] <= taxable
-            tax = tax_at_thresholds[k] + rates[k] * (taxable - thresholds[k])
-            a = age[i]
-            pension = 0.0
-            if a >= pension_age and not (f & EMPLOYEE_PENSIONER):
-                pension = (pension_minimum + top_up) * MONTHS
-            child = child_amount if a < child_age_limit else 0.0
-            iit_h += tax
-            si_h += si
-            hf_h += hf
-            er_h += base * si_employer_rate
-            pension_h += pension
-            child_h += child
-            if pension > 0:
-                recipients_h += 1.0
-                if a >= pension_age:
-                    minimum_h += pension_minimum * MONTHS
-            wage_h += w
-            if per_person:
-                iit_person[i] = tax
-                taxable_person[i] = taxable
-        gross = wage_h if with_extra else wage_household[h]
-        market = gross + business_property[h]
-        pre = market + other_transfers[h] + pension_h + child_h - iit_h - si_h - hf_h
-        n = size[h]
-        if persons_only:
-            pre_pc_o[h] = pre / n
-            continue
-        levy = levy_rate * max(pre, 0.0) if (levy_rate != 0 and donor[h]) else 0.0
-        ew = east_west[h] if with_ew else 0.0
-        eco = ecological[h] if with_eco else 0.0
-        means = pre + ew + eco - levy - child_h
-        national = standard_urban if urban[h] else standard_rural
-        standard = national * dibao_scale[h]
-        gap = standard * MONTHS * n - means
-        benefit = gap if (take_up[h] and gap > 0) else 0.0
-        disposable = pre + ew + eco - levy + benefit
-        central_pension = minimum_h * (central_share_east if east[h] else 1.0)
-        if w_iit:
-            iit_o[h] = iit_h
-        if w_si:
-            si_o[h] = si_h
-        if w_hf:
-            hf_o[h] = hf_h
-        if w_er:
-            er_o[h] = er_h
-        if w_pension:
-            pension_o[h] = pension_h
-        if w_child:
-            child_o[h] = child_h
-        if w_recipients:
-            recipients_o[h] = recipients_h
-        if w_gross:
-            gross_o[h] = gross
-        if w_market:
-            market_o[h] = market
-        if w_levy:
-            levy_o[h] = levy
-        if w_standard:
-            standard_o[h] = standard
-        if w_eligible:
-            eligible_o[h] = means < standard * MONTHS * n
-        if w_dibao:
-            dibao_o[h] = benefit
-        if w_disposable:
-            disposable_o[h] = disposable
-        if w_disposable_pc:
-            disposable_pc_o[h] = disposable / n
-        if w_central:
-            central_o[h] = iit_central * iit_h + levy - ew - child_h - central_pension
-        if w_local:
-            local_o[h] = (1 - iit_central) * iit_h - benefit - (pension_h - central_pension) - eco
+                gross = wage_h
+                market = gross + business_property[h]
+                pre = market + other_transfers[h]
+            else:  # (observed wage + business and property income) + other transfers, once per population
+                gross = 0.0
+                market = market_fixed[h] if w_market else 0.0
+                pre = pre_fixed[h]
+            pre = pre + pension_h + child_h - iit_h - si_h - hf_h
+            n = size[h]
+            if persons_only:
+                pre_pc_o[h] = pre / n
+                continue
+            hf_bits = household_flags[h]
+            levy = levy_rate * max(pre, 0.0) if (levy_rate != 0) & ((hf_bits & DONOR) != 0) else 0.0
+            ew = east_west[h] if with_ew else 0.0
+            eco = ecological[h] if with_eco else 0.0
+            means = pre + ew + eco - levy - child_h
+            national = standard_urban if hf_bits & URBAN else standard_rural
+            standard = national * scale_values[scale_code[h]]
+            gap = standard * MONTHS * n - means
+            benefit = gap if ((hf_bits & TAKE_UP) != 0) & (gap > 0) else 0.0
+            disposable = pre + ew + eco - levy + benefit
+            central_pension = minimum_h * (central_share_east if hf_bits & EAST else 1.0)
+            if w_iit:
+                iit_o[h] = iit_h
+            if w_si:
+                si_o[h] = si_h
+            if w_hf:
+                hf_o[h] = hf_h
+            if w_er:
+                er_o[h] = er_h
+            if w_pension:
+                pension_o[h] = pension_h
+            if w_child:
+                child_o[h] = child_h
+            if w_recipients:
+                recipients_o[h] = recipients_h
+            if w_gross:
+                gross_o[h] = gross
+            if w_market:
+                market_o[h] = market
+            if w_levy:
+                levy_o[h] = levy
+            if w_standard:
+                standard_o[h] = standard
+            if w_eligible:
+                eligible_o[h] = means < standard * MONTHS * n
+            if w_dibao:
+                dibao_o[h] = benefit
+            if w_disposable:
+                disposable_o[h] = disposable
+            if w_disposable_pc:
+                disposable_pc_o[h] = disposable / n
+            if w_central:
+                central_o[h] = iit_central * iit_h + levy - ew - child_h - central_pension
+            if w_local:
+                local_o[h] = (1 - iit_central) * iit_h - benefit - (pension_h - central_pension) - eco
 
 
 THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -214,6 +237,27 @@ def _small_ints(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
+def _codes(inverse: np.ndarray, n_values: int) -> np.ndarray:
+    return inverse.astype(np.uint8 if n_values <= 256 else np.int64)
+
+
+def size_runs(size: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The order in which the pass visits households: blocks of ``block`` consecutive households, inside
+    each block the households ordered by size (stably), so that the persons loop has the same trip count
+    for a run of households (no mispredicted loop exit per household) while every read and write stays
+    within the block's few kilobytes. Returns ``order`` (household indices), ``run_start`` (offsets into
+    ``order``, one more than runs) and ``run_size`` (persons per household of each run). The results
+    stay in the population's household order: only the visiting order changes."""
+    H = size.shape[0]
+    s = size.astype(np.int64)
+    blk = np.arange(H, dtype=np.int64) // block
+    order = np.lexsort((s, blk))
+    key = blk[order] * (int(s.max(initial=0)) + 1) + s[order]
+    cut = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if H else np.zeros(0, dtype=np.int64)
+    return (order.astype(np.int32 if H < 2**31 else np.int64), np.append(cut, H).astype(np.int64),
+            s[order][cut].astype(np.int64))
+
+
 def household_bounds(starts: np.ndarray, parts: int) -> list[int]:
     """Household indices cutting the households into ``parts`` runs of about equal numbers of persons."""
     H, n = starts.size - 1, int(starts[-1])
@@ -226,12 +270,34 @@ def household_bounds(starts: np.ndarray, parts: int) -> list[int]:
     return cuts
 
 
+def run_bounds(run_start: np.ndarray, run_size: np.ndarray, parts: int) -> list[int]:
+    """Run indices cutting the runs into ``parts`` ranges of about equal numbers of persons."""
+    persons = np.zeros(run_size.size + 1, dtype=np.int64)
+    np.cumsum(np.diff(run_start) * run_size, out=persons[1:])
+    return household_bounds(persons, parts)
+
+
+def _kept(fixed, name: str, sources: tuple, make):
+    """``make()`` kept in ``fixed.derived`` for these ``sources`` (arrays compared by identity, and held
+    by the entry, so that an array freed and another allocated at its address cannot match)."""
+    key = (name,) + tuple(id(a) for a in sources)
+    entry = fixed.derived.get(key)
+    if entry is None or not all(a is b for a, b in zip(entry[0], sources)):
+        entry = fixed.derived[key] = (sources, make())
+    return entry[1]
+
+
 def prepared(pop, fixed) -> dict:
     """The pass's parameter-free inputs packed once per population and kept in ``fixed.derived``:
-    household start offsets, one flag byte per person (earner, covered, primary earner, employee
-    pensioner), ages and dependants counts as bytes (when they are integers 0..255), provinces as bytes."""
-    key = ("kernel_inputs", id(pop.person_household), id(pop.age), id(fixed.earner), id(fixed.covered),
-           id(fixed.primary), id(fixed.employee_pensioner))
+    the visiting order (:func:`size_runs`), each household's first person, one flag byte per person
+    (earner, covered, primary earner, employee pensioner), ages as bytes (when they are integers
+    0..255), provinces and sizes as bytes, the household's dependants counts as a code into a table of
+    the distinct (children in education, infants, elders) combinations, and the parameter-free part of
+    income before transfers, (observed wage + business and property income) + other transfers, summed
+    in the NumPy rules' order."""
+    sources = (pop.person_household, pop.age, pop.size, pop.province, pop.wage_household, pop.business_property,
+               fixed.earner, fixed.covered, fixed.primary, fixed.employee_pensioner, fixed.children_education,
+               fixed.infants, fixed.elders, fixed.other_transfers)
 
     def make():
         H = pop.n_households
@@ -240,13 +306,53 @@ def prepared(pop, fixed) -> dict:
         flags = (fixed.earner.astype(np.uint8) * EARNER | fixed.covered.astype(np.uint8) * COVERED
                  | fixed.primary.astype(np.uint8) * PRIMARY
                  | fixed.employee_pensioner.astype(np.uint8) * EMPLOYEE_PENSIONER).astype(np.uint8)
-        return {"starts": starts, "flags": flags, "age": _small_ints(pop.age),
+        order, run_start, run_size = size_runs(pop.size)
+        dependants = np.stack([fixed.children_education, fixed.infants, fixed.elders], axis=1)
+        combos, inverse = np.unique(dependants, axis=0, return_inverse=True)
+        market = pop.wage_household + pop.business_property
+        return {"starts": starts, "first": starts[:-1].astype(np.int32 if starts[-1] < 2**31 else np.int64),
+                "order": order, "run_start": run_start, "run_size": run_size,
+                "flags": flags, "age": _small_ints(pop.age),
                 "province": pop.province.astype(np.uint8) if pop.province.max(initial=0) < 256 else pop.province,
-                "children_education": _small_ints(fixed.children_education), "infants": _small_ints(fixed.infants),
-                "elders": _small_ints(fixed.elders),
-                "bounds": household_bounds(starts, THREADS if pop.n_persons >= PARALLEL_MIN_PERSONS else 1)}
+                "size": _small_ints(pop.size), "sad_code": _codes(inverse.reshape(-1), len(combos)),
+                "sad_children": np.ascontiguousarray(combos[:, 0], dtype=np.float64),
+                "sad_infants": np.ascontiguousarray(combos[:, 1], dtype=np.float64),
+                "sad_elders": np.ascontiguousarray(combos[:, 2], dtype=np.float64),
+                "market_fixed": market, "pre_fixed": market + fixed.other_transfers,
+                "bounds": run_bounds(run_start, run_size, THREADS if pop.n_persons >= PARALLEL_MIN_PERSONS else 1)}
 
-    return fixed.per_household(key, make)
+    return _kept(fixed, "kernel_inputs", sources, make)
+
+
+def household_codes(pop, fixed, household_arrays: dict) -> dict:
+    """The parameter-dependent household switches packed once per their values: one flag byte (urban,
+    dibao take-up, east region, east -> west donor) and the dibao scaling as a code into its distinct
+    values (exact: the table holds the array's own values)."""
+    take_up, east, donor, scale = (household_arrays[k] for k in ("take_up", "east", "donor", "dibao_scale"))
+
+    def bits():
+        return (pop.urban.astype(np.uint8) * URBAN | take_up.astype(np.uint8) * TAKE_UP
+                | east.astype(np.uint8) * EAST | donor.astype(np.uint8) * DONOR).astype(np.uint8)
+
+    def scale_codes():
+        values, inverse = np.unique(np.asarray(scale, dtype=np.float64), return_inverse=True)
+        return _codes(inverse.reshape(-1), len(values)), np.ascontiguousarray(values)
+
+    code, values = _kept(fixed, "kernel_scale_codes", (scale,), scale_codes)
+    return {"household_flags": _kept(fixed, "kernel_household_flags", (pop.urban, take_up, east, donor), bits),
+            "scale_code": code, "scale_values": values}
+
+
+def padded_brackets(scale) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Thresholds, rates and tax at the thresholds padded to a power-of-two length: thresholds with
+    +inf (never <= a finite taxable income), rates and tax with the top bracket's."""
+    thresholds = np.asarray(scale.thresholds, dtype=np.float64)
+    rates = np.asarray(scale.rates, dtype=np.float64)
+    tax = np.asarray(scale.tax_at_thresholds(), dtype=np.float64)
+    n = 1 << max(0, int(np.ceil(np.log2(max(thresholds.size, 1)))))
+    pad = n - thresholds.size
+    return (np.concatenate([thresholds, np.full(pad, np.inf)]), np.concatenate([rates, np.full(pad, rates[-1])]),
+            np.concatenate([tax, np.full(pad, tax[-1])]))
 
 
 def parameters_vector(p: dict) -> np.ndarray:
@@ -288,14 +394,14 @@ def run(pop, fixed, p, top_up_by_province, household_arrays, *, extra_wage=None,
     loop = household_pass()
     if loop is None:
         return None
-    packed = prepared(pop, fixed)
-    H = pop.n_households
-    scale = p["iit.rates"]
     if persons_only:
         outputs = ()
     unknown = set(outputs) - set(OUTPUTS)
     if unknown:
         raise ValueError(f"unknown output(s) {sorted(unknown)}; choose from {', '.join(OUTPUTS)}")
+    packed = prepared(pop, fixed)
+    codes = household_codes(pop, fixed, household_arrays)
+    H = pop.n_households
     if extra_wage is None:
         outputs = tuple(o for o in outputs if o != "gross_wage")  # the observed household wage
     res = {name: _buffer(buffers, name, H, bool if name == "dibao_eligible" else np.float64) for name in outputs}
@@ -303,21 +409,23 @@ def run(pop, fixed, p, top_up_by_province, household_arrays, *, extra_wage=None,
     iit_person = _buffer(buffers, "iit_person", pop.n_persons) if per_person else _EMPTY
     taxable_person = _buffer(buffers, "taxable_income_person", pop.n_persons) if per_person else _EMPTY
     extra = _EMPTY if extra_wage is None else np.ascontiguousarray(extra_wage, dtype=np.float64)
-    args = (packed["starts"], fixed.wage_person, extra, packed["flags"], packed["age"], packed["province"],
-            packed["children_education"], packed["infants"], packed["elders"], pop.wage_household,
-            pop.business_property, fixed.other_transfers, pop.size, pop.urban, household_arrays["dibao_scale"],
-            household_arrays["take_up"], household_arrays["east"], household_arrays["donor"],
+    thresholds, rates, tax_at_thresholds = padded_brackets(p["iit.rates"])
+    args = (packed["run_start"], packed["run_size"], packed["order"], packed["first"], fixed.wage_person, extra,
+            packed["flags"], packed["age"], packed["province"], packed["sad_code"], codes["household_flags"],
+            packed["size"], packed["pre_fixed"], packed["market_fixed"], pop.business_property, fixed.other_transfers,
+            codes["scale_code"], codes["scale_values"],
             np.ascontiguousarray(p["social_insurance.average_wage"] * fixed.income_rel, dtype=np.float64),
-            np.ascontiguousarray(top_up_by_province, dtype=np.float64),
-            np.ascontiguousarray(scale.thresholds, dtype=np.float64), np.ascontiguousarray(scale.rates, dtype=np.float64),
-            np.ascontiguousarray(scale.tax_at_thresholds(), dtype=np.float64), parameters_vector(p),
+            np.ascontiguousarray(top_up_by_province, dtype=np.float64), packed["sad_children"],
+            packed["sad_infants"], packed["sad_elders"], thresholds, rates, tax_at_thresholds, parameters_vector(p),
             _EMPTY if east_west is None else np.ascontiguousarray(east_west, dtype=np.float64),
             _EMPTY if ecological is None else np.ascontiguousarray(ecological, dtype=np.float64),
             *(res.get(name, _EMPTY_BOOL if name == "dibao_eligible" else _EMPTY) for name in OUTPUTS),
             pre_pc, iit_person, taxable_person)
-    bounds = packed["bounds"] if len(packed["bounds"]) - 1 == _parts(pop) else household_bounds(packed["starts"], _parts(pop))
+    R = packed["run_size"].size
+    bounds = (packed["bounds"] if len(packed["bounds"]) - 1 == _parts(pop)
+              else run_bounds(packed["run_start"], packed["run_size"], _parts(pop)))
     if len(bounds) == 2:
-        loop(0, H, persons_only, *args)
+        loop(0, R, persons_only, *args)
     else:
         # the runs write disjoint households (and persons); the compiled loop releases the GIL
         futures = [_executor(len(bounds) - 1).submit(loop, bounds[k], bounds[k + 1], persons_only, *args)
