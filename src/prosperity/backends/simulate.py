@@ -7,8 +7,8 @@ is never split), each chunk is simulated by the same engine, and every output of
 
 - **the baseline's population totals** (the provincial scaling of dibao standards, the take-up
   calibrated to official recipients): sums over chunks, fed back to every chunk
-  (``Simulation._total``), in three passes: the scaling's sums, then the eligible persons under the
-  global scaling, then the run;
+  (``Simulation._total``), in three passes: the scaling's sums (from the populations alone), then the
+  persons eligible under the global scaling, then the run;
 - **the random draws** (social-insurance coverage per person, take-up per household) are those of the
   in-memory run: one PCG64 stream, each chunk advanced to its own stretch (persons first, then
   households, as ``Simulation._baseline_draws``);
@@ -46,7 +46,7 @@ import pandas as pd
 from ..simulate.engine import Simulation, _transfers_active
 from ..simulate.outputs import (BALANCES, BINS, FISCAL_ITEMS, SimulationResult, _bins, _metr, assumptions_of,
                                 scenario_lines, summary_table, taxes_and_benefits, validation_table)
-from ..simulate.population import PROVINCES
+from ..simulate.population import PROVINCES, Population, provincial_context
 from .sources import BackendError, _sql_name
 
 _TIE_RTOL = 1e-12  # as prosperity.measures.quantiles: F_j within rounding of p counts as equal
@@ -494,15 +494,22 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
             yield _ChunkSimulation(frame, year, person_offset=persons_before, household_offset=households_before,
                                    persons_total=persons_total, totals=totals, **sim_kw)
 
-    # passes 1 and 2: the calibration totals (the scaling's sums, then the eligible under it)
+    # pass 1: the sums of the dibao standards' provincial scaling (from the populations alone);
+    # pass 2: the persons eligible for dibao under that scaling (the take-up calibration's totals)
     totals: dict = {}
-    for stage in ("persons", "dibao eligible"):
-        found: dict = {}
-        for sim in chunk_sims(totals):
-            for key, value in sim.recorded.items():
-                if key[0] in (("persons", "scaled persons") if stage == "persons" else ("dibao eligible",)):
-                    found[key] = found.get(key, 0.0) + value
-        totals.update(found)
+    for k in range(plan.n_chunks):
+        if plan.persons[k]:
+            for key, value in _scaling_sums(source.chunk(k), year, sim_kw).items():
+                totals[key] = totals.get(key, 0.0) + value
+    found: dict = {}
+    for sim in chunk_sims(totals):
+        own = _scaling_sums(None, year, sim_kw, sim.population)
+        if any(sim.recorded.get(key) != value for key, value in own.items()):  # pragma: no cover - a guard
+            raise RuntimeError("the engine's dibao scaling totals changed: update prosperity.backends.simulate._scaling_sums")
+        for key, value in sim.recorded.items():
+            if key[0] == "dibao eligible":
+                found[key] = found.get(key, 0.0) + value
+    totals.update(found)
 
     # pass 3: the run; order-free sums and the per-household tables
     temp = None
@@ -531,6 +538,22 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
+
+
+def _scaling_sums(frame, year, sim_kw, pop=None) -> dict:
+    """Per area: persons and persons x the province's relative consumption, the two totals of the
+    dibao standards' scaling in ``Simulation._fix_baseline`` (checked against it in pass 2)."""
+    if pop is None:
+        pop = Population.from_frame(frame, columns=sim_kw.get("columns"), seed=sim_kw.get("seed", 1),
+                                    wages=sim_kw.get("wages", "gross"))
+    rel = provincial_context(year)["consumption_rel"].to_numpy(float)[pop.province]
+    out = {}
+    for area, u in (("urban", True), ("rural", False)):
+        m = pop.urban == u
+        if m.any():
+            out[("persons", area)] = float(pop.persons_weight[m].sum())
+            out[("scaled persons", area)] = float(np.dot(pop.persons_weight[m], rel[m]))
+    return out
 
 
 def _rank(spill, key, acc, tag, ps, quintiles=False):
