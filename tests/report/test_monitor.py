@@ -110,3 +110,20 @@ def test_without_a_project_every_data_set_is_bundled_and_the_report_says_so(repo
     head = report.summary().set_index("indicator")
     assert head["target_year"].isna().all()  # the illustrative targets have no target year
     assert head.loc["urban_rural_income_ratio", "target"] == 1.9 and head.loc["gini_official", "target"] == 0.4
+
+
+def test_the_lisa_map_and_the_reconciliation_are_new_tables_in_the_store_and_the_page(report):
+    """Issues 14 and 9: the spatial tables and the scenarios' reconciliation are recorded under new names;
+    the tables that were there stay; the page carries the LISA map with its caption."""
+    from prosperity.report import store as st
+
+    names = {t["table_name"] for t in st.show_run(report.store, report.run_id)["tables"]}
+    assert {"province_lisa", "province_moran", "scenario_reconciliation"} <= names
+    assert {"province_income", "scenarios", "scenario_deciles", "simulation_validation", "transition_matrix"} <= names
+    regions = next(s for s in report.sections if s.key == "regions")
+    stored = st.result_table(report.store, report.run_id, "province_lisa")
+    assert stored["cluster"].tolist() == regions.tables["province_lisa"]["cluster"].tolist()
+    assert len(stored) == 62  # 31 provinces x (income, growth)
+    page = report.html_path.read_text(encoding="utf-8")
+    assert "LISA clusters of per-capita disposable income, 2024 (local Moran, 999 permutations, seed 12345, p" in page
+    assert "The baseline is reconciled with the NBS household survey of 2024" in page

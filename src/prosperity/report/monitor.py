@@ -86,6 +86,7 @@ class MonitorData:
     microdata: pd.DataFrame | None
     index_panel: pd.DataFrame | None
     origin: dict
+    population: pd.DataFrame | None = None  # the scenarios' population (columns of prosperity.simulate.Population)
 
     def survey_wide(self) -> pd.DataFrame:
         """National rows in the layout of ``nbs_household_survey(wide=True)``: area, year,
@@ -150,7 +151,7 @@ def monitor_data(project=None) -> MonitorData:
 
     user = project.data if project is not None else {}
     origin = {k: ("project" if k in user else "bundled") for k in ("national", "quintiles", "provinces", "microdata",
-                                                                      "index_panel")}
+                                                                      "index_panel", "population")}
     if "national" in user:
         national = user["national"].sort_values("year").reset_index(drop=True)
     else:
@@ -178,7 +179,15 @@ def monitor_data(project=None) -> MonitorData:
     index_panel = None
     if "index_panel" in user:
         index_panel = user["index_panel"].rename(columns={"region": "province"})
-    return MonitorData(national, quintiles, provinces, province_gaps, user.get("microdata"), index_panel, origin)
+    population = None
+    if "population" in user:
+        from .project import POPULATION_COLUMNS
+
+        population = user["population"].rename(columns=POPULATION_COLUMNS)
+        if "disp_income_pc_yuan" not in population:  # the sum of the components (reconcile_to_survey ranks on it)
+            population["disp_income_pc_yuan"] = population[list(POPULATION_COLUMNS.values())[5:9]].sum(axis=1)
+    return MonitorData(national, quintiles, provinces, province_gaps, user.get("microdata"), index_panel, origin,
+                       population)
 
 
 # the bundled data each data set falls back to
@@ -189,19 +198,26 @@ BUNDLED_SOURCE = {
                  "china_prov_gpi_panel_1985_2018.csv, china_prov_population_census2020.csv, china_prov_population_2024_nbs.csv)",
     "microdata": "the synthetic population of the bundled census and survey tables (prosperity.synth)",
     "index_panel": "the bundled provincial panel (prosperity.index.china.china_provincial_panel)",
+    "population": "the synthetic population of the bundled census and survey tables (prosperity.synth, seed 1), "
+                  "reconciled with the NBS household survey as prosperity simulate does (--reconcile auto)",
 }
 
 
 def data_sources(project, data: MonitorData) -> pd.DataFrame:
     """Per data set: the sections it feeds, whether it came from the project or the bundled data, and
-    the file. Fixed bundled inputs (CPI, boundaries, the scenarios' synthetic population) are listed too."""
+    the file. Fixed bundled inputs (CPI, boundaries) are listed too; ``population`` (the scenarios'
+    population) says whether and how it was reconciled with the survey."""
     from .project import USED_BY
 
     rows = []
     for name, used in USED_BY.items():
         if data.origin[name] == "project":
             ds = getattr(project.spec.datasets, name)
-            rows.append({"data_set": name, "used_by": used, "origin": "project", "file": ds.path,
+            file = ds.path
+            if name == "population":
+                how = "reconciled with the NBS household survey" if ds.reconcile == "survey" else "not reconciled"
+                file += f" (reconcile: {ds.reconcile}, {how}; wages: {ds.wages})"
+            rows.append({"data_set": name, "used_by": used, "origin": "project", "file": file,
                          "source": ds.source or ""})
         else:
             rows.append({"data_set": name, "used_by": used, "origin": "bundled", "file": BUNDLED_SOURCE[name],
@@ -216,7 +232,6 @@ def data_sources(project, data: MonitorData) -> pd.DataFrame:
     rows.append({"data_set": "scenarios", "used_by": "policy scenarios", "origin": "project" if sc else "bundled",
                  "file": ", ".join(n for n, _, _ in sc) if sc else "the shipped example reforms", "source": ""})
     for name, used, file in (
-            ("synthetic population", "policy scenarios", BUNDLED_SOURCE["microdata"]),
             ("cpi", "distribution (middle-income band)", "china_cpi_national_2016_2025_nbs.csv"),
             ("boundaries", "province maps", "china_provinces_naturalearth.geojson (Natural Earth)")):
         rows.append({"data_set": name, "used_by": used, "origin": "bundled", "file": file,
@@ -290,7 +305,12 @@ def build_monitor(year: int | None = None, *, lang: str | None = None, out: str 
     frameworks = project.frameworks if project is not None and project.spec.framework is not None else None
     secs.append(S.composite_index(lang, draws, frameworks=frameworks, panel=data.index_panel))
     step("policy scenarios")
-    secs.append(S.scenarios(year, persons, lang, reforms=project.scenarios if project is not None else None))
+    pop_spec = project.spec.datasets.population if data.population is not None else None
+    secs.append(S.scenarios(year, persons, lang, reforms=project.scenarios if project is not None else None,
+                            population=data.population,
+                            reconcile=pop_spec.reconcile if pop_spec is not None else "auto",
+                            wages=pop_spec.wages if pop_spec is not None else "gross",
+                            population_file=pop_spec.path if pop_spec is not None else None))
     step("methods")
     prov = provenance().assign(origin="bundled", key="", source="")
     if project is not None:

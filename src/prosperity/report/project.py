@@ -22,6 +22,10 @@ mapping), index frameworks, targets and scenarios, validated before any work sta
       - reforms/my_reform.yaml
       - {path: east_west_transfer, budget_neutral: regional_transfers.east_west.levy_rate}
 
+``datasets.population`` (the scenarios' population, person-level microdata) takes two more keys:
+``reconcile`` (auto | survey | none, as ``prosperity simulate --reconcile``: auto is none for a file)
+and ``wages`` (gross | net, as ``--wages``).
+
 The data sets and the roles of their columns (``*`` required) are :data:`ROLES`; which report
 section each one feeds is :data:`USED_BY`. Every problem found (malformed YAML, unknown keys, wrong
 types, missing files, unmapped or missing columns, bad values, unknown frameworks, reforms and
@@ -45,7 +49,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..io.errors import ProsperityInputError, data_location, describe_rows, offending_rows
 
 # ----------------------------------------------------------------------------------- roles
-# role -> (kind, required); kinds: year, positive, share (0..1), quintile (1..5), area, province, text
+# role -> (kind, required); kinds: year, positive, share (0..1), quintile (1..5), area, province, text;
+# for the population: id (any label, no gaps), age (0..130), urban_rural, nonnegative, number (finite)
 ROLES: dict[str, dict[str, tuple[str, bool]]] = {
     "national": {  # national series, one row per year
         "year": ("year", True), "income": ("positive", True), "urban_income": ("positive", False),
@@ -61,13 +66,24 @@ ROLES: dict[str, dict[str, tuple[str, bool]]] = {
         "province": ("text", False), "area": ("text", False)},
     "index_panel": {  # one row per region and year; the frameworks' indicator columns are read by name
         "region": ("text", True), "year": ("year", True)},
+    "population": {  # one row per person; incomes per capita of the household (yuan a year), equal for its members
+        "household_id": ("id", True), "age": ("age", True), "province": ("province", True),
+        "area": ("urban_rural", True), "weight": ("positive", True), "wage_income": ("nonnegative", True),
+        "business_income": ("number", True), "property_income": ("number", True),
+        "transfer_income": ("number", True), "disp_income": ("number", False)},
 }
+# the population's roles -> the columns of prosperity.simulate.Population (and of prosperity.synth)
+POPULATION_COLUMNS = {"household_id": "household_id", "age": "age", "province": "province_en", "area": "area",
+                      "weight": "weight", "wage_income": "wage_income_pc_yuan",
+                      "business_income": "net_business_income_pc_yuan", "property_income": "net_property_income_pc_yuan",
+                      "transfer_income": "net_transfer_income_pc_yuan", "disp_income": "disp_income_pc_yuan"}
 USED_BY = {
     "national": "headline, three gaps (urban-rural), distribution (mean, official Gini)",
     "quintiles": "three gaps (rich-poor; urban and rural tables for the Theil mixture), distribution (Lorenz curves)",
     "provinces": "three gaps (regional), regions (maps, sigma and beta convergence, transition matrix)",
     "microdata": "nested decomposition",
     "index_panel": "composite index",
+    "population": "policy scenarios",
 }
 AREAS = ("national", "urban", "rural")
 FORMAT_OF = {"csv": "csv", "tsv": "tsv", "parquet": "parquet", "xlsx": "excel"}
@@ -89,12 +105,18 @@ class DatasetSpec(_Strict):
     columns: dict[str, str] = Field(default_factory=dict)
 
 
+class PopulationSpec(DatasetSpec):
+    reconcile: Literal["auto", "survey", "none"] = "auto"  # as prosperity simulate --reconcile (auto: none for a file)
+    wages: Literal["gross", "net"] = "gross"  # as prosperity simulate --wages
+
+
 class DatasetsSpec(_Strict):
     national: DatasetSpec | None = None
     quintiles: DatasetSpec | None = None
     provinces: DatasetSpec | None = None
     microdata: DatasetSpec | None = None
     index_panel: DatasetSpec | None = None
+    population: PopulationSpec | None = None
 
 
 class TargetSpec(_Strict):
@@ -121,7 +143,7 @@ class ProjectSpec(_Strict):
 
 
 _MODELS = {"": ProjectSpec, "datasets": DatasetsSpec, "targets": TargetSpec, "scenarios": ScenarioSpec,
-           **{k: DatasetSpec for k in ROLES}}
+           **{k: DatasetSpec for k in ROLES}, "population": PopulationSpec}
 
 
 # ----------------------------------------------------------------------------------- errors
@@ -366,7 +388,7 @@ def _valid_parts(data: dict) -> ProjectSpec:
             for k, v in value.items():
                 if k in ROLES:
                     try:
-                        sets[k] = DatasetSpec.model_validate(v)
+                        sets[k] = _MODELS[k].model_validate(v)
                     except ValidationError:
                         pass
             fields[name] = DatasetsSpec.model_construct(**sets)
@@ -474,7 +496,7 @@ def _check_values(name, frame, mapping, key, written, issues: _Issues):
         if role not in frame:
             continue
         s = frame[role]
-        if kind in ("year", "positive", "share", "quintile"):
+        if kind in ("year", "positive", "share", "quintile", "age", "nonnegative", "number"):
             num = pd.to_numeric(s, errors="coerce")
             nonnum = num.isna() & s.notna()
             if nonnum.any():
@@ -495,6 +517,18 @@ def _check_values(name, frame, mapping, key, written, issues: _Issues):
                 wrong = ok & ((num < 0) | (num > 1))
                 if wrong.any():
                     bad(role, wrong, "values must lie between 0 and 1", num[wrong])
+            elif kind == "age":
+                wrong = ok & ((num < 0) | (num > 130))
+                if wrong.any():
+                    bad(role, wrong, "ages must lie between 0 and 130 (years)", num[wrong])
+            elif kind == "nonnegative":
+                wrong = ok & (num < 0)
+                if wrong.any():
+                    bad(role, wrong, "values must not be negative", num[wrong])
+            elif kind == "number":
+                wrong = ok & ~np.isfinite(num)
+                if wrong.any():
+                    bad(role, wrong, "values must be finite numbers", num[wrong])
             else:
                 wrong = ok & ~num.isin([1, 2, 3, 4, 5])
                 if wrong.any():
@@ -504,11 +538,18 @@ def _check_values(name, frame, mapping, key, written, issues: _Issues):
         else:
             if required and s.isna().any():
                 bad(role, s.isna(), "missing values (fix: fill them in or drop those rows)")
+            if kind == "id":  # kept as read: households are ordered by it, as prosperity simulate orders them
+                continue
             frame[role] = s.astype("string").str.strip().astype(object).where(s.notna(), None)
             if kind == "area":
                 wrong = frame[role].notna() & ~frame[role].isin(AREAS)
                 if wrong.any():
                     bad(role, wrong, f"areas must be one of {', '.join(AREAS)}", frame[role][wrong])
+            elif kind == "urban_rural":
+                frame[role] = frame[role].str.lower()
+                wrong = frame[role].notna() & ~frame[role].isin(("urban", "rural"))
+                if wrong.any():
+                    bad(role, wrong, "areas of the population must be urban or rural", frame[role][wrong])
             elif kind == "province":
                 from .sections import province_geojson
 
@@ -522,6 +563,13 @@ def _check_values(name, frame, mapping, key, written, issues: _Issues):
                     bad(role, frame[role].isin(unknown), f"{len(unknown)} province name(s) not in the bundled "
                         f"boundaries: {', '.join(hints)}; fix: use the English names of the map "
                         f"({', '.join(names[:6])}, ...)", frame[role][frame[role].isin(unknown)])
+                elif name == "population":
+                    from ..simulate.reform import PROVINCES
+
+                    outside = frame[role].notna() & ~frame[role].isin(PROVINCES)
+                    if outside.any():
+                        bad(role, outside, "the microsimulation has parameters for the 31 mainland provinces only "
+                            "(not Hong Kong, Macao, Taiwan); fix: drop those persons", frame[role][outside])
     if len(issues.items) > n_before:
         return None
     ident = {"national": ["year"], "quintiles": ["area", "year", "quintile"], "provinces": ["province", "year"],
@@ -544,7 +592,36 @@ def _check_values(name, frame, mapping, key, written, issues: _Issues):
             elif (np.diff(q["income"].to_numpy(float)) < 0).any():
                 issues.add(key + ("columns", "income"), f"{written}: {area} {year}: quintile means must rise from "
                            f"quintile 1 to 5, got {q['income'].tolist()}")
+    if name == "population" and len(issues.items) == n_before:
+        _check_population(frame, mapping, key, written, issues)
     return None if len(issues.items) > n_before else frame.reset_index(drop=True)
+
+
+def _check_population(frame, mapping, key, written, issues: _Issues) -> None:
+    """The population's household-level checks: the household values (weight, province, area and the
+    per-capita incomes) are equal for all members of a household, as :class:`prosperity.simulate.Population`
+    needs, and disposable income (when given) is the sum of the four components, to 1 yuan."""
+    per_household = ["weight", "province", "area", "wage_income", "business_income", "property_income",
+                     "transfer_income"] + (["disp_income"] if "disp_income" in frame else [])
+    groups = frame.groupby("household_id", sort=False)
+    for role in per_household:
+        differs = (groups[role].transform("nunique", dropna=False) > 1).to_numpy()
+        if differs.any():
+            rows, n, _ = offending_rows(differs)
+            issues.add(key + ("columns", role), f"column {mapping[role]!r} ({role}) of {written} differs between "
+                       f"members of the same household ({mapping['household_id']!r}); a household's value must be "
+                       "equal for all its members (incomes are per capita of the household); "
+                       + describe_rows(rows, n))
+    if "disp_income" in frame:
+        gap = frame["disp_income"] - (frame["wage_income"] + frame["business_income"] + frame["property_income"]
+                                      + frame["transfer_income"])
+        off = gap.abs() > 1.0
+        if off.any():
+            rows, n, ex = offending_rows(off.to_numpy(), gap.round(2).to_numpy(dtype=object))
+            issues.add(key + ("columns", "disp_income"), f"column {mapping['disp_income']!r} (disp_income) of "
+                       f"{written} is not the sum of wage, business, property and transfer income (off by more "
+                       "than 1 yuan); fix: map the right columns or leave disp_income out (it is then their sum); "
+                       + describe_rows(rows, n, ex))
 
 
 def _frameworks(spec, base, panel, issues: _Issues, inputs) -> list[tuple[str, object]]:

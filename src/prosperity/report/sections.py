@@ -37,6 +37,11 @@ def _fmt(x, digits=3):
     return f"{x:,.{digits}f}"
 
 
+def _p_value(p) -> str:
+    """A p-value for the text: three decimals, or two significant digits below 0.001."""
+    return f"{p:.2g}" if 0 < p < 0.001 else f"{p:.3f}"
+
+
 def _trend(years, values):
     """Least-squares slope per year of the last points (at most 5)."""
     y = np.asarray(years[-5:], float)
@@ -225,6 +230,34 @@ def province_geojson() -> dict:
     return geo
 
 
+def _province_polygons(fig, geo: dict, keys, colour_of, text_of, names: pd.Series) -> int:
+    """Each province in ``keys`` (in the boundaries' order) as filled polygons on plain axes (lon, lat),
+    coloured ``colour_of(key)``, hover ``text_of(key)``; returns the number of provinces drawn."""
+    import plotly.graph_objects as go
+
+    drawn = 0
+    for feature in geo["features"]:
+        key = feature["id"]
+        if key not in keys:
+            continue
+        drawn += 1
+        colour, text = colour_of(key), text_of(key)
+        geom = feature["geometry"]
+        polygons = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
+        for poly in polygons:
+            ring = np.asarray(poly[0], float)
+            fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], fill="toself", fillcolor=colour, mode="lines",
+                                     line=dict(color="white", width=0.5), name=str(names.get(key, key)),
+                                     hoveron="fills", text=text, hoverinfo="text", showlegend=False, legendgroup=key))
+    return drawn
+
+
+def _map_layout(fig, title: str, **layout) -> None:
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / np.cos(np.radians(35)))
+    fig.update_layout(title=title, height=520, margin=dict(l=0, r=0, t=50, b=0), plot_bgcolor="white", **layout)
+
+
 def province_map(geo: dict, values: pd.Series, names: pd.Series, title: str, unit: str):
     """A province choropleth drawn as filled polygons on plain axes (lon, lat): no map tiles and no
     topojson download (plotly's geo subplots fetch their base map from a CDN), so the report works
@@ -234,27 +267,90 @@ def province_map(geo: dict, values: pd.Series, names: pd.Series, title: str, uni
 
     lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
     fig = go.Figure()
-    for feature in geo["features"]:
-        key = feature["id"]
-        if key not in values.index:
-            continue
+
+    def colour(key):
         v = float(values.loc[key])
-        colour = sample_colorscale("Viridis", [(v - lo) / (hi - lo) if hi > lo else 0.5])[0]
-        geom = feature["geometry"]
-        polygons = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
-        for k, poly in enumerate(polygons):
-            ring = np.asarray(poly[0], float)
-            fig.add_trace(go.Scatter(x=ring[:, 0], y=ring[:, 1], fill="toself", fillcolor=colour, mode="lines",
-                                     line=dict(color="white", width=0.5), name=str(names.get(key, key)),
-                                     hoveron="fills", text=f"{names.get(key, key)}: {v:,.1f} {unit}",
-                                     hoverinfo="text", showlegend=False, legendgroup=key))
+        return sample_colorscale("Viridis", [(v - lo) / (hi - lo) if hi > lo else 0.5])[0]
+
+    _province_polygons(fig, geo, set(values.index), colour,
+                       lambda key: f"{names.get(key, key)}: {float(values.loc[key]):,.1f} {unit}", names)
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
                              marker=dict(colorscale="Viridis", cmin=lo, cmax=hi, color=[lo],
                                          colorbar=dict(title=unit), showscale=True)))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / np.cos(np.radians(35)))
-    fig.update_layout(title=title, height=520, margin=dict(l=0, r=0, t=50, b=0), plot_bgcolor="white")
+    _map_layout(fig, title)
     return fig
+
+
+# LISA clusters (local Moran, PySAL's quadrants) and their colours: the usual GeoDa palette
+CLUSTER_COLOURS = {"HH": "#d7191c", "HL": "#fdae61", "LH": "#abd9e9", "LL": "#2c7bb6", "ns": "#e8e8e8",
+                   "island": "#a6a6a6"}
+
+
+def province_category_map(geo: dict, labels: pd.Series, names: pd.Series, title: str, legend: dict,
+                          text: pd.Series | None = None):
+    """A province map coloured by category (``labels``: province -> category, a key of
+    :data:`CLUSTER_COLOURS`), drawn like :func:`province_map` (offline polygons); ``legend``: category ->
+    legend text, in legend order (categories absent from the map are left out); ``text``: hover text
+    per province (default: its category's legend text)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    _province_polygons(fig, geo, set(labels.index), lambda key: CLUSTER_COLOURS[labels.loc[key]],
+                       lambda key: f"{names.get(key, key)}: "
+                                   + (str(text.loc[key]) if text is not None else legend[labels.loc[key]]), names)
+    present = set(labels)
+    for cat, words in legend.items():
+        if cat in present:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=words, hoverinfo="skip",
+                                     marker=dict(symbol="square", size=14, color=CLUSTER_COLOURS[cat],
+                                                 line=dict(color="#555", width=0.5))))
+    _map_layout(fig, title, legend=dict(orientation="h", y=-0.02))
+    return fig
+
+
+LISA_PERMUTATIONS = 999  # conditional permutations of the local Moran (and permutations of the global I)
+LISA_SEED = 12345  # esda's example seed: the draws are esda's for this seed (see prosperity.spatial)
+LISA_ALPHA = 0.05  # a province is in a cluster when its pseudo p-value p_sim <= LISA_ALPHA
+
+
+def province_lisa(values: pd.Series, series: str, year: int, *, permutations: int = LISA_PERMUTATIONS,
+                  seed: int = LISA_SEED, alpha: float = LISA_ALPHA) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Local and global Moran's I of ``values`` (indexed by the English province names) on the queen
+    contiguity of the bundled boundaries (:func:`prosperity.dynamics.weights.china_province_weights`,
+    row-standardised; Hainan, an island, has no neighbour and no local statistic).
+
+    Global (Cliff & Ord 1981): I = n / s0 * z'Wz / z'z with z = y - mean(y), pseudo p = (M + 1) / (R + 1)
+    over R random permutations (M: simulated I at least as extreme, esda's folded rule). Local (Anselin
+    1995): I_i = (n - 1) z_i (Wz)_i / sum_j z_j^2 with z standardised; quadrant HH, LH, LL, HL from the
+    signs of z_i and (Wz)_i; p_sim from R conditional permutations; cluster = the quadrant where
+    p_sim <= ``alpha``, else ``ns`` (``island`` without a neighbour). As PySAL esda ``Moran`` and
+    ``Moran_Local`` (:mod:`prosperity.spatial`).
+
+    Returns (local frame: :meth:`LocalMoran.to_frame` with series, year, permutations, seed, alpha in
+    front; global frame: :meth:`Moran.to_frame` likewise; notes: provinces left out and why)."""
+    from ..dynamics.weights import china_province_weights
+    from ..spatial import moran, moran_local
+
+    w = china_province_weights()
+    values = values.astype(float)
+    notes = []
+    outside = [str(k) for k in values.index if k not in w.neighbors]
+    missing = [str(k) for k in values.index if k in w.neighbors and not np.isfinite(values.loc[k])]
+    if outside:
+        notes.append(f"{', '.join(outside)}: not among the 31 provinces of the contiguity weights, left out of the "
+                     "spatial statistics")
+    if missing:
+        notes.append(f"{', '.join(missing)}: no value of {series} in {year}, left out of the spatial statistics")
+    values = values[[k in w.neighbors and np.isfinite(values.loc[k]) for k in values.index]]
+    local = moran_local(values, w, permutations=permutations, seed=seed).to_frame(alpha)
+    glob = moran(values, w, permutations=permutations, seed=seed).to_frame()
+    head = {"series": series, "year": int(year), "permutations": int(permutations), "seed": int(seed),
+            "alpha": float(alpha)}
+    for frame in (local, glob):
+        for k, (col, v) in enumerate(head.items()):
+            frame.insert(k, col, v)
+    return local, glob, notes
+
 
 def regions(year: int, provinces: pd.DataFrame, lang: str) -> Section:
     import plotly.graph_objects as go
@@ -273,6 +369,8 @@ def regions(year: int, provinces: pd.DataFrame, lang: str) -> Section:
             continue
         names = cur["province_zh"] if lang == "zh" else pd.Series(cur.index, index=cur.index)
         figs.append(province_map(geo, values, names, title, unit))
+    lisa_findings, lisa_figs, lisa_tables, lisa_notes = _lisa_view(year, cur, growth, geo, lang)
+    figs.extend(lisa_figs)
     sg = sigma_convergence(provinces, region="province_en", time="year", value="disp_income_pc_yuan")
     sig = sg.to_frame()
     b = beta_convergence(provinces, region="province_en", time="year", value="disp_income_pc_yuan")
@@ -311,8 +409,50 @@ def regions(year: int, provinces: pd.DataFrame, lang: str) -> Section:
     beta_table = pd.DataFrame([{"start": b.start, "end": b.end, "beta": b.beta, "se": b.se, "p_value": b.p_value,
                                 "speed": b.speed, "half_life_years": b.half_life, "n": b.n}])
     tables = {"province_income": provinces, "sigma_convergence": sig, "beta_convergence": beta_table,
-              "transition_matrix": transition}
-    return Section("regions", t("s_regions"), findings, figs, tables)
+              "transition_matrix": transition, **lisa_tables}
+    return Section("regions", t("s_regions"), findings + lisa_findings, figs, tables, lisa_notes)
+
+
+def _lisa_view(year: int, cur: pd.DataFrame, growth, geo: dict, lang: str):
+    """The regions section's spatial statistics: for the latest year's per-capita disposable income and
+    its growth, the global Moran's I with its permutation p-value (findings) and the LISA cluster map,
+    from :func:`province_lisa`; tables ``province_lisa`` and ``province_moran`` (one block per series)."""
+    t = T(lang)
+    findings, figs, locals_, globals_, notes = [], [], [], [], []
+    legend = {c: t(f"lisa_{c}", alpha=f"{LISA_ALPHA:g}") for c in CLUSTER_COLOURS}
+    for series, values, label in (("disp_income_pc_yuan", cur["disp_income_pc_yuan"], t("lisa_income")),
+                                  ("income_growth_pct", growth, t("lisa_growth"))):
+        if values is None:
+            continue
+        kept = values[values.notna()]
+        if len(kept) < 4 or np.ptp(kept.to_numpy(float)) == 0:
+            notes.append(t("lisa_skipped", series=label, year=year, n=len(kept)))
+            continue
+        local, glob, why = province_lisa(values, series, year)
+        notes.extend(why)
+        locals_.append(local)
+        globals_.append(glob)
+        perm = glob[glob["inference"] == "permutation"].iloc[0]
+        clusters = local.set_index("region")["cluster"]
+        names = cur["province_zh"].reindex(clusters.index).fillna(pd.Series(clusters.index, index=clusters.index)) \
+            if lang == "zh" and "province_zh" in cur else pd.Series(clusters.index, index=clusters.index)
+        named = {c: ("、" if lang == "zh" else ", ").join(names[clusters.index[clusters == c]]) or "-"
+                 for c in ("HH", "LL", "HL", "LH")}
+        rand = glob[glob["inference"] == "randomisation"].iloc[0]
+        findings.append(t("lisa_moran", series=label, year=year, moran=_fmt(perm["I"], 3), p=_p_value(perm["p_value"]),
+                          r=LISA_PERMUTATIONS, seed=LISA_SEED, z=_fmt(rand["z"], 2), p_rand=_p_value(rand["p_value"])))
+        findings.append(t("lisa_line", series=label, year=year, alpha=f"{LISA_ALPHA:g}", **named))
+        p_text = local.set_index("region")["p_sim"]
+        text = pd.Series({k: f"{legend[c]}; I_i = {i:.3f}, p_sim = " + ("-" if not np.isfinite(p) else f"{p:.3f}")
+                          for k, c, i, p in zip(clusters.index, clusters, local["I"], p_text)})
+        figs.append(province_category_map(geo, clusters, names, t("lisa_title", series=label, year=year, r=LISA_PERMUTATIONS,
+                                                                   seed=LISA_SEED, alpha=f"{LISA_ALPHA:g}"),
+                                          legend, text))
+    if locals_:
+        notes.append(t("lisa_note", r=LISA_PERMUTATIONS, seed=LISA_SEED, alpha=f"{LISA_ALPHA:g}"))
+    tables = {"province_lisa": pd.concat(locals_, ignore_index=True),
+              "province_moran": pd.concat(globals_, ignore_index=True)} if locals_ else {}
+    return findings, figs, tables, notes
 
 
 # ------------------------------------------------------------------------------------ decomposition
@@ -323,12 +463,11 @@ def decomposition(year: int, persons: int, lang: str, microdata: pd.DataFrame | 
     import plotly.graph_objects as go
 
     from ..decompose import nested_decomposition
-    from ..synth import synthesize_population
 
     t = T(lang)
     year = min(max(year, 2016), 2024)  # the synthetic population exists for 2016-2024
     if microdata is None:
-        pop = synthesize_population(year, persons=persons, seed=1)
+        pop = synthetic_population(year, persons)
         income, weight = pop["disp_income_pc_yuan"].to_numpy(float), pop["weight"].to_numpy(float)
         levels = [pop["region"].astype(str).to_numpy(), pop["province_en"].astype(str).to_numpy(),
                   (pop["province_en"].astype(str) + "/" + pop["area"].astype(str)).to_numpy()]
@@ -434,18 +573,54 @@ def composite_index(lang: str, draws: int, frameworks=None, panel: pd.DataFrame 
 
 
 # ------------------------------------------------------------------------------------ scenarios
-def scenarios(year: int, persons: int, lang: str, reforms=None) -> Section:
+SCENARIO_SEED = 1  # seed of the synthetic population and of the take-up draws (prosperity simulate --seed)
+
+
+@lru_cache(maxsize=1)
+def synthetic_population(year: int, persons: int, seed: int = SCENARIO_SEED) -> pd.DataFrame:
+    """``synthesize_population(year, persons=persons, seed=seed)``, built once per process for the
+    decomposition and the scenarios (read only: reconciliation and simulation work on copies)."""
+    from ..synth import synthesize_population
+
+    return synthesize_population(year, persons=persons, seed=seed)
+
+
+def scenario_simulation(year: int, persons: int | None = None, population: pd.DataFrame | None = None, *,
+                        reconcile: str = "auto", wages: str = "gross", seed: int = SCENARIO_SEED):
+    """(simulation, reconciliation or None): the baseline the scenarios run on, built exactly as
+    ``prosperity simulate`` builds it. Without ``population``: the synthetic population of ``persons``
+    persons (``--population synthetic:N``); with it, that person-level frame (the columns of
+    :class:`prosperity.simulate.Population`). ``reconcile``: ``survey`` matches the baseline to the NBS
+    household survey of ``year`` (:func:`prosperity.simulate.reconcile.reconciled_simulation`: the urban
+    share of persons s* = (mean - rural) / (urban - rural) and the ten area quintile means of the
+    *baseline*), ``none`` takes the population as given, ``auto`` is survey for the synthetic population
+    and none for a user's population (the CLI's ``--reconcile auto``)."""
+    from ..simulate import Simulation
+    from ..simulate.reconcile import reconciled_simulation
+
+    if reconcile not in ("auto", "survey", "none"):
+        raise ValueError(f"reconcile must be auto, survey or none, got {reconcile!r}")
+    frame = synthetic_population(year, persons, seed) if population is None else population
+    if reconcile == "survey" or (reconcile == "auto" and population is None):
+        return reconciled_simulation(frame, year, seed=seed, wages=wages)
+    return Simulation(frame, year, seed=seed, wages=wages), None
+
+
+def scenarios(year: int, persons: int, lang: str, reforms=None, population: pd.DataFrame | None = None,
+              reconcile: str = "auto", wages: str = "gross", population_file: str | None = None) -> Section:
     """The shipped example reforms or ``reforms`` ((name, reform file or shipped name, budget-neutral
-    parameter or None) triples) on the synthetic population; province maps of the gains for
-    east_west_transfer and dibao_plus_20pct (default) or the first two reforms."""
+    parameter or None) triples) on the baseline of :func:`scenario_simulation` (default: the synthetic
+    population of ``persons`` persons reconciled with the NBS survey, the numbers of ``prosperity
+    simulate --population synthetic:N --year Y --reform R``; ``population``: the project's own, from
+    ``population_file``); province maps of the gains for east_west_transfer and dibao_plus_20pct
+    (default) or the first two reforms."""
     import plotly.graph_objects as go
 
-    from ..simulate import Simulation, example_reforms, load_reforms
-    from ..synth import synthesize_population
+    from ..simulate import example_reforms, load_reforms
 
     t = T(lang)
     sim_year = min(max(year, 2019), 2024)
-    sim = Simulation(synthesize_population(sim_year, persons=persons, seed=1), sim_year)
+    sim, rec = scenario_simulation(sim_year, persons, population, reconcile=reconcile, wages=wages)
     rows, deciles, extra_figs, extra_tables = [], [], [], {}
     if reforms is None:
         reforms = [(n, n, "regional_transfers.east_west.levy_rate" if n == "east_west_transfer" else None)
@@ -453,16 +628,19 @@ def scenarios(year: int, persons: int, lang: str, reforms=None) -> Section:
         mapped = ("east_west_transfer", "dibao_plus_20pct")
     else:
         mapped = tuple(n for n, _, _ in reforms[:2])
-    spec = {n: (p, b) for n, p, b in reforms}
+    results = {}
     for name, path, budget in reforms:
-        res = sim.run(load_reforms([path]), budget_neutral=budget)
+        res = results[name] = sim.run(load_reforms([path]), budget_neutral=budget)
         s = res.summary.set_index("measure")
         wl = res.winners_losers.set_index("group").loc["all"]
+        bn = res.budget_neutral or {}
         rows.append({"reform": name, "net_cost_bn_yuan": res.net_cost_bn, "gini_baseline": s.loc["gini", "baseline"],
                      "gini_reform": s.loc["gini", "reform"],
                      "poverty_rel60_baseline": s.loc["poverty_headcount_rel60", "baseline"],
                      "poverty_rel60_reform": s.loc["poverty_headcount_rel60", "reform"],
-                     "gain_more_5pct": wl["gain_more_5pct"], "no_change": wl["no_change"]})
+                     "gain_more_5pct": wl["gain_more_5pct"], "no_change": wl["no_change"],
+                     "budget_neutral_parameter": bn.get("parameter"), "budget_neutral_value": bn.get("value"),
+                     "reconciled": rec is not None})
         d = res.deciles.assign(reform=name)
         deciles.append(d)
     table = pd.DataFrame(rows)
@@ -481,14 +659,28 @@ def scenarios(year: int, persons: int, lang: str, reforms=None) -> Section:
                           gain=_fmt(100 * r["gain_more_5pct"], 1)))
     geo = province_geojson()
     for name in mapped:
-        path, budget = spec[name]
-        res = sim.run(load_reforms([path]), budget_neutral=budget)
+        res = results[name]
         prov = res.by_province.set_index("group")["change_pct"]
         figs_map = province_map(geo, prov, pd.Series(prov.index, index=prov.index), t("sc_map", reform=name), "%")
         extra_figs.append(figs_map)
         extra_tables[f"scenario_provinces_{name}"] = res.by_province
     val = sim.run(None).validation
     bad = val[~val["within_tolerance"]]["row"].tolist()
-    notes = [t("sc_note", persons=f"{persons:,}", n_bad=len(bad))]
+    if population is None:
+        notes = [t("sc_note", persons=f"{persons:,}", n_bad=len(bad))]
+    else:
+        notes = [t("sc_note_project", file=population_file or "datasets.population", persons=f"{len(population):,}",
+                   n_bad=len(bad))]
+    if rec is not None:
+        worst = float(np.abs(rec.quintiles["error_baseline"]).max())
+        notes.append(t("sc_reconciled", year=sim_year, s0=_fmt(rec.urban_share_before, 4),
+                       s1=_fmt(rec.urban_share_after, 4), err=f"{worst:.1e}"))
+        if population is None:
+            notes.append(t("sc_same_as_cli", persons=persons, year=sim_year))
+        extra_tables["scenario_reconciliation"] = rec.to_frame().assign(
+            year=rec.year, urban_share_before=rec.urban_share_before, urban_share_after=rec.urban_share_after,
+            weight_factor_urban=rec.weight_factor_urban, weight_factor_rural=rec.weight_factor_rural)
+    else:
+        notes.append(t("sc_not_reconciled"))
     return Section("scenarios", t("s_scenarios"), findings, [fig, fig_c, *extra_figs],
                    {"scenarios": table, "scenario_deciles": dec, "simulation_validation": val, **extra_tables}, notes)

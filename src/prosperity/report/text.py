@@ -48,6 +48,20 @@ EN = {
                  "({vbottom} yuan), a ratio of {ratio}.",
     "reg_beta": "Beta convergence {y0}-{y1}: slope {beta} (p = {p}); at that speed half of the gap closes in {half} years.",
     "reg_growth": "{year}: fastest nominal income growth in {fast} ({gmax} %), slowest in {slow} ({gmin} %).",
+    "lisa_income": "per-capita disposable income", "lisa_growth": "nominal growth of per-capita disposable income",
+    "lisa_HH": "HH: high, among high", "lisa_LL": "LL: low, among low", "lisa_HL": "HL: high, among low",
+    "lisa_LH": "LH: low, among high", "lisa_ns": "not significant (p > {alpha})", "lisa_island": "no land neighbour",
+    "lisa_title": "LISA clusters of {series}, {year} (local Moran, {r} permutations, seed {seed}, p ≤ {alpha})",
+    "lisa_moran": "{year}: global Moran's I of {series} across provinces is {moran} (permutation p = {p}, {r} "
+                  "permutations, seed {seed}; z = {z} and p = {p_rand} under randomisation).",
+    "lisa_line": "{year}, LISA clusters of {series} at p ≤ {alpha}: high-high {HH}; low-low {LL}; high-low {HL}; "
+                 "low-high {LH}.",
+    "lisa_note": "Spatial statistics: queen contiguity of the bundled Natural Earth boundaries, row-standardised "
+                 "(Hainan has no land neighbour: no local statistic); local Moran's I with {r} conditional permutations "
+                 "(seed {seed}), a province is in a cluster when its pseudo p-value is at most {alpha}; the global I's "
+                 "p-value from {r} permutations (PySAL esda conventions, docs/conventions.md). The 31 local tests are not "
+                 "corrected for multiple testing.",
+    "lisa_skipped": "{year}: no spatial statistics of {series} ({n} provinces with values; at least 4 unequal values needed).",
     "dec_title": "Theil index by level, synthetic population {year}",
     "dec_total": "The Theil index of the synthetic population is {theil}.",
     "dec_component": "{name}: {share} % of the total.",
@@ -72,6 +86,16 @@ EN = {
     "sc_line": "{reform}: net cost {cost} bn yuan; Gini {g0} to {g1}; {gain} % of persons gain more than 5 %.",
     "sc_note": "Microsimulation on a synthetic population of {persons} persons; {n_bad} rows of the baseline's "
                "validation table are outside their tolerance (see tables/simulation_validation.csv and docs/simulate.md).",
+    "sc_note_project": "Microsimulation on the project's population ({file}, {persons} persons); {n_bad} rows of the "
+                       "baseline's validation table are outside their tolerance (tables/simulation_validation.csv).",
+    "sc_reconciled": "The baseline is reconciled with the NBS household survey of {year}, as prosperity simulate does by "
+                     "default: the urban share of persons is moved from {s0} to the survey's {s1}, and incomes are "
+                     "mapped monotonically so that the baseline's urban and rural quintile means equal the published "
+                     "ones (largest relative error {err}; tables/scenario_reconciliation.csv, docs/simulate.md).",
+    "sc_same_as_cli": "The numbers are those of `prosperity simulate --population synthetic:{persons} --year {year} "
+                      "--reform NAME` (seed 1).",
+    "sc_not_reconciled": "The project's population is simulated as given, not reconciled with the NBS survey "
+                         "(datasets.population.reconcile: survey to reconcile it).",
     "methods_intro": "Every number in this report is computed by prosperity from the data sets below.",
     "conventions": "Conventions: incomes are per-capita household disposable income, person-weighted, not equivalised "
                    "(NBS); shares are fractions in tables and percent in the text; quantiles follow the Eurostat "
@@ -122,12 +146,27 @@ ZH = {
     "reg_markov": "平均有{stay}%的省份下一年仍处于原相对收入等级。",
     "sobol_title": "{name}：影响排名的因素（平均排名变动的Sobol指数）",
     "sobol_line": "{name}：对排名影响最大的方法选择是{factor}（总Sobol指数{st}）。",
+    "lisa_income": "居民人均可支配收入", "lisa_growth": "居民人均可支配收入名义增速",
+    "lisa_HH": "高-高集聚", "lisa_LL": "低-低集聚", "lisa_HL": "高-低异常", "lisa_LH": "低-高异常",
+    "lisa_ns": "不显著（p > {alpha}）", "lisa_island": "无陆地相邻省份",
+    "lisa_title": "{year}年{series}的LISA聚类（局部莫兰指数，{r}次置换，种子{seed}，p ≤ {alpha}）",
+    "lisa_moran": "{year}年：各省{series}的全局莫兰指数为{moran}（置换检验 p = {p}，{r}次置换，种子{seed}；随机化假设下 z = {z}，p = {p_rand}）。",
+    "lisa_line": "{year}年{series}的LISA聚类（p ≤ {alpha}）：高-高 {HH}；低-低 {LL}；高-低 {HL}；低-高 {LH}。",
+    "lisa_note": "空间统计：内置 Natural Earth 边界的Queen邻接权重，行标准化（海南无陆地相邻省份，不计算局部统计量）；"
+                 "局部莫兰指数采用{r}次条件置换（种子{seed}），伪p值不超过{alpha}的省份归入聚类；全局莫兰指数的p值来自{r}次置换"
+                 "（PySAL esda 口径，见 docs/conventions.md）。未做多重检验校正。",
+    "lisa_skipped": "{year}年：{series}不计算空间统计（有数值的省份{n}个；至少需要4个不全相等的数值）。",
     "sc_map": "{reform}：各省可支配收入变化（%）",
     "decile": "基期收入十等份组", "change_pct": "可支配收入变化（%）",
     "sc_deciles": "各改革方案下各十等份组可支配收入变化（合成人口，{year}年）",
     "sc_cost": "各改革方案的净财政成本", "bn_yuan": "十亿元",
     "sc_line": "{reform}：净成本{cost}十亿元；基尼系数由{g0}变为{g1}；{gain}%的人口收入增加超过5%。",
     "sc_note": "微观模拟基于{persons}人的合成人口；基期验证表中有{n_bad}行超出容差（见 tables/simulation_validation.csv 与 docs/simulate.md）。",
+    "sc_note_project": "微观模拟基于项目提供的人口（{file}，{persons}人）；基期验证表中有{n_bad}行超出容差（见 tables/simulation_validation.csv）。",
+    "sc_reconciled": "基期已与{year}年国家统计局住户调查校准（与 prosperity simulate 默认做法相同）：城镇人口占比由{s0}调整为调查的{s1}，"
+                     "收入经单调变换，使基期城镇与农村五等份组均值等于公布值（最大相对误差{err}；见 tables/scenario_reconciliation.csv 与 docs/simulate.md）。",
+    "sc_same_as_cli": "以上数字与 `prosperity simulate --population synthetic:{persons} --year {year} --reform 方案名`（种子1）的结果相同。",
+    "sc_not_reconciled": "项目人口按原样模拟，未与国家统计局住户调查校准（如需校准，设置 datasets.population.reconcile: survey）。",
     "methods_intro": "本报告的所有数字均由 prosperity 根据下列数据计算。",
     "conventions": "口径：收入为住户人均可支配收入，按人口加权，未做等值化（国家统计局口径）；表中份额为小数，正文为百分数；分位数采用欧盟统计局口径；国家统计局五等份为住户20%分组。",
     "summary": "摘要",
