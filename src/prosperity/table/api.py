@@ -42,6 +42,7 @@ def measure(
     conventions: dict | None = None,
     poor_if: str | None = None,
     domain=None,
+    bandwidth: str | None = None,
     undefined: str = "missing",
     lonely_psu: str = "fail",
     margins: bool = False,
@@ -65,11 +66,14 @@ def measure(
     ``certainty``. ``poor_if``: ``"lt"`` (poor: y < z; laeken, Eurostat, PIP) or ``"le"`` (y <= z; R
     convey) for every measure with a poverty rule; None keeps each measure's own (``lt``; ``poormed``:
     ``le`` as convey). ``domain``: measure a subpopulation as R convey's ``subset()`` does -- a
-    boolean column, a boolean array (one value per row used) or a comparison such as
-    ``"eqIncome > 0"`` / ``"age >= 65"``; the rows outside stay in the design (domain variance) and
+    boolean column, a boolean array (one value per row used), a comparison such as
+    ``"eqIncome > 0"`` / ``"age >= 65"`` or a value of a column, ``"db040=Tyrol"`` (``!=`` too); the rows outside stay in the design (domain variance) and
     relative lines come from the whole sample, their own error included. ``undefined``:
     ``"missing"`` (default): a group where a measure is undefined (e.g. no poor, a zero mean) gets a
     missing value with its reason (``result.undefined``, the ``note`` column); ``"fail"`` raises.
+    ``bandwidth``: the kernel bandwidth of the quantile-based SEs (median, quantiles, ARPR, RMPG, ...):
+    ``"osier"`` (0.79 IQR N^(-1/5)) or ``"convey"`` (weighted SD (sum w)^(-1/5), R convey, whose QSR
+    linearization comes with it); None keeps each measure's own (Osier's; convey's for its estimators).
     Other keyword arguments go to :func:`prosperity.io.from_frame` (hierarchy,
     groups, household_size, equivalence, scale, unit, components, ...).
     """
@@ -78,7 +82,7 @@ def measure(
                      relative_to=relative_to, line_within_groups=line_within_groups, se=se, se_method=se_method,
                      replicates=replicates, seed=seed, confidence=confidence, ci_method=ci_method,
                      quantile_convention=quantile_convention, conventions=conventions, poor_if=poor_if, domain=domain,
-                     undefined=undefined, lonely_psu=lonely_psu, margins=margins)
+                     undefined=undefined, lonely_psu=lonely_psu, margins=margins, bandwidth=bandwidth)
     inp = read_inputs(plan, data, income, weight, strata, psu, fpc, drop_missing, sheet, sample_options)
     sample = inp.sample
     with reuse_freed_memory(sample.n):  # large arrays: reuse freed memory (glibc; PROSPERITY_MALLOC_TUNING=0 disables)

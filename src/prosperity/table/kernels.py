@@ -86,6 +86,8 @@ def point_pass(inp: Inputs) -> PointPass:
     w = scaling.weights(sample.weight)
     dv = _DomainVariance(sample, plan.lonely_psu) if se else None  # before the sort: its temporaries are freed
     s_all = scaling.mark(SortedIncome.from_arrays(y, w))
+    if plan.bandwidth is not None:  # measure(bandwidth=): every default-bandwidth density of the call
+        s_all.cache["bandwidth_rule"] = plan.bandwidth
     codes_all = dv.unit_codes(s_all.order) if dv is not None else None
     national = _Reference(s_all, quantile_convention)
     if line_kind == "relative":
@@ -138,6 +140,8 @@ def point_pass(inp: Inputs) -> PointPass:
             else:
                 ys, ws = s_all.y[pos], s_all.w[pos]
                 s = scaling.mark(SortedIncome(ys, ws, np.cumsum(ws), s_all.order[pos]))
+                if plan.bandwidth is not None:
+                    s.cache["bandwidth_rule"] = plan.bandwidth
                 gcodes = None if codes_all is None else codes_all[pos]
             if bootstrap:
                 group_cache.append((cols, key, pos))

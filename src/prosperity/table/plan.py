@@ -18,7 +18,7 @@ import numpy as np
 
 from ..io import arguments
 from ..io.errors import MeasureSpecError, closest, format_value
-from ..measures.quantiles import QUANTILE_CONVENTIONS
+from ..measures.quantiles import BANDWIDTH_RULES, QUANTILE_CONVENTIONS
 from ..measures.registry import MeasureSpec
 from ..variance.design import LONELY_PSU_RULES
 
@@ -59,6 +59,7 @@ class Plan:
     undefined: str
     domain: object  # measure(domain=): None, a column / comparison text or a boolean array
     domain_col: str | None  # the column the domain text names (loaded with the sample)
+    bandwidth: str | None = None  # density bandwidth rule of every SE density: "osier" | "convey" | None (each kernel's own)
 
     @property
     def has_line(self) -> bool:
@@ -67,7 +68,7 @@ class Plan:
 
 def make_plan(measures, *, income, by, poverty_line, relative_line, relative_to, line_within_groups, se, se_method,
               replicates, seed, confidence, ci_method, quantile_convention, conventions, poor_if, domain, undefined,
-              lonely_psu, margins) -> Plan:
+              lonely_psu, margins, bandwidth=None) -> Plan:
     """Check every option of :func:`~prosperity.table.measure` (the package's own errors, with a fix)
     and parse the measures, in the order the in-memory table layer always has."""
     if se_method not in SE_METHODS:
@@ -102,6 +103,10 @@ def make_plan(measures, *, income, by, poverty_line, relative_line, relative_to,
     if undefined not in UNDEFINED:
         raise MeasureSpecError(f"undefined must be 'missing' or 'fail', got {undefined!r}",
                                hint="'missing' reports an undefined group as a missing value with its reason, 'fail' raises")
+    if bandwidth is not None and bandwidth not in BANDWIDTH_RULES:
+        raise MeasureSpecError(f"unknown bandwidth rule {bandwidth!r}",
+                               hint="use 'osier' (0.79 IQR N^-1/5, the default) or 'convey' (weighted SD N^-1/5, R convey); "
+                               "leave it None for each measure's own")
     requested = parse_measures(measures)
     _check_poor_rule(poor_if, requested)
     conventions = _check_conventions(conventions or {}, requested)
@@ -114,7 +119,7 @@ def make_plan(measures, *, income, by, poverty_line, relative_line, relative_to,
         quantile_convention=quantile_convention, lonely_psu=lonely_psu, line_rule=line_rule, line_kind=line_kind,
         line_value=line_value, relative_line=relative_line, relative_to=relative_to,
         line_within_groups=line_within_groups, poor_if=poor_if, undefined=undefined, domain=domain,
-        domain_col=_domain_column(domain, income),
+        domain_col=_domain_column(domain, income), bandwidth=bandwidth,
     )
 
 
@@ -248,13 +253,15 @@ def _check_poor_rule(poor_if, requested) -> None:
 
 
 _COMPARISON = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|==|!=|>|<)\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*$")
+# COLUMN=VALUE (or ==, !=) with a label value, e.g. "db040=Tyrol", "rb090 != 'male'"
+_LABEL_EQUALITY = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(==|=|!=)\s*(.+?)\s*$")
 
 
 def _domain_column(domain, income) -> str | None:
     """The column a ``domain=`` text names (to load it with the sample), or None."""
     if not isinstance(domain, str):
         return None
-    m = _COMPARISON.match(domain)
+    m = _COMPARISON.match(domain) or _LABEL_EQUALITY.match(domain)
     name = m.group(1) if m else domain.strip()
     return None if name == income else name
 
