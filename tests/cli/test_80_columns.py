@@ -46,6 +46,9 @@ CASES = {
     "measure --percent": (["measure", E, "--income", "eqIncome", "--weight", "rb050", "--measures", "arpr,gini",
                            "--percent"], ["14.44 %", "0.2649"]),
     "measure --list": (["measure", "--list"], ["Foster-Greer-Thorbecke", "middle_abs_income"]),
+    "measure --poor-if --domain --bandwidth": (
+        ["measure", E, "--income", "eqIncome", "--weight", "rb050", "--measures", "arpr,median", "--se", *DESIGN,
+         "--poor-if", "le", "--domain", "db040=Tyrol", "--bandwidth", "convey"], ["0.1531", "16,339"]),
     "data list": (["data", "list"], ["provincial_income_consumption_2016_2024", "BSD-3-Clause"]),
     "data show": (["data", "show", "eusilc"], ["eqIncome", "euro per year (net)"]),
     "data show (Chinese text)": (["data", "show", "nbs_income_quintiles", "-n", "3"], ["低收入组"]),

@@ -109,6 +109,22 @@ def register(app: typer.Typer) -> None:
         ci_method: Optional[str] = typer.Option(None, "--ci-method", help="normal | percentile (default: normal; percentile for the bootstrap)."),
         lonely_psu: str = LONELY_PSU,
         quantile_convention: str = typer.Option("eurostat", "--quantile-convention", help="eurostat (laeken, default) | laeken | inverse_cdf | interpolated."),
+        poor_if: Optional[str] = typer.Option(
+            None, "--poor-if",
+            help="lt (poor: income < line; laeken, Eurostat, PIP) | le (income <= line; R convey), for every measure "
+            "with a poverty rule (default: each measure's own).",
+        ),
+        domain: Optional[str] = typer.Option(
+            None, "--domain",
+            help="Measure a subpopulation as R convey's subset(): a comparison (\"eqIncome > 0\", \"age >= 65\"), "
+            "COLUMN=VALUE (\"db040=Tyrol\") or a true/false column; the other rows stay in the design and "
+            "relative lines come from the whole sample.",
+        ),
+        bandwidth: Optional[str] = typer.Option(
+            None, "--bandwidth",
+            help="Kernel bandwidth of the quantile-based SEs: osier (0.79 IQR N^-1/5) | convey (weighted SD "
+            "N^-1/5, R convey); default: each measure's own.",
+        ),
         equivalence: Optional[str] = typer.Option(None, "--equivalence", help="per_capita | oecd_modified | oecd | square_root | power:THETA (divides income by the scale)."),
         household_size: Optional[str] = typer.Option(None, "--household-size", help="Household size column (for --equivalence or --unit household)."),
         adults: Optional[str] = typer.Option(None, "--adults", help="Number of adults (14+) column, for the OECD scales."),
@@ -145,6 +161,7 @@ def register(app: typer.Typer) -> None:
             relative_line=relative_line, relative_to=relative_to, line_within_groups=line_within_groups, se=se,
             se_method=se_method, replicates=replicates, seed=seed, confidence=confidence, ci_method=ci_method,
             quantile_convention=quantile_convention, lonely_psu=lonely_psu, margins=margins, drop_missing=drop_missing,
+            poor_if=poor_if, domain=domain, bandwidth=bandwidth,
             sheet=sheet, equivalence=equivalence, household_size=household_size, adults=adults, children=children,
             scale=scale_column, unit=unit, hierarchy=tuple(_split(hierarchy)),
             **read_options(encoding, sep),

@@ -15,7 +15,7 @@ import pandas as pd
 from ..io import load
 from ..io.errors import EmptyGroupError, MeasureSpecError, column_not_found, format_value
 from ..io.sample import Sample, check_income_domain, check_not_empty
-from .plan import _COMPARISON, Plan
+from .plan import _COMPARISON, _LABEL_EQUALITY, Plan
 from .scaling import _Scaling
 
 
@@ -119,7 +119,8 @@ def _domain_mask(sample: Sample, domain, income: str, y: np.ndarray):
         return None, None
     if isinstance(domain, str):
         m = _COMPARISON.match(domain)
-        name = m.group(1) if m else domain.strip()
+        eq = None if m else _LABEL_EQUALITY.match(domain)  # COLUMN=VALUE with a label value
+        name = m.group(1) if m else (eq.group(1) if eq else domain.strip())
         if name in sample.incomes:
             values = sample.income(name)
         elif name in sample.labels:
@@ -134,6 +135,23 @@ def _domain_mask(sample: Sample, domain, income: str, y: np.ndarray):
             except (TypeError, ValueError):
                 raise MeasureSpecError(f"domain {domain!r}: column {name!r} is not numeric",
                                        hint=f"compare a numeric column, or give a boolean column (e.g. domain='{name}' with True/False)") from None
+        elif eq:
+            wanted = eq.group(3).strip().strip("'\"")
+            if name in sample.incomes:  # a numeric column: compare numbers (age=65 is age == 65)
+                try:
+                    labels, wanted = np.asarray(values, dtype=np.float64), float(wanted)
+                except ValueError:
+                    raise MeasureSpecError(f"domain {domain!r}: column {name!r} is numeric, {wanted!r} is not a number",
+                                           hint=f"write e.g. domain='{name} >= 65'") from None
+            else:
+                labels = np.asarray(values, dtype=object).astype(str)
+            levels = None if name in sample.incomes else sorted(set(labels.tolist()))
+            if levels is not None and wanted not in levels:
+                raise MeasureSpecError(f"domain {domain!r}: column {name!r} has no value {wanted!r}",
+                                       hint=f"its values are {', '.join(levels[:12])}" + (" ..." if len(levels) > 12 else ""))
+            mask = labels == wanted
+            if eq.group(2) == "!=":
+                mask = ~mask
         else:
             mask = _as_bool(values, f"domain column {name!r}")
         text = domain.strip()
