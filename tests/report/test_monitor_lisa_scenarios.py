@@ -102,6 +102,10 @@ def test_a_rerun_gives_the_same_labels_and_p_values(regions):
     assert notes == []
     other, _, _ = S.province_lisa(_income_2024(), "disp_income_pc_yuan", 2024, seed=1)
     assert not np.array_equal(other["p_sim"], again["p_sim"], equal_nan=True)  # the seed matters
+    # the rows' order does not (a project's provinces come sorted by name): the weights' order is used
+    shuffled, glob2, _ = S.province_lisa(_income_2024().sort_index(ascending=False), "disp_income_pc_yuan", 2024)
+    pd.testing.assert_frame_equal(shuffled, again)
+    pd.testing.assert_frame_equal(glob2, glob)
 
 
 def test_provinces_outside_the_weights_or_without_values_are_named_not_dropped_silently():

@@ -87,6 +87,23 @@ def test_the_example_project_runs_end_to_end(two_runs):
     assert not (root / "run1" / "tables" / "index_zhejiang_2025.csv").exists()  # only the project's frameworks
 
 
+def test_the_example_s_population_feeds_the_scenarios_reconciled(two_runs):
+    """datasets.population (issue 9): the scenarios run on the project's 3,000 persons, reconciled with
+    the survey as the project asks, and the data_sources and provenance tables say so."""
+    root = two_runs["root"]
+    sources = pd.read_csv(root / "run1" / "tables" / "data_sources.csv").set_index("data_set")
+    assert sources.loc["population", "origin"] == "project"
+    assert sources.loc["population", "file"] == ("data/population.csv (reconcile: survey, reconciled with the NBS "
+                                                 "household survey; wages: gross)")
+    assert "synthetic population" not in sources.index  # the scenarios did not use the bundled one
+    prov = pd.read_csv(root / "run1" / "tables" / "provenance.csv").set_index("file")
+    assert prov.loc["data/population.csv", "key"] == "datasets.population"
+    rec = pd.read_csv(root / "run1" / "tables" / "scenario_reconciliation.csv")
+    assert len(rec) == 10 and np.abs(rec["error_baseline"]).max() < 1e-3
+    assert "project&#x27;s population (data/population.csv, 3,000 persons)" in \
+        (root / "run1" / "report.html").read_text(encoding="utf-8")
+
+
 def test_the_numbers_come_from_the_users_file(two_runs):
     root, frame = two_runs["root"], two_runs["frame"]
     inc1 = pd.read_csv(root / "run1" / "tables" / "province_income.csv")

@@ -326,6 +326,9 @@ def province_lisa(values: pd.Series, series: str, year: int, *, permutations: in
     p_sim <= ``alpha``, else ``ns`` (``island`` without a neighbour). As PySAL esda ``Moran`` and
     ``Moran_Local`` (:mod:`prosperity.spatial`).
 
+    The values are taken in the weights' order (NBS code order, Beijing first): permutation draws are
+    by position, so the order fixes the p-values; this one makes them independent of the input's order.
+
     Returns (local frame: :meth:`LocalMoran.to_frame` with series, year, permutations, seed, alpha in
     front; global frame: :meth:`Moran.to_frame` likewise; notes: provinces left out and why)."""
     from ..dynamics.weights import china_province_weights
@@ -341,7 +344,9 @@ def province_lisa(values: pd.Series, series: str, year: int, *, permutations: in
                      "spatial statistics")
     if missing:
         notes.append(f"{', '.join(missing)}: no value of {series} in {year}, left out of the spatial statistics")
-    values = values[[k in w.neighbors and np.isfinite(values.loc[k]) for k in values.index]]
+    # in the weights' order (the boundaries', NBS code order): the permutation draws are by position, so
+    # the same values give the same p-values and clusters whatever the order of the user's rows
+    values = values.reindex([k for k in w.ids if k in values.index and np.isfinite(values.loc[k])])
     local = moran_local(values, w, permutations=permutations, seed=seed).to_frame(alpha)
     glob = moran(values, w, permutations=permutations, seed=seed).to_frame()
     head = {"series": series, "year": int(year), "permutations": int(permutations), "seed": int(seed),
