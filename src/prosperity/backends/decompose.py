@@ -101,8 +101,19 @@ def _row_terms(y: np.ndarray, w: np.ndarray, alphas: Sequence[float]) -> dict[st
 
 
 def _piece_sums(levels_frame: pd.DataFrame, y, w, levels, alphas) -> pd.DataFrame:
-    frame = levels_frame.assign(**_row_terms(y, w, alphas))
-    return frame.groupby(list(levels), sort=False, dropna=False, observed=True).sum().reset_index()
+    """The cell table of one piece: each level factorized (missing labels kept as their own code), the
+    codes combined into one cell code, every term summed by ``numpy.bincount``."""
+    cell = np.zeros(len(levels_frame), dtype=np.int64)
+    for lv in levels:
+        codes, uniques = pd.factorize(levels_frame[lv], use_na_sentinel=False)
+        if int(cell.max(initial=0)) >= (1 << 62) // (len(uniques) + 1):  # keep the mixed radix in int64
+            cell = pd.factorize(cell)[0].astype(np.int64)
+        cell = cell * (len(uniques) + 1) + codes
+    cell_codes, first, inverse = np.unique(cell, return_index=True, return_inverse=True)
+    out = levels_frame.iloc[first][list(levels)].reset_index(drop=True)
+    for name, values in _row_terms(y, w, alphas).items():
+        out[name] = np.bincount(inverse, weights=values, minlength=cell_codes.size)
+    return out
 
 
 def cell_sums_duckdb(data, income: str, levels: Sequence[str], weight: str | None, alphas: Sequence[float], *,

@@ -275,7 +275,7 @@ class _Spill:
         columns = list(dict.fromkeys([key] + list(columns)))
         if self.directory is None:
             cat = {c: np.concatenate([t[c] for t in self.tables]) for c in columns}
-            order = np.argsort(cat[key], kind="stable")
+            order = np.argsort(cat[key], kind="stable")  # the tables are in household order: ties too
             for a in range(0, order.size, self.piece_rows):
                 idx = order[a: a + self.piece_rows]
                 yield {c: v[idx] for c, v in cat.items()}
@@ -287,7 +287,9 @@ class _Spill:
         con.execute("SET preserve_insertion_order = false")
         listing = ", ".join("'" + f.replace("'", "''") + "'" for f in self.files)
         cols = ", ".join(_sql_name(c) for c in columns)
-        rel = con.sql(f"SELECT {cols} FROM read_parquet([{listing}]) ORDER BY {_sql_name(key)}")
+        # ties in the order of the households (as the in-memory stable sort): NBS quintile groups split
+        # a run of equal incomes (e.g. households topped up to one dibao standard) by that order
+        rel = con.sql(f"SELECT {cols} FROM read_parquet([{listing}]) ORDER BY {_sql_name(key)}, hh")
         reader = rel.to_arrow_reader(self.piece_rows) if hasattr(rel, "to_arrow_reader") else rel.fetch_arrow_reader(self.piece_rows)
         for batch in reader:
             yield {name: batch.column(i).to_numpy(zero_copy_only=False) for i, name in enumerate(batch.schema.names)}
@@ -300,7 +302,9 @@ def _household_table(sim, base, state, mb, mr) -> dict:
     tb, bb = taxes_and_benefits(base)
     tr, br = taxes_and_benefits(state)
     nan = np.full(pop.n_households, np.nan)
-    return {"yb": base["disposable_pc"], "yr": state["disposable_pc"], "pw": pop.persons_weight,
+    first = sim._offsets[1]  # the chunk's first household in the whole population's order
+    return {"hh": np.arange(first, first + pop.n_households, dtype=np.int64),
+            "yb": base["disposable_pc"], "yr": state["disposable_pc"], "pw": pop.persons_weight,
             "w": pop.household_weight, "size": pop.size, "area": np.where(pop.urban, 0, 1).astype(np.int8),
             "province": pop.province.astype(np.int16), "db": base["disposable"], "change": change,
             "bin": _bins(change, base["disposable"]).astype(np.int8), "mkt_b": base["market_income"],
@@ -705,7 +709,7 @@ def _aggregate(sim, reform, year, acc: _Sums, spill: _Spill, metr: bool, seconds
 
 
 def _household_columns():
-    return ("yb", "yr", "pw", "w", "size", "area", "province", "db", "change", "bin", "mkt_b", "mkt_r", "net_b",
+    return ("hh", "yb", "yr", "pw", "w", "size", "area", "province", "db", "change", "bin", "mkt_b", "mkt_r", "net_b",
             "net_r", "mb", "mr", "dib_b", "dib_r", "reg")
 
 
