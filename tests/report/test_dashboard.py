@@ -235,6 +235,23 @@ def test_dashboard_in_chromium_shows_the_endpoint_numbers(app, client):
             assert shown == api and len(shown) == n
             assert driver.find_element("id", "province-table").get_attribute("data-level") == level
             driver.save_screenshot(str(ARTIFACTS / f"dashboard_map_{level}.png"))
+        # the LISA view (issue 14): each province in its cluster's colour, as /api/lisa says
+        from prosperity.report.sections import CLUSTER_COLOURS
+
+        Select(driver.find_element("id", "level")).select_by_visible_text("province")
+        driver.find_element("id", "lisa").click()
+        wait.until(lambda d: d.execute_script("return document.body.dataset.mapLoaded")
+                   == "year=2020&measure=disp_income_pc_yuan&level=province&lisa=1")
+        fills = driver.execute_script("return document.getElementById('map').data.filter(t => t.fill === 'toself')"
+                                      ".map(t => [t.legendgroup, t.fillcolor])")
+        clusters = {r["province"]: r["cluster"] for r in client.get("/api/lisa?year=2020").json()["rows"]}
+        assert {g for g, _ in fills} == set(clusters) and len(clusters) == 31
+        assert all(colour == CLUSTER_COLOURS[clusters[g]] for g, colour in fills)
+        assert "LISA clusters" in driver.find_element("css selector", "#map .gtitle").text
+        driver.save_screenshot(str(ARTIFACTS / "dashboard_map_lisa.png"))
+        driver.find_element("id", "lisa").click()
+        wait.until(lambda d: d.execute_script("return document.body.dataset.mapLoaded")
+                   == "year=2020&measure=disp_income_pc_yuan&level=province")
         Select(driver.find_element("id", "province")).select_by_visible_text("Gansu")
         wait.until(lambda d: d.execute_script("return document.body.dataset.profileLoaded") == "Gansu")
         profile = driver.execute_script("return document.getElementById('profile').data[0].y")
@@ -251,3 +268,24 @@ def test_dashboard_in_chromium_shows_the_endpoint_numbers(app, client):
         driver.quit()
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_lisa_endpoint_gives_the_report_s_clusters(client):
+    """/api/lisa (issue 14): the report's LISA of the same values (the regions section's province_lisa),
+    its map of the 31 provinces, and no statistics where the year has no values."""
+    from prosperity.datasets.china import provincial_income_consumption_2016_2024
+    from prosperity.report import sections as S
+
+    d = client.get("/api/lisa?year=2024&measure=disp_income_pc_yuan").json()
+    assert (d["permutations"], d["seed"], d["alpha"]) == (999, 12345, 0.05)
+    p = provincial_income_consumption_2016_2024()
+    local, glob, _ = S.province_lisa(p[p["year"] == 2024].set_index("province_en")["disp_income_pc_yuan"],
+                                     "disp_income_pc_yuan", 2024)
+    assert {r["province"]: r["cluster"] for r in d["rows"]} == dict(zip(local["region"], local["cluster"]))
+    assert d["moran_I"] == pytest.approx(0.432766, abs=5e-7)
+    assert d["moran_p_sim"] == glob.loc[glob["inference"] == "permutation", "p_value"].item()
+    groups = {tr.get("legendgroup") for tr in d["figure"]["data"] if tr.get("fill") == "toself"}
+    assert len(groups) == 31
+    empty = client.get("/api/lisa?year=2016&measure=income_growth_pct").json()
+    assert empty["rows"] == [] and empty["moran_I"] is None
+    assert client.get("/api/lisa?year=2024&measure=gdp").status_code == 400

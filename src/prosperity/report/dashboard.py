@@ -23,6 +23,11 @@ JSON endpoints (a contract: add keys, never rename):
   ``nbs_region``; other levels' rows have ``name`` and ``value`` (``nbs_region`` rows add ``population_10k`` and
   ``provinces``) and ``province`` = null.
 - ``GET /api/map?year=Y&measure=M[&level=L]`` -> {"year", "measure", "unit", "level", "figure": plotly figure JSON}
+- ``GET /api/lisa?year=Y&measure=M`` -> {"year", "measure", "unit", "permutations", "seed", "alpha", "moran_I",
+  "moran_p_sim", "rows": [{"province", "value", "quadrant", "I", "p_sim", "cluster"}], "figure"}: the report's LISA
+  cluster map of the 31 provinces (:func:`prosperity.report.sections.province_lisa`: queen contiguity,
+  999 permutations, seed 12345, clusters at p_sim <= 0.05; Hainan, without a land neighbour, is ``island``);
+  ``rows`` is empty and ``moran_I`` null when the year has fewer than 4 values (growth in the first year).
 - ``GET /api/province?name=P`` -> {"province", "nbs_region", "rows": [{"year", MEASURE: value, ...}]}
 - ``GET /api/index?framework=F`` -> {"framework", "year", "rows": [{"region", "score", "rank", "rank_q05", "rank_q95", "coverage"}]}
 - ``GET /api/reform?dibao=X&pension=Y&top_rate=Z`` -> {"parameters", "net_cost_bn_yuan", "gini_baseline", "gini_reform",
@@ -184,6 +189,40 @@ def _map_json(level: str, year: int, measure: str) -> str:
         fig.update_layout(title=title, height=520)
         return fig.to_json()
     return province_map(province_geojson(), values, names, title, unit).to_json()
+
+
+@lru_cache(maxsize=64)
+def _lisa(year: int, measure: str) -> bytes:
+    """The LISA answer of ``/api/lisa`` (encoded once per year and measure)."""
+    import plotly.graph_objects as go
+
+    from .sections import (CLUSTER_COLOURS, LISA_ALPHA, LISA_PERMUTATIONS, LISA_SEED, province_category_map,
+                           province_geojson, province_lisa)
+    from .text import T
+
+    f = _provinces()
+    values = f[f["year"] == year].set_index("province_en")[measure].dropna()
+    head = {"year": year, "measure": measure, "unit": MEASURES[measure], "permutations": LISA_PERMUTATIONS,
+            "seed": LISA_SEED, "alpha": LISA_ALPHA}
+    title = (f"LISA clusters of {measure}, {year}<br><sup>local Moran, {LISA_PERMUTATIONS} permutations, seed "
+             f"{LISA_SEED}, p ≤ {LISA_ALPHA:g}")
+    if len(values) < 4:
+        fig = go.Figure()
+        fig.add_annotation(text=f"no values of {measure} in {year} (growth needs the previous year)",
+                           showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+        fig.update_layout(title=title + "</sup>", height=520)
+        return _encode({**head, "moran_I": None, "moran_p_sim": None, "rows": [], "figure": json.loads(fig.to_json())})
+    local, glob, _ = province_lisa(values, measure, year)
+    perm = glob[glob["inference"] == "permutation"].iloc[0]
+    t = T("en")
+    legend = {c: t(f"lisa_{c}", alpha=f"{LISA_ALPHA:g}") for c in CLUSTER_COLOURS}
+    labels = local.set_index("region")["cluster"]
+    fig = province_category_map(province_geojson(), labels, pd.Series(labels.index, index=labels.index),
+                                f"{title}; global Moran's I {perm['I']:.3f} (p = {perm['p_value']:.3f})</sup>", legend)
+    rows = [{"province": r.region, "value": _clean(r.value), "quadrant": r.quadrant, "I": _clean(r.I),
+             "p_sim": _clean(r.p_sim), "cluster": r.cluster} for r in local.itertuples()]
+    return _encode({**head, "moran_I": float(perm["I"]), "moran_p_sim": float(perm["p_value"]), "rows": rows,
+                    "figure": json.loads(fig.to_json())})
 
 
 @lru_cache(maxsize=4)
@@ -428,6 +467,10 @@ def create_app(*, store=None, households: int = 100_000, draws: int = 100, allow
         head = _encode({"year": y, "measure": m, "unit": MEASURES[m], "level": level})[:-1]
         return head + b',"figure":' + _map_json(level, y, m).encode("utf-8") + b"}"
 
+    def lisa(q):
+        y, m, _ = year_measure_level(q)
+        return _lisa(y, m)
+
     def province(q):
         f = _provinces()
         name = _choice(q, "name", sorted(f["province_en"].unique().tolist()))
@@ -505,7 +548,7 @@ def create_app(*, store=None, households: int = 100_000, draws: int = 100, allow
 
     routes = [Route("/", page), Route("/static/plotly.js", plotly_js), Route("/favicon.ico", favicon),
               Route("/api/meta", handler(meta)), Route("/api/provinces", handler(provinces)),
-              Route("/api/map", handler(map_figure)),
+              Route("/api/map", handler(map_figure)), Route("/api/lisa", handler(lisa)),
               Route("/api/province", handler(province)), Route("/api/index", handler(index)),
               Route("/api/reform", reform), Route("/api/runs", handler(runs, pure=False))]
     app = Starlette(routes=routes, middleware=[Middleware(BodyLimit)], exception_handlers={404: not_found},
