@@ -13,7 +13,7 @@ from prosperity.measures.estimate import SortedIncome
 from prosperity.measures.gini import gini_sorted
 from prosperity.measures.poverty import arpr_sorted
 from prosperity.measures.quantiles import quantile_influence, quantile_sorted
-from prosperity.variance.contrasts import Contrast, group_contrast, sample_contrast
+from prosperity.variance.contrasts import Contrast, contrast, group_contrast, sample_contrast
 from prosperity.variance.design import Design
 
 R_DESIGN = ("suppressMessages({library(survey); library(laeken)}); data(eusilc); "
@@ -135,3 +135,13 @@ def test_bad_inputs_name_the_problem(silc):
     with pytest.raises(ValueError, match="one group label per row"):
         group_contrast(y, sex[:10], "female", "male", "gini", w=w)
     assert isinstance(group_contrast(y[:200], sex[:200], "female", "male", "mean", w=w[:200]), Contrast)
+
+
+def test_frame_form_and_missing_column(eusilc, silc):
+    y, w, sex, design = silc
+    c = contrast(eusilc, "eqIncome", "gini", by="rb090", groups=("female", "male"), weight="rb050",
+                 strata="db040", psu="rb030")
+    ref = group_contrast(y, sex, "female", "male", "gini", w=w, design=design)
+    assert c.estimate == ref.estimate and c.se == pytest.approx(ref.se, rel=1e-14)
+    with pytest.raises(ValueError, match="weight column 'rb05' is not in the data; its columns are"):
+        contrast(eusilc, "eqIncome", "gini", by="rb090", groups=("female", "male"), weight="rb05")

@@ -126,7 +126,7 @@ def quantile_shares_sorted(s: SortedIncome, n: int = 10, convention: str = "wbpi
 def quantile_shares(y, w=None, n: int = 10, convention: str = "wbpip") -> QuantileShares:
     """Decile (n = 10) or other quantile-group income shares; see :func:`quantile_shares_sorted`.
 
-    >>> [round(v, 8) for v in quantile_shares(range(1, 2001)).shares[:2]]   # wbpip's example output
+    >>> [round(float(v), 8) for v in quantile_shares(range(1, 2001)).shares[:2]]   # wbpip's example output
     [0.01004498, 0.03003498]
     """
     return quantile_shares_sorted(as_sorted(y, w), n, convention)

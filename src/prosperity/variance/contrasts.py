@@ -178,6 +178,34 @@ def sample_contrast(y_a, y_b, measure: str = "gini", *, w_a=None, w_b=None, stra
                     np.array(vals), vcov, est, math.sqrt(max(v_c, 0.0)), (us[0], us[1]), None, confidence)
 
 
+def contrast(data, income: str, measure: str = "gini", *, by: str, groups: tuple, weight: str | None = None,
+             strata: str | None = None, psu: str | None = None, fpc: str | None = None, **options) -> Contrast:
+    """:func:`group_contrast` on the columns of a data frame (or dict of arrays): ``by`` the group
+    column, ``groups`` the two labels (a, b); other options as :func:`group_contrast`.
+
+    >>> import prosperity
+    >>> e = prosperity.load_dataset("eusilc")
+    >>> c = contrast(e, "eqIncome", "arpr", by="rb090", groups=("female", "male"), weight="rb050",
+    ...              strata="db040", psu="rb030")
+    >>> round(c.estimate, 4), round(c.se, 4)
+    (0.0471, 0.0059)
+    """
+    if len(tuple(groups)) != 2:
+        raise ValueError(f"groups must name two groups of {by!r} (a, b), got {groups!r}")
+    cols = {}
+    for role, name in (("income", income), ("by", by), ("weight", weight), ("strata", strata), ("psu", psu), ("fpc", fpc)):
+        if name is None:
+            continue
+        try:
+            cols[role] = np.asarray(data[name])
+        except (KeyError, IndexError):
+            known = ", ".join(map(str, list(getattr(data, "columns", data))[:20]))
+            raise ValueError(f"{role} column {name!r} is not in the data; its columns are {known}") from None
+    a, b = tuple(groups)
+    return group_contrast(cols["income"], cols["by"], a, b, measure, w=cols.get("weight"), strata=cols.get("strata"),
+                          psu=cols.get("psu"), fpc=cols.get("fpc"), **options)
+
+
 # ---------------------------------------------------------------------------------- internals
 class _National:
     """The whole sample, sorted once; its median and the median's u (input order) for national lines."""
