@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 import shutil
 import tempfile
 import time
@@ -489,46 +490,65 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
     persons_total = int(sum(plan.persons))
     sim_kw = dict(seed=seed, wages=wages, columns=columns, **kw)
 
-    def chunk_sims(totals):
-        for k in range(plan.n_chunks):
-            if plan.persons[k] == 0:
-                continue
-            persons_before, households_before = plan.offsets(k)
-            frame = source.chunk(k)
-            yield _ChunkSimulation(frame, year, person_offset=persons_before, household_offset=households_before,
-                                   persons_total=persons_total, totals=totals, **sim_kw)
-
-    # pass 1: the sums of the dibao standards' provincial scaling (from the populations alone);
-    # pass 2: the persons eligible for dibao under that scaling (the take-up calibration's totals)
-    totals: dict = {}
-    for k in range(plan.n_chunks):
-        if plan.persons[k]:
-            for key, value in _scaling_sums(source.chunk(k), year, sim_kw).items():
-                totals[key] = totals.get(key, 0.0) + value
-    found: dict = {}
-    for sim in chunk_sims(totals):
-        own = _scaling_sums(None, year, sim_kw, sim.population)
-        if any(sim.recorded.get(key) != value for key, value in own.items()):  # pragma: no cover - a guard
-            raise RuntimeError("the engine's dibao scaling totals changed: update prosperity.backends.simulate._scaling_sums")
-        for key, value in sim.recorded.items():
-            if key[0] == "dibao eligible":
-                found[key] = found.get(key, 0.0) + value
-    totals.update(found)
-
-    # pass 3: the run; order-free sums and the per-household tables
+    # the chunks' populations: read and checked once (pass 1), kept for passes 2 and 3 (in memory for
+    # the memory backend, pickled to disk otherwise: one chunk in memory at a time)
     temp = None
     if source.name != "memory" and spill_dir is None:
         temp = spill_dir = tempfile.mkdtemp(prefix="prosperity_spill_")
     elif spill_dir is not None:
         os.makedirs(spill_dir, exist_ok=True)
+    kept: dict = {}
+
+    def keep(k, pop):
+        if source.name == "memory":
+            kept[k] = pop
+            return
+        path = os.path.join(spill_dir, f"population{k:05d}.pickle")
+        with open(path, "wb") as fh:
+            pickle.dump(pop, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        kept[k] = path
+
+    def population_of(k):
+        if source.name == "memory":
+            return kept[k]
+        with open(kept[k], "rb") as fh:
+            return pickle.load(fh)
+
+    def chunk_sims(totals):
+        for k in kept:
+            persons_before, households_before = plan.offsets(k)
+            yield _ChunkSimulation(population_of(k), year, person_offset=persons_before, household_offset=households_before,
+                                   persons_total=persons_total, totals=totals, **sim_kw)
+
     try:
-        spill = _Spill(spill_dir if source.name != "memory" else None, memory_limit=memory_limit)
-        acc = _Sums()
-        last = None
+        # pass 1: the sums of the dibao standards' provincial scaling (from the populations alone);
+        # pass 2: the persons eligible for dibao under that scaling (the take-up calibration's totals)
+        totals: dict = {}
+        for k in range(plan.n_chunks):
+            if plan.persons[k]:
+                pop = Population.from_frame(source.chunk(k), columns=columns, seed=seed, wages=wages)
+                for key, value in _scaling_sums(pop, year).items():
+                    totals[key] = totals.get(key, 0.0) + value
+                keep(k, pop)
+                del pop
+        found: dict = {}
         for sim in chunk_sims(totals):
             if _transfers_active(sim.params) or _transfers_active(sim.reform_params(reform)):
                 raise BackendError("the regional transfers spread each fund over a province's whole population: "
                                    "not chunked yet", hint="run this reform with Simulation(...).run() in memory")
+            own = _scaling_sums(sim.population, year)
+            if any(sim.recorded.get(key) != value for key, value in own.items()):  # pragma: no cover - a guard
+                raise RuntimeError("the engine's dibao scaling totals changed: update prosperity.backends.simulate._scaling_sums")
+            for key, value in sim.recorded.items():
+                if key[0] == "dibao eligible":
+                    found[key] = found.get(key, 0.0) + value
+        totals.update(found)
+
+        # pass 3: the run; order-free sums and the per-household tables
+        spill = _Spill(spill_dir if source.name != "memory" else None, memory_limit=memory_limit)
+        acc = _Sums()
+        last = None
+        for sim in chunk_sims(totals):
             base = sim.baseline
             state = sim.evaluate(reform)
             mb = mr = None
@@ -542,14 +562,14 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
+        elif source.name != "memory":
+            for path in kept.values():
+                os.remove(path)
 
 
-def _scaling_sums(frame, year, sim_kw, pop=None) -> dict:
+def _scaling_sums(pop, year) -> dict:
     """Per area: persons and persons x the province's relative consumption, the two totals of the
     dibao standards' scaling in ``Simulation._fix_baseline`` (checked against it in pass 2)."""
-    if pop is None:
-        pop = Population.from_frame(frame, columns=sim_kw.get("columns"), seed=sim_kw.get("seed", 1),
-                                    wages=sim_kw.get("wages", "gross"))
     rel = provincial_context(year)["consumption_rel"].to_numpy(float)[pop.province]
     out = {}
     for area, u in (("urban", True), ("rural", False)):
