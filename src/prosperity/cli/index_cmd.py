@@ -49,6 +49,11 @@ def register(app: typer.Typer) -> None:
                                            "needs for a group score (default 0.5; COINr's dat_thresh)"),
         impute_groups: str = typer.Option(None, "--impute-groups", help="mean/median imputation within: year "
                                           "(default) | all | a column of the data (e.g. a region group)"),
+        steps: str = typer.Option(None, "--steps", help="the order of the pipeline's steps, a comma list of denominate, "
+                                  "impute, screen, treat, normalise, aggregate (default: the framework's steps:, "
+                                  "else denominate,screen,impute,treat,normalise,aggregate)"),
+        coupling_floor: float = typer.Option(None, "--coupling-floor", help="raise subsystem scores below it to it "
+                                             "before the coupling degree (e.g. 1e-10, as R mathmodels)"),
         n_uncertainty: int = typer.Option(0, "--uncertainty", help="Monte Carlo draws for rank intervals (0 = none)"),
         seed: int = typer.Option(0, "--seed", help="random seed of the Monte Carlo"),
         encoding: str = typer.Option(None, "--encoding", help="CSV/TSV encoding (default: detected, UTF-8 then GB18030)"),
@@ -80,7 +85,8 @@ def register(app: typer.Typer) -> None:
                 res, unc = _run(panel, framework, region, year, negative, normalisation, value_range, weighting,
                                 entropy_variant, aggregation, mode, scope, scheme, imputation, treatment, start, end,
                                 n_uncertainty, seed, min_coverage, impute_groups, positive,
-                                read_options(encoding, sep), mcda_scope=mcda_scope)
+                                read_options(encoding, sep), mcda_scope=mcda_scope, steps=steps,
+                                coupling_floor=coupling_floor)
             shown = _shown_year(res, show_year)
         except (KeyError, ValueError, TypeError, FileNotFoundError) as exc:
             fail(exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc))
@@ -129,7 +135,8 @@ def _shown_year(res, show_year):
 
 def _run(panel, framework, region, year, negative, normalisation, value_range, weighting, entropy_variant,
          aggregation, mode, scope, scheme, imputation, treatment, start, end, n_uncertainty, seed,
-         min_coverage=None, impute_groups=None, positive=None, file_options=None, mcda_scope=None):
+         min_coverage=None, impute_groups=None, positive=None, file_options=None, mcda_scope=None, steps=None,
+         coupling_floor=None):
     from prosperity.index import build_index, load_framework, uncertainty
 
     if panel == "china":
@@ -176,7 +183,8 @@ def _run(panel, framework, region, year, negative, normalisation, value_range, w
                           normalisation=normalisation, range=rng, weighting=weighting,
                           entropy_variant=entropy_variant, aggregation=aggregation, mode=mode, scope=scope,
                           scheme=scheme, imputation=imputation, treatment=treatment, min_coverage=min_coverage,
-                          impute_groups=impute_groups, mcda_scope=mcda_scope)
+                          impute_groups=impute_groups, mcda_scope=mcda_scope, steps=steps,
+                          coupling_floor=coupling_floor)
         unc = uncertainty(res, n_uncertainty, seed=seed, keep_draws=False) if n_uncertainty > 0 else None
     return res, unc
 
@@ -189,6 +197,9 @@ def _print(res, unc, shown=None, percent: bool = False, panel: str | None = None
     con.print(f"[bold]{res.framework.name}[/bold]: {len(res.framework.indicators)} indicators; "
               f"normalisation {cfg.normalisation} ({cfg.scope}, {cfg.mode}), weighting {cfg.weighting}, "
               f"aggregation {cfg.aggregation}", overflow="fold")
+    log = res.steps
+    print_frame(log.summary_frame(), con, title=f"steps, in the order they ran ({log.source})", labels=["#", "step"],
+                formats={"#": str, "step": str, "options": str, "changed": str}, wrap=["options", "changed"])
     weights = res.weights.reset_index().rename(columns={"index": "indicator", "within_group": "within group"})
     weights = weights.rename(columns={weights.columns[0]: "indicator"})
     print_frame(weights[["indicator", "dimension", "direction", "within group", "effective"]], con, title="weights",

@@ -757,7 +757,7 @@ def _step_issues(model: FrameworkModel, data, lines) -> tuple[tuple[StepSpec, ..
         spec = listed.get(step)
         dline = _line(lines, ("defaults", key))
         if spec is None:
-            if value != "none":
+            if value != "none" and step in DATA_STEPS:  # a missing normalise/aggregate is reported above
                 issues.append(Issue(f"defaults.{key}", dline, f"defaults.{key} is {value!r}, but steps: lists no "
                                     f"{step} step, so it would not run. Fix: add `- {step}: {value}` to steps: "
                                     f"where it belongs in the order, or remove defaults.{key}"))

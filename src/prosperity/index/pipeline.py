@@ -276,6 +276,9 @@ def resolve_config(framework: Framework | None, **overrides) -> IndexConfig:
         raise ValueError("mode must be 'relative' or 'target'")
     if cfg.scope not in ("pooled", "by_year"):
         raise ValueError("scope must be 'pooled' or 'by_year'")
+    if cfg.coupling_floor is not None and not 0.0 < cfg.coupling_floor < 1.0:
+        raise ValueError(f"coupling_floor must lie between 0 and 1 (a small positive number such as 1e-10), "
+                         f"got {cfg.coupling_floor:g}")
     if cfg.mcda_scope not in MCDA_SCOPES:
         raise ValueError(f"mcda_scope must be one of {', '.join(MCDA_SCOPES)}, got {cfg.mcda_scope!r}")
     if cfg.scheme not in ("nested", "global"):
