@@ -4,6 +4,7 @@
 
     name: Affluence x sharing
     defaults: {normalisation: minmax, weighting: entropy, aggregation: arithmetic}
+    steps: [denominate, {impute: mean}, screen, treat, normalise, aggregate]   # optional: the order they run
     dimensions:
       - code: affluence
         name: Affluence
@@ -24,7 +25,7 @@
             available: false        # no bundled data; the indicator is skipped with a note
 
 Errors (malformed YAML, unknown keys, wrong types, a direction typo, weights that do not sum to 1,
-duplicate codes, a column missing from the data) are collected and raised together as a
+duplicate codes, a column missing from the data, a step order that cannot run) are collected and raised together as a
 :class:`FrameworkError`; each names the key path (``dimensions[affluence].indicators[gdp_pc].direction``)
 and the line in the file.
 """
