@@ -280,3 +280,52 @@ def test_cli_prints_the_steps_and_json_has_the_log(cli, tmp_path):
     assert d["scores"] and [s["step"] for s in d["steps"]][0] == "imputation"
     bad = CliRunner().invoke(cli, ["index", str(data), "--framework", str(fw), "--steps", "normalise,impute,aggregate"])
     assert bad.exit_code == 2 and "impute (step 2) comes after normalise (step 1)" in bad.output
+
+
+# ----------------------------------------------------------------------------- COINr's example order, one call
+def test_one_call_pipeline_in_coinr_order_equals_the_coinr_rebuild():
+    """build_index with COINr's steps (Denominate, Impute i_mean_grp, Screen 0.9, Treat, Normalise
+    n_minmax 0-100, Aggregate a_amean) gives the scores of coinr_example.build_example, which follows
+    build_example_coin() function by function, on a COINr-format iData/iMeta."""
+    from prosperity.index import coinr_example as ce
+
+    idata = pd.DataFrame({
+        "uCode": list("ABCDEF"), "EurAsia_group": ["Asia", "Asia", "Europe", "Europe", "Europe", "Asia"],
+        "Pop": [1.0, 2.0, 4.0, 5.0, 10.0, 3.0],
+        "i1": [1.0, 2.0, 3.0, 4.0, 5.0, 9.0], "i2": [10.0, 8.0, 6.0, np.nan, 2.0, 1.0],
+        "i3": [2.0, 4.0, 6.0, 8.0, 20.0, np.nan]})
+    imeta = pd.DataFrame({
+        "Level": [1, 1, 1, 2, 2, 3, np.nan], "iCode": ["i1", "i2", "i3", "P1", "P2", "Index", "Pop"],
+        "Direction": [1, -1, 1, 1, 1, 1, np.nan], "Weight": [1, 1, 1, 1, 2, 1, np.nan],
+        "Denominator": [None, None, "Pop", None, None, None, None],
+        "Parent": ["P1", "P1", "P2", "Index", "Index", None, None],
+        "Type": ["Indicator"] * 3 + ["Aggregate"] * 3 + ["Denominator"]})
+    ref = ce.build_example(idata, imeta)
+    yaml_text = """name: COINr example (small)
+steps:
+  - denominate
+  - impute: {method: mean, groups: EurAsia_group}
+  - screen: {min_availability: 0.9}
+  - treat: coinr
+  - normalise: {method: minmax, range: [0, 100]}
+  - aggregate: {method: arithmetic, weighting: user}
+dimensions:
+  - code: P1
+    weight: 0.3333333333333333
+    indicators:
+      - {code: i1, direction: "+", weight: 0.5}
+      - {code: i2, direction: "-", weight: 0.5}
+  - code: P2
+    weight: 0.6666666666666667
+    indicators:
+      - {code: i3, direction: "+", denominator: Pop, weight: 1}
+"""
+    res = _quiet(idata, loads(yaml_text), region="uCode", year=None)
+    assert res.steps.order == COINR_ORDER
+    got = res.scores.set_index("region")["score"]
+    assert np.allclose(got.to_numpy(), ref.index.loc[got.index].to_numpy(), rtol=0, atol=1e-12)
+    # by hand for D: i2 = Europe mean (6 + 2)/2 = 4 -> 100 (10 - 4)/(10 - 1); F: i3/Pop = Asia mean of
+    # 2, 2 = 2 (ratios: A 2, B 2, C 1.5, D 1.6, E 2, F 2)
+    assert res.normalised.iloc[3]["i2"] == pytest.approx(100 * 6 / 9, abs=1e-12)
+    assert res.raw.iloc[5]["i3"] == 2.0
+    assert res.steps["impute"].count("cells_imputed") == 2
