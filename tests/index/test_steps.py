@@ -228,6 +228,8 @@ def test_run_options_and_steps_option_are_checked():
                                          "list no impute step"):
         build_index(SMALL, loads(HEAD + "steps:\n  - denominate\n  - normalise\n  - aggregate\n" + DIMS), year=None,
                     imputation="mean")
+    with pytest.raises(ValueError, match="have no denominate step, but x_pc has a denominator in the framework"):
+        build_index(SMALL, _fw(None), year=None, steps="impute,normalise,aggregate")
 
 
 # ----------------------------------------------------------------------------- coupling floor

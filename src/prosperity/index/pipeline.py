@@ -263,6 +263,12 @@ def resolve_config(framework: Framework | None, **overrides) -> IndexConfig:
             raise ValueError(f"{option}={asked!r} was asked for, but {where} list no {step} step "
                              f"({', '.join(order)}), so it would not run. Fix: add {step} where it belongs in the "
                              "order, or drop the option")
+    if framework is not None and "denominate" not in order:
+        divided = [i.code for i in framework.indicators if i.denominator]
+        if divided:
+            raise ValueError(f"the steps ({', '.join(order)}) have no denominate step, but {', '.join(divided)} "
+                             f"{'has a denominator' if len(divided) == 1 else 'have denominators'} in the framework: "
+                             "they would enter undivided. Fix: add denominate to the steps (COINr runs it first)")
     cfg = IndexConfig(**base)
     norm = NORMALISATION_ALIASES.get(cfg.normalisation, cfg.normalisation)
     if norm not in nz.METHODS:
