@@ -83,6 +83,14 @@ def cell_sums_memory(frame, income: str, levels: Sequence[str], weight: str | No
 
 def _row_terms(y: np.ndarray, w: np.ndarray, alphas: Sequence[float]) -> dict[str, np.ndarray]:
     """The summed terms of every row (0 where the term is not defined: such rows are counted as bad)."""
+    if y.size and y.min() > 0 and np.isfinite(y.max()) and w.min() >= 0 and np.isfinite(w.max()):  # the rule
+        lny = np.log(y)
+        wy = w * y
+        zero = np.zeros_like(y)
+        terms = {"rows": np.ones_like(y), "w": w, "wy": wy, "wylny": wy * lny, "wlny": w * lny}
+        for a in alphas:
+            terms[_pow_name(a)] = w * y ** a
+        return terms | {"bad_y": zero, "neg_y": zero, "zero_y": zero, "bad_w": zero}
     fin_y, fin_w = np.isfinite(y), np.isfinite(w)
     pos = fin_y & (y > 0)
     ysafe = np.where(pos, y, 1.0)
@@ -109,10 +117,12 @@ def _piece_sums(levels_frame: pd.DataFrame, y, w, levels, alphas) -> pd.DataFram
         if int(cell.max(initial=0)) >= (1 << 62) // (len(uniques) + 1):  # keep the mixed radix in int64
             cell = pd.factorize(cell)[0].astype(np.int64)
         cell = cell * (len(uniques) + 1) + codes
-    cell_codes, first, inverse = np.unique(cell, return_index=True, return_inverse=True)
+    inverse, cell_codes = pd.factorize(cell)  # hashed, in order of first appearance
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(inverse), prepend=-1) > 0)  # each code's first row
     out = levels_frame.iloc[first][list(levels)].reset_index(drop=True)
     for name, values in _row_terms(y, w, alphas).items():
-        out[name] = np.bincount(inverse, weights=values, minlength=cell_codes.size)
+        out[name] = (np.bincount(inverse, weights=values, minlength=cell_codes.size) if np.ndim(values)
+                     else np.zeros(cell_codes.size))
     return out
 
 
