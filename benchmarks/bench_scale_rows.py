@@ -10,7 +10,8 @@ construction), Parquet files of at most 10^7 rows, row groups of 10^6. Theil, ML
 decomposed from one pass (DuckDB: one GROUP BY; Dask: per-partition tables summed; in memory:
 ``decompose()`` once per measure, each its own pass). The reform: ``dibao_plus_20pct`` on the bundled
 synthetic China population (``synthesize_population``, persons), chunks of 10^6 persons, DuckDB
-reading the Parquet, against ``Simulation(frame).run(reform)`` in memory.
+reading the Parquet, or Dask (2 workers of 3 GB: each chunk's three passes run as tasks on the
+workers), against ``Simulation(frame).run(reform)`` in memory.
 """
 
 from __future__ import annotations
@@ -115,6 +116,24 @@ def run_one(kind: str, folder: str) -> dict:
         res = simulate_chunked(folder, load_reforms(["dibao_plus_20pct"]), 2024, chunks=max(1, n // CHUNK_PERSONS))
         out = {"values": {"summary": res.summary["reform"].tolist(), "net_cost_bn": res.net_cost_bn,
                           "deciles": res.deciles["change_pc_yuan"].tolist()}}
+    elif kind == "reform-dask":
+        import dask.dataframe as dd
+        from distributed import Client, LocalCluster
+
+        from prosperity.backends.simulate import simulate_chunked
+        from prosperity.simulate import load_reforms
+
+        n = int(Path(folder, "_done").read_text())
+        with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="3GB", dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            t0 = time.perf_counter()
+            frame = dd.read_parquet(f"{folder}/*.parquet", split_row_groups=True)
+            res = simulate_chunked(frame, load_reforms(["dibao_plus_20pct"]), 2024, chunks=max(1, n // CHUNK_PERSONS))
+            seconds = time.perf_counter() - t0
+            peaks = list(client.run(_peak_mb).values())
+        out = {"values": {"summary": res.summary["reform"].tolist(), "net_cost_bn": res.net_cost_bn,
+                          "deciles": res.deciles["change_pc_yuan"].tolist()}, "seconds": seconds,
+               "peak_rss_mb": _peak_mb() + sum(peaks)}
     elif kind == "reform-memory":
         import pandas as pd
 
@@ -164,7 +183,7 @@ def run_suite(suite: str, sizes, base_dir: str, memory_up_to: float, skip_dask: 
         else:
             folder = Path(base_dir) / f"persons_n{size}"
             write = write_persons_population
-            kinds = ["reform-duckdb"] + (["reform-memory"] if size <= memory_up_to else [])
+            kinds = ["reform-duckdb"] + ([] if skip_dask else ["reform-dask"]) + (["reform-memory"] if size <= memory_up_to else [])
         t0 = time.perf_counter()
         write(folder, size)
         print(f"{suite}, n = {size:,}: Parquet in {folder} ({time.perf_counter() - t0:.0f} s to write or reuse)", flush=True)

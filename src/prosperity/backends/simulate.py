@@ -40,6 +40,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -128,6 +129,9 @@ class _MemoryChunks:
     def chunk(self, k: int) -> pd.DataFrame:
         return self.frame[self.index == k]
 
+    def lazy_chunk(self, k: int):
+        return lambda: self.chunk(k)
+
 
 class _DuckDBChunks:
     """Parquet file(s) (person level) read chunk by chunk with DuckDB; within a household the persons
@@ -179,6 +183,9 @@ class _DuckDBChunks:
         df = self.con.execute(f"SELECT * FROM {self.relation} WHERE {where} ORDER BY filename, file_row_number").df()
         return df.drop(columns=["filename", "file_row_number"])
 
+    def lazy_chunk(self, k: int):
+        return lambda: self.chunk(k)
+
 
 class _DaskChunks:
     """A Dask dataframe (person level) filtered chunk by chunk (partitions computed in order)."""
@@ -213,6 +220,14 @@ class _DaskChunks:
         if k + 1 < len(self.lower):
             mask = mask & (hid < self.lower[k + 1])
         return self.frame[mask].compute()
+
+    def lazy_chunk(self, k: int):
+        """The chunk as a Dask dataframe (computed on the cluster when a client runs the tasks)."""
+        hid = self.frame["household_id"]
+        mask = hid >= self.lower[k]
+        if k + 1 < len(self.lower):
+            mask = mask & (hid < self.lower[k + 1])
+        return self.frame[mask]
 
 
 def _chunks_of(data, backend, n_chunks, options):
@@ -250,16 +265,16 @@ class _Spill:
         self.memory_limit = memory_limit
         self.piece_rows = piece_rows
 
-    def add(self, table: dict) -> None:
-        if self.directory is None:
+    def add(self, table) -> None:
+        """A chunk's table: a dict of arrays (kept in memory), or the path of the Parquet file its task wrote."""
+        if isinstance(table, str):
+            self.files.append(table)
+        elif self.directory is None:
             self.tables.append(table)
-            return
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        path = os.path.join(self.directory, f"chunk{len(self.files):05d}.parquet")
-        pq.write_table(pa.table(table), path)
-        self.files.append(path)
+        else:
+            path = os.path.join(self.directory, f"chunk{len(self.files):05d}.parquet")
+            _write_table(table, path)
+            self.files.append(path)
 
     def pieces(self, columns):
         if self.directory is None:
@@ -326,6 +341,14 @@ class _Sums:
 
     def __getitem__(self, key):
         return self.v[key]
+
+    def merge(self, other: dict) -> None:
+        """Add another chunk's sums (in chunk order: the additions of a sequential run)."""
+        for key, value in other.items():
+            if isinstance(key, tuple) and key[-1] == "ymin":
+                self.v[key] = min(self.v.get(key, math.inf), value)
+            else:
+                self.add(key, value)
 
 
 def _order_free_chunk_sums(acc: _Sums, sim, base, state) -> None:
@@ -491,80 +514,162 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
     sim_kw = dict(seed=seed, wages=wages, columns=columns, **kw)
 
     # the chunks' populations: read and checked once (pass 1), kept for passes 2 and 3 (in memory for
-    # the memory backend, pickled to disk otherwise: one chunk in memory at a time)
+    # the memory backend, pickled to the spill directory otherwise: one chunk in memory at a time)
     temp = None
     if source.name != "memory" and spill_dir is None:
         temp = spill_dir = tempfile.mkdtemp(prefix="prosperity_spill_")
     elif spill_dir is not None:
         os.makedirs(spill_dir, exist_ok=True)
+    job = _Job(year, persons_total, sim_kw, reform, bool(metr), spill_dir if source.name != "memory" else None)
+    run = _mapper(source)
+    ks = [k for k in range(plan.n_chunks) if plan.persons[k]]
     kept: dict = {}
-
-    def keep(k, pop):
-        if source.name == "memory":
-            kept[k] = pop
-            return
-        path = os.path.join(spill_dir, f"population{k:05d}.pickle")
-        with open(path, "wb") as fh:
-            pickle.dump(pop, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        kept[k] = path
-
-    def population_of(k):
-        if source.name == "memory":
-            return kept[k]
-        with open(kept[k], "rb") as fh:
-            return pickle.load(fh)
-
-    def chunk_sims(totals):
-        for k in kept:
-            persons_before, households_before = plan.offsets(k)
-            yield _ChunkSimulation(population_of(k), year, person_offset=persons_before, household_offset=households_before,
-                                   persons_total=persons_total, totals=totals, **sim_kw)
-
     try:
         # pass 1: the sums of the dibao standards' provincial scaling (from the populations alone);
         # pass 2: the persons eligible for dibao under that scaling (the take-up calibration's totals)
         totals: dict = {}
-        for k in range(plan.n_chunks):
-            if plan.persons[k]:
-                pop = Population.from_frame(source.chunk(k), columns=columns, seed=seed, wages=wages)
-                for key, value in _scaling_sums(pop, year).items():
-                    totals[key] = totals.get(key, 0.0) + value
-                keep(k, pop)
-                del pop
+        for k, (sums, ref) in zip(ks, run(_task_read, [(job, k, source.lazy_chunk(k)) for k in ks])):
+            kept[k] = ref
+            for key, value in sums.items():
+                totals[key] = totals.get(key, 0.0) + value
         found: dict = {}
-        for sim in chunk_sims(totals):
-            if _transfers_active(sim.params) or _transfers_active(sim.reform_params(reform)):
-                raise BackendError("the regional transfers spread each fund over a province's whole population: "
-                                   "not chunked yet", hint="run this reform with Simulation(...).run() in memory")
-            own = _scaling_sums(sim.population, year)
-            if any(sim.recorded.get(key) != value for key, value in own.items()):  # pragma: no cover - a guard
-                raise RuntimeError("the engine's dibao scaling totals changed: update prosperity.backends.simulate._scaling_sums")
-            for key, value in sim.recorded.items():
-                if key[0] == "dibao eligible":
-                    found[key] = found.get(key, 0.0) + value
+        for eligible in run(_task_calibrate, [(job, k, kept[k], plan.offsets(k), totals) for k in ks]):
+            for key, value in eligible.items():
+                found[key] = found.get(key, 0.0) + value
         totals.update(found)
 
         # pass 3: the run; order-free sums and the per-household tables
-        spill = _Spill(spill_dir if source.name != "memory" else None, memory_limit=memory_limit)
+        spill = _Spill(job.spill_dir, memory_limit=memory_limit)
         acc = _Sums()
-        last = None
-        for sim in chunk_sims(totals):
-            base = sim.baseline
-            state = sim.evaluate(reform)
-            mb = mr = None
-            if metr:
-                mb = _metr(sim, sim.evaluate, None, base)
-                mr = _metr(sim, sim.evaluate, reform, state)
-            _order_free_chunk_sums(acc, sim, base, state)
-            spill.add(_household_table(sim, base, state, mb, mr))
-            last = sim
-        return _aggregate(last, reform, year, acc, spill, metr, time.perf_counter() - started)
+        context = None
+        for sums, table, ctx in run(_task_run, [(job, k, kept[k], plan.offsets(k), totals, k == ks[-1]) for k in ks]):
+            acc.merge(sums)
+            spill.add(table)
+            context = ctx or context
+        return _aggregate(context, reform, year, acc, spill, metr, time.perf_counter() - started)
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
-        elif source.name != "memory":
+        elif job.spill_dir is not None:
             for path in kept.values():
-                os.remove(path)
+                if isinstance(path, str) and os.path.exists(path):
+                    os.remove(path)
+
+
+# ---------------------------------------------------------------- the work of one chunk (a task)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every chunk's task needs besides its own data (small; shipped to Dask workers)."""
+
+    year: int
+    persons_total: int
+    sim_kw: dict
+    reform: object
+    metr: bool
+    spill_dir: str | None  # None: results stay in memory (memory backend)
+
+
+def _chunk_sim(job: _Job, kept, offsets, totals) -> _ChunkSimulation:
+    if isinstance(kept, str):
+        with open(kept, "rb") as fh:
+            kept = pickle.load(fh)
+    return _ChunkSimulation(kept, job.year, person_offset=offsets[0], household_offset=offsets[1],
+                            persons_total=job.persons_total, totals=totals, **job.sim_kw)
+
+
+def _task_read(job: _Job, k: int, frame):
+    """Pass 1: the chunk's population, checked, with its scaling sums; kept (pickled when spilling)."""
+    if callable(frame):
+        frame = frame()
+    elif hasattr(frame, "__dask_graph__"):  # a Dask source without a distributed client
+        frame = frame.compute()
+    kw = job.sim_kw
+    pop = Population.from_frame(frame, columns=kw.get("columns"), seed=kw.get("seed", 1), wages=kw.get("wages", "gross"))
+    sums = _scaling_sums(pop, job.year)
+    if job.spill_dir is None:
+        return sums, pop
+    path = os.path.join(job.spill_dir, f"population{k:05d}.pickle")
+    with open(path, "wb") as fh:
+        pickle.dump(pop, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return sums, path
+
+
+def _task_calibrate(job: _Job, k: int, kept, offsets, totals) -> dict:
+    """Pass 2: the chunk's persons eligible for dibao under the whole population's scaling."""
+    sim = _chunk_sim(job, kept, offsets, totals)
+    if _transfers_active(sim.params) or _transfers_active(sim.reform_params(job.reform)):
+        raise BackendError("the regional transfers spread each fund over a province's whole population: "
+                           "not chunked yet", hint="run this reform with Simulation(...).run() in memory")
+    own = _scaling_sums(sim.population, job.year)
+    if any(sim.recorded.get(key) != value for key, value in own.items()):  # pragma: no cover - a guard
+        raise RuntimeError("the engine's dibao scaling totals changed: update prosperity.backends.simulate._scaling_sums")
+    return {key: value for key, value in sim.recorded.items() if key[0] == "dibao eligible"}
+
+
+def _task_run(job: _Job, k: int, kept, offsets, totals, want_context: bool):
+    """Pass 3: baseline, reform and METRs of the chunk; its order-free sums and its per-household table
+    (written to the spill directory when spilling); with ``want_context`` what the validation table and
+    the assumptions read from a simulation (the parameters, the tree, the take-up)."""
+    sim = _chunk_sim(job, kept, offsets, totals)
+    base = sim.baseline
+    state = sim.evaluate(job.reform)
+    mb = mr = None
+    if job.metr:
+        mb = _metr(sim, sim.evaluate, None, base)
+        mr = _metr(sim, sim.evaluate, job.reform, state)
+    acc = _Sums()
+    _order_free_chunk_sums(acc, sim, base, state)
+    table = _household_table(sim, base, state, mb, mr)
+    if job.spill_dir is not None:
+        path = os.path.join(job.spill_dir, f"chunk{k:05d}.parquet")
+        _write_table(table, path)
+        table = path
+    context = None
+    if want_context:
+        context = SimpleNamespace(year=sim.year, params=sim.params, tree=sim.tree, instant=sim.instant,
+                                  fixed=SimpleNamespace(take_up_source=sim.fixed.take_up_source,
+                                                        take_up_rate=dict(sim.fixed.take_up_rate)))
+    return acc.v, table, context
+
+
+def _write_table(table: dict, path: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(table), path)
+
+
+def _mapper(source):
+    """How the chunks' tasks run: one after the other here, or, for a Dask source with a distributed
+    client, on the workers (at most two tasks per worker in flight; results in chunk order)."""
+    client = None
+    if source.name == "dask":
+        try:
+            from distributed import get_client
+
+            client = get_client()
+        except (ImportError, ValueError):
+            client = None
+    if client is None:
+        return lambda fn, arglist: (fn(*args) for args in arglist)
+
+    def run(fn, arglist):
+        from distributed import wait
+
+        window = 2 * max(1, len(client.scheduler_info()["workers"]))
+        futures, out = [], []
+        for args in arglist:
+            args = tuple(client.compute(a) if hasattr(a, "__dask_graph__") else a for a in args)
+            futures.append(client.submit(fn, *args, pure=False))
+            if len(futures) - len(out) >= window:
+                wait(futures[len(out)])
+                out.append(futures[len(out)].result())
+        out.extend(f.result() for f in futures[len(out):])
+        return out
+
+    return run
 
 
 def _scaling_sums(pop, year) -> dict:
