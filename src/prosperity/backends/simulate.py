@@ -23,7 +23,9 @@ is never split), each chunk is simulated by the same engine, and every output of
   the baseline, then each household's decile and the sums by decile (persons, incomes, changes,
   winners/losers bins, effective rates, METRs); by province and by urban/rural: sums by group.
 
-Each chunk leaves only a slim per-household table (per-capita incomes, weights, groups and the
+Each chunk's three passes (read and check, calibrate, run) are tasks: one after the other in this
+process, or, for a Dask source with a ``distributed`` client, on the workers (the spill directory
+must then be visible to every worker). Each chunk leaves only a slim per-household table (per-capita incomes, weights, groups and the
 per-household quantities summed later) in a spill directory (Parquet; DuckDB sorts it out of core)
 or, for the memory backend, in memory. No process ever holds the persons of more than one chunk.
 
@@ -500,9 +502,10 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
     floating-point additions (tests: 1e-12 relative).
 
     ``population``: a person-level pandas frame (memory), Parquet file(s) or a directory (DuckDB), a
-    Dask dataframe (Dask); ``backend`` names it explicitly. ``spill_dir``: where the per-household
+    Dask dataframe (Dask; with a ``distributed`` client the chunks are simulated on its workers);
+    ``backend`` names it explicitly. ``spill_dir``: where the chunks' populations and per-household
     tables go (default: a temporary directory, removed at the end; the memory backend keeps them in
-    memory). ``kw``: ``parameters``, ``instant``, ``baseline_reform`` as :class:`Simulation` takes them.
+    memory; with Dask workers it must be a directory they all see). ``kw``: ``parameters``, ``instant``, ``baseline_reform`` as :class:`Simulation` takes them.
     """
     started = time.perf_counter()
     if "budget_neutral" in kw:
