@@ -115,7 +115,7 @@ def test_early_close_keeps_the_stage_until_close_and_no_cluster_computes_locally
     assert first["y"].size < 4000 and np.all(np.diff(first["y"]) >= 0)
     stream.close()
     (folder,) = tmp_path.iterdir()  # the staged rows stay for the next pass...
-    assert sorted(f.name for f in folder.iterdir())[:3] == ["p000000_psu.npy", "p000000_w.npy", "p000000_y.npy"]
+    assert sorted(f.name for f in folder.iterdir())[:3] == ["p000000_psu.bin", "p000000_w.bin", "p000000_y.bin"]
     got = _stream(src)
     np.testing.assert_array_equal(got["y"], np.sort(eusilc["eqIncome"].to_numpy()))
     assert sum(c["y"].size for c in src.chunks()) == len(eusilc)

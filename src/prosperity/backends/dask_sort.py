@@ -14,19 +14,21 @@ directory instead of the network:
 2. **staging** (one task per partition, all in parallel, no shuffle; this is also the streaming
    estimators' first, order-free pass): bucket(y) = #{k : s_k <= y}
    (``np.searchsorted(s, y, side="right")``), so every row with the same income lands in the same
-   bucket; the partition's rows, stably reordered by bucket, are written to ``<spill>/p<p>_{y,w,psu}.npy``
+   bucket; the partition's rows, stably reordered by bucket, are written to ``<spill>/p<p>_{y,w,psu}.bin``
    and the task returns, per bucket, its rows, sum w and sum w y (the bucket's weight offsets
    W_before(b) = sum_{b' < b} W(b') follow from them exactly, before any row is sorted). The client
    reads each staged partition as soon as it is written; later order-free passes read the staged files
    (no second Parquet decode, no second design lookup).
 3. **per bucket** (one task each, at most ``window`` ahead of the client): read the bucket's slice of
-   every staged partition in partition order (memory-mapped), concatenate, sort by income with a stable
-   sort and write the sorted run to ``<spill>/b<b>_*.npy``, which the client reads and deletes. Because
+   every staged partition in partition order (a positioned read of only those bytes: a memory map
+   would count whole files' cached pages in the worker's resident memory), concatenate, sort by income
+   with a stable sort and write the sorted run to ``<spill>/b<b>_*.bin``, which the client reads and
+   deletes. Because
    the concatenation is in the original row order restricted to the bucket, the runs are exactly
    ``np.argsort(y, kind="stable")`` of the whole column, bucket by bucket: the same rows in the same
    order as the in-memory source, ties included.
 
-The spill directory is created by the client (in ``spill_dir``, default the system's temporary
+Files are raw little-endian arrays (float64 y and w, int64 psu). The spill directory is created by the client (in ``spill_dir``, default the system's temporary
 directory) and removed by :meth:`SpilledFrame.close` (or when the object is collected). Workers and
 client must see it: on a ``LocalCluster`` any local directory; on a multi-node cluster a shared mount.
 Disk use: the staged rows (24 bytes a row) plus at most ``window`` sorted runs.
@@ -130,7 +132,17 @@ def _sample_partition(y: pd.Series, m: int, seed: int, p: int) -> tuple[int, np.
 
 
 def _path(folder: str, stem: str, column: str) -> str:
-    return os.path.join(folder, f"{stem}_{column}.npy")
+    return os.path.join(folder, f"{stem}_{column}.bin")
+
+
+def _read(folder: str, stem: str, column: str, start: int = 0, stop: int = -1) -> np.ndarray:
+    dtype = np.dtype(DTYPES[column]).newbyteorder("<")
+    count = -1 if stop < 0 else stop - start
+    return np.fromfile(_path(folder, stem, column), dtype=dtype, count=count, offset=start * dtype.itemsize).astype(DTYPES[column], copy=False)
+
+
+def _write(folder: str, stem: str, column: str, values: np.ndarray) -> None:
+    np.ascontiguousarray(values, dtype=np.dtype(DTYPES[column]).newbyteorder("<")).tofile(_path(folder, stem, column))
 
 
 def _stem(p: int) -> str:
@@ -147,32 +159,32 @@ def _write_partition(part: pd.DataFrame, splitters: np.ndarray, folder: str, p: 
     weight = np.bincount(b, weights=w, minlength=nb)
     weighted_income = np.bincount(b, weights=w * y, minlength=nb)
     for c in COLUMNS:
-        np.save(_path(folder, _stem(p), c), arrays[c][order])
+        _write(folder, _stem(p), c, arrays[c][order])
     return counts, weight, weighted_income
 
 
 def _sort_bucket(folder: str, b: int, pieces: Sequence[tuple[int, int, int]]) -> int:
     """Sort one bucket: slices (p, start, stop) of each staged partition, in partition order, then a
-    stable sort by income; the sorted run is written to ``b<b>_*.npy``. Returns its rows."""
-    cols = {c: [] for c in COLUMNS}
+    stable sort by income; the sorted run is written to ``b<b>_*.bin``. Returns its rows."""
+    total = sum(stop - start for _, start, stop in pieces)
+    joined = {c: np.empty(total, DTYPES[c]) for c in COLUMNS}
+    at = 0
     for p, start, stop in pieces:
         for c in COLUMNS:
-            cols[c].append(np.load(_path(folder, _stem(p), c), mmap_mode="r")[start:stop])
-    joined = {c: np.concatenate(v) if v else np.empty(0, DTYPES[c]) for c, v in cols.items()}
-    del cols
+            joined[c][at: at + stop - start] = _read(folder, _stem(p), c, start, stop)
+        at += stop - start
     order = np.argsort(joined["y"], kind="stable")
     for c in COLUMNS:
-        np.save(_path(folder, f"b{b:06d}", c), joined[c][order])
+        _write(folder, f"b{b:06d}", c, joined[c][order])
     return int(order.size)
 
 
 def _load(folder: str, stem: str, remove: bool = False) -> dict:
     out = {}
     for c in COLUMNS:
-        path = _path(folder, stem, c)
-        out[c] = np.load(path)
+        out[c] = _read(folder, stem, c)
         if remove:
-            os.remove(path)
+            os.remove(_path(folder, stem, c))
     return out
 
 
