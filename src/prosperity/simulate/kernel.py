@@ -58,15 +58,21 @@ OUTPUTS = ("iit", "si_employee", "housing_fund", "si_employer_pension", "residen
 
 
 @lazily_compiled
-def household_pass(r0, r1, persons_only, run_start, run_size, order, first, wage, extra, flags, age, province,
+def household_pass(r0, r1, persons_only, run_start, run_size, order, first, members, wage, extra, flags,
+                   drawn_count, young_count, province,
                    sad_code, household_flags, size, pre_fixed, market_fixed, business_property, other_transfers,
                    scale_code, scale_values, average_wage_by_province, top_up_by_province, sad_children,
                    sad_infants, sad_elders, thresholds, rates, tax_at_thresholds, par, east_west, ecological,
                    iit_o, si_o, hf_o, er_o, pension_o, child_o, recipients_o, gross_o, market_o, levy_o,
                    standard_o, eligible_o, dibao_o, disposable_o, disposable_pc_o, central_o, local_o,
                    pre_pc_o, iit_person, taxable_person):
-    """Runs ``r0 .. r1-1`` of households of equal size (household ``order[q]`` for ``q`` in
-    ``run_start[r] .. run_start[r+1]-1``, each of ``run_size[r]`` persons from ``first[h]``). An output
+    """Runs ``r0 .. r1-1`` of households with equal numbers of members visited (household ``order[q]``
+    for ``q`` in ``run_start[r] .. run_start[r+1]-1``, its persons ``members[first[h] + j]`` for ``j`` in
+    ``0 .. run_size[r]-1``, in person order: every person, or only the earners when the others' tax and
+    contributions are zero). ``drawn_count`` / ``young_count``: the household's members drawing the
+    residents' pension (at or above the pension age, no employee pension) and under the childcare
+    subsidy's age limit; their amounts are equal within a household, so the person-order sums are the
+    same amount added that many times. An output
     array of length 0 is not written. ``extra`` (per-person wage added, for marginal rates),
     ``east_west`` and ``ecological`` (per-household transfers) of length 0 mean none. ``persons_only``:
     write only ``pre_pc_o``, the per-capita income before transfers. ``thresholds`` has a power-of-two
@@ -112,13 +118,10 @@ def household_pass(r0, r1, persons_only, run_start, run_size, order, first, wage
             si_h = 0.0
             hf_h = 0.0
             er_h = 0.0
-            pension_h = 0.0
-            child_h = 0.0
-            recipients_h = 0.0
-            minimum_h = 0.0
             wage_h = 0.0
-            i0 = first[h]
-            for i in range(i0, i0 + s):
+            m0 = first[h]
+            for m in range(m0, m0 + s):
+                i = members[m]
                 f = flags[i]
                 w = wage[i]
                 if with_extra:
@@ -135,23 +138,36 @@ def household_pass(r0, r1, persons_only, run_start, run_size, order, first, wage
                     k += half if thresholds[k + half] <= taxable else 0
                     half >>= 1
                 tax = tax_at_thresholds[k] + rates[k] * (taxable - thresholds[k])
-                a = age[i]
-                drawn = (a >= pension_age) & ((f & EMPLOYEE_PENSIONER) == 0)
-                pension = (pension_minimum + top_up) * MONTHS if drawn else 0.0
-                child = child_amount if a < child_age_limit else 0.0
                 iit_h += tax
                 si_h += si
                 hf_h += hf
                 er_h += base * si_employer_rate
-                pension_h += pension
-                child_h += child
-                paid = pension > 0  # then a >= pension_age: the central minimum part is paid
-                recipients_h += 1.0 if paid else 0.0  # adding 0.0 leaves a sum unchanged (never -0.0 here)
-                minimum_h += minimum_12 if paid else 0.0
                 wage_h += w
                 if per_person:
                     iit_person[i] = tax
                     taxable_person[i] = taxable
+            # the same amount added once per drawing member, without a loop exit to mispredict for 0-2
+            # (adding 0.0 leaves a sum unchanged: the sums start at +0.0 and are never -0.0)
+            pension = (pension_minimum + top_up) * MONTHS
+            n_drawn = drawn_count[h]
+            pension_h = 0.0
+            pension_h += pension if n_drawn > 0 else 0.0
+            pension_h += pension if n_drawn > 1 else 0.0
+            for j in range(2, n_drawn):
+                pension_h += pension
+            n_paid = n_drawn if pension > 0 else 0  # a drawn pension > 0 is paid, its minimum part central
+            recipients_h = float(n_paid)  # 1.0 added n_paid times
+            minimum_h = 0.0
+            minimum_h += minimum_12 if n_paid > 0 else 0.0
+            minimum_h += minimum_12 if n_paid > 1 else 0.0
+            for j in range(2, n_paid):
+                minimum_h += minimum_12
+            n_young = young_count[h]
+            child_h = 0.0
+            child_h += child_amount if n_young > 0 else 0.0
+            child_h += child_amount if n_young > 1 else 0.0
+            for j in range(2, n_young):
+                child_h += child_amount
             if with_extra:
                 gross = wage_h
                 market = gross + business_property[h]
@@ -241,21 +257,22 @@ def _codes(inverse: np.ndarray, n_values: int) -> np.ndarray:
     return inverse.astype(np.uint8 if n_values <= 256 else np.int64)
 
 
-def size_runs(size: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def size_runs(counts: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The order in which the pass visits households: blocks of ``block`` consecutive households, inside
-    each block the households ordered by size (stably), so that the persons loop has the same trip count
-    for a run of households (no mispredicted loop exit per household) while every read and write stays
-    within the block's few kilobytes. Returns ``order`` (household indices), ``run_start`` (offsets into
-    ``order``, one more than runs) and ``run_size`` (persons per household of each run). The results
-    stay in the population's household order: only the visiting order changes."""
-    H = size.shape[0]
-    s = size.astype(np.int64)
+    each block the households ordered (stably) by ``counts``, the number of persons the pass visits in
+    each, so that the persons loop has the same trip count for a run of households (no mispredicted loop
+    exit per household) while every read and write stays within the block's few kilobytes. Returns
+    ``order`` (household indices), ``run_start`` (offsets into ``order``, one more than runs) and
+    ``run_size`` (persons visited per household of each run). Results stay in the population's household
+    order: only the visiting order changes."""
+    H = counts.shape[0]
+    c = counts.astype(np.int64)
     blk = np.arange(H, dtype=np.int64) // block
-    order = np.lexsort((s, blk))
-    key = blk[order] * (int(s.max(initial=0)) + 1) + s[order]
+    order = np.lexsort((c, blk))
+    key = blk[order] * (int(c.max(initial=0)) + 1) + c[order]
     cut = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if H else np.zeros(0, dtype=np.int64)
     return (order.astype(np.int32 if H < 2**31 else np.int64), np.append(cut, H).astype(np.int64),
-            s[order][cut].astype(np.int64))
+            c[order][cut].astype(np.int64))
 
 
 def household_bounds(starts: np.ndarray, parts: int) -> list[int]:
@@ -289,13 +306,12 @@ def _kept(fixed, name: str, sources: tuple, make):
 
 def prepared(pop, fixed) -> dict:
     """The pass's parameter-free inputs packed once per population and kept in ``fixed.derived``:
-    the visiting order (:func:`size_runs`), each household's first person, one flag byte per person
-    (earner, covered, primary earner, employee pensioner), ages as bytes (when they are integers
-    0..255), provinces and sizes as bytes, the household's dependants counts as a code into a table of
-    the distinct (children in education, infants, elders) combinations, and the parameter-free part of
-    income before transfers, (observed wage + business and property income) + other transfers, summed
-    in the NumPy rules' order."""
-    sources = (pop.person_household, pop.age, pop.size, pop.province, pop.wage_household, pop.business_property,
+    household start offsets, one flag byte per person (earner, covered, primary earner, employee
+    pensioner), provinces and sizes as bytes, the household's dependants counts as a code into a table
+    of the distinct (children in education, infants, elders) combinations, and the parameter-free part
+    of income before transfers, (observed wage + business and property income) + other transfers,
+    summed in the NumPy rules' order."""
+    sources = (pop.person_household, pop.size, pop.province, pop.wage_household, pop.business_property,
                fixed.earner, fixed.covered, fixed.primary, fixed.employee_pensioner, fixed.children_education,
                fixed.infants, fixed.elders, fixed.other_transfers)
 
@@ -306,22 +322,70 @@ def prepared(pop, fixed) -> dict:
         flags = (fixed.earner.astype(np.uint8) * EARNER | fixed.covered.astype(np.uint8) * COVERED
                  | fixed.primary.astype(np.uint8) * PRIMARY
                  | fixed.employee_pensioner.astype(np.uint8) * EMPLOYEE_PENSIONER).astype(np.uint8)
-        order, run_start, run_size = size_runs(pop.size)
         dependants = np.stack([fixed.children_education, fixed.infants, fixed.elders], axis=1)
         combos, inverse = np.unique(dependants, axis=0, return_inverse=True)
         market = pop.wage_household + pop.business_property
-        return {"starts": starts, "first": starts[:-1].astype(np.int32 if starts[-1] < 2**31 else np.int64),
-                "order": order, "run_start": run_start, "run_size": run_size,
-                "flags": flags, "age": _small_ints(pop.age),
+        return {"starts": starts, "flags": flags,
+                # covered and primary earners are earners: the others' contributions are zero
+                "only_earners_contribute": not np.any((flags & (COVERED | PRIMARY)).astype(bool) & ~fixed.earner),
                 "province": pop.province.astype(np.uint8) if pop.province.max(initial=0) < 256 else pop.province,
                 "size": _small_ints(pop.size), "sad_code": _codes(inverse.reshape(-1), len(combos)),
                 "sad_children": np.ascontiguousarray(combos[:, 0], dtype=np.float64),
                 "sad_infants": np.ascontiguousarray(combos[:, 1], dtype=np.float64),
                 "sad_elders": np.ascontiguousarray(combos[:, 2], dtype=np.float64),
-                "market_fixed": market, "pre_fixed": market + fixed.other_transfers,
-                "bounds": run_bounds(run_start, run_size, THREADS if pop.n_persons >= PARALLEL_MIN_PERSONS else 1)}
+                "market_fixed": market, "pre_fixed": market + fixed.other_transfers}
 
     return _kept(fixed, "kernel_inputs", sources, make)
+
+
+def visiting(pop, fixed, earners_only: bool) -> dict:
+    """Whom the pass visits, kept per population: every person (``members`` = 0 .. n-1, ``first`` = the
+    household start offsets) or only the earners (their indices in person order, grouped by household),
+    with the visiting order of :func:`size_runs` and the thread bounds."""
+    packed = prepared(pop, fixed)
+
+    def make():
+        idx = np.int32 if pop.n_persons < 2**31 else np.int64
+        if earners_only:
+            members = np.flatnonzero(fixed.earner).astype(idx)
+            counts = np.bincount(pop.person_household[members], minlength=pop.n_households)
+        else:
+            members = np.arange(pop.n_persons, dtype=idx)
+            counts = np.diff(packed["starts"])
+        first = np.zeros(pop.n_households, dtype=idx)
+        np.cumsum(counts[:-1], out=first[1:])
+        order, run_start, run_size = size_runs(counts)
+        return {"members": members, "first": first, "order": order, "run_start": run_start, "run_size": run_size,
+                "bounds": run_bounds(run_start, run_size, _parts(pop))}
+
+    return _kept(fixed, ("kernel_visiting", earners_only), (pop.person_household, fixed.earner), make)
+
+
+def age_counts(pop, fixed, pension_age: float, child_age_limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per household: members drawing the residents' pension (age >= ``pension_age``, no employee
+    pension; ``rules.resident_pension``) and members under ``child_age_limit``
+    (``rules.childcare_subsidy``), kept per pair of ages."""
+    def make():
+        hh, H = pop.person_household, pop.n_households
+        drawn = (pop.age >= pension_age) & ~fixed.employee_pensioner
+        return (_small_ints(np.bincount(hh, weights=drawn, minlength=H)),
+                _small_ints(np.bincount(hh, weights=pop.age < child_age_limit, minlength=H)))
+
+    return _kept(fixed, ("kernel_age_counts", float(pension_age), float(child_age_limit)),
+                 (pop.person_household, pop.age, fixed.employee_pensioner), make)
+
+
+def _zero_for_non_earners(p: dict, thresholds, rates, tax_at_thresholds) -> bool:
+    """True when a person who is not an earner (hence not covered, not primary) gets zero IIT,
+    contributions and taxable income from the pass's formulas (then the pass visits only earners:
+    adding 0.0 leaves a sum unchanged). The formulas of :func:`household_pass` on such a person."""
+    v = parameters_vector(p)
+    base = 0.0
+    si, hf, er = base * v[2], base * v[3], base * v[4]
+    taxable = max(0.0 - v[8] - si - hf - 0.0, 0.0)
+    k = int(np.sum(thresholds[1:] <= taxable))
+    tax = tax_at_thresholds[k] + rates[k] * (taxable - thresholds[k])
+    return si == 0.0 and hf == 0.0 and er == 0.0 and taxable == 0.0 and tax == 0.0
 
 
 def household_codes(pop, fixed, household_arrays: dict) -> dict:
@@ -402,16 +466,23 @@ def run(pop, fixed, p, top_up_by_province, household_arrays, *, extra_wage=None,
     packed = prepared(pop, fixed)
     codes = household_codes(pop, fixed, household_arrays)
     H = pop.n_households
-    if extra_wage is None:
-        outputs = tuple(o for o in outputs if o != "gross_wage")  # the observed household wage
     res = {name: _buffer(buffers, name, H, bool if name == "dibao_eligible" else np.float64) for name in outputs}
     pre_pc = np.empty(H) if persons_only else _EMPTY
     iit_person = _buffer(buffers, "iit_person", pop.n_persons) if per_person else _EMPTY
     taxable_person = _buffer(buffers, "taxable_income_person", pop.n_persons) if per_person else _EMPTY
     extra = _EMPTY if extra_wage is None else np.ascontiguousarray(extra_wage, dtype=np.float64)
     thresholds, rates, tax_at_thresholds = padded_brackets(p["iit.rates"])
-    args = (packed["run_start"], packed["run_size"], packed["order"], packed["first"], fixed.wage_person, extra,
-            packed["flags"], packed["age"], packed["province"], packed["sad_code"], codes["household_flags"],
+    # only earners need visiting when the others add zeros (and, with a wage bump, have no wage to add)
+    earners_only = (not per_person and packed["only_earners_contribute"]
+                    and _zero_for_non_earners(p, thresholds, rates, tax_at_thresholds)
+                    and (extra_wage is None or not (_kept(fixed, "kernel_non_earner_wage", (fixed.wage_person, fixed.earner),
+                                                          lambda: bool(np.any(fixed.wage_person[~fixed.earner])))
+                                                    or np.any(extra[~fixed.earner]))))
+    visit = visiting(pop, fixed, earners_only)
+    drawn_count, young_count = age_counts(pop, fixed, p["resident_pension.eligibility_age"], p["child_subsidy.age_limit"])
+    args = (visit["run_start"], visit["run_size"], visit["order"], visit["first"], visit["members"],
+            fixed.wage_person, extra, packed["flags"], drawn_count, young_count, packed["province"],
+            packed["sad_code"], codes["household_flags"],
             packed["size"], packed["pre_fixed"], packed["market_fixed"], pop.business_property, fixed.other_transfers,
             codes["scale_code"], codes["scale_values"],
             np.ascontiguousarray(p["social_insurance.average_wage"] * fixed.income_rel, dtype=np.float64),
@@ -421,9 +492,9 @@ def run(pop, fixed, p, top_up_by_province, household_arrays, *, extra_wage=None,
             _EMPTY if ecological is None else np.ascontiguousarray(ecological, dtype=np.float64),
             *(res.get(name, _EMPTY_BOOL if name == "dibao_eligible" else _EMPTY) for name in OUTPUTS),
             pre_pc, iit_person, taxable_person)
-    R = packed["run_size"].size
-    bounds = (packed["bounds"] if len(packed["bounds"]) - 1 == _parts(pop)
-              else run_bounds(packed["run_start"], packed["run_size"], _parts(pop)))
+    R = visit["run_size"].size
+    bounds = (visit["bounds"] if len(visit["bounds"]) - 1 == _parts(pop)
+              else run_bounds(visit["run_start"], visit["run_size"], _parts(pop)))
     if len(bounds) == 2:
         loop(0, R, persons_only, *args)
     else:
