@@ -12,7 +12,10 @@ these, so the maths never depends on the engine:
 
 Each piece is a dict of NumPy arrays: ``y`` (income), ``w`` (weight, 1 when none), and ``psu`` (a
 dense code 0..n_psu-1 of the (stratum, PSU) pair, or of the row's stratum when every unit is its own
-PSU, see :class:`DesignCodes`).
+PSU, see :class:`DesignCodes`). With ``groups=`` (the ``by`` columns of a table), ``psu`` carries the
+row's finest group cell too: code = cell * ``cell_radix`` + PSU code, ``cells`` the table of cells
+(one row per distinct combination of the group columns, sorted), so every pass yields partial sums by
+group code without another column.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ class MemorySource:
 
     name = "memory"
 
-    def __init__(self, y, w=None, *, strata=None, psu=None, chunk_rows: int = DEFAULT_CHUNK_ROWS):
+    def __init__(self, y, w=None, *, strata=None, psu=None, groups: dict | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS):
         self.y = np.asarray(y, dtype=np.float64)
         self.w = np.ones_like(self.y) if w is None else np.asarray(w, dtype=np.float64)
         self.chunk_rows = int(chunk_rows)
@@ -90,6 +93,12 @@ class MemorySource:
             self.codes = codes.astype(np.int64)
             psu_stratum = np.asarray(uniques.get_level_values(0), dtype=np.int64)
             self.design = DesignCodes(psu_stratum, np.bincount(psu_stratum), False)
+        self.cells, self.cell_radix = None, None
+        if groups:
+            frame = pd.DataFrame({k: np.asarray(v) for k, v in groups.items()})
+            self.cells = _cells_from_frame(frame, list(groups))
+            self.cell_radix = self.design.n_groups
+            self.codes = _cell_codes(frame, list(groups), self.cells) * self.cell_radix + self.codes
 
     def chunks(self) -> Iterator[dict]:
         for a in range(0, self.y.size, self.chunk_rows):
@@ -103,22 +112,41 @@ class MemorySource:
             yield {"y": self.y[idx], "w": self.w[idx], "psu": self.codes[idx]}
 
 
+def _cells_from_frame(frame: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """The sorted distinct combinations of ``groups`` (a missing label refused: it would be dropped)."""
+    bad = frame[groups].isna().any(axis=1)
+    if bool(bad.any()):
+        col = next(c for c in groups if frame[c].isna().any())
+        raise BackendError(f"group column {col!r} has missing values", column=col,
+                           hint="give the missing group a label, or filter these rows in the source")
+    return frame[groups].drop_duplicates().sort_values(groups).reset_index(drop=True)
+
+
+def _cell_codes(frame: pd.DataFrame, groups: list[str], cells: pd.DataFrame) -> np.ndarray:
+    index = pd.MultiIndex.from_frame(cells[groups])
+    return np.asarray(index.get_indexer(pd.MultiIndex.from_frame(frame[groups])), dtype=np.int64)
+
+
 def _sql_name(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
 class DuckDBSource:
     """Parquet file(s) read by DuckDB, out of core: pieces are Arrow record batches, the sort is DuckDB's
-    external sort (``memory_limit`` and ``temp_directory`` bound it; it spills to disk)."""
+    external sort (``memory_limit`` and ``temp_directory`` bound it; it spills to disk). ``path`` may
+    also be a DuckDB relation (queried on its own connection, whose settings are left alone) or a frame
+    (pandas, polars, Arrow: registered as a view)."""
 
     name = "duckdb"
 
     def __init__(self, path, income: str, weight: str | None = None, *, strata: str | None = None,
                  psu: str | None = None, memory_limit: str = "2GB", threads: int | None = None,
-                 temp_directory: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS):
+                 temp_directory: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, groups=None):
         import duckdb
 
-        paths = [str(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
+        self._rel = path if isinstance(path, duckdb.DuckDBPyRelation) else None
+        framed = self._rel is None and not isinstance(path, (str, os.PathLike, list, tuple))
+        paths = [] if (self._rel is not None or framed) else [str(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
         files = []
         for p in paths:
             if os.path.isdir(p):
@@ -127,24 +155,31 @@ class DuckDBSource:
                 files.append(p)
             else:
                 raise BackendError(f"no Parquet file or directory at {p!r}", hint="give a .parquet file or a directory of them")
-        if not files:
+        if not files and paths:
             raise BackendError(f"no .parquet files in {paths}", hint="write the data as Parquet first")
-        self.con = duckdb.connect()
-        self.con.execute(f"SET memory_limit = '{memory_limit}'")
-        self.con.execute("SET preserve_insertion_order = false")
-        if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
-        if temp_directory:
-            self.con.execute(f"SET temp_directory = '{temp_directory}'")
-        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        self.relation = f"read_parquet([{listing}])"
-        columns = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()]
-        for role, col in (("income", income), ("weight", weight), ("strata", strata), ("PSU", psu)):
+        self.con = None if self._rel is not None else duckdb.connect()
+        if self.con is not None:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+            self.con.execute("SET preserve_insertion_order = false")
+            if threads:
+                self.con.execute(f"SET threads = {int(threads)}")
+            if temp_directory:
+                self.con.execute(f"SET temp_directory = '{temp_directory}'")
+        if self._rel is not None or framed:
+            if framed:
+                self.con.register("prosperity_src", path)
+            self.relation = "prosperity_src"
+        else:
+            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            self.relation = f"read_parquet([{listing}])"
+        columns = [r[0] for r in self._q(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()]
+        groups = list(groups or [])
+        for role, col in [("income", income), ("weight", weight), ("strata", strata), ("PSU", psu)] + [("by", g) for g in groups]:
             if col is not None and col not in columns:
                 raise column_not_found(col, role, columns)
         self.chunk_rows = int(chunk_rows)
         y = f"CAST({_sql_name(income)} AS DOUBLE)"
-        w = "1.0" if weight is None else f"CAST({_sql_name(weight)} AS DOUBLE)"
+        w = "CAST(1.0 AS DOUBLE)" if weight is None else f"CAST({_sql_name(weight)} AS DOUBLE)"
         if psu is None:
             if strata is None:
                 self.design = DesignCodes(np.zeros(1, np.int64), np.array([self._count()]), True)
@@ -152,7 +187,7 @@ class DuckDBSource:
                 self.from_clause = self.relation
             else:
                 self._codes_table("strata_codes", [strata])
-                n_h = self.con.execute(f"SELECT code, count(*) FROM {self.relation} JOIN strata_codes USING ({_sql_name(strata)}) "
+                n_h = self._q(f"SELECT code, count(*) FROM {self.relation} JOIN strata_codes USING ({_sql_name(strata)}) "
                                        "GROUP BY code ORDER BY code").fetchnumpy()
                 self.design = DesignCodes(np.arange(n_h["code"].size), n_h["count_star()"].astype(np.int64), True)
                 code = "code"
@@ -160,26 +195,45 @@ class DuckDBSource:
         else:
             keys = [strata, psu] if strata is not None else [psu]
             self._codes_table("psu_codes", keys, stratum=strata)
-            table = self.con.execute("SELECT code, stratum_code FROM psu_codes ORDER BY code").fetchnumpy()
+            table = self._q("SELECT code, stratum_code FROM psu_codes ORDER BY code").fetchnumpy()
             psu_stratum = table["stratum_code"].astype(np.int64)
             self.design = DesignCodes(psu_stratum, np.bincount(psu_stratum), False)
             code = "code"
             using = ", ".join(_sql_name(k) for k in keys)
             self.from_clause = f"{self.relation} JOIN psu_codes USING ({using})"
+        self.cells, self.cell_radix = None, None
+        if groups:
+            cols = ", ".join(_sql_name(g) for g in groups)
+            nulls = self._q(f"SELECT {', '.join(f'count(*) FILTER (WHERE {_sql_name(g)} IS NULL)' for g in groups)} "
+                            f"FROM {self.relation}").fetchall()[0]
+            for g, k in zip(groups, nulls):
+                if k:
+                    raise BackendError(f"group column {g!r} has {k:,} missing value(s)", column=g,
+                                       hint="give the missing group a label, or filter these rows in the source")
+            self._q(f"CREATE OR REPLACE TEMP TABLE cell_codes AS SELECT {cols}, CAST(row_number() OVER (ORDER BY {cols}) - 1 "
+                    f"AS BIGINT) AS cell FROM (SELECT DISTINCT {cols} FROM {self.relation})").fetchall()
+            self.cells = self._q(f"SELECT {cols} FROM cell_codes ORDER BY cell").df()
+            self.cell_radix = self.design.n_groups
+            code = f"cell * {self.cell_radix} + {code}"
+            self.from_clause = f"{self.from_clause} JOIN cell_codes USING ({cols})"
         self.select = f"SELECT {y} AS y, {w} AS w, CAST({code} AS BIGINT) AS psu FROM {self.from_clause}"
         self.income = income
 
+    def _q(self, sql: str):
+        """A relation for ``sql`` on the source's connection (a user's relation is the view ``prosperity_src``)."""
+        return self._rel.query("prosperity_src", sql) if self._rel is not None else self.con.sql(sql)
+
     def _count(self) -> int:
-        return int(self.con.execute(f"SELECT count(*) FROM {self.relation}").fetchall()[0][0])
+        return int(self._q(f"SELECT count(*) FROM {self.relation}").fetchall()[0][0])
 
     def _codes_table(self, name: str, keys: list[str], stratum: str | None = None) -> None:
         cols = ", ".join(_sql_name(k) for k in keys)
         stratum_code = (f"dense_rank() OVER (ORDER BY {_sql_name(stratum)}) - 1" if stratum is not None else "0")
-        self.con.execute(f"CREATE TEMP TABLE {name} AS SELECT {cols}, CAST(row_number() OVER (ORDER BY {cols}) - 1 AS BIGINT) AS code, "
-                         f"CAST({stratum_code} AS BIGINT) AS stratum_code FROM (SELECT DISTINCT {cols} FROM {self.relation})")
+        self._q(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols}, CAST(row_number() OVER (ORDER BY {cols}) - 1 AS BIGINT) AS code, "
+                f"CAST({stratum_code} AS BIGINT) AS stratum_code FROM (SELECT DISTINCT {cols} FROM {self.relation})").fetchall()
 
     def _batches(self, sql: str) -> Iterator[dict]:
-        relation = self.con.sql(sql)
+        relation = self._q(sql)
         reader = (relation.to_arrow_reader(self.chunk_rows) if hasattr(relation, "to_arrow_reader")
                   else relation.fetch_arrow_reader(self.chunk_rows))  # duckdb < 1.4
         for batch in reader:
@@ -205,7 +259,7 @@ class DaskSource:
 
     def __init__(self, frame, income: str, weight: str | None = None, *, strata: str | None = None,
                  psu: str | None = None, bucket_rows: int | None = None, spill_dir: str | None = None,
-                 window: int | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS):
+                 window: int | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, groups=None):
         from . import dask_sort
 
         self.chunk_rows = int(chunk_rows)
@@ -215,7 +269,16 @@ class DaskSource:
         for role, col in (("income", income), ("weight", weight), ("strata", strata), ("PSU", psu)):
             if col is not None and col not in columns:
                 raise column_not_found(col, role, [str(c) for c in columns])
+        groups = list(groups or [])
+        for col in groups:
+            if col not in columns:
+                raise column_not_found(col, "by", [str(c) for c in columns])
         keep = [c for c in (income, weight, strata, psu) if c is not None]
+        self.cells, self.cell_radix = None, None
+        cell = None
+        if groups:  # the finest group cell of each row, before the design's encoding drops its columns
+            self.cells = _cells_from_frame(frame[groups].map_partitions(pd.DataFrame.drop_duplicates).compute(), groups)
+            cell = frame[groups].map_partitions(_cell_codes, groups, self.cells, meta=("cell", "int64"))
         df = frame[list(dict.fromkeys(keep))]
         rename = {income: "y"} | ({weight: "w"} if weight else {})
         df = df.rename(columns=rename)
@@ -246,6 +309,9 @@ class DaskSource:
             tables = dask.delayed((levels, pair_keys), pure=True).persist()  # on a cluster: sent once, not per task
             df = df.map_partitions(_encode_pairs, keys, tables, meta=df._meta.drop(columns=keys).assign(psu=np.int64(0)))
             self.design = DesignCodes(stratum.astype(np.int64), np.bincount(stratum), False)
+        if cell is not None:
+            self.cell_radix = self.design.n_groups
+            df = df.assign(psu=(cell * self.cell_radix + df["psu"]).astype("int64"))
         self.frame = df[["y", "w", "psu"]]
         self.spill = dask_sort.SpilledFrame(self.frame, self._income, **spill)
 
@@ -301,7 +367,7 @@ def _encode_pairs(part: pd.DataFrame, keys: list[str], tables) -> pd.DataFrame:
 
 
 def open_source(data, income: str, weight: str | None = None, *, strata=None, psu=None, backend: str | None = None,
-                **options):
+                groups=None, **options):
     """The source for ``data``: a Parquet path or directory (DuckDB), a Dask dataframe (Dask), or a pandas
     frame / dict of arrays (memory); ``backend`` names it explicitly."""
     kind = backend
@@ -313,13 +379,17 @@ def open_source(data, income: str, weight: str | None = None, *, strata=None, ps
         else:
             kind = "memory"
     if kind == "duckdb":
-        return DuckDBSource(data, income, weight, strata=strata, psu=psu, **options)
+        return DuckDBSource(data, income, weight, strata=strata, psu=psu, groups=groups, **options)
     if kind == "dask":
-        return DaskSource(data, income, weight, strata=strata, psu=psu, **options)
+        return DaskSource(data, income, weight, strata=strata, psu=psu, groups=groups, **options)
     if kind == "memory":
         get = (lambda c: None if c is None else np.asarray(data[c]))
         for role, col in (("income", income), ("weight", weight), ("strata", strata), ("PSU", psu)):
             if col is not None and col not in data:
                 raise column_not_found(col, role, [str(c) for c in data])
-        return MemorySource(get(income), get(weight), strata=get(strata), psu=get(psu), **options)
+        for col in groups or ():
+            if col not in data:
+                raise column_not_found(col, "by", [str(c) for c in data])
+        return MemorySource(get(income), get(weight), strata=get(strata), psu=get(psu),
+                            groups={c: get(c) for c in groups} if groups else None, **options)
     raise BackendError(f"unknown backend {backend!r}", hint="use 'memory', 'duckdb' or 'dask'")

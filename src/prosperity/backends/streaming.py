@@ -1,37 +1,49 @@
-"""Exact measures and linearized standard errors over a stream of pieces, in at most three passes.
+"""Exact measures and linearized standard errors over a stream of pieces, for the whole sample and
+every group of a breakdown at once, in at most three passes.
 
 The estimators are those of the in-memory kernels (``prosperity.measures``, laeken/Eurostat
-conventions), rewritten so that no pass holds more than one piece of the data:
+conventions), rewritten so that no pass holds more than one piece of the data. A *domain* is the whole
+sample or one group of a breakdown (``by=``); every row belongs to the whole sample and to one group of
+each breakdown, so one pass serves every table:
 
-- pass 1, any order: totals (N = sum w, Y = sum w y, sum w y^a, sum w y ln y, ...), and per PSU the
-  totals of every *basis* term of the order-free measures' linearized variables;
-- pass 2, ascending income (only when a rank-based measure is asked): the Gini's running sums carried
-  from piece to piece (C_k = sum_{j<=k} w_j, Ycum_k = sum_{j<=k} w_j y_j) and the exact weighted
-  quantiles (j = min{j : C_j >= pN}, the average with the next unit when C_j = pN: Eurostat);
-- pass 3, any order (only for quantile-based measures): the indicator terms 1{y <= q} and the kernel
-  densities f(q), now that the quantiles are known.
+- pass 1, any order: per domain the totals N = sum w, Y = sum w y, sum w y^a, sum w y ln y, ... and
+  per (domain, PSU) the totals of every *basis* term of the order-free measures' linearized variables
+  (decomposable measures: partial sums by group code);
+- pass 2, ascending income (only when a rank-based measure is asked): per domain the running sums
+  C_k = sum_{j<=k} w_j and Ycum_k = sum_{j<=k} w_j y_j carried from piece to piece (per-group sorted
+  runs cut from the one global sort), the Gini's sums, the exact weighted quantiles (j = min{j : C_j >=
+  pN}, Eurostat's average with the next unit of the same group when C_j = pN) and the Lorenz
+  boundaries;
+- pass 3, any order (only when a threshold depends on a quantile): the indicator terms 1{y <= q},
+  y 1{y <= q}, the poverty terms at a relative line, the middle-class band and the kernel densities
+  f(x), now that the thresholds are known.
 
-Linearized variables as sums of bases with coefficients known at the end. Every u below is
-u_k = sum_i c_i b_i(k) with basis terms b_i computed row by row and coefficients c_i from the totals
-(Deville 1999; the formulas are those of the kernels' docstrings):
+Linearized variables as sums of bases with coefficients known at the end: u_k = sum_i c_i b_i(k)
+(Deville 1999; the formulas of the kernels' docstrings), e.g.
 
     mean:        u = (y - mu) / N                                   bases y, 1
     GE(a):       u = [z^a - a R z + (a - 1) R] / (N a (a - 1)),  z = y / mu      bases y^a, y, 1
-    Theil T:     u = [z (ln z - T - 1) + 1] / N                     bases y ln y, y, 1
-    MLD:         u = [z - 1 - ln z - MLD] / N                       bases y, ln y, 1
-    Atkinson:    u = -(1 - A) [(z^(1-e) / m - 1) / (1 - e) - (z - 1)] / N      bases y^(1-e), y, 1
-    FGT(a) at z: u = (1{y < z} g^a - P) / N,  g = 1 - y / z       bases 1{y<z} g^a, 1
     Gini:        u = 2 (y C - Ycum + Y) / (N Y) - (G + 1) (1 / N + y / Y)       bases yC - Ycum, 1, y
     quantile p:  u = -(1{y <= q} - p) / (N f(q))                    bases 1{y<=q}, 1
-    ARPR:        u = (1{y < t} - H) / N + f(t) 0.6 u_median,  t = 0.6 x median
+    T(p):        u_T = y 1{y <= q} - q (1{y <= q} - p)               bases y 1{y<=q}, 1{y<=q}, 1
+    S80/S20:     u = [y - u_T(.8) - QSR u_T(.2)] / T(.2)  (Palma: .9, .4; shares, Lorenz: quotient rule)
+    FGT(a) at z: u = (1{y < z} g^a - P) / N + (dP/dz) c u_median(reference)   (relative line z = c m)
 
-The variance of sum w u is the with-replacement estimator over PSUs within strata: the per-PSU totals
-of w b_i are accumulated once, t_c = sum_i c_i T_ci. When every row is its own PSU (no PSU column),
-the stream accumulates per stratum sum w b_i and sum (w b_i)(w b_j) instead, and
-V = sum_h n_h/(n_h - 1) [sum t^2 - (sum t)^2 / n_h] follows exactly from them.
+A group measured against the whole sample's line carries the line's own error as a term on the whole
+sample's bases (Osier 2009), exactly as :func:`prosperity.measure` does.
 
-Kernel density for quantiles' SEs: Gaussian, h = 0.79 IQR N^(-1/5) (quartiles by the same Eurostat
-rule), truncated at |x - y| <= 8 h as in :func:`prosperity.measures.quantiles.kernel_density_at`.
+Variance of a domain total sum w u: the with-replacement estimator over PSUs within strata, units
+outside the domain contributing 0: the per-(domain, PSU) totals of w b_i are accumulated once,
+t = sum_i c_i T_i, V = sum_h c_h [sum t^2 - (sum t)^2 / n_h] with c_h = n_h / (n_h - 1) (lonely PSUs
+as ``lonely_psu``). When every row is its own PSU (no PSU column), the stream accumulates per
+(domain, stratum) sum w b_i and sum (w b_i)(w b_j) for the pairs of bases a measure combines, and
+V follows exactly from them (the in-memory ``_DomainVariance`` formula).
+
+Kernel density for the SEs of quantile-based measures: Gaussian, h = 0.79 IQR N^(-1/5) per domain
+(quartiles by the Eurostat rule), over |x - y| within 8 h, as
+:func:`prosperity.measures.quantiles.kernel_density_at`.
+
+Memory: O(piece + domains x PSUs x bases); the rows are never collected.
 """
 
 from __future__ import annotations
@@ -45,11 +57,925 @@ import pandas as pd
 
 from .sources import BackendError, DesignCodes
 
-STREAM_MEASURES = ("mean", "median", "quantile", "gini", "theil", "mld", "ge", "atkinson", "fgt", "headcount",
-                   "pgap", "arpt", "arpr")
+# measures the streaming backends compute (names of the registry, prosperity.measures.catalog)
+STREAM_MEASURES = ("mean", "median", "quantile", "qratio", "p90p10", "p90p50", "p50p10", "gini", "theil", "mld",
+                   "ge", "atkinson", "fgt", "headcount", "pgap", "watts", "arpt", "arpr", "qsr", "palma", "share",
+                   "lorenz", "glorenz", "middle_abs", "middle_abs_income", "middle_rel", "middle_rel_income")
 _TIE_RTOL = 1e-12
 _KERNEL_REACH = 8.0
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
+_RATIOS = {"p90p10": (0.9, 0.1), "p90p50": (0.9, 0.5), "p50p10": (0.5, 0.1)}
+
+
+# ============================================================================ request and rows
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One breakdown: the whole sample (``cols == ()``, one group) or the groups of ``cols``;
+    ``gmap[cell]`` is the group of each finest cell of the source (None for the whole sample)."""
+
+    cols: tuple[str, ...]
+    keys: tuple[tuple, ...]
+    gmap: np.ndarray | None
+    offset: int = 0  # index of the layer's first domain
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What to estimate: ``measures`` as (label, registry name, parameters), the line and its rule."""
+
+    measures: tuple[tuple[str, str, dict], ...]
+    line_kind: str | None = None  # "absolute" | "relative" | None
+    line_value: float | None = None  # absolute line
+    relative_line: float = 0.6
+    relative_to: str = "median"
+    line_within_groups: bool = False
+    inclusive: bool | None = None  # poor: y <= z (True), y < z (False), each measure's own (None)
+    se: bool = True
+    lonely_psu: str = "fail"
+    conventions: dict = field(default_factory=dict)
+
+
+@dataclass
+class StreamRow:
+    layer: int
+    group: int
+    label: str
+    value: float
+    var: float
+    n: int
+    wsum: float
+    line: float | None
+    undefined: str | None = None
+
+
+@dataclass
+class StreamOutput:
+    rows: list
+    passes: int
+    n: int
+    national: dict  # whole-sample statistics used by lines: median, mean, line
+
+
+# ============================================================================ bases
+
+
+def _point_pass(pt: str) -> int:
+    return 1 if pt.startswith("abs") or pt == "zabs" else 3
+
+
+def _basis_pass(b: tuple) -> int:
+    kind = b[0]
+    if kind == "gini":
+        return 2
+    if kind in ("le", "lt", "yle", "ylt", "ydle", "ydlt"):
+        return _point_pass(b[1])
+    if kind in ("fgt", "fgtd", "watts", "poor"):
+        return _point_pass(b[-1])
+    if kind in ("band", "yband"):
+        return max(_point_pass(b[1]), _point_pass(b[2]))
+    return 1
+
+
+def _basis_values(b: tuple, y: np.ndarray, x) -> np.ndarray | float:
+    """Values of basis ``b`` for the rows of a piece; ``x(pt)``: the threshold of point ``pt`` per row."""
+    kind = b[0]
+    if kind == "one":
+        return 1.0
+    if kind == "y":
+        return y
+    if kind == "pow":
+        return y ** b[1]
+    if kind == "ylny":  # y ln(y / K), K a fixed scale near the mean (less cancellation in u)
+        k = x("K")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / k), 0.0)
+    if kind == "lny":  # ln(y / K)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(y / x("K"))
+    if kind == "le":
+        return (y <= x(b[1])).astype(np.float64)
+    if kind == "lt":
+        return (y < x(b[1])).astype(np.float64)
+    if kind == "yle":
+        return np.where(y <= x(b[1]), y, 0.0)
+    if kind == "ylt":
+        return np.where(y < x(b[1]), y, 0.0)
+    if kind == "ydle":  # (y - q) 1{y <= q}: u_T's indicator part in one term (no cancellation between two)
+        q = x(b[1])
+        return np.where(y <= q, y - q, 0.0)
+    if kind == "ydlt":
+        q = x(b[1])
+        return np.where(y < q, y - q, 0.0)
+    if kind in ("fgt", "fgtd", "watts", "poor"):
+        incl, z = b[-2], x(b[-1])
+        poor = (y <= z) if incl else (y < z)
+        if kind == "poor":
+            return poor.astype(np.float64)
+        if kind == "watts":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(poor, np.log(z / np.where(poor, y, 1.0)), 0.0)
+        a = b[1]
+        g = 1.0 - y / z
+        if kind == "fgt":
+            return poor.astype(np.float64) if a == 0 else np.where(poor, np.maximum(g, 0.0) ** a, 0.0)
+        keep = poor & (g > 0) if a < 1 else poor  # g^(a-1) is infinite at g = 0 when a < 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(keep, np.where(keep, g, 1.0) ** (a - 1.0) * (y / z), 0.0)
+    if kind == "band":
+        return ((y >= x(b[1])) & (y < x(b[2]))).astype(np.float64)
+    if kind == "yband":
+        return np.where((y >= x(b[1])) & (y < x(b[2])), y, 0.0)
+    raise AssertionError(b)  # pragma: no cover
+
+
+# ============================================================================ what each measure needs
+
+
+def _poor_rule(name: str, inclusive: bool | None) -> bool:
+    return bool(inclusive) if inclusive is not None and name in ("fgt", "headcount", "pgap", "watts", "arpr") else False
+
+
+class _Needs:
+    """Per measure: the bases (own domain / reference domain), quantiles, Lorenz boundaries, points and
+    densities it needs; filled once before the passes."""
+
+    def __init__(self, spec: StreamSpec):
+        self.spec = spec
+        self.own: set = {("one",), ("y",)}
+        self.ref: set = set()  # bases the line's own error needs on the reference domain
+        self.blocks: list[tuple[frozenset, frozenset]] = []  # (own bases, ref bases) combined by one measure
+        self.quantiles: set = set()
+        self.lorenz: set = set()
+        self.points: set = set()  # threshold points whose per-domain value is set after pass 2 (or at start)
+        self.densities: set = set()
+        self.gini = False
+        for _, name, params in spec.measures:
+            own, ref = self._measure(name, params)
+            self.own |= own
+            self.ref |= ref
+            self.blocks.append((frozenset(own), frozenset(ref)))
+        if self.densities:
+            self.quantiles |= {0.25, 0.75}
+
+    def _line_ref(self, which: str) -> set:
+        """Bases of u_which (median or mean) on the reference domain, for a line's own error."""
+        if which == "median":
+            self.quantiles.add(0.5)
+            self.points.add("q0.5")
+            if self.spec.se:
+                self.densities.add("q0.5")
+            return {("le", "q0.5"), ("one",)}
+        return {("y",), ("one",)}
+
+    def _share_total(self, p: float, convention: str) -> set:
+        if p in (0.0, 1.0):
+            return {("y",)}
+        if convention == "fractional":
+            self.lorenz.add(p)
+            pt = f"L{p!r}"
+            self.points.add(pt)
+            return {("ydlt", pt), ("one",), ("y",)}
+        self.quantiles.add(p)
+        pt = f"q{p!r}"
+        self.points.add(pt)
+        return {("ydle", pt), ("yle", pt), ("one",), ("y",)}
+
+    def _measure(self, name: str, p: dict) -> tuple[set, set]:
+        spec, se = self.spec, self.spec.se
+        base = {("y",), ("one",)}
+        if name == "mean":
+            return base, set()
+        if name in ("median", "quantile", "arpt"):
+            q = 0.5 if name != "quantile" else float(p["p"])
+            self.quantiles.add(q)
+            self.points.add(f"q{q!r}")
+            if se:
+                self.densities.add(f"q{q!r}")
+            return {("le", f"q{q!r}"), ("one",)}, set()
+        if name in ("qratio", *_RATIOS):
+            a, b = _RATIOS.get(name) or (float(p["p_top"]), float(p["p_bottom"]))
+            out = {("one",)}
+            for q in (a, b):
+                self.quantiles.add(q)
+                self.points.add(f"q{q!r}")
+                if se:
+                    self.densities.add(f"q{q!r}")
+                out.add(("le", f"q{q!r}"))
+            return out, set()
+        if name == "gini":
+            self.gini = True
+            return {("gini",), ("one",), ("y",)}, set()
+        if name in ("ge", "theil", "mld", "atkinson"):
+            return base | self._entropy_bases(name, p), set()
+        if name in ("qsr", "palma", "share", "lorenz", "glorenz"):
+            conv = spec.conventions.get(name, "fractional" if name in ("lorenz", "glorenz") else "eurostat")
+            ps = {"qsr": (0.8, 0.2), "palma": (0.9, 0.4)}.get(name) or (
+                (float(p["p1"]), float(p["p2"])) if name == "share" else (float(p["p"]),))
+            out = set(base)
+            for q in ps:
+                out |= self._share_total(q, conv)
+            return out, set()
+        if name in ("fgt", "headcount", "pgap", "watts"):
+            incl = _poor_rule(name, spec.inclusive)
+            pt = "zabs" if spec.line_kind == "absolute" else "z"
+            self.points.add(pt)
+            a = {"headcount": 0.0, "pgap": 1.0}.get(name, float(p.get("alpha", 0.0)))
+            if name == "watts":
+                own = {("watts", incl, pt), ("poor", incl, pt), ("one",)}
+            else:
+                own = {("fgt", a, incl, pt), ("one",)}
+                if a != 0:
+                    own.add(("fgtd", a, incl, pt))
+            ref = set()
+            if spec.line_kind != "absolute" and se:
+                if a == 0 and name != "watts":
+                    self.densities.add(pt)
+                ref = self._line_ref(spec.relative_to)
+            return own, ref
+        if name == "arpr":
+            f = float(p.get("fraction", 0.6))
+            incl = _poor_rule(name, spec.inclusive)
+            pt = f"t{f!r}"
+            self.points.add(pt)
+            ref = set()
+            if se:
+                self.densities.add(pt)
+                ref = self._line_ref("median")
+            self.quantiles.add(0.5)
+            return {("fgt", 0.0, incl, pt), ("one",)}, ref
+        if name in ("middle_abs", "middle_abs_income"):
+            lo, hi = f"abs{float(p['lower'])!r}", f"abs{float(p['upper'])!r}"
+            self.points |= {lo, hi}
+            own = {("band", lo, hi), ("one",)} if name == "middle_abs" else {("yband", lo, hi), ("y",)}
+            return own, set()
+        if name in ("middle_rel", "middle_rel_income"):
+            a, b = float(p["lower"]), float(p["upper"])
+            lo, hi = f"m{a!r}", f"m{b!r}"
+            self.points |= {lo, hi}
+            self.quantiles.add(0.5)
+            own = {("band", lo, hi), ("one",)} if name == "middle_rel" else {("yband", lo, hi), ("y",)}
+            ref = set()
+            if se:
+                self.densities |= ({lo} if a > 0 else set()) | {hi}
+                ref = self._line_ref("median")
+            return own, ref
+        raise AssertionError(name)  # pragma: no cover
+
+    def _entropy_bases(self, name: str, p: dict) -> set:
+        if name == "theil" or (name == "ge" and float(p["alpha"]) == 1.0):
+            return {("ylny",)}
+        if name == "mld" or (name == "ge" and float(p["alpha"]) == 0.0) or (name == "atkinson" and float(p["epsilon"]) == 1.0):
+            return {("lny",)}
+        if name == "ge":
+            return {("pow", float(p["alpha"]))}
+        return {("pow", 1.0 - float(p["epsilon"]))}
+
+    @property
+    def need_sorted(self) -> bool:
+        return self.gini or bool(self.quantiles) or bool(self.lorenz)
+
+
+# ============================================================================ accumulation
+
+
+class _Accumulator:
+    """Totals of w x basis per (domain, PSU) -- or per (domain, stratum) with the pair sums when every
+    row is its own PSU -- and per-domain scalars (N, Y, n, densities, the Gini's sum)."""
+
+    def __init__(self, design: DesignCodes, n_domains: int, se: bool):
+        self.design = design
+        self.unit = design.unit_psus
+        self.P = design.n_groups if se else 1
+        self.D = n_domains
+        self.se = se
+        self.T: dict = {}
+        self.pairs: dict = {}
+
+    def add(self, key, dom: np.ndarray, psu: np.ndarray, x) -> None:
+        idx = dom * self.P + psu
+        if np.isscalar(x):
+            part = np.bincount(idx, minlength=self.D * self.P) * float(x)
+        else:
+            part = np.bincount(idx, weights=x, minlength=self.D * self.P)
+        acc = self.T.get(key)
+        self.T[key] = part if acc is None else acc + part
+
+    def add_pair(self, key, dom, h, xa, xb, lo: int, hi: int, ref: bool) -> None:
+        """Merge one piece into the centred co-moments of x_a 1{k in d} and x_b (1{k in d}, or every row
+        when ``ref``) per (domain, stratum), over **all** rows of the stratum (outside the domain x = 0),
+        Chan, Golub & LeVeque (1979): no cancellation from the means. Domains ``lo..hi-1`` (one layer)."""
+        H = self.P
+        nb = np.bincount(h, minlength=H).astype(np.float64)
+        cell = dom * H + h
+        size = self.D * H
+        nb_full = np.tile(nb, self.D)
+        safe = np.where(nb_full > 0, nb_full, 1.0)
+        ma = np.bincount(cell, weights=xa, minlength=size) / safe
+        if ref:  # x_b on every row: its stratum mean, the same for every domain
+            mbh = np.bincount(h, weights=xb, minlength=H) / np.where(nb > 0, nb, 1.0)
+            mb = np.tile(mbh, self.D)
+            m2 = np.bincount(cell, weights=xa * (xb - mbh[h]), minlength=size)
+        else:
+            mb = np.bincount(cell, weights=xb, minlength=size) / safe
+            nbd = np.bincount(cell, minlength=size)
+            m2 = np.bincount(cell, weights=(xa - ma[cell]) * (xb - mb[cell]), minlength=size) + (nb_full - nbd) * ma * mb
+        sl = slice(lo * H, hi * H)
+        state = self.pairs.get(key)
+        if state is None:
+            state = self.pairs[key] = [np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size)]
+        n0, ma0, mb0, m20 = state
+        seen = np.zeros(size, bool)
+        seen[sl] = nb_full[sl] > 0
+        n1 = n0 + np.where(seen, nb_full, 0.0)
+        f = np.where(seen, nb_full / np.where(n1 > 0, n1, 1.0), 0.0)
+        da, db = ma - ma0, mb - mb0
+        state[3] = m20 + np.where(seen, m2 + da * db * n0 * f, 0.0)
+        state[1] = ma0 + np.where(seen, da * f, 0.0)
+        state[2] = mb0 + np.where(seen, db * f, 0.0)
+        state[0] = n1
+
+    def total(self, basis, d: int) -> float:
+        return float(self.T[basis].reshape(self.D, self.P)[d].sum())
+
+    def totals(self, basis) -> np.ndarray:
+        return self.T[basis].reshape(self.D, self.P).sum(axis=1)
+
+    def psu_totals(self, basis, d: int) -> np.ndarray:
+        return self.T[basis].reshape(self.D, self.P)[d]
+
+    def pair(self, a, b, scope: str, d: int) -> np.ndarray:
+        """Centred co-moment per stratum of domain d (see :meth:`add_pair`)."""
+        key = (a, b, scope) if (a, b, scope) in self.pairs else (b, a, scope)
+        return self.pairs[key][3].reshape(self.D, self.P)[d]
+
+
+def _stratum_factors(design: DesignCodes, lonely_psu: str, strata_name: str | None):
+    """(c_h, centre_h) of the with-replacement estimator, lonely PSUs as ``lonely_psu`` (the in-memory
+    ``_DomainVariance`` rule: 'adjust' centres at 0 with factor 1, 'remove' / 'certainty' contribute 0)."""
+    from ..io.errors import single_psu_strata
+
+    n_h = design.n_h.astype(np.float64)
+    single = n_h == 1
+    if single.any() and lonely_psu == "fail":
+        raise single_psu_strata([str(int(i)) for i in np.flatnonzero(single)[:5]], int(single.sum()), strata_name,
+                                "unit" if design.unit_psus else "PSU")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c_h = np.where(single, 1.0 if lonely_psu == "adjust" else 0.0, n_h / np.maximum(n_h - 1, 1))
+    centre = np.where(single, 0.0, 1.0 / np.maximum(n_h, 1))
+    return c_h, centre
+
+
+# ============================================================================ the passes
+
+
+def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None, *, strata_name: str | None = None,
+                    income: str = "income", domain_check=None) -> StreamOutput:
+    """Every measure of ``spec`` for every domain of ``layers`` (default: the whole sample), values and
+    variances, in at most three passes over ``source`` (see the module docstring)."""
+    if layers is None:
+        layers = [Layer((), ((),), None)]
+    offset, laid = 0, []
+    for L in layers:
+        laid.append(Layer(L.cols, L.keys, L.gmap, offset))
+        offset += len(L.keys)
+    layers, D = laid, offset
+    needs = _Needs(spec)
+    design = source.design
+    radix = getattr(source, "cell_radix", None)
+    acc = _Accumulator(design, D, spec.se)
+    unit_pairs = spec.se and design.unit_psus
+    all_bases = needs.own | needs.ref
+    if layers[0].gmap is not None:  # pragma: no cover - internal
+        raise AssertionError("the whole sample is the first layer")
+    by_pass = {k: sorted((b for b in all_bases if _basis_pass(b) == k), key=repr) for k in (1, 2, 3)}
+    # the pairs of bases a measure combines (unit PSUs): own x own and own x ref on every layer
+    pair_list: dict[int, set] = {1: set(), 2: set(), 3: set()}
+    if unit_pairs:
+        for own, ref in needs.blocks:
+            group = sorted(own | ref, key=repr)
+            for i, a in enumerate(group):
+                for b in group[i:]:
+                    k = max(_basis_pass(a), _basis_pass(b))
+                    pair_list[k].add((a, b, "own"))
+            for a in sorted(own, key=repr):
+                for b in sorted(ref, key=repr):
+                    pair_list[max(_basis_pass(a), _basis_pass(b))].add((a, b, "ref"))
+    for k in pair_list:
+        pair_list[k] = sorted(pair_list[k], key=repr)
+        if k != 2 and any(a[0] == "gini" or b[0] == "gini" for a, b, _ in pair_list[k]):  # pragma: no cover
+            raise AssertionError("the Gini basis pairs only in the sorted pass")
+
+    points: dict[str, np.ndarray] = {}
+    for pt in needs.points:
+        if pt == "zabs":
+            points[pt] = np.full(D, float(spec.line_value))
+        elif pt.startswith("abs"):
+            points[pt] = np.full(D, float(pt[3:]))
+
+    def domains(cell):
+        for L in layers:
+            if L.gmap is None:
+                yield L, None
+            else:
+                yield L, L.offset + L.gmap[cell]
+
+    def piece(ch):
+        y, w, code = ch["y"], ch["w"], np.asarray(ch["psu"], dtype=np.int64)
+        if radix:
+            cell = code // radix
+            psu = code - cell * radix
+        else:
+            cell, psu = None, code
+        if not spec.se:
+            psu = np.zeros(y.size, np.int64)
+        return y, w, cell, psu
+
+    def accumulate(k, y, w, cell, psu):
+        whole_vals: dict = {}
+        zeros = np.zeros(y.size, np.int64)
+        for L, dom in domains(cell):
+            d = zeros if dom is None else dom
+
+            def x(pt, d=d):
+                return points[pt][d]
+
+            vals = {b: _basis_values(b, y, x) for b in by_pass[k] if b[0] != "gini"}
+            if dom is None:
+                whole_vals = vals
+            for b, v in vals.items():
+                acc.add(b, d, psu, w * v if not np.isscalar(v) else w * float(v))
+            if unit_pairs:
+                for a, b, scope in pair_list[k]:
+                    if scope == "ref" and dom is None:
+                        continue
+                    va = vals.get(a)
+                    if va is None:
+                        va = _basis_values(a, y, x)
+                    src = whole_vals if scope == "ref" else vals
+                    vb = src.get(b)
+                    if vb is None:
+                        vb = _basis_values(b, y, (lambda pt: points[pt][0]) if scope == "ref" else x)
+                    acc.add_pair((a, b, scope), d, psu, w * va, w * vb, L.offset, L.offset + len(L.keys), scope == "ref")
+
+    # ---- pass 1: totals and the order-free bases
+    n = 0
+    N = np.zeros(D)
+    Y = np.zeros(D)
+    cnt = np.zeros(D, np.int64)
+    y_min = math.inf
+    bad_y = bad_w = 0
+    n_nonpos = n_neg = 0
+    for ch in source.chunks():
+        y, w, cell, psu = piece(ch)
+        bad_y += int(np.count_nonzero(~np.isfinite(y)))
+        bad_w += int(np.count_nonzero(~(np.isfinite(w) & (w > 0))))
+        if bad_y or bad_w or not y.size:
+            continue
+        n += y.size
+        y_min = min(y_min, float(y.min()))
+        if "K" not in points:  # the scale of y ln(y/K), ln(y/K): the first piece's mean income (exact powers of 2)
+            m = float(np.mean(y))
+            points["K"] = np.full(D, 2.0 ** math.frexp(m)[1] if m > 0 and math.isfinite(m) else 1.0)
+        n_nonpos += int(np.count_nonzero(y <= 0))
+        n_neg += int(np.count_nonzero(y < 0))
+        for L, dom in domains(cell):
+            if dom is None:
+                N[0] += float(w.sum())
+                Y[0] += float(np.dot(w, y))
+                cnt[0] += y.size
+            else:
+                N += np.bincount(dom, weights=w, minlength=D)
+                Y += np.bincount(dom, weights=w * y, minlength=D)
+                cnt += np.bincount(dom, minlength=D)
+        accumulate(1, y, w, cell, psu)
+    if bad_y or bad_w:
+        raise BackendError(f"{bad_y} row(s) with a missing or non-finite income and {bad_w} row(s) with a zero, negative "
+                           "or missing weight", hint="clean or filter them in the source (say how many you drop); "
+                           "the streaming backends never drop rows silently")
+    if n == 0:
+        raise BackendError("the source has no rows")
+    if domain_check is not None:
+        domain_check(n_nonpos, n_neg, y_min)
+    passes = 1
+
+    # ---- pass 2: ascending incomes (Gini, quantiles, Lorenz boundaries), per-domain running sums
+    qs = sorted(needs.quantiles)
+    lps = sorted(needs.lorenz)
+    quant = {p: np.full(D, np.nan) for p in qs}
+    found = {p: np.zeros(D, bool) for p in qs}
+    pending = {p: {} for p in qs}
+    lor_T = {p: np.full(D, np.nan) for p in lps}
+    lor_q = {p: np.full(D, np.nan) for p in lps}
+    lor_found = {p: np.zeros(D, bool) for p in lps}
+    last = np.full(D, np.nan)
+    last_c = np.zeros(D)  # C and Ycum before the last unit seen of each domain (Lorenz fallback j = n - 1)
+    last_yc = np.zeros(D)
+    s_gini = np.zeros(D)
+    if needs.need_sorted:
+        passes += 1
+        carry_c = np.zeros(D)
+        carry_yc = np.zeros(D)
+        for ch in source.sorted_chunks():
+            y, w, cell, psu = piece(ch)
+            if not y.size:
+                continue
+            for L, dom in domains(cell):
+                if dom is None:
+                    order = None
+                    ds = np.full(y.size, L.offset, np.int64)
+                    ys, ws, ps = y, w, psu
+                    starts = np.array([0])
+                else:
+                    order = np.argsort(dom, kind="stable")
+                    ds, ys, ws, ps = dom[order], y[order], w[order], psu[order]
+                    starts = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1]])
+                ends = np.r_[starts[1:], ds.size] - 1
+                wy = ws * ys
+                cw = np.empty(ds.size)
+                yc = np.empty(ds.size)
+                for a, b in zip(starts.tolist(), (ends + 1).tolist()):  # each domain's run: its own cumulative sums
+                    dd = ds[a]
+                    np.cumsum(ws[a:b], out=cw[a:b])
+                    cw[a:b] += carry_c[dd]
+                    np.cumsum(wy[a:b], out=yc[a:b])
+                    yc[a:b] += carry_yc[dd]
+                first_of = {int(ds[s]): int(s) for s in starts}
+                for p in qs:
+                    for d in [d for d in pending[p] if d in first_of]:
+                        quant[p][d] = 0.5 * (pending[p].pop(d) + float(ys[first_of[d]]))
+                    target = p * N[ds]
+                    hit = np.flatnonzero((cw >= target * (1 - _TIE_RTOL)) & ~found[p][ds])
+                    if hit.size:
+                        doms, first = np.unique(ds[hit], return_index=True)
+                        for d, j in zip(doms.tolist(), hit[first].tolist()):
+                            found[p][d] = True
+                            if abs(cw[j] - p * N[d]) <= _TIE_RTOL * N[d]:
+                                if j + 1 < ds.size and ds[j + 1] == d:
+                                    quant[p][d] = 0.5 * (float(ys[j]) + float(ys[j + 1]))
+                                else:
+                                    pending[p][d] = float(ys[j])
+                            else:
+                                quant[p][d] = float(ys[j])
+                for p in lps:
+                    m = p * N[ds]
+                    hit = np.flatnonzero((cw >= m) & ~lor_found[p][ds])
+                    if hit.size:
+                        doms, first = np.unique(ds[hit], return_index=True)
+                        j = hit[first]
+                        lor_found[p][doms] = True
+                        lor_q[p][doms] = ys[j]
+                        lor_T[p][doms] = (yc[j] - wy[j]) + (p * N[doms] - (cw[j] - ws[j])) * ys[j]
+                if needs.gini:
+                    s_gini += np.bincount(ds, weights=wy * (2.0 * cw - ws), minlength=D)
+                    acc.add(("gini",), ds, ps, ws * (ys * cw - yc))
+                    if unit_pairs:
+                        for a, b, scope in pair_list[2]:
+                            if scope == "ref":
+                                continue
+                            va = ws * (ys * cw - yc) if a[0] == "gini" else ws * _basis_values(a, ys, None)
+                            vb = ws * (ys * cw - yc) if b[0] == "gini" else ws * _basis_values(b, ys, None)
+                            acc.add_pair((a, b, scope), ds, ps, va, vb, L.offset, L.offset + len(L.keys), False)
+                e = ds[ends]
+                last[e] = ys[ends]
+                last_c[e] = cw[ends] - ws[ends]
+                last_yc[e] = yc[ends] - wy[ends]
+                carry_c[e] = cw[ends]
+                carry_yc[e] = yc[ends]
+        for p in qs:
+            for d, v in pending[p].items():  # the domain's last unit: no next one
+                quant[p][d] = v
+            miss = ~found[p]
+            quant[p][miss] = last[miss]  # j = n - 1 (rounding of the cumulative sum)
+        for p in lps:
+            miss = ~lor_found[p]
+            lor_q[p][miss] = last[miss]
+            lor_T[p][miss] = last_yc[miss] + (p * N[miss] - last_c[miss]) * last[miss]
+
+    # ---- thresholds known after the sort
+    ref_dom = np.zeros(D, np.int64)
+    if spec.line_within_groups:
+        ref_dom = np.arange(D)
+    for p in qs:
+        points[f"q{p!r}"] = quant[p]
+    for p in lps:
+        points[f"L{p!r}"] = lor_q[p]
+    median = quant.get(0.5)
+    mean = Y / N
+    for pt in needs.points:
+        if pt == "z":
+            stat = median if spec.relative_to == "median" else mean
+            points[pt] = spec.relative_line * stat[ref_dom]
+        elif pt.startswith("t"):
+            points[pt] = float(pt[1:]) * median[ref_dom]
+        elif pt.startswith("m"):
+            points[pt] = float(pt[1:]) * median[ref_dom]
+
+    # ---- pass 3: indicators at the thresholds, kernel densities
+    dens = {pt: np.zeros(D) for pt in needs.densities}
+    h = None
+    if needs.densities:
+        with np.errstate(invalid="ignore"):
+            h = 0.79 * (quant[0.75] - quant[0.25]) * N ** (-0.2)
+    if by_pass[3] or dens:
+        passes += 1
+        hh = np.where(h > 0, h, np.nan) if h is not None else None
+        for ch in source.chunks():
+            y, w, cell, psu = piece(ch)
+            if not y.size:
+                continue
+            accumulate(3, y, w, cell, psu)
+            if dens:
+                for L, dom in domains(cell):
+                    d = np.full(y.size, L.offset, np.int64) if dom is None else dom
+                    hd = hh[d]
+                    for pt in dens:
+                        xd = points[pt][d]
+                        with np.errstate(invalid="ignore"):
+                            near = (y >= xd - _KERNEL_REACH * hd) & (y < xd + _KERNEL_REACH * hd)
+                        z = (xd[near] - y[near]) / hd[near]
+                        z *= z
+                        z *= -0.5
+                        dens[pt] += np.bincount(d[near], weights=w[near] * np.exp(z), minlength=D)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a domain without a bandwidth: refused per measure below
+        f = {pt: v / (N * h * _SQRT_2PI) for pt, v in dens.items()} if dens else {}
+
+    # ---- values and variances
+    c_h = centre = None
+    if spec.se:
+        c_h, centre = _stratum_factors(design, spec.lonely_psu, strata_name)
+    ctx = _Values(spec, acc, N, Y, cnt, quant, lor_T, points, f, h, s_gini, ref_dom)
+    rows = []
+    for li, L in enumerate(layers):
+        for g in range(len(L.keys)):
+            d = L.offset + g
+            for label, name, params in spec.measures:
+                row = StreamRow(li, g, label, 0.0, 0.0 if spec.se else math.nan, int(cnt[d]), float(N[d]), None)
+                try:
+                    with np.errstate(divide="raise", invalid="raise", over="raise"):
+                        value, own, ref, line = ctx.estimate(name, params, d)
+                    if not math.isfinite(value):
+                        raise ValueError(f"the value is {value}")
+                    var = math.nan
+                    if spec.se:
+                        var = _variance(acc, own, ref, d, int(ref_dom[d]), c_h, centre)
+                        if not math.isfinite(var):
+                            raise ValueError("its linearized variance is not finite (a kernel density of 0?)")
+                except (ValueError, ZeroDivisionError, FloatingPointError) as exc:
+                    row.undefined = f"{label} cannot be computed for {_group_text(L.cols, L.keys[g])} ({int(cnt[d]):,} units): {exc}"
+                    rows.append(row)
+                    continue
+                row.value, row.var, row.line = float(value), var, line
+                rows.append(row)
+    national = {"median": None if median is None else float(median[0]), "mean": float(mean[0])}
+    return StreamOutput(rows, passes, n, national)
+
+
+def _group_text(cols, key) -> str:
+    if not cols:
+        return "the whole sample"
+    return ", ".join(f"{c}={v!r}" if isinstance(v, str) else f"{c}={v}" for c, v in zip(cols, key))
+
+
+def _variance(acc: _Accumulator, own: dict, ref: dict, d: int, r: int, c_h, centre) -> float:
+    """V of the domain total of u = sum own c b (domain d) + sum ref c b (reference domain r)."""
+    if r == d:  # the reference is the domain itself: one set of terms
+        merged = dict(own)
+        for b, c in ref.items():
+            merged[b] = merged.get(b, 0.0) + c
+        own, ref = merged, {}
+    design = acc.design
+    H = design.n_h.size
+    if not acc.unit:
+        t = np.zeros(acc.P)
+        for b, c in own.items():
+            t += c * acc.psu_totals(b, d)
+        for b, c in ref.items():
+            t += c * acc.psu_totals(b, r)
+        s1 = np.bincount(design.psu_stratum, weights=t, minlength=H)
+        s2 = np.bincount(design.psu_stratum, weights=t * t, minlength=H)
+    else:  # every row its own PSU: the "PSU" code is the stratum
+        s1 = np.zeros(H)
+        for b, c in own.items():
+            s1 += c * acc.psu_totals(b, d)
+        for b, c in ref.items():
+            s1 += c * acc.psu_totals(b, r)
+        s2 = np.zeros(H)
+        items = list(own.items())
+        for i, (a, ca) in enumerate(items):
+            for b, cb in items[i:]:
+                s2 += (1.0 if a == b else 2.0) * ca * cb * acc.pair(a, b, "own", d)
+        for a, ca in own.items():
+            for b, cb in ref.items():
+                s2 += 2.0 * ca * cb * acc.pair(a, b, "ref", d)
+        ritems = list(ref.items())
+        for i, (a, ca) in enumerate(ritems):
+            for b, cb in ritems[i:]:
+                s2 += (1.0 if a == b else 2.0) * ca * cb * acc.pair(a, b, "own", r)
+        # s2 holds the centred sum c' M2 c = sum t^2 - (sum t)^2 / n_h (Chan); back to the estimator's centring
+        n_h = design.n_h.astype(np.float64)
+        ss = s2 + s1 * s1 * (1.0 / np.maximum(n_h, 1.0) - centre)
+        return float(max(np.dot(c_h, np.maximum(ss, 0.0)), 0.0))
+    ss = s2 - s1 * s1 * centre
+    return float(max(np.dot(c_h, np.maximum(ss, 0.0)), 0.0))
+
+
+class _Values:
+    """Values and coefficients of each measure in a domain, from the totals of the passes."""
+
+    def __init__(self, spec, acc, N, Y, cnt, quant, lor_T, points, f, h, s_gini, ref_dom):
+        self.spec, self.acc, self.N, self.Y, self.cnt = spec, acc, N, Y, cnt
+        self.quant, self.lor_T, self.points, self.f, self.h, self.s_gini = quant, lor_T, points, f, h, s_gini
+        self.ref_dom = ref_dom
+
+    def tot(self, b, d) -> float:
+        if b == ("one",):
+            return float(self.N[d])
+        if b == ("y",):
+            return float(self.Y[d])
+        return self.acc.total(b, d)
+
+    def density(self, pt, d) -> float:
+        h = self.h[d]
+        if not h > 0:
+            raise ValueError("cannot estimate the density for a quantile's standard error: the interquartile range "
+                             "is 0 (too many identical incomes); use se=False")
+        return float(self.f[pt][d])
+
+    def quantile(self, p, d):
+        q = float(self.quant[p][d])
+        if not self.spec.se:
+            return q, {}
+        scale = self.N[d] * self.density(f"q{p!r}", d)
+        return q, {("le", f"q{p!r}"): -1.0 / scale, ("one",): p / scale}
+
+    def ref_u(self, which: str, r: int) -> dict:
+        if which == "median":
+            return self.quantile(0.5, r)[1]
+        return {("y",): 1.0 / self.N[r], ("one",): -(self.Y[r] / self.N[r]) / self.N[r]}
+
+    def lower_total(self, p, d, convention):
+        """T(p) and u_T's coefficients (module docstring of prosperity.measures.shares)."""
+        if p == 0.0:
+            return 0.0, {}
+        if p == 1.0:
+            return float(self.Y[d]), {("y",): 1.0}
+        if convention == "fractional":
+            pt = f"L{p!r}"
+            q = float(self.points[pt][d])
+            return float(self.lor_T[p][d]), {("ydlt", pt): 1.0, ("one",): p * q}
+        pt = f"q{p!r}"
+        q = float(self.points[pt][d])
+        return self.tot(("yle", pt), d), {("ydle", pt): 1.0, ("one",): p * q}
+
+    def estimate(self, name: str, p: dict, d: int):
+        """(value, own coefficients, reference-domain coefficients, line used)."""
+        spec = self.spec
+        N, Y = float(self.N[d]), float(self.Y[d])
+        mu = Y / N
+        r = int(self.ref_dom[d])
+        add = _add
+        if name == "mean":
+            return mu, {("y",): 1.0 / N, ("one",): -mu / N}, {}, None
+        if name in ("median", "quantile"):
+            q, c = self.quantile(0.5 if name == "median" else float(p["p"]), d)
+            return q, c, {}, None
+        if name == "arpt":
+            frac = float(p.get("fraction", 0.6))
+            q, c = self.quantile(0.5, d)
+            return frac * q, {k: frac * v for k, v in c.items()}, {}, None
+        if name in ("qratio", *_RATIOS):
+            a, b = _RATIOS.get(name) or (float(p["p_top"]), float(p["p_bottom"]))
+            qa, ca = self.quantile(a, d)
+            qb, cb = self.quantile(b, d)
+            if qb == 0:
+                raise ValueError(f"the quantile ratio is undefined: the {b:g}-quantile is 0")
+            ratio = qa / qb
+            return ratio, add(add({}, ca, 1.0 / qb), cb, -ratio / qb), {}, None
+        if name == "gini":
+            g = float(self.s_gini[d]) / (N * Y) - 1.0
+            return g, {("gini",): 2.0 / (N * Y), ("one",): (2.0 - (g + 1.0)) / N, ("y",): -(g + 1.0) / Y}, {}, None
+        if name in ("ge", "theil", "mld", "atkinson"):
+            return (*self._entropy(name, p, d, N, Y, mu), {}, None)
+        if name in ("qsr", "palma", "share", "lorenz", "glorenz"):
+            conv = spec.conventions.get(name, "fractional" if name in ("lorenz", "glorenz") else "eurostat")
+            if name != "glorenz" and Y == 0:
+                raise ValueError("income shares are undefined when total income is 0")
+            if name in ("qsr", "palma"):
+                pt, pb = (0.8, 0.2) if name == "qsr" else (0.9, 0.4)
+                Tt, ct = self.lower_total(pt, d, conv)
+                Tb, cb = self.lower_total(pb, d, conv)
+                if Tb == 0:
+                    raise ValueError(f"the share ratio is undefined: the poorest {100 * pb:g} % have zero total income")
+                ratio = (Y - Tt) / Tb
+                return ratio, add(add({("y",): 1.0 / Tb}, ct, -1.0 / Tb), cb, -ratio / Tb), {}, None
+            if name == "share":
+                p1, p2 = float(p["p1"]), float(p["p2"])
+                T1, c1 = self.lower_total(p1, d, conv)
+                T2, c2 = self.lower_total(p2, d, conv)
+                share = (T2 - T1) / Y
+                return share, add(add({("y",): -share / Y}, c2, 1.0 / Y), c1, -1.0 / Y), {}, None
+            T, c = self.lower_total(float(p["p"]), d, conv)
+            if name == "lorenz":
+                v = T / Y
+                return v, add({("y",): -v / Y}, c, 1.0 / Y), {}, None
+            v = T / N
+            return v, add({("one",): -v / N}, c, 1.0 / N), {}, None
+        if name in ("fgt", "headcount", "pgap", "watts"):
+            incl = _poor_rule(name, spec.inclusive)
+            pt = "zabs" if spec.line_kind == "absolute" else "z"
+            z = float(self.points[pt][d])
+            if not (math.isfinite(z) and z > 0):
+                raise ValueError(f"the poverty line must be a positive finite number, got {z!r}")
+            if name == "watts":
+                v = self.tot(("watts", incl, pt), d) / N
+                own = {("watts", incl, pt): 1.0 / N, ("one",): -v / N}
+                deriv = self.tot(("poor", incl, pt), d) / N / z
+            else:
+                a = {"headcount": 0.0, "pgap": 1.0}.get(name, float(p.get("alpha", 0.0)))
+                v = self.tot(("fgt", a, incl, pt), d) / N
+                own = {("fgt", a, incl, pt): 1.0 / N, ("one",): -v / N}
+                if a == 0:
+                    deriv = self.density(pt, d) if (spec.se and spec.line_kind != "absolute") else None
+                else:
+                    deriv = a / z * self.tot(("fgtd", a, incl, pt), d) / N
+            ref = {}
+            if spec.line_kind != "absolute" and spec.se and deriv:
+                ref = {k: deriv * spec.relative_line * c for k, c in self.ref_u(spec.relative_to, r).items()}
+            return v, own, ref, z
+        if name == "arpr":
+            frac = float(p.get("fraction", 0.6))
+            incl = _poor_rule(name, spec.inclusive)
+            pt = f"t{frac!r}"
+            t = float(self.points[pt][d])
+            v = self.tot(("fgt", 0.0, incl, pt), d) / N
+            own = {("fgt", 0.0, incl, pt): 1.0 / N, ("one",): -v / N}
+            ref = {}
+            if spec.se:
+                deriv = self.density(pt, d)
+                if deriv:
+                    ref = {k: deriv * frac * c for k, c in self.ref_u("median", r).items()}
+            return v, own, ref, t
+        if name in ("middle_abs", "middle_abs_income", "middle_rel", "middle_rel_income"):
+            rel = name.startswith("middle_rel")
+            income_share = name.endswith("_income")
+            a, b = float(p["lower"]), float(p["upper"])
+            lo, hi = (f"m{a!r}", f"m{b!r}") if rel else (f"abs{a!r}", f"abs{b!r}")
+            m = float(self.quant[0.5][r]) if rel else None
+            if rel and not m > 0:
+                raise ValueError(f"a relative middle-class band needs a positive median, got {m:g}")
+            if income_share:
+                if Y <= 0:
+                    raise ValueError("the income share is undefined when total income is <= 0")
+                v = self.tot(("yband", lo, hi), d) / Y
+                own = {("yband", lo, hi): 1.0 / Y, ("y",): -v / Y}
+            else:
+                v = self.tot(("band", lo, hi), d) / N
+                own = {("band", lo, hi): 1.0 / N, ("one",): -v / N}
+            ref = {}
+            if rel and spec.se:
+                f_lo = self.density(lo, d) if a > 0 else 0.0
+                f_hi = self.density(hi, d)
+                deriv = (b * b * f_hi - a * a * f_lo) * m * N / Y if income_share else b * f_hi - a * f_lo
+                if deriv:
+                    ref = {k: deriv * c for k, c in self.ref_u("median", r).items()}
+            return v, own, ref, (m if rel else None)
+        raise AssertionError(name)  # pragma: no cover
+
+    def _entropy(self, name, p, d, N, Y, mu):
+        lmk = math.log(mu / float(self.points["K"][0]))  # ln(mu / K): the bases are y ln(y/K), ln(y/K)
+        if name == "theil" or (name == "ge" and float(p["alpha"]) == 1.0):
+            t = self.tot(("ylny",), d) / Y - lmk
+            return t, {("ylny",): 1.0 / (mu * N), ("y",): -(lmk + t + 1.0) / (mu * N), ("one",): 1.0 / N}
+        if name == "mld" or (name == "ge" and float(p["alpha"]) == 0.0) or (name == "atkinson" and float(p["epsilon"]) == 1.0):
+            m = lmk - self.tot(("lny",), d) / N
+            coef = {("y",): 1.0 / (mu * N), ("lny",): -1.0 / N, ("one",): (-1.0 + lmk - m) / N}
+            if name != "atkinson":
+                return m, coef
+            a_val = 1.0 - math.exp(-m)
+            return a_val, {k: (1.0 - a_val) * v for k, v in coef.items()}
+        if name == "ge":
+            a = float(p["alpha"])
+            rr = self.tot(("pow", a), d) / N / mu ** a
+            k = 1.0 / (N * a * (a - 1.0))
+            return (rr - 1.0) / (a * (a - 1.0)), {("pow", a): k * mu ** (-a), ("y",): -k * a * rr / mu, ("one",): k * (a - 1.0) * rr}
+        e = float(p["epsilon"])
+        m = self.tot(("pow", 1.0 - e), d) / N / mu ** (1.0 - e)
+        a_val = 1.0 - m ** (1.0 / (1.0 - e))
+        k = -(1.0 - a_val) / N
+        return a_val, {("pow", 1.0 - e): k * mu ** (e - 1.0) / (m * (1.0 - e)), ("y",): -k / mu,
+                       ("one",): k * (-1.0 / (1.0 - e) + 1.0)}
+
+
+def _add(target: dict, coefs: dict, scale: float) -> dict:
+    out = dict(target)
+    for k, v in coefs.items():
+        out[k] = out.get(k, 0.0) + scale * v
+    return out
+
+
+# ============================================================================ measure_stream (whole sample)
 
 
 @dataclass(frozen=True)
@@ -79,333 +1005,43 @@ class StreamResult:
         return f"StreamResult({self.backend}, n={self.n}, {self.passes} passes, {self.seconds:.2f} s: {body})"
 
 
-class _Bases:
-    """Per-PSU totals of w x basis; for unit PSUs (no PSU column), per stratum and per pair of bases of
-    one measure the count, the means and the centred co-moment sum (x_a - mean_a)(x_b - mean_b) of
-    x = w b, merged piece by piece (Chan, Golub & LeVeque 1979), so the variance
-    sum_h n_h/(n_h - 1) sum (t - tbar)^2 = sum_h n_h/(n_h - 1) c' M2_h c has no cancellation beyond the
-    data's own."""
+def _parse(measures) -> list[tuple[str, str, dict]]:
+    from ..measures import catalog  # noqa: F401 - fills the registry
+    from ..measures.registry import parse_measure
 
-    def __init__(self, design: DesignCodes):
-        self.design = design
-        self.totals: dict[str, np.ndarray] = {}
-        self.pairs: dict[tuple[str, str], list[np.ndarray]] = {}  # (n, mean_a, mean_b, m2)
-        self.blocks: list[tuple[str, ...]] = []
-
-    def block(self, names: tuple[str, ...]) -> None:
-        """Declare the bases of one measure (their co-moments are needed for unit PSUs)."""
-        self.blocks.append(names)
-
-    def add(self, codes: np.ndarray, w: np.ndarray, y: np.ndarray, values: dict[str, np.ndarray]) -> None:
-        """Add one piece: ``values`` are this pass's bases (arrays or scalars) for the rows of the piece.
-        The bases ``one`` and ``y`` pair with a later pass's bases: their w b is rebuilt from ``w``, ``y``."""
-        g = self.design.n_groups
-        wb = {}
-        for name, b in values.items():
-            x = w * b if not np.isscalar(b) else w * float(b)
-            wb[name] = x
-            part = np.bincount(codes, weights=x, minlength=g)
-            acc = self.totals.get(name)
-            self.totals[name] = part if acc is None else acc + part
-        if not self.design.unit_psus:
-            return
-
-        def weighted(name):
-            if name in wb:
-                return wb[name]
-            return w if name == "one" else w * y if name == "y" else None
-
-        count = np.bincount(codes, minlength=g).astype(np.float64)
-        seen = count > 0
-        safe = np.where(seen, count, 1.0)
-        means: dict[str, np.ndarray] = {}
-        done = set()
-        for names in self.blocks:
-            for i, a in enumerate(names):
-                for b in names[i:]:
-                    if (a, b) in done or not (a in values or b in values):
-                        continue  # a pair is accumulated in the pass that produces its later member
-                    xa, xb = weighted(a), weighted(b)
-                    if xa is None or xb is None:
-                        continue
-                    done.add((a, b))
-                    for name, x in ((a, xa), (b, xb)):
-                        if name not in means:
-                            means[name] = np.bincount(codes, weights=x, minlength=g) / safe
-                    ma, mb = means[a], means[b]
-                    m2 = np.bincount(codes, weights=(xa - ma[codes]) * (xb - mb[codes]), minlength=g)
-                    state = self.pairs.get((a, b))
-                    if state is None:
-                        self.pairs[(a, b)] = [count.copy(), ma.copy(), mb.copy(), m2]
-                        continue
-                    n0, ma0, mb0, m20 = state
-                    n1 = n0 + count
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        f = np.where(seen, count / np.where(n1 > 0, n1, 1.0), 0.0)
-                    da, db = ma - ma0, mb - mb0
-                    state[3] = m20 + np.where(seen, m2 + da * db * n0 * f, 0.0)
-                    state[1] = ma0 + np.where(seen, da * f, 0.0)
-                    state[2] = mb0 + np.where(seen, db * f, 0.0)
-                    state[0] = n1
-
-    def variance(self, coefs: dict[str, float]) -> float:
-        if not self.design.unit_psus:
-            t = sum(c * self.totals[name] for name, c in coefs.items())
-            return self.design.variance_of_totals(np.asarray(t, dtype=np.float64))
-        names = list(coefs)
-        ss = 0.0
-        for i, a in enumerate(names):
-            for b in names[i:]:
-                m2 = self.pairs[(a, b)][3] if (a, b) in self.pairs else self.pairs[(b, a)][3]
-                ss = ss + (1.0 if a == b else 2.0) * coefs[a] * coefs[b] * m2
-        n = self.design.n_h.astype(float)
-        if np.any(n == 1):
-            raise BackendError("a stratum has a single unit: the variance is not defined there", hint="merge strata")
-        return float(np.sum(n / (n - 1.0) * np.asarray(ss, dtype=np.float64)))
-
-
-def _parse(measures) -> list[tuple[str, str, tuple[float, ...]]]:
     out = []
     for text in ([measures] if isinstance(measures, str) else list(measures)):
-        name, *params = str(text).split(":")
+        name = str(text).split(":")[0].strip().lower()
         if name not in STREAM_MEASURES:
             raise BackendError(f"measure {text!r} is not available on the streaming backends yet",
                                hint=f"use one of {', '.join(STREAM_MEASURES)} (the in-memory measure() has every measure)")
         try:
-            values = tuple(float(p) for p in params)
-        except ValueError:
-            raise BackendError(f"measure {text!r}: parameters must be numbers", hint="e.g. atkinson:0.5, quantile:0.9") from None
-        need = {"quantile": 1, "ge": 1, "atkinson": 1, "fgt": 1}.get(name, 0)
-        if len(values) != need:
-            raise BackendError(f"measure {text!r} takes {need} parameter(s)", hint="e.g. quantile:0.9, ge:2, atkinson:0.5, fgt:1")
-        out.append((text, name, values))
+            spec, params = parse_measure(str(text))
+        except ValueError as exc:
+            raise BackendError(f"measure {text!r}: {exc}", hint="e.g. atkinson:0.5, quantile:0.9, fgt:1") from None
+        out.append((str(text), spec.name, dict(params)))
     return out
 
 
 def measure_stream(source, measures=("mean", "median", "gini", "theil", "atkinson:0.5", "arpr"), *,
                    poverty_line: float | None = None, se: bool = True) -> StreamResult:
-    """Measures of the source's income with linearized SEs under its design, exactly as the in-memory
-    kernels compute them (laeken/Eurostat conventions), in at most three passes over the data."""
+    """Measures of the source's income for the whole sample with linearized SEs under its design, exactly
+    as the in-memory kernels compute them (laeken/Eurostat conventions), in at most three passes.
+    For groups, relative lines and the table (:class:`~prosperity.table.MeasureResult`), call
+    ``prosperity.measure(data, ..., backend=...)``."""
     started = time.perf_counter()
     asked = _parse(measures)
     names = {n for _, n, _ in asked}
-    if names & {"fgt", "headcount", "pgap"} and poverty_line is None:
-        raise BackendError("fgt/headcount/pgap need poverty_line= (an absolute line) on the streaming backends",
-                           hint="pass poverty_line=..., or use arpr for the relative (60 % of the median) line")
-    z = None if poverty_line is None else float(poverty_line)
-    alphas_ge = sorted({p[0] for _, n, p in asked if n == "ge" and p[0] not in (0.0, 1.0)})
-    eps = sorted({p[0] for _, n, p in asked if n == "atkinson"})
-    fgt_alphas = sorted({({"headcount": (0.0,), "pgap": (1.0,)}.get(n) or p)[0] for _, n, p in asked
-                         if n in ("fgt", "headcount", "pgap")})
-    want_theil = "theil" in names or (1.0 in {p[0] for _, n, p in asked if n == "ge"})
-    want_mld = "mld" in names or (0.0 in {p[0] for _, n, p in asked if n == "ge"}) or 1.0 in eps
-    quantile_ps = sorted({p[0] for _, n, p in asked if n == "quantile"} | ({0.5} if names & {"median", "arpt", "arpr"} else set()))
-    need_sorted = bool(quantile_ps) or "gini" in names
-    if quantile_ps:
-        quantile_ps = sorted(set(quantile_ps) | {0.25, 0.75})  # the bandwidth's quartiles
-
-    bases = _Bases(source.design)
-    bases.block(("y", "one"))
-    for a in alphas_ge:
-        bases.block((f"pow{a!r}", "y", "one"))
-    for e in eps:
-        if e != 1.0:
-            bases.block((f"pow{1.0 - e!r}", "y", "one"))
-    if want_theil:
-        bases.block(("ylny", "y", "one"))
-    if want_mld:
-        bases.block(("lny", "y", "one"))
-    for a in fgt_alphas:
-        bases.block((f"fgt{a!r}", "one"))
-
-    # ---- pass 1: totals and the order-free bases
-    n = 0
-    tot = {"N": 0.0, "Y": 0.0}
-    y_min, bad_y, bad_w = math.inf, 0, 0
-    for ch in source.chunks():
-        y, w, c = ch["y"], ch["w"], ch["psu"]
-        bad_y += int(np.count_nonzero(~np.isfinite(y)))
-        bad_w += int(np.count_nonzero(~(np.isfinite(w) & (w > 0))))
-        if bad_y or bad_w:
-            continue
-        n += y.size
-        if y.size:
-            y_min = min(y_min, float(y.min()))
-        values = {"y": y, "one": 1.0}
-        tot["N"] += float(w.sum())
-        tot["Y"] += float(np.dot(w, y))
-        for a in alphas_ge:
-            values[f"pow{a!r}"] = y ** a
-        for e in eps:
-            if e != 1.0:
-                values[f"pow{1.0 - e!r}"] = y ** (1.0 - e)
-        if want_theil:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                values["ylny"] = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
-        if want_mld:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                values["lny"] = np.log(y)
-        for a in fgt_alphas:
-            g = 1.0 - y / z
-            values[f"fgt{a!r}"] = np.where(y < z, 1.0 if a == 0 else np.maximum(g, 0.0) ** a, 0.0)
-        for key, v in values.items():
-            if key != "one" and key != "y":
-                tot[key] = tot.get(key, 0.0) + float(np.dot(w, v))
-        bases.add(c, w, y, values)
-    if bad_y or bad_w:
-        raise BackendError(f"{bad_y} row(s) with a missing or non-finite income and {bad_w} row(s) with a zero, negative "
-                           "or missing weight", hint="clean or filter them in the source (say how many you drop); "
-                           "the streaming backends never drop rows silently")
-    if n == 0:
-        raise BackendError("the source has no rows")
-    big_n, big_y = tot["N"], tot["Y"]
-    mu = big_y / big_n
-    passes = 1
-    out: dict[str, tuple[float, dict[str, float] | None]] = {}
-    out["mean"] = (mu, {"y": 1.0 / big_n, "one": -mu / big_n})
-
-    def domain(what: str, positive: bool) -> None:
-        if (positive and y_min <= 0) or (not positive and y_min < 0):
-            raise BackendError(f"{what} needs {'positive' if positive else 'non-negative'} incomes; the smallest is {y_min:g}",
-                               hint="restrict the source to the incomes the measure accepts")
-
-    for a in alphas_ge:
-        domain(f"GE({a:g})", a <= 0)
-        r = tot[f"pow{a!r}"] / big_n / mu ** a
-        k = 1.0 / (big_n * a * (a - 1.0))
-        out[f"ge{a!r}"] = ((r - 1.0) / (a * (a - 1.0)), {f"pow{a!r}": k * mu ** (-a), "y": -k * a * r / mu, "one": k * (a - 1.0) * r})
-    if want_theil:
-        domain("the Theil index", False)
-        t = (tot["ylny"] / big_y) - math.log(mu)  # (1/N) sum w z ln z = sum w y ln y / Y - ln mu
-        out["theil"] = (t, {"ylny": 1.0 / (mu * big_n), "y": -(math.log(mu) + t + 1.0) / (mu * big_n), "one": 1.0 / big_n})
-    if want_mld:
-        domain("the mean log deviation", True)
-        m = math.log(mu) - tot["lny"] / big_n
-        out["mld"] = (m, {"y": 1.0 / (mu * big_n), "lny": -1.0 / big_n, "one": (-1.0 + math.log(mu) - m) / big_n})
-    for e in eps:
-        if e == 1.0:
-            m_val, m_coef = out["mld"]
-            a_val = 1.0 - math.exp(-m_val)
-            out[f"atk{e!r}"] = (a_val, {k: (1.0 - a_val) * v for k, v in m_coef.items()})
-            continue
-        domain(f"Atkinson({e:g})", False)
-        m = tot[f"pow{1.0 - e!r}"] / big_n / mu ** (1.0 - e)
-        a_val = 1.0 - m ** (1.0 / (1.0 - e))
-        k = -(1.0 - a_val) / big_n
-        out[f"atk{e!r}"] = (a_val, {f"pow{1.0 - e!r}": k * mu ** (e - 1.0) / (m * (1.0 - e)),
-                                     "y": -k / mu, "one": k * (-1.0 / (1.0 - e) + 1.0)})
-    for a in fgt_alphas:
-        domain("FGT", False)
-        p = tot[f"fgt{a!r}"] / big_n
-        out[f"fgt{a!r}"] = (p, {f"fgt{a!r}": 1.0 / big_n, "one": -p / big_n})
-
-    # ---- pass 2: ascending incomes (Gini, quantiles)
-    quantiles: dict[float, float] = {}
-    if need_sorted:
-        passes += 1
-        carry_c, carry_yc, s_gini = 0.0, 0.0, 0.0
-        pending: dict[float, float] = {}  # p -> y_j waiting for the next unit (Eurostat's average)
-        todo = list(quantile_ps)
-        gini_bases = "gini" in names
-        if gini_bases:
-            bases.block(("gini_b", "one", "y"))
-        for ch in source.sorted_chunks():
-            y, w, c = ch["y"], ch["w"], ch["psu"]
-            if not y.size:
-                continue
-            for p in list(pending):
-                quantiles[p] = 0.5 * (pending.pop(p) + float(y[0]))
-            cw = np.cumsum(w)
-            cw += carry_c
-            if gini_bases:
-                yc = np.cumsum(w * y)
-                yc += carry_yc
-                s_gini += float(np.dot(w * y, 2.0 * cw - w))
-                bases.add(c, w, y, {"gini_b": y * cw - yc})
-                carry_yc = float(yc[-1])
-            for p in list(todo):
-                target = p * big_n
-                j = int(np.searchsorted(cw, target * (1 - _TIE_RTOL), side="left"))
-                if j >= y.size:
-                    continue
-                todo.remove(p)
-                if abs(cw[j] - target) <= _TIE_RTOL * big_n:
-                    if j + 1 < y.size:
-                        quantiles[p] = 0.5 * (float(y[j]) + float(y[j + 1]))
-                    else:
-                        pending[p] = float(y[j])
-                else:
-                    quantiles[p] = float(y[j])
-            carry_c = float(cw[-1])
-        for p, v in pending.items():  # the last unit: no next one
-            quantiles[p] = v
-        for p in todo:
-            quantiles[p] = float("nan")
-        if gini_bases:
-            g = s_gini / (big_n * big_y) - 1.0
-            out["gini"] = (g, {"gini_b": 2.0 / (big_n * big_y), "one": (2.0 - (g + 1.0)) / big_n, "y": -(g + 1.0) / big_y})
-
-    # ---- pass 3: indicators and densities at the quantiles
-    if quantile_ps:
-        passes += 1
-        h = 0.79 * (quantiles[0.75] - quantiles[0.25]) * big_n ** (-0.2)
-        if not h > 0:
-            raise BackendError("cannot estimate the density for a quantile's standard error: the interquartile range is 0",
-                               hint="use the in-memory measure() with the bootstrap")
-        points = {f"q{p!r}": quantiles[p] for p in quantile_ps if p not in (0.25, 0.75) or any(
-            n == "quantile" and pp == (p,) for _, n, pp in asked)}
-        median = quantiles.get(0.5)
-        if names & {"arpr"}:
-            points["t60"] = 0.6 * median
-        dens = {k: 0.0 for k in points}
-        ind_names = [f"le_{k}" for k in points if k.startswith("q")] + (["lt_t60"] if "t60" in points else [])
-        for k in ind_names:
-            bases.block((k, "one"))
-        if "t60" in points:
-            bases.block(("lt_t60", "le_q0.5", "one"))
-        lt_total = 0.0
-        for ch in source.chunks():
-            y, w, c = ch["y"], ch["w"], ch["psu"]
-            values = {}
-            for k, x in points.items():
-                d = (x - y) / h
-                near = np.abs(d) <= _KERNEL_REACH
-                dn = d[near]
-                dens[k] += float(np.dot(w[near], np.exp(-0.5 * dn * dn)))
-                if k.startswith("q"):
-                    values[f"le_{k}"] = (y <= x).astype(np.float64)
-                else:
-                    values["lt_t60"] = (y < x).astype(np.float64)
-                    lt_total += float(np.dot(w, values["lt_t60"]))
-            bases.add(c, w, y, values)
-        f = {k: v / (big_n * h * _SQRT_2PI) for k, v in dens.items()}
-        for k, x in points.items():
-            if k.startswith("q"):
-                p = float(k[1:])
-                scale = big_n * f[k]
-                out[f"quantile{p!r}"] = (x, {f"le_{k}": -1.0 / scale, "one": p / scale})
-        if "t60" in points:
-            hc = lt_total / big_n
-            fm, ft = f["q0.5"], f["t60"]
-            coef = {"lt_t60": 1.0 / big_n, "le_q0.5": -ft * 0.6 / (big_n * fm), "one": -hc / big_n + ft * 0.6 * 0.5 / (big_n * fm)}
-            out["arpr"] = (hc, coef)
-        if "arpt" in names:
-            v, coef = out["quantile0.5"]
-            out["arpt"] = (0.6 * v, {k: 0.6 * c for k, c in coef.items()})
-
+    if names & {"fgt", "headcount", "pgap", "watts"} and poverty_line is None:
+        raise BackendError("fgt/headcount/pgap/watts need poverty_line= (an absolute line) in measure_stream",
+                           hint="pass poverty_line=..., or prosperity.measure(data, ..., backend=...) for relative lines")
+    spec = StreamSpec(tuple(asked), line_kind=None if poverty_line is None else "absolute",
+                      line_value=None if poverty_line is None else float(poverty_line), se=se)
+    out = evaluate_stream(source, spec)
     estimates = []
-    for text, name, params in asked:
-        key = {"mean": "mean", "gini": "gini", "theil": "theil", "mld": "mld", "arpr": "arpr", "arpt": "arpt",
-               "median": "quantile0.5"}.get(name)
-        if name == "quantile":
-            key = f"quantile{params[0]!r}"
-        elif name == "ge":
-            key = {0.0: "mld", 1.0: "theil"}.get(params[0], f"ge{params[0]!r}")
-        elif name == "atkinson":
-            key = f"atk{params[0]!r}"
-        elif name in ("fgt", "headcount", "pgap"):
-            key = f"fgt{({'headcount': 0.0, 'pgap': 1.0}.get(name) or params[0])!r}"
-        value, coefs = out[key]
-        s = math.sqrt(max(bases.variance(coefs), 0.0)) if se and coefs is not None else None
-        estimates.append(StreamEstimate(text, float(value), s))
-    return StreamResult(tuple(estimates), source.name, n, big_n, passes, time.perf_counter() - started)
+    for row in out.rows:
+        if row.undefined:
+            raise BackendError(row.undefined, hint="leave this measure out")
+        estimates.append(StreamEstimate(row.label, row.value, math.sqrt(row.var) if se else None))
+    wsum = out.rows[0].wsum if out.rows else 0.0
+    return StreamResult(tuple(estimates), source.name, out.n, wsum, out.passes, time.perf_counter() - started)

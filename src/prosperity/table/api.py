@@ -14,6 +14,7 @@ from .inputs import read_inputs
 from .kernels import point_pass
 from .plan import _check_argument_types, make_plan
 from .result import MeasureResult, build_result
+from .streamed import choose_backend, measure_streamed
 
 __all__ = ["measure"]
 
@@ -48,6 +49,7 @@ def measure(
     margins: bool = False,
     drop_missing: bool = False,
     sheet: str | int | None = None,
+    backend: str | None = None,
     **sample_options,
 ) -> MeasureResult:
     """Compute ``measures`` of ``income`` for the whole sample and every group of ``by``, with SEs.
@@ -74,6 +76,9 @@ def measure(
     ``bandwidth``: the kernel bandwidth of the quantile-based SEs (median, quantiles, ARPR, RMPG, ...):
     ``"osier"`` (0.79 IQR N^(-1/5)) or ``"convey"`` (weighted SD (sum w)^(-1/5), R convey, whose QSR
     linearization comes with it); None keeps each measure's own (Osier's; convey's for its estimators).
+    ``backend``: ``"memory"``, ``"duckdb"`` or ``"dask"``; None chooses from ``data`` (a DuckDB relation,
+    a Dask dataframe or a directory of Parquet files stream out of core; see
+    :mod:`prosperity.table.streamed`): the result is the same :class:`MeasureResult`.
     Other keyword arguments go to :func:`prosperity.io.from_frame` (hierarchy,
     groups, household_size, equivalence, scale, unit, components, ...).
     """
@@ -83,6 +88,10 @@ def measure(
                      replicates=replicates, seed=seed, confidence=confidence, ci_method=ci_method,
                      quantile_convention=quantile_convention, conventions=conventions, poor_if=poor_if, domain=domain,
                      undefined=undefined, lonely_psu=lonely_psu, margins=margins, bandwidth=bandwidth)
+    kind = choose_backend(data, backend)
+    if kind != "memory":  # out of core: the same plan, streamed (never collected)
+        return measure_streamed(plan, data, kind, income=income, weight=weight, strata=strata, psu=psu, fpc=fpc,
+                                drop_missing=drop_missing, sheet=sheet, sample_options=sample_options)
     inp = read_inputs(plan, data, income, weight, strata, psu, fpc, drop_missing, sheet, sample_options)
     sample = inp.sample
     with reuse_freed_memory(sample.n):  # large arrays: reuse freed memory (glibc; PROSPERITY_MALLOC_TUNING=0 disables)

@@ -1,0 +1,192 @@
+"""The out-of-core door of :func:`~prosperity.table.measure`: the same plan, evaluated by the streaming
+estimators of :mod:`prosperity.backends.streaming` over a DuckDB or Dask source, returned as the same
+:class:`~prosperity.table.result.MeasureResult`.
+
+Backend choice (``backend=None``): a DuckDB relation -> ``"duckdb"``; a Dask dataframe -> ``"dask"``;
+a directory of Parquet files (or a list of Parquet paths) -> ``"duckdb"``; anything else (a frame, a
+single file, a :class:`~prosperity.io.Sample`) -> ``"memory"``, the in-memory table layer as always
+(a single file keeps today's loader: pass ``backend="duckdb"`` to stream it instead). A frame with
+``backend="duckdb"`` or ``"dask"`` is streamed too (registered as a DuckDB view, or split into Dask
+partitions).
+
+What streams today: the measures of :data:`~prosperity.backends.streaming.STREAM_MEASURES`, ``by=``
+(with ``margins``) in one pass per kind, strata / PSUs (every ``lonely_psu`` rule), absolute and
+relative lines (whole-sample or ``line_within_groups``, the line's own error in the SE), ``poor_if``,
+``undefined``, linearized SEs and normal intervals. Anything else is refused with the list of what
+is supported -- never a silent collect of the whole table.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..io.errors import EmptyGroupError, InvalidValueError, MeasureSpecError
+from .plan import DEFAULT_RELATIVE_LINE, Plan
+from .result import MeasureResult, build_result
+
+BACKENDS = ("memory", "duckdb", "dask")
+
+
+def choose_backend(data, backend: str | None) -> str:
+    """The backend for ``data`` (module docstring), or the one named (checked)."""
+    if backend is not None:
+        if backend not in BACKENDS:
+            raise MeasureSpecError(f"unknown backend {backend!r}", hint=f"use one of {', '.join(BACKENDS)} (or leave it None)")
+        return backend
+    module = type(data).__module__
+    if module.startswith("duckdb"):
+        return "duckdb"
+    if module.startswith("dask"):
+        return "dask"
+    if isinstance(data, (str, os.PathLike)) and os.path.isdir(data):
+        return "duckdb"
+    if isinstance(data, (list, tuple)) and data and all(isinstance(p, (str, os.PathLike)) for p in data):
+        return "duckdb"
+    return "memory"
+
+
+def _refuse(what: str, hint: str):
+    raise MeasureSpecError(f"{what} is not available on the out-of-core backends yet", hint=hint)
+
+
+def _check_supported(plan: Plan, *, income, fpc, drop_missing, sheet, sample_options) -> None:
+    from ..backends.streaming import STREAM_MEASURES
+
+    mem = "use backend='memory' (the data must then fit in memory)"
+    if income is None:
+        raise MeasureSpecError("no income column given", hint="name it, e.g. measure(path, income='eqIncome', ...)")
+    unsupported = [r.label for r in plan.requested if r.spec.name not in STREAM_MEASURES]
+    if unsupported:
+        raise MeasureSpecError(
+            f"measure{'s' if len(unsupported) > 1 else ''} {', '.join(unsupported)} cannot be computed out of core yet "
+            "(the table is never collected into memory to compute it)",
+            hint="out of core: " + ", ".join(STREAM_MEASURES) + f"; or {mem}")
+    if plan.bootstrap:
+        _refuse(f"se_method={plan.se_method!r}", f"use se_method='linearization', or {mem}")
+    if plan.quantile_convention != "eurostat":
+        _refuse(f"quantile_convention={plan.quantile_convention!r}", f"use the default 'eurostat', or {mem}")
+    allowed = {"lorenz": ("fractional", "eurostat"), "glorenz": ("fractional", "eurostat"), "gini": ("laeken",),
+               "theil": ("standard",), "mld": ("standard",)}
+    for name, conv in plan.conventions.items():
+        if conv not in allowed.get(name, ()):
+            _refuse(f"convention {conv!r} for {name}", f"leave conventions unset, or {mem}")
+    if getattr(plan, "bandwidth", None) not in (None, "osier"):
+        _refuse(f"bandwidth={plan.bandwidth!r}", f"use the default (Osier's 0.79 IQR N^(-1/5)), or {mem}")
+    if plan.domain is not None:
+        _refuse("domain=", f"filter the rows in the source (a DuckDB relation or a Dask frame), or {mem}")
+    if fpc is not None:
+        _refuse("fpc=", f"leave fpc out (with-replacement variance), or {mem}")
+    if drop_missing:
+        _refuse("drop_missing=True", "filter the rows with missing values in the source (and say how many)")
+    if sheet is not None or sample_options:
+        names = (["sheet"] if sheet is not None else []) + sorted(sample_options)
+        _refuse(", ".join(names), f"prepare the income column in the source, or {mem}")
+
+
+def _source(data, kind, income, weight, strata, psu, by_cols):
+    from ..backends.sources import open_source
+
+    if kind == "dask" and not type(data).__module__.startswith("dask"):
+        import dask.dataframe as dd
+        import pandas as pd
+
+        frame = data.to_pandas() if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        data = dd.from_pandas(frame, npartitions=max(1, min(8, len(frame) // 100_000 + 1)))
+    return open_source(data, income, weight, strata=strata, psu=psu, backend=kind, groups=list(by_cols) or None)
+
+
+def _layers(source, plan: Plan):
+    from ..backends.streaming import Layer
+
+    layers = []
+    cells = source.cells
+    for cols in plan.breakdowns:
+        if not cols:
+            layers.append(Layer((), ((),), None))
+            continue
+        proj = cells[list(cols)]
+        keys = proj.drop_duplicates().sort_values(list(cols)).reset_index(drop=True)
+        lookup = {tuple(k): i for i, k in enumerate(keys.itertuples(index=False, name=None))}
+        gmap = np.fromiter((lookup[tuple(k)] for k in proj.itertuples(index=False, name=None)), dtype=np.int64, count=len(proj))
+        layers.append(Layer(tuple(cols), tuple(_plain(k) for k in lookup), gmap))
+    return layers
+
+
+def _plain(key: tuple) -> tuple:
+    return tuple(v.item() if isinstance(v, np.generic) else v for v in key)
+
+
+class _StreamRows:
+    def __init__(self, by_cols):
+        self.by_cols = by_cols
+        self.groups, self.measures, self.values, self.variances, self.n, self.wsum, self.lines = [], [], [], [], [], [], []
+
+    def add(self, cols, key, label, value, var, n, wsum, line):
+        lookup = dict(zip(cols, key))
+        self.groups.append(tuple(lookup.get(c) for c in self.by_cols))
+        self.measures.append(label)
+        self.values.append(value)
+        self.variances.append(var)
+        self.n.append(n)
+        self.wsum.append(wsum)
+        self.lines.append(np.nan if line is None else line)
+
+
+def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu, fpc, drop_missing, sheet,
+                     sample_options) -> MeasureResult:
+    """:func:`~prosperity.table.measure` on a DuckDB or Dask source (module docstring)."""
+    from ..backends.streaming import StreamSpec, evaluate_stream
+
+    _check_supported(plan, income=income, fpc=fpc, drop_missing=drop_missing, sheet=sheet, sample_options=sample_options)
+    source = _source(data, kind, income, weight, strata, psu, plan.by_cols)
+    try:
+        layers = _layers(source, plan)
+        relative_line, relative_to, default_note = plan.relative_line, plan.relative_to, ""
+        if plan.line_kind == "relative" and relative_line is None:
+            relative_line, relative_to, default_note = DEFAULT_RELATIVE_LINE, "median", " (default: no line was given)"
+        spec = StreamSpec(
+            tuple((r.label, r.spec.name, dict(r.params)) for r in plan.requested), line_kind=plan.line_kind,
+            line_value=plan.line_value, relative_line=DEFAULT_RELATIVE_LINE if relative_line is None else relative_line,
+            relative_to=relative_to, line_within_groups=plan.line_within_groups,
+            inclusive=None if plan.poor_if is None else plan.poor_if == "le", se=plan.se, lonely_psu=plan.lonely_psu,
+            conventions=dict(plan.conventions))
+        out = evaluate_stream(source, spec, layers, strata_name=strata, income=income,
+                              domain_check=lambda nonpos, neg, y_min: _check_domains(plan, income, nonpos, neg, y_min))
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+    rows = _StreamRows(plan.by_cols)
+    undefined_rows: dict = {}
+    for row in out.rows:
+        L = layers[row.layer]
+        key = L.keys[row.group]
+        if row.undefined is not None:
+            if plan.undefined == "fail" or not L.cols:
+                raise EmptyGroupError(row.undefined, hint="leave this measure out, merge small groups, or check the "
+                                      "incomes of this group (standard errors of quantile-based measures need a kernel density: se=False avoids it)")
+            undefined_rows[len(rows.values)] = row.undefined
+        rows.add(L.cols, key, row.label, row.value, row.var, row.n, row.wsum, row.line)
+    line_rule = plan.line_rule
+    if plan.line_kind == "relative":
+        stat = out.national["median" if relative_to == "median" else "mean"]
+        line_rule = f"{relative_line:g} x {relative_to} of the whole sample = {relative_line * stat:.6g}" + (
+            "" if not plan.by_cols else (" (each group's own: line_within_groups)" if plan.line_within_groups
+                                         else " (national line for every group)")) + default_note
+    notes = [f"backend: {kind}, streamed in {out.passes} pass{'es' if out.passes > 1 else ''} (exact; the rows were never collected)"]
+    return build_result(plan, rows, income=income, n_units=out.n, excluded={}, line_rule=line_rule,
+                        undefined_rows=undefined_rows, scaling=None, notes=notes)
+
+
+def _check_domains(plan: Plan, income: str, n_nonpos: int, n_neg: int, y_min: float) -> None:
+    """The measures' income domains (as the in-memory check), from the counts of pass 1."""
+    domains = {r.label: r.spec.domain_for(r.params, plan.conventions.get(r.spec.name)) for r in plan.requested}
+    for domain, bad, word in (("positive", n_nonpos, "zero or negative"), ("nonnegative", n_neg, "negative")):
+        users = [label for label, d in domains.items() if d == domain]
+        if users and bad:
+            raise InvalidValueError(
+                f"{', '.join(users)} need{'s' if len(users) == 1 else ''} {domain} incomes, but income column {income!r} "
+                f"has {bad:,} {word} value{'s' if bad != 1 else ''} (smallest {y_min:g})", column=income,
+                hint=f"leave {', '.join(users)} out, or recode or filter these rows in the source")
