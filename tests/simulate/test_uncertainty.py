@@ -116,3 +116,61 @@ def test_bad_design_and_options(setup):
         reform_uncertainty(sim, reform, confidence=95)
     with pytest.raises(ValueError, match="whole number of bootstrap replicates"):
         reform_uncertainty(sim, reform, method="bootstrap", replicates=1)
+
+
+# -- run(keep_state=True): the budget-neutral solve and the evaluation are not repeated -------------
+
+def test_kept_run_state_gives_the_same_uncertainty_and_solves_once(setup, monkeypatch):
+    sim, _, design, _, _ = setup
+    reform = load_reforms(["east_west_transfer"])
+    path = "regional_transfers.east_west.levy_rate"
+    solver, evaluations = Simulation.solve_budget_neutral, []
+    solves = []
+
+    def counting_solve(self, *a, **k):
+        solves.append(a)
+        return solver(self, *a, **k)
+
+    monkeypatch.setattr(Simulation, "solve_budget_neutral", counting_solve)
+    result = sim.run(reform, budget_neutral=path, metr=False, keep_state=True)
+    assert len(solves) == 1 and sim.last_run.reform is not None
+    kept_value = sim.last_run.reform.apply(sim.tree).leaf(path).at(sim.instant)
+    assert kept_value == result.budget_neutral["value"] > 0
+    evaluate = Simulation.evaluate
+    monkeypatch.setattr(Simulation, "evaluate", lambda self, *a, **k: evaluations.append(a) or evaluate(self, *a, **k))
+    kept = reform_uncertainty(sim, sim.last_run, **design)
+    assert len(solves) == 1 and evaluations == []  # neither solved nor evaluated again
+    # the previous way: solve again, evaluate again
+    solved, _ = solver(sim, reform, path)
+    evaluations.clear()  # the solve's own evaluations
+    again = reform_uncertainty(sim, solved, **design)
+    assert len(evaluations) == 1
+    cols = ["baseline", "reform", "change", "se_baseline", "se_reform", "se_change"]
+    np.testing.assert_allclose(kept.table[cols].to_numpy(), again.table[cols].to_numpy(), rtol=1e-12, atol=1e-12)
+    assert kept.table.set_index("measure").loc["net_fiscal_cost_bn", "change"] == pytest.approx(0.0, abs=1e-3)
+    assert kept.table.set_index("measure").loc["gini", "se_change"] > 0
+    sim.run(reform, metr=False)
+    assert sim.last_run is None  # kept only on request
+
+
+def test_cli_budget_neutral_with_se_solves_once(cli, tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    df = synthesize_population(2024, persons=6_000, seed=3)
+    df["cluster"] = df["household_id"] // 4
+    path = tmp_path / "survey.csv"
+    df.to_csv(path, index=False)
+    solver, solves = Simulation.solve_budget_neutral, []
+    monkeypatch.setattr(Simulation, "solve_budget_neutral",
+                        lambda self, *a, **k: solves.append(a) or solver(self, *a, **k))
+    res = CliRunner().invoke(cli, ["simulate", "--population", str(path), "--reform", "east_west_transfer",
+                                   "--budget-neutral", "regional_transfers.east_west.levy_rate", "--psu", "cluster",
+                                   "--se", "linearization", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert len(solves) == 1
+    u = {r["measure"]: r for r in data["uncertainty"]}
+    assert u["net_fiscal_cost_bn"]["change"] == pytest.approx(data["net_cost_bn_yuan"], rel=1e-9, abs=1e-9)
+    assert data["budget_neutral"]["value"] > 0 and u["gini"]["se_change"] > 0

@@ -179,7 +179,8 @@ def register(app: typer.Typer) -> None:
 
         try:
             with working("simulating the baseline and the reform", quiet):
-                result = sim.run(reforms, budget_neutral=budget_neutral, target_cost=target_cost * 1e9)
+                result = sim.run(reforms, budget_neutral=budget_neutral, target_cost=target_cost * 1e9,
+                                 keep_state=se_method != "none")  # --se reuses the solved reform and its state
         except ReformError as exc:
             fail(str(exc))
         for w in result.warnings:
@@ -189,8 +190,7 @@ def register(app: typer.Typer) -> None:
             from prosperity.simulate import reform_uncertainty
 
             with input_errors():
-                uncertainty = reform_uncertainty(sim, result_reform(result, reforms, budget_neutral, target_cost, sim),
-                                                 method=se_method, replicates=replicates, **design)
+                uncertainty = reform_uncertainty(sim, sim.last_run, method=se_method, replicates=replicates, **design)
         if out and out.lower().endswith(".xlsx"):
             import pandas as pd
 

@@ -288,6 +288,7 @@ class Simulation:
         self.baseline = evaluate(self.population, self.fixed, self.params, per_person=False)
         self._baseline_sorted = None
         self._baseline_metr = None
+        self.last_run: RunState | None = None  # see run(keep_state=True)
 
     # -- baseline --------------------------------------------------------------------------------
     def _fix_baseline(self) -> Fixed:
@@ -426,16 +427,32 @@ class Simulation:
         return reform.with_value(path, x, start), x
 
     def run(self, reform: Reform | None = None, *, budget_neutral: str | None = None, target_cost: float = 0.0,
-            metr: bool = True):
-        """Evaluate ``reform`` against the cached baseline; returns a :class:`SimulationResult`."""
-        with reuse_freed_memory(self.population.n_persons):
-            return self._run(reform, budget_neutral, target_cost, metr)
+            metr: bool = True, keep_state: bool = False):
+        """Evaluate ``reform`` against the cached baseline; returns a :class:`SimulationResult`.
 
-    def _run(self, reform, budget_neutral, target_cost, metr):
+        ``keep_state``: also keep, in :attr:`last_run`, the reform as run (with the solved budget-neutral
+        value) and its evaluated state, for :func:`reform_uncertainty` to reuse (neither the solve nor the
+        evaluation is then repeated; not part of the result or its JSON)."""
+        self.last_run = None
+        with reuse_freed_memory(self.population.n_persons):
+            return self._run(reform, budget_neutral, target_cost, metr, keep_state)
+
+    def _run(self, reform, budget_neutral, target_cost, metr, keep_state=False):
         from .outputs import build_result
 
         solved = None
         if budget_neutral:
             reform, solved = self.solve_budget_neutral(reform or Reform("baseline"), budget_neutral, target_cost)
         state = self.evaluate(reform)
+        if keep_state:
+            self.last_run = RunState(reform, state)
         return build_result(self, reform, state, metr=metr, solved=(budget_neutral, solved) if budget_neutral else None)
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What :meth:`Simulation.run` evaluated (with ``keep_state=True``): the reform as run, including a
+    solved budget-neutral value, and its state (the arrays of :func:`evaluate`)."""
+
+    reform: Reform | None
+    state: dict

@@ -152,8 +152,14 @@ def reform_uncertainty(sim, reform=None, *, strata=None, psu=None, fpc=None, lon
 
     ``strata``/``psu``/``fpc``: the survey design, one value per household or per person (persons in
     household order, as the population frame sorted by ``household_id``). ``state``: an evaluated
-    reform state (``sim.evaluate(reform)``) to reuse; otherwise the reform is evaluated here.
+    reform state (``sim.evaluate(reform)``) to reuse; otherwise the reform is evaluated here. ``reform``
+    may be the :class:`~prosperity.simulate.engine.RunState` kept by ``sim.run(..., keep_state=True)``:
+    its reform (budget-neutral value solved) and state are used, nothing is solved or evaluated again.
     """
+    from .engine import RunState
+
+    if isinstance(reform, RunState):
+        reform, state = reform.reform, reform.state if state is None else state
     if method not in METHODS:
         raise ValueError(f"method={method!r}: choose one of {', '.join(METHODS)}")
     if not 0 < confidence < 1:
