@@ -360,6 +360,31 @@ def test_fused_person_pass_equals_the_numpy_rules(sim, name, threads, monkeypatc
     assert slow["iit"].sum() > 0 and slow["resident_pension"].sum() > 0  # the comparison is not of zeros
 
 
+@pytest.mark.parametrize("name", [None] + sorted(example_reforms()))
+def test_fused_pass_visiting_only_earners_equals_the_numpy_rules(sim, name, monkeypatch):
+    from prosperity.simulate import kernel
+    from prosperity.simulate.engine import evaluate
+
+    if kernel.household_pass() is None:
+        pytest.skip("numba not available: only the NumPy rules run")
+    monkeypatch.setattr(kernel, "THREADS", 2)
+    monkeypatch.setattr(kernel, "PARALLEL_MIN_PERSONS", 0)
+    visited = []
+    real = kernel.visiting
+    monkeypatch.setattr(kernel, "visiting", lambda pop, fixed, earners_only: visited.append(earners_only)
+                        or real(pop, fixed, earners_only))
+    p = sim.reform_params(load_reforms([name]) if name else None)
+    primary_bump = np.where(sim.fixed.primary, 100.0, 0.0)
+    child_bump = np.where(sim.population.age < 16, 50.0, 0.0)  # on non-earners: every person is visited
+    for bump in (None, primary_bump, child_bump):
+        fast = evaluate(sim.population, sim.fixed, p, None, bump, per_person=False, fused=True)
+        slow = evaluate(sim.population, sim.fixed, p, None, bump, per_person=False, fused=False)
+        for key in fast:
+            np.testing.assert_array_equal(np.asarray(fast[key]), np.asarray(slow[key]), err_msg=f"{name}: {key}")
+    assert visited[-1] is False and visited[0] is True  # both ways of visiting were compared
+    assert slow["iit"].sum() > 0 and slow["resident_pension_recipients"].sum() > 0
+
+
 def test_a_replaced_rule_runs_the_numpy_path(sim):
     from prosperity.simulate.engine import evaluate
 

@@ -6,19 +6,30 @@ households. Persons are stored in household order, so household ``h`` owns perso
 ``starts[h] .. starts[h+1]-1``: for each household the loop runs its persons' rules (employee social
 insurance and housing fund, ``rules.social_insurance``; special additional deductions,
 ``rules.special_additional_deductions``; taxable income and IIT, ``rules.income_tax`` /
-``rules.marginal_rate_tax``; the residents' pension, ``rules.resident_pension``; the childcare subsidy,
-``rules.childcare_subsidy``), adds them up in registers in person order (the order of ``np.bincount``),
-then computes the household's income before transfers, the east -> west levy, the dibao means test and
-benefit (``rules.dibao``), disposable income and the central/local budget balances, and writes each
-result once. No intermediate array, no gather over persons, no second pass over memory.
+``rules.marginal_rate_tax``), adds them up in registers in person order (the order of ``np.bincount``),
+adds the residents' pension (``rules.resident_pension``) and the childcare subsidy
+(``rules.childcare_subsidy``) from per-household counts of the members entitled (their amounts are
+equal within a household), then computes the household's income before transfers, the east -> west
+levy, the dibao means test and benefit (``rules.dibao``), disposable income and the central/local
+budget balances, and writes each result once. No intermediate array, no second pass over memory.
+
+Speed (issue 9, ``benchmarks/bench_simulate.py``): the households are visited block by block (512
+consecutive households), inside a block by the number of persons visited, so that the persons loop
+has the same trip count for a run of households (no mispredicted loop exit per household) while all
+reads and writes stay in the block's few kilobytes; results stay in the population's household
+order. Only earners are visited when the others' IIT, contributions and taxable income are zero (they
+are not covered and claim no deduction; a wage bump on them sends the pass over every person): adding
+0.0 leaves a sum unchanged, the sums start at +0.0 and are never -0.0. The tax bracket is found by a
+branch-free binary search over thresholds padded to a power of two with +inf.
 
 The arithmetic follows the NumPy formulas operation by operation, so both paths give bit-identical
-numbers (tests compare them on every shipped reform, with and without a wage bump, on 1 and 3
-threads). Inputs that do not depend on parameters are packed once per population
-(:func:`prepared`: household start offsets, one flag byte per person, ages and dependants counts as
-bytes when they are small integers, exact), so a pass reads about 11 bytes per person and 45 per
-household. Results can be written into the arrays of a previous evaluation (``buffers``): no fresh
-memory to page-fault in.
+numbers (tests compare them on every shipped reform, with and without a wage bump, visiting every
+person or only earners, on 1 and 3 threads). Inputs that do not depend on parameters are packed once
+per population (:func:`prepared`, :func:`visiting`, :func:`age_counts`, :func:`household_codes`:
+flag bytes, provinces and sizes as bytes, the dependants counts and the dibao scaling as codes into
+tables of their distinct values, the parameter-free part of income before transfers), so a pass
+reads about 13 bytes per earner and 21 per household. Results can be written into the arrays of a
+previous evaluation (``buffers``): no fresh memory to page-fault in.
 
 Used when numba is available and no reform replaces one of the rules; otherwise ``engine.evaluate``
 runs the NumPy rules. Regional transfers that depend on the whole distribution (east -> west
@@ -294,12 +305,17 @@ def run_bounds(run_start: np.ndarray, run_size: np.ndarray, parts: int) -> list[
     return household_bounds(persons, parts)
 
 
-def _kept(fixed, name: str, sources: tuple, make):
+def _kept(fixed, name, sources: tuple, make, *, single: bool = False):
     """``make()`` kept in ``fixed.derived`` for these ``sources`` (arrays compared by identity, and held
-    by the entry, so that an array freed and another allocated at its address cannot match)."""
+    by the entry, so that an array freed and another allocated at its address cannot match).
+    ``single``: keep only the newest entry of this ``name`` (large packings of inputs that are replaced,
+    not alternated, e.g. while the baseline is built)."""
     key = (name,) + tuple(id(a) for a in sources)
     entry = fixed.derived.get(key)
     if entry is None or not all(a is b for a, b in zip(entry[0], sources)):
+        if single:
+            for old in [k for k in fixed.derived if isinstance(k, tuple) and k and k[0] == name]:
+                del fixed.derived[old]
         entry = fixed.derived[key] = (sources, make())
     return entry[1]
 
@@ -335,7 +351,7 @@ def prepared(pop, fixed) -> dict:
                 "sad_elders": np.ascontiguousarray(combos[:, 2], dtype=np.float64),
                 "market_fixed": market, "pre_fixed": market + fixed.other_transfers}
 
-    return _kept(fixed, "kernel_inputs", sources, make)
+    return _kept(fixed, "kernel_inputs", sources, make, single=True)
 
 
 def visiting(pop, fixed, earners_only: bool) -> dict:
@@ -476,7 +492,7 @@ def run(pop, fixed, p, top_up_by_province, household_arrays, *, extra_wage=None,
     earners_only = (not per_person and packed["only_earners_contribute"]
                     and _zero_for_non_earners(p, thresholds, rates, tax_at_thresholds)
                     and (extra_wage is None or not (_kept(fixed, "kernel_non_earner_wage", (fixed.wage_person, fixed.earner),
-                                                          lambda: bool(np.any(fixed.wage_person[~fixed.earner])))
+                                                          lambda: bool(np.any(fixed.wage_person[~fixed.earner])), single=True)
                                                     or np.any(extra[~fixed.earner]))))
     visit = visiting(pop, fixed, earners_only)
     drawn_count, young_count = age_counts(pop, fixed, p["resident_pension.eligibility_age"], p["child_subsidy.age_limit"])
