@@ -80,7 +80,8 @@ def household_pass(r0, r1, persons_only, run_start, run_size, order, first, memb
     """Runs ``r0 .. r1-1`` of households with equal numbers of members visited (household ``order[q]``
     for ``q`` in ``run_start[r] .. run_start[r+1]-1``, its persons ``members[first[h] + j]`` for ``j`` in
     ``0 .. run_size[r]-1``, in person order: every person, or only the earners when the others' tax and
-    contributions are zero). ``drawn_count`` / ``young_count``: the household's members drawing the
+    contributions are zero; ``wage`` and ``flags`` are given in members order, ``extra`` and the
+    per-person outputs in person order). ``drawn_count`` / ``young_count``: the household's members drawing the
     residents' pension (at or above the pension age, no employee pension) and under the childcare
     subsidy's age limit; their amounts are equal within a household, so the person-order sums are the
     same amount added that many times. An output
@@ -132,11 +133,10 @@ def household_pass(r0, r1, persons_only, run_start, run_size, order, first, memb
             wage_h = 0.0
             m0 = first[h]
             for m in range(m0, m0 + s):
-                i = members[m]
-                f = flags[i]
-                w = wage[i]
+                f = flags[m]  # the members' flags and wages, copied in members order
+                w = wage[m]
                 if with_extra:
-                    w = w + extra[i]
+                    w = w + extra[members[m]]
                 base = min(max(w, lo), hi) if f & COVERED else 0.0
                 si = base * si_employee_rate
                 hf = base * si_housing_rate
@@ -155,8 +155,8 @@ def household_pass(r0, r1, persons_only, run_start, run_size, order, first, memb
                 er_h += base * si_employer_rate
                 wage_h += w
                 if per_person:
-                    iit_person[i] = tax
-                    taxable_person[i] = taxable
+                    iit_person[members[m]] = tax
+                    taxable_person[members[m]] = taxable
             # the same amount added once per drawing member, without a loop exit to mispredict for 0-2
             # (adding 0.0 leaves a sum unchanged: the sums start at +0.0 and are never -0.0)
             pension = (pension_minimum + top_up) * MONTHS
@@ -496,8 +496,15 @@ def run(pop, fixed, p, top_up_by_province, household_arrays, *, extra_wage=None,
                                                     or np.any(extra[~fixed.earner]))))
     visit = visiting(pop, fixed, earners_only)
     drawn_count, young_count = age_counts(pop, fixed, p["resident_pension.eligibility_age"], p["child_subsidy.age_limit"])
+    if earners_only:  # the earners' wages and flags in members order: read contiguously
+        wage_m = _kept(fixed, "kernel_member_wages", (fixed.wage_person, visit["members"]),
+                       lambda: fixed.wage_person[visit["members"]], single=True)
+        flags_m = _kept(fixed, "kernel_member_flags", (packed["flags"], visit["members"]),
+                        lambda: packed["flags"][visit["members"]], single=True)
+    else:
+        wage_m, flags_m = fixed.wage_person, packed["flags"]
     args = (visit["run_start"], visit["run_size"], visit["order"], visit["first"], visit["members"],
-            fixed.wage_person, extra, packed["flags"], drawn_count, young_count, packed["province"],
+            wage_m, extra, flags_m, drawn_count, young_count, packed["province"],
             packed["sad_code"], codes["household_flags"],
             packed["size"], packed["pre_fixed"], packed["market_fixed"], pop.business_property, fixed.other_transfers,
             codes["scale_code"], codes["scale_values"],
