@@ -440,3 +440,14 @@ def test_output_subset_and_reused_buffers_give_the_full_evaluation_numbers(sim):
     assert again["dibao"].sum() > full["dibao"].sum() > 0  # the buffers hold the reform, not the baseline
     with pytest.raises(ValueError, match="unknown output"):
         kernel.run(sim.population, sim.fixed, sim.params, np.zeros(31), {}, outputs=("nope",))
+
+
+def test_kernel_combination_codes_give_back_every_row():
+    from prosperity.simulate.kernel import _combinations
+
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.integers(0, 5, 2000).astype(float) for _ in range(3))
+    for cols in ((a, b, c), (a, b, c + 0.5), (a * 100, b, c)):  # small integers (one key), fractions, > 255
+        combos, inverse = _combinations(*cols)
+        np.testing.assert_array_equal(combos[inverse], np.stack(cols, axis=1))
+        assert len(combos) == len({tuple(r) for r in np.stack(cols, axis=1)})

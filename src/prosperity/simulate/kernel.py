@@ -268,6 +268,22 @@ def _codes(inverse: np.ndarray, n_values: int) -> np.ndarray:
     return inverse.astype(np.uint8 if n_values <= 256 else np.int64)
 
 
+def _combinations(*columns) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of the columns (as floats, exact) and each row's index among them; small
+    non-negative integers (0..255, the usual dependants counts) through one integer key (``np.unique``
+    over rows is ~30 times slower)."""
+    rows = np.stack([np.asarray(c, dtype=np.float64) for c in columns], axis=1)
+    if rows.size and np.all((rows >= 0) & (rows <= 255) & (rows == np.floor(rows))):
+        key = np.zeros(rows.shape[0], dtype=np.int64)
+        for j in range(rows.shape[1]):
+            key = (key << 8) | rows[:, j].astype(np.int64)
+        keys, inverse = np.unique(key, return_inverse=True)
+        shifts = 8 * np.arange(rows.shape[1] - 1, -1, -1)
+        return ((keys[:, None] >> shifts) & 255).astype(np.float64), inverse.reshape(-1)
+    combos, inverse = np.unique(rows, axis=0, return_inverse=True)
+    return combos, inverse.reshape(-1)
+
+
 def size_runs(counts: np.ndarray, block: int = BLOCK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The order in which the pass visits households: blocks of ``block`` consecutive households, inside
     each block the households ordered (stably) by ``counts``, the number of persons the pass visits in
@@ -327,9 +343,8 @@ def prepared(pop, fixed) -> dict:
     of the distinct (children in education, infants, elders) combinations, and the parameter-free part
     of income before transfers, (observed wage + business and property income) + other transfers,
     summed in the NumPy rules' order."""
-    sources = (pop.person_household, pop.size, pop.province, pop.wage_household, pop.business_property,
-               fixed.earner, fixed.covered, fixed.primary, fixed.employee_pensioner, fixed.children_education,
-               fixed.infants, fixed.elders, fixed.other_transfers)
+    sources = (pop.person_household, pop.size, pop.province, fixed.earner, fixed.covered, fixed.primary,
+               fixed.employee_pensioner, fixed.children_education, fixed.infants, fixed.elders)
 
     def make():
         H = pop.n_households
@@ -338,9 +353,7 @@ def prepared(pop, fixed) -> dict:
         flags = (fixed.earner.astype(np.uint8) * EARNER | fixed.covered.astype(np.uint8) * COVERED
                  | fixed.primary.astype(np.uint8) * PRIMARY
                  | fixed.employee_pensioner.astype(np.uint8) * EMPLOYEE_PENSIONER).astype(np.uint8)
-        dependants = np.stack([fixed.children_education, fixed.infants, fixed.elders], axis=1)
-        combos, inverse = np.unique(dependants, axis=0, return_inverse=True)
-        market = pop.wage_household + pop.business_property
+        combos, inverse = _combinations(fixed.children_education, fixed.infants, fixed.elders)
         return {"starts": starts, "flags": flags,
                 # covered and primary earners are earners: the others' contributions are zero
                 "only_earners_contribute": not np.any((flags & (COVERED | PRIMARY)).astype(bool) & ~fixed.earner),
@@ -348,10 +361,15 @@ def prepared(pop, fixed) -> dict:
                 "size": _small_ints(pop.size), "sad_code": _codes(inverse.reshape(-1), len(combos)),
                 "sad_children": np.ascontiguousarray(combos[:, 0], dtype=np.float64),
                 "sad_infants": np.ascontiguousarray(combos[:, 1], dtype=np.float64),
-                "sad_elders": np.ascontiguousarray(combos[:, 2], dtype=np.float64),
-                "market_fixed": market, "pre_fixed": market + fixed.other_transfers}
+                "sad_elders": np.ascontiguousarray(combos[:, 2], dtype=np.float64)}
 
-    return _kept(fixed, "kernel_inputs", sources, make, single=True)
+    def incomes():  # replaced while the baseline is built (other transfers are its residual)
+        market = pop.wage_household + pop.business_property
+        return {"market_fixed": market, "pre_fixed": market + fixed.other_transfers}
+
+    return {**_kept(fixed, "kernel_inputs", sources, make, single=True),
+            **_kept(fixed, "kernel_fixed_incomes", (pop.wage_household, pop.business_property, fixed.other_transfers),
+                    incomes, single=True)}
 
 
 def visiting(pop, fixed, earners_only: bool) -> dict:
