@@ -2,9 +2,10 @@
 boundaries and adjacency.
 
 >>> from prosperity import datasets
->>> datasets.list_datasets()                     # name, description, source, licence, rows, columns
->>> datasets.load_dataset("nbs_income_quintiles")  # or datasets.nbs_income_quintiles()
->>> datasets.province_adcode(["Xizang", "内蒙古"])  # -> array([540000, 150000])
+>>> datasets.list_datasets()                     # name, description, source, licence, rows, columns  # doctest: +SKIP
+>>> datasets.load_dataset("nbs_income_quintiles")  # or datasets.nbs_income_quintiles()  # doctest: +SKIP
+>>> datasets.province_adcode(["Xizang", "内蒙古"]).tolist()
+[540000, 150000]
 
 Every loader takes ``backend="pandas"`` (default) or ``"polars"``; pandas frames carry dataset,
 source, licence, units and notes in ``frame.attrs`` (polars frames have no attrs: use

@@ -3,8 +3,8 @@ dated YAML in OpenFisca's format, reforms as overlays (see docs/simulate.md).
 
 >>> from prosperity.synth import synthesize_population
 >>> from prosperity.simulate import Simulation, load_reforms
->>> sim = Simulation(synthesize_population(2024, persons=10**5), year=2024)
->>> sim.run(load_reforms(["dibao_plus_20pct"])).summary
+>>> sim = Simulation(synthesize_population(2024, persons=10**5), year=2024)  # doctest: +SKIP
+>>> sim.run(load_reforms(["dibao_plus_20pct"])).summary  # doctest: +SKIP
 """
 
 from .engine import ParameterNotInForce, Simulation, evaluate

@@ -2,9 +2,9 @@
 urban/rural quintile groups, income sources), at any size, reproducible from a seed.
 
 >>> from prosperity.synth import synthesize_population, write_population, margins
->>> people = synthesize_population(year=2024, persons=10**5, seed=1)
->>> margins(people, year=2024)            # how close the margins come
->>> write_population("pop.parquet", persons=10**8, seed=1)   # streamed in chunks
+>>> people = synthesize_population(year=2024, persons=10**5, seed=1)  # doctest: +SKIP
+>>> margins(people, year=2024)            # how close the margins come  # doctest: +SKIP
+>>> write_population("pop.parquet", persons=10**8, seed=1)   # streamed in chunks  # doctest: +SKIP
 """
 
 from .within_cell import AreaFit, calibrate
