@@ -3,9 +3,9 @@ reforms evaluated against it.
 
 >>> from prosperity.synth import synthesize_population
 >>> from prosperity.simulate import Simulation, load_reforms
->>> sim = Simulation(synthesize_population(2024, persons=10**5), year=2024)
->>> result = sim.run(load_reforms(["dibao_plus_20pct"]))
->>> result.summary            # Gini, poverty, middle-income share ... baseline, reform, change
+>>> sim = Simulation(synthesize_population(2024, persons=10**5), year=2024)  # doctest: +SKIP
+>>> result = sim.run(load_reforms(["dibao_plus_20pct"]))  # doctest: +SKIP
+>>> result.summary            # Gini, poverty, middle-income share ... baseline, reform, change  # doctest: +SKIP
 """
 
 from __future__ import annotations
