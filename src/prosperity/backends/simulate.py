@@ -472,6 +472,9 @@ class _StreamStats:
             return None
         return self.rank.qnum[scope] / self.rank.qden[scope]
 
+    def has_households(self, area):
+        return self.acc.v.get(("b", "N", AREAS.index(area)), 0.0) > 0.0
+
     def gini(self):
         return self._gini
 

@@ -238,6 +238,9 @@ class BaselineStats:
             return None
         return household_group_means(self.base["disposable_pc"][mask], self.pop.size[mask], self.pop.household_weight[mask])
 
+    def has_households(self, area: str) -> bool:
+        return bool(self._mask(area).any())
+
     def gini(self) -> float:
         return gini_sorted(self.s_base, influence=False).value
 
@@ -282,7 +285,7 @@ def validation_table(sim, stats) -> pd.DataFrame:
         rows.append(("Gini (official, per-capita, person-weighted)", "index", float(gini_official),
                      stats.gini(), "abs", 0.03, "S", "NBS"))
     for area, key in (("urban", "城镇居民人均可支配收入(元)"), ("rural", "农村居民人均可支配收入(元)")):
-        if key in long.index:
+        if key in long.index and stats.has_households(area):
             rows.append((f"mean income {area}", "yuan", float(long[key]), stats.mean_income(area), "rel", 0.02, "S", "NBS"))
     targets = yaml.safe_load((resources.files("prosperity") / "simulate" / "validation_targets.yaml").read_text())
     iit = targets["iit_revenue_bn"]
@@ -291,6 +294,8 @@ def validation_table(sim, stats) -> pd.DataFrame:
                      stats.total("iit") / 1e9, "rel", iit["tolerance_rel"], iit["status"], iit["source"]))
     p = sim.params
     for area in ("urban", "rural"):
+        if not stats.has_households(area):  # a population without this area: nothing to compare
+            continue
         recipients = stats.recipients(area)
         official = p.get(f"dibao.recipients.{area}")
         if official:
@@ -368,14 +373,18 @@ def build_result(sim, reform, state, *, metr: bool = True, solved=None) -> Simul
                              "dibao_recipients_m_baseline": db / 1e6, "dibao_recipients_m_reform": dr / 1e6,
                              "regional_transfers_net_bn": reg / 1e9})
     area = np.where(pop.urban, 0, 1)
-    by_area = group_table(area, 2, ["urban", "rural"])
+    with np.errstate(invalid="ignore", divide="ignore"):  # empty groups (0/0) are dropped below
+        by_area = group_table(area, 2, ["urban", "rural"])
+        by_province = group_table(pop.province, len(PROVINCES), list(PROVINCES))
+    present = [k for k in (0, 1) if np.any(area == k)]  # an area without households gets no row (as provinces)
     if "gini_area" not in cache:
-        cache["gini_area"] = [gini_sorted(_sorted_subset(cache["s"], area == k), influence=False).value for k in (0, 1)]
-    gini_area = [(cache["gini_area"][k], gini_sorted(_sorted_subset(s_reform, area == k), influence=False).value)
-                 for k in (0, 1)]
-    by_area["gini_baseline"] = [g[0] for g in gini_area]
-    by_area["gini_reform"] = [g[1] for g in gini_area]
-    by_province = group_table(pop.province, len(PROVINCES), list(PROVINCES))
+        cache["gini_area"] = {k: gini_sorted(_sorted_subset(cache["s"], area == k), influence=False).value
+                              for k in present}
+    gini_area = {k: (cache["gini_area"][k], gini_sorted(_sorted_subset(s_reform, area == k), influence=False).value)
+                 for k in present}
+    by_area = by_area.iloc[present].reset_index(drop=True)
+    by_area["gini_baseline"] = [gini_area[k][0] for k in present]
+    by_area["gini_reform"] = [gini_area[k][1] for k in present]
     by_province = by_province[by_province["persons_m"] > 0].reset_index(drop=True)
 
     # fiscal
