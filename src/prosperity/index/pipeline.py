@@ -412,10 +412,15 @@ def _step_denominate(st: _State, cfg: IndexConfig, pos: int) -> None:
     fw = st.framework
     dens = [j for j, ind in enumerate(fw.indicators) if ind.denominator]
     had = ~np.isnan(st.X[:, dens])
-    for j in dens:
-        st.X[:, j] = st.X[:, j] / st.den[:, j] * fw.indicators[j].scale
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j in dens:
+            st.X[:, j] = st.X[:, j] / st.den[:, j] * fw.indicators[j].scale
     codes = tuple(fw.indicators[j].code for j in dens)
     lost = had & ~np.isfinite(st.X[:, dens])
+    if lost.any():  # x / 0 is no value: missing (then imputed or left out by the coverage rule), never inf
+        block = st.X[:, dens]
+        block[lost] = np.nan
+        st.X[:, dens] = block
     detail = {"step": "denomination", "detail": ", ".join(
         f"{fw.indicators[j].code} = {fw.indicators[j].data_column}/{fw.indicators[j].denominator}" for j in dens)}
     if dens:
@@ -425,6 +430,9 @@ def _step_denominate(st: _State, cfg: IndexConfig, pos: int) -> None:
                else "nothing: no indicator has a denominator")
     if n_lost:
         summary += f"; {n_lost} cells without a value (denominator missing or 0)"
+        where = "; ".join(f"{c} in {listing(_unit_names(st.keys, np.flatnonzero(lost[:, k])))}"
+                          for k, c in enumerate(codes) if lost[:, k].any())
+        detail["lost"] = where
     st.records.append(StepRecord(pos, "denominate", {}, (
         Change("cells_denominated", int(had.sum()), codes),
         Change("cells_lost", n_lost, tuple(c for k, c in enumerate(codes) if lost[:, k].any()))), summary, detail))
@@ -607,6 +615,11 @@ def prepare_panel(data, framework: Framework | None = None, *, region: str | Non
         if name in _DATA_STEPS:
             _DATA_STEPS[name](st, cfg, len(st.records) + 1)
     framework, keys, X = st.framework, st.keys, st.X
+    for rec in st.records:
+        if rec.name == "denominate" and rec.count("cells_lost"):
+            warns.append(f"denominate: {rec.count('cells_lost')} cell(s) have no value because the denominator is 0 or "
+                         f"missing ({rec.detail.get('lost', '')}); they are treated as missing (imputed, or left out by "
+                         "the coverage rule). Fix: correct the denominator data or drop those units")
     _check_indicator_information(X, framework, keys, warns)
     # targets -----------------------------------------------------------------------------
     T = np.full(X.shape, np.nan)
