@@ -47,14 +47,6 @@ def reference(china):
     return {m: decompose(d, INCOME, LEVELS, "weight", m) for m in MEASURES}
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c, \
-            distributed.Client(c) as client:
-        yield client
-
-
 def _same(got, ref):
     assert type(got) is type(ref)
     assert got.measure == ref.measure and got.levels == ref.levels and got.alpha == ref.alpha

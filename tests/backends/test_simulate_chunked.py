@@ -43,14 +43,6 @@ def reference(population, reform):
     return Simulation(d, 2024).run(reform)
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c, \
-            distributed.Client(c) as client:
-        yield client
-
-
 def _same(got, ref):
     assert got.year == ref.year and got.reform_name == ref.reform_name and got.reform_changes == ref.reform_changes
     assert got.assumptions == ref.assumptions and got.warnings == ref.warnings

@@ -30,14 +30,6 @@ def eusilc(tmp_path_factory):
     return d, folder
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c, \
-            distributed.Client(c) as client:
-        yield client
-
-
 def _reference(d, design):
     return prosperity.measure(d, income="eqIncome", weight="rb050", measures=MEASURES, poverty_line=LINE,
                               **design).to_frame().set_index("measure")
