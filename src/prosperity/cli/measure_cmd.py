@@ -125,6 +125,11 @@ def register(app: typer.Typer) -> None:
             help="Kernel bandwidth of the quantile-based SEs: osier (0.79 IQR N^-1/5) | convey (weighted SD "
             "N^-1/5, R convey); default: each measure's own.",
         ),
+        backend: Optional[str] = typer.Option(
+            None, "--backend",
+            help="memory | duckdb | dask: where the rows are read and measured (default: chosen from FILE; a "
+            "directory of Parquet files is streamed out of core, docs/scale.md). duckdb/dask stream exactly.",
+        ),
         equivalence: Optional[str] = typer.Option(None, "--equivalence", help="per_capita | oecd_modified | oecd | square_root | power:THETA (divides income by the scale)."),
         household_size: Optional[str] = typer.Option(None, "--household-size", help="Household size column (for --equivalence or --unit household)."),
         adults: Optional[str] = typer.Option(None, "--adults", help="Number of adults (14+) column, for the OECD scales."),
@@ -161,11 +166,15 @@ def register(app: typer.Typer) -> None:
             relative_line=relative_line, relative_to=relative_to, line_within_groups=line_within_groups, se=se,
             se_method=se_method, replicates=replicates, seed=seed, confidence=confidence, ci_method=ci_method,
             quantile_convention=quantile_convention, lonely_psu=lonely_psu, margins=margins, drop_missing=drop_missing,
-            poor_if=poor_if, domain=domain, bandwidth=bandwidth,
-            sheet=sheet, equivalence=equivalence, household_size=household_size, adults=adults, children=children,
-            scale=scale_column, unit=unit, hierarchy=tuple(_split(hierarchy)),
-            **read_options(encoding, sep),
+            poor_if=poor_if, domain=domain, bandwidth=bandwidth, **({"backend": backend} if backend else {}),
+            sheet=sheet, **read_options(encoding, sep),
         )
+        # the sample options only when given (their defaults are the loader's: unit person, no hierarchy), so a
+        # streamed backend, which refuses them, sees none unless the user asked for one
+        given = dict(equivalence=equivalence, household_size=household_size, adults=adults, children=children,
+                     scale=scale_column, unit=None if unit == "person" else unit,
+                     hierarchy=tuple(_split(hierarchy)) or None)
+        options.update({k: v for k, v in given.items() if v is not None})
         from prosperity.cli.layout import working
 
         with input_errors(), working("measuring", quiet):

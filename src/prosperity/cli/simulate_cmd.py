@@ -85,14 +85,6 @@ def _design_columns(frame, strata: Optional[str], psu: Optional[str]) -> dict:
     return out
 
 
-def result_reform(result, reforms, budget_neutral, target_cost, sim):
-    """The reform as run (with the solved budget-neutral value, if any)."""
-    if not budget_neutral:
-        return reforms
-    reform, _ = sim.solve_budget_neutral(reforms, budget_neutral, target_cost * 1e9)
-    return reform
-
-
 def _mapping(columns: Optional[List[str]]) -> dict:
     out = {}
     for item in columns or []:
