@@ -186,19 +186,45 @@ def zenga_sorted(s: SortedIncome, *, influence: bool = True) -> Estimate:
     tot = float(vdot(w, y))
     if not tot > 0:
         raise ValueError("the Zenga index is undefined when every income is 0")
-    wy = w * y
+    # the formulas above operation by operation (bit-identical), in four work arrays besides K: a suite's
+    # peak memory. B = N - H and C = T - K are formed where they are used.
     hh = s.cumw
-    kk = tot - (np.cumsum(wy) - wy)
-    bb = big_n - hh
-    cc = tot - kk
-    value = 1.0 - float(vdot(w, bb * cc / (hh * kk))) / big_n
+    a = np.multiply(w, y)
+    kk = np.cumsum(a)
+    kk -= a
+    np.subtract(tot, kk, out=kk)                     # K = T - (cumsum(wy) - wy)
+    c = np.subtract(tot, kk)                         # C
+    b = np.multiply(hh, kk)                          # H K
+    np.subtract(big_n, hh, out=a)
+    a *= c
+    value = 1.0 - float(vdot(w, np.divide(a, b, out=a))) / big_n
     if not influence:
         return Estimate(value)
-    u = -bb * cc / (big_n * hh * kk)
-    u -= float(vdot(w, cc / kk)) / big_n**2
-    u -= y * (float(vdot(w, bb / (hh * kk))) / big_n)
-    u += np.cumsum((w * cc / (hh * hh * kk))[::-1])[::-1]
-    u += (tot * y / big_n) * np.cumsum(w * bb / (hh * kk * kk))
+    u = np.subtract(big_n, hh)
+    u *= c
+    np.negative(u, out=u)
+    np.multiply(big_n, hh, out=a)
+    a *= kk
+    u /= a                                           # -B C / (N H K)
+    u -= float(vdot(w, np.divide(c, kk, out=a))) / big_n**2
+    np.subtract(big_n, hh, out=a)
+    a /= b
+    u -= np.multiply(y, float(vdot(w, a)) / big_n, out=a)
+    np.multiply(hh, hh, out=a)
+    a *= kk
+    np.multiply(w, c, out=b)
+    b /= a                                           # w C / (H^2 K)
+    u += np.cumsum(b[::-1], out=a)[::-1]
+    np.multiply(hh, kk, out=a)
+    a *= kk                                          # H K^2
+    np.subtract(big_n, hh, out=b)
+    np.multiply(w, b, out=b)
+    b /= a
+    np.cumsum(b, out=c)                              # cumulative w B / (H K^2)
+    np.multiply(tot, y, out=a)
+    a /= big_n
+    a *= c
+    u += a
     return Estimate(value, u)
 
 
