@@ -37,7 +37,7 @@ from ..decompose.entropy import NestedDecomposition, _nested_from_moments, parse
 from ..decompose.hierarchy import NestingError, encode_hierarchy
 from ..decompose.moments import LeafMoments
 from ..io.errors import column_not_found
-from .sources import DEFAULT_CHUNK_ROWS, BackendError, _sql_name
+from .sources import DEFAULT_CHUNK_ROWS, BackendError, _sql_name, duckdb_connection, parquet_files, sql_file_list
 
 _SUMS = ("rows", "w", "wy", "wylny", "wlny")  # + one "wpow{a}" per GE(a), a not in {0, 1}
 _BAD = ("bad_y", "neg_y", "zero_y", "bad_w")
@@ -130,30 +130,12 @@ def cell_sums_duckdb(data, income: str, levels: Sequence[str], weight: str | Non
                      memory_limit: str = "2GB", threads: int | None = None) -> pd.DataFrame:
     """The cell table by one SQL GROUP BY over Parquet file(s) or a directory of them (or a DuckDB
     relation): DuckDB streams the files, only the cell table is materialised."""
-    import duckdb
-
     if type(data).__module__.startswith("duckdb"):
         con, relation = None, data
         columns = list(relation.columns)
     else:
-        paths = [str(p) for p in (data if isinstance(data, (list, tuple)) else [data])]
-        files = []
-        for p in paths:
-            if os.path.isdir(p):
-                files.extend(sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".parquet")))
-            elif os.path.exists(p):
-                files.append(p)
-            else:
-                raise BackendError(f"no Parquet file or directory at {p!r}", hint="give a .parquet file or a directory of them")
-        if not files:
-            raise BackendError(f"no .parquet files in {paths}", hint="write the data as Parquet first")
-        con = duckdb.connect()
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-        con.execute("SET preserve_insertion_order = false")
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
-        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        relation = con.sql(f"SELECT * FROM read_parquet([{listing}])")
+        con = duckdb_connection(memory_limit, threads)
+        relation = con.sql(f"SELECT * FROM read_parquet([{sql_file_list(parquet_files(data))}])")
         columns = list(relation.columns)
     _check_columns(columns, income, levels, weight)
     y = f"CAST({_sql_name(income)} AS DOUBLE)"

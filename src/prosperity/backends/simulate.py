@@ -51,7 +51,7 @@ from ..simulate.engine import Simulation, _transfers_active
 from ..simulate.outputs import (BALANCES, BINS, FISCAL_ITEMS, SimulationResult, _bins, _metr, assumptions_of,
                                 scenario_lines, summary_table, taxes_and_benefits, validation_table)
 from ..simulate.population import PROVINCES, Population, provincial_context
-from .sources import BackendError, _sql_name
+from .sources import BackendError, _sql_name, duckdb_connection, parquet_files, sql_file_list
 
 _TIE_RTOL = 1e-12  # as prosperity.measures.quantiles: F_j within rounding of p counts as equal
 AREAS = ("urban", "rural")  # area code 0, 1 (as build_result: np.where(pop.urban, 0, 1))
@@ -142,24 +142,9 @@ class _DuckDBChunks:
     name = "duckdb"
 
     def __init__(self, path, n_chunks: int, memory_limit: str = "2GB", threads: int | None = None):
-        import duckdb
-
-        paths = [str(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
-        files = []
-        for p in paths:
-            if os.path.isdir(p):
-                files.extend(sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".parquet")))
-            elif os.path.exists(p):
-                files.append(p)
-            else:
-                raise BackendError(f"no Parquet file or directory at {p!r}", hint="give a .parquet file or a directory of them")
-        if not files:
-            raise BackendError(f"no .parquet files in {paths}", hint="write the population as Parquet first")
-        self.con = duckdb.connect()
-        self.con.execute(f"SET memory_limit = '{memory_limit}'")
-        if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
-        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        files = parquet_files(path, "population")
+        self.con = duckdb_connection(memory_limit, threads, keep_order=True)
+        listing = sql_file_list(files)
         self.files = files
         self.relation = f"read_parquet([{listing}], filename = true, file_row_number = true)"
         columns = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM read_parquet([{listing}])").fetchall()]
@@ -298,12 +283,8 @@ class _Spill:
                 idx = order[a: a + self.piece_rows]
                 yield {c: v[idx] for c, v in cat.items()}
             return
-        import duckdb
-
-        con = duckdb.connect()
-        con.execute(f"SET memory_limit = '{self.memory_limit}'")
-        con.execute("SET preserve_insertion_order = false")
-        listing = ", ".join("'" + f.replace("'", "''") + "'" for f in self.files)
+        con = duckdb_connection(self.memory_limit)
+        listing = sql_file_list(self.files)
         cols = ", ".join(_sql_name(c) for c in columns)
         # ties in the order of the households (as the in-memory stable sort): NBS quintile groups split
         # a run of equal incomes (e.g. households topped up to one dibao standard) by that order

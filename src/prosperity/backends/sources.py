@@ -127,6 +127,45 @@ def _cell_codes(frame: pd.DataFrame, groups: list[str], cells: pd.DataFrame) -> 
     return np.asarray(index.get_indexer(pd.MultiIndex.from_frame(frame[groups])), dtype=np.int64)
 
 
+def parquet_files(path, what: str = "data") -> list[str]:
+    """The Parquet files a path names: a file, a directory (its ``.parquet`` files, sorted by name) or a
+    list of either, in that order. A missing path or no file at all is refused."""
+    paths = [str(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            files.extend(sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".parquet")))
+        elif os.path.exists(p):
+            files.append(p)
+        else:
+            raise BackendError(f"no Parquet file or directory at {p!r}", hint="give a .parquet file or a directory of them")
+    if not files:
+        raise BackendError(f"no .parquet files in {paths}", hint=f"write the {what} as Parquet first")
+    return files
+
+
+def sql_file_list(files) -> str:
+    """The files as a SQL list of string literals, for ``read_parquet([...])``."""
+    return ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+
+
+def duckdb_connection(memory_limit: str = "2GB", threads: int | None = None, *, keep_order: bool = False,
+                      temp_directory: str | None = None):
+    """A DuckDB connection with the backends' settings: a memory limit, optionally the threads and the spill
+    directory; ``keep_order=False`` lets DuckDB drop the insertion order (cheaper scans)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    if not keep_order:
+        con.execute("SET preserve_insertion_order = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if temp_directory:
+        con.execute(f"SET temp_directory = '{temp_directory}'")
+    return con
+
+
 def _sql_name(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
@@ -146,32 +185,15 @@ class DuckDBSource:
 
         self._rel = path if isinstance(path, duckdb.DuckDBPyRelation) else None
         framed = self._rel is None and not isinstance(path, (str, os.PathLike, list, tuple))
-        paths = [] if (self._rel is not None or framed) else [str(p) for p in (path if isinstance(path, (list, tuple)) else [path])]
-        files = []
-        for p in paths:
-            if os.path.isdir(p):
-                files.extend(sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".parquet")))
-            elif os.path.exists(p):
-                files.append(p)
-            else:
-                raise BackendError(f"no Parquet file or directory at {p!r}", hint="give a .parquet file or a directory of them")
-        if not files and paths:
-            raise BackendError(f"no .parquet files in {paths}", hint="write the data as Parquet first")
-        self.con = None if self._rel is not None else duckdb.connect()
-        if self.con is not None:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
-            self.con.execute("SET preserve_insertion_order = false")
-            if threads:
-                self.con.execute(f"SET threads = {int(threads)}")
-            if temp_directory:
-                self.con.execute(f"SET temp_directory = '{temp_directory}'")
+        files = [] if (self._rel is not None or framed) else parquet_files(path)
+        self.con = None if self._rel is not None else duckdb_connection(memory_limit, threads,
+                                                                         temp_directory=temp_directory)
         if self._rel is not None or framed:
             if framed:
                 self.con.register("prosperity_src", path)
             self.relation = "prosperity_src"
         else:
-            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            self.relation = f"read_parquet([{listing}])"
+            self.relation = f"read_parquet([{sql_file_list(files)}])"
         columns = [r[0] for r in self._q(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()]
         groups = list(groups or [])
         for role, col in [("income", income), ("weight", weight), ("strata", strata), ("PSU", psu)] + [("by", g) for g in groups]:
