@@ -23,6 +23,7 @@ import os
 import numpy as np
 
 from ..io.errors import EmptyGroupError, InvalidValueError, MeasureSpecError
+from .kernels import _Rows
 from .plan import DEFAULT_RELATIVE_LINE, Plan
 from .result import MeasureResult, build_result
 
@@ -118,22 +119,6 @@ def _plain(key: tuple) -> tuple:
     return tuple(v.item() if isinstance(v, np.generic) else v for v in key)
 
 
-class _StreamRows:
-    def __init__(self, by_cols):
-        self.by_cols = by_cols
-        self.groups, self.measures, self.values, self.variances, self.n, self.wsum, self.lines = [], [], [], [], [], [], []
-
-    def add(self, cols, key, label, value, var, n, wsum, line):
-        lookup = dict(zip(cols, key))
-        self.groups.append(tuple(lookup.get(c) for c in self.by_cols))
-        self.measures.append(label)
-        self.values.append(value)
-        self.variances.append(var)
-        self.n.append(n)
-        self.wsum.append(wsum)
-        self.lines.append(np.nan if line is None else line)
-
-
 def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu, fpc, drop_missing, sheet,
                      sample_options) -> MeasureResult:
     """:func:`~prosperity.table.measure` on a DuckDB or Dask source (module docstring)."""
@@ -158,7 +143,7 @@ def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu
         close = getattr(source, "close", None)
         if close is not None:
             close()
-    rows = _StreamRows(plan.by_cols)
+    rows = _Rows(plan.by_cols)
     undefined_rows: dict = {}
     for row in out.rows:
         L = layers[row.layer]
