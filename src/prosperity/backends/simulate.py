@@ -49,7 +49,7 @@ import pandas as pd
 
 from ..simulate.engine import Simulation, _transfers_active
 from ..simulate.outputs import (BALANCES, BINS, FISCAL_ITEMS, SimulationResult, _bins, _metr, assumptions_of,
-                                scenario_lines, summary_table, taxes_and_benefits, validation_table)
+                                result_warnings, scenario_lines, summary_table, taxes_and_benefits, validation_table)
 from ..simulate.population import PROVINCES, Population, provincial_context
 from .sources import BackendError, _sql_name, duckdb_connection, parquet_files, sql_file_list
 
@@ -802,12 +802,7 @@ def _aggregate(sim, reform, year, acc: _Sums, spill: _Spill, metr: bool, seconds
         rates["earner_households_share"] = s["metr_ok"] / d_persons
 
     validation = validation_table(sim, _StreamStats(acc, rb, base_measures["gini"]))
-    warnings = []
-    bad = validation[~validation["within_tolerance"]]
-    if len(bad):
-        warnings.append("the baseline is outside its validation tolerance on: " + "; ".join(bad["row"]))
-    if abs(residual) > 1e-6 * max(1.0, abs(net_cost)) + 1e-6:
-        warnings.append(f"accounting identity residual {residual:.6f} bn yuan")
+    warnings = result_warnings(validation, residual, net_cost)
     changes = [c.describe() for c in (reform.changes if reform else ())]
     return SimulationResult(
         year=year, reform_name=reform.name if reform else "baseline", reform_changes=tuple(changes),

@@ -190,6 +190,18 @@ def taxes_and_benefits(st) -> tuple[np.ndarray, np.ndarray]:
     return taxes, benefits
 
 
+def result_warnings(validation: pd.DataFrame, residual: float, net_cost: float) -> list[str]:
+    """The warnings a result carries: validation rows outside their tolerance, an accounting identity that
+    does not close (residual beyond 1e-6 of the net cost, in bn yuan)."""
+    warnings = []
+    bad = validation[~validation["within_tolerance"]]
+    if len(bad):
+        warnings.append("the baseline is outside its validation tolerance on: " + "; ".join(bad["row"]))
+    if abs(residual) > 1e-6 * max(1.0, abs(net_cost)) + 1e-6:
+        warnings.append(f"accounting identity residual {residual:.6f} bn yuan")
+    return warnings
+
+
 def assumptions_of(sim) -> tuple[str, ...]:
     """The assumptions every result states (take-up, date, income concept, fixed deciles and lines)."""
     return (f"dibao take-up: {sim.fixed.take_up_source} (urban {sim.fixed.take_up_rate['urban']:.3f}, "
@@ -415,12 +427,7 @@ def build_result(sim, reform, state, *, metr: bool = True, solved=None) -> Simul
         rates["earner_households_share"] = _wsum(pw, ok, decile, 10) / d_persons
 
     validation = cache["validation"]
-    warnings = []
-    bad = validation[~validation["within_tolerance"]]
-    if len(bad):
-        warnings.append("the baseline is outside its validation tolerance on: " + "; ".join(bad["row"]))
-    if abs(residual) > 1e-6 * max(1.0, abs(net_cost)) + 1e-6:
-        warnings.append(f"accounting identity residual {residual:.6f} bn yuan")
+    warnings = result_warnings(validation, residual, net_cost)
     changes = [c.describe() for c in (reform.changes if reform else ())]
     assumptions = assumptions_of(sim)
     return SimulationResult(
