@@ -8,7 +8,6 @@ table behind a figure), and returns a :class:`MonitorReport` with the sections a
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import html
 import time
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import sections as S
+from .store import file_sha256
 from .text import T
 
 DATA_FILES = (
@@ -48,21 +48,13 @@ class MonitorReport:
         return head.tables["headline"]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def provenance() -> pd.DataFrame:
     """Every bundled data file the report reads: its size and SHA-256."""
     root = Path(str(resources.files("prosperity") / "data"))
     rows = []
     for name in DATA_FILES:
         p = root / name
-        rows.append({"file": name, "bytes": p.stat().st_size, "sha256": _sha256(p)})
+        rows.append({"file": name, "bytes": p.stat().st_size, "sha256": file_sha256(p)})
     return pd.DataFrame(rows)
 
 

@@ -36,7 +36,6 @@ project file, the line and column, the key path and a fix.
 from __future__ import annotations
 
 import difflib
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Union
@@ -47,6 +46,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..io.errors import ProsperityInputError, data_location, describe_rows, offending_rows
+from .store import file_sha256
 
 # ----------------------------------------------------------------------------------- roles
 # role -> (kind, required); kinds: year, positive, share (0..1), quintile (1..5), area, province, text;
@@ -303,16 +303,8 @@ class Project:
                               "key": i.key, "source": i.source or ""} for i in self.inputs])
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _input(key: str, written: str, path: Path, source=None) -> ProjectInput:
-    return ProjectInput(key, written, path, path.stat().st_size, _sha256(path), source)
+    return ProjectInput(key, written, path, path.stat().st_size, file_sha256(path), source)
 
 
 def load_project(path: str | Path) -> Project:

@@ -40,6 +40,12 @@ def default_store() -> Path:
     return Path(env) if env else Path.home() / ".local" / "share" / "prosperity" / "store.duckdb"
 
 
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks (the data files' fingerprints in reports and runs)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def code_sha256() -> str:
     """SHA-256 over the package's Python sources (path and content, sorted): says whether the code changed."""
     root = Path(str(resources.files("prosperity")))
