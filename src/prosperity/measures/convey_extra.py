@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .estimate import Estimate, SortedIncome, as_sorted, vdot
+from .estimate import Estimate, SortedIncome, as_sorted, income_weight_arrays, vdot
 from .poverty import (
     _check_fraction, _check_line, _n_poor, _prefix, arpr_sorted, fgt_sorted, relative_line_estimate, watts_sorted,
 )
@@ -446,19 +446,6 @@ def _vcov(design, w: np.ndarray, infl: np.ndarray) -> np.ndarray:
     return out
 
 
-def _arrays(y, w):
-    y = np.asarray(y, dtype=np.float64)
-    w = np.ones_like(y) if w is None else np.asarray(w, dtype=np.float64)
-    if y.ndim != 1 or w.shape != y.shape:
-        raise ValueError(f"incomes and weights must be 1-D arrays of the same length (got {y.shape} and {w.shape})")
-    if y.size == 0:
-        raise ValueError("no observations: incomes are empty")
-    bad = np.flatnonzero(~np.isfinite(y))
-    if bad.size:
-        raise ValueError(f"{bad.size} income(s) are missing or infinite (first at row {int(bad[0])}); drop them first")
-    return y, w
-
-
 def _result(statistic, names, values, infl, w, design) -> SurveyComponents:
     infl = np.column_stack(infl)
     return SurveyComponents(statistic, tuple(names), np.asarray(values, dtype=np.float64), _vcov(design, w, infl), infl)
@@ -478,7 +465,7 @@ def fgt_decomposition(y, w=None, *, line: float, g: float = 2.0, inclusive: bool
     = (FGT(g) / (FGT0 igr^g) - 1) / (g^2 - g), the GE(g) of the poverty gaps 1 - y/z among the poor.
     Poor: y <= z (``inclusive``, convey) or y < z. Each u is the delta-method combination of the FGT
     linearized variables (d FGT / d w exactly)."""
-    y, w = _arrays(y, w)
+    y, w = income_weight_arrays(y, w, require_finite=True)
     g = float(g)
     if not g >= 2:
         raise ValueError(f"the FGT decomposition is defined for g >= 2 (convey), got {g:g}")
@@ -507,7 +494,7 @@ def watts_decomposition(y, w=None, *, line: float, inclusive: bool = True, desig
     Components: ``watts``, ``fgt0``, ``watts_gap_ratio`` = ln(FGT0 / (FGT0 - FGT1)) = ln(z / mu_p) and
     ``theil_poor`` = Watts / FGT0 - watts_gap_ratio (the MLD of the poor's incomes). Incomes must be
     positive (convey keeps y > 0 only: pass the positive incomes, see docs/conventions.md)."""
-    y, w = _arrays(y, w)
+    y, w = income_weight_arrays(y, w, require_finite=True)
     z = _check_line(line)
     if y.min() <= 0:
         bad = np.flatnonzero(y <= 0)
@@ -537,7 +524,7 @@ def jdiv_decomposition(y, groups, w=None, *, design=None, strata=None, psu=None,
     between = sum_g (s_g - pi_g) ln(mu_g / mu) = total - within. u of between (exact derivative), with
     unit k in group g: y_k/Y (ln mu_g - sum_h s_h ln mu_h) - (1/N)(ln mu_g - sum_h pi_h ln mu_h)
     + (s_g - pi_g)(y_k / Y_g - 1 / N_g); within = total - between."""
-    y, w = _arrays(y, w)
+    y, w = income_weight_arrays(y, w, require_finite=True)
     if y.min() <= 0:
         bad = np.flatnonzero(y <= 0)
         raise ValueError(f"the J-divergence needs positive incomes: {bad.size} row(s) are <= 0 (first row "
@@ -583,7 +570,7 @@ def rmir(y, age, w=None, *, agelim: float = 65, p: float = 0.5, convention: str 
     """Relative median income ratio (convey ``svyrmir``): median income of persons with age >= agelim over
     the median of those younger. Densities: each domain's kernel density at its median with the
     bandwidth of the whole sample (convey). Components: ``rmir``, ``median_old``, ``median_young``."""
-    y, w = _arrays(y, w)
+    y, w = income_weight_arrays(y, w, require_finite=True)
     age = np.asarray(age, dtype=np.float64)
     if age.shape != y.shape:
         raise ValueError(f"age must have one value per income (got {age.shape} for {y.shape})")
@@ -606,7 +593,7 @@ def gpg(y, sex, w=None, *, male="male", female="female", design=None, strata=Non
     """Gender pay gap (convey ``svygpg``, laeken ``gpg``): (mean_m - mean_f) / mean_m, a fraction (as
     laeken's ``gpg()$value``). u = (mean_f / mean_m) u_m / mean_m - u_f / mean_m with the domain means' u =
     1{in D}(y - mean_D) / N_D. Components: ``gpg``, ``mean_male``, ``mean_female``."""
-    y, w = _arrays(y, w)
+    y, w = income_weight_arrays(y, w, require_finite=True)
     sex = np.asarray(sex)
     if sex.shape != y.shape:
         raise ValueError(f"sex must have one label per income (got {sex.shape} for {y.shape})")

@@ -78,17 +78,7 @@ class SortedIncome:
 
     @classmethod
     def from_arrays(cls, y, w=None) -> "SortedIncome":
-        y = np.asarray(y, dtype=np.float64)
-        if w is None:
-            w = np.ones_like(y)
-        else:
-            w = np.asarray(w, dtype=np.float64)
-        if y.ndim != 1 or w.shape != y.shape:
-            raise ValueError(
-                f"incomes and weights must be 1-D arrays of the same length (got {y.shape} and {w.shape})"
-            )
-        if y.size == 0:
-            raise ValueError("no observations: incomes are empty")
+        y, w = income_weight_arrays(y, w)
         order, ys = sort_order(y)
         ws = w[order]
         return cls(ys, ws, np.cumsum(ws), order)
@@ -110,6 +100,22 @@ def income_total(s: SortedIncome) -> float:
 
 # From this many incomes, sort_order sorts packed (key, position) integers instead of calling argsort.
 PACKED_SORT_MIN = 1 << 16
+
+
+def income_weight_arrays(y, w=None, *, require_finite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Incomes and weights as float64 arrays (weights 1 when None): 1-D, the same length, not empty;
+    ``require_finite`` also refuses a missing or infinite income, naming how many and the first row."""
+    y = np.asarray(y, dtype=np.float64)
+    w = np.ones_like(y) if w is None else np.asarray(w, dtype=np.float64)
+    if y.ndim != 1 or w.shape != y.shape:
+        raise ValueError(f"incomes and weights must be 1-D arrays of the same length (got {y.shape} and {w.shape})")
+    if y.size == 0:
+        raise ValueError("no observations: incomes are empty")
+    if require_finite:
+        bad = np.flatnonzero(~np.isfinite(y))
+        if bad.size:
+            raise ValueError(f"{bad.size} income(s) are missing or infinite (first at row {int(bad[0])}); drop them first")
+    return y, w
 
 
 def sort_order(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .estimate import SortedIncome
+from .estimate import SortedIncome, income_weight_arrays
 
 _RULES = {
     "nonnegative": ("non-negative", lambda v: v >= 0),
@@ -60,12 +60,7 @@ def incomes_and_weights(y, w, domain: str, measure: str, hint: str = "") -> tupl
         if not ok or np.isnan(s.y[-1]):
             require_income_domain(s, domain, measure, hint)
         return y, w, big_n, y_min
-    y = np.asarray(y, dtype=np.float64)
-    w = np.ones_like(y) if w is None else np.asarray(w, dtype=np.float64)
-    if y.ndim != 1 or w.shape != y.shape:
-        raise ValueError(f"incomes and weights must be 1-D arrays of the same length (got {y.shape} and {w.shape})")
-    if y.size == 0:
-        raise ValueError("no observations: incomes are empty")
+    y, w = income_weight_arrays(y, w)
     y_min = float(y.min())
     ok = y_min >= 0 if domain == "nonnegative" else (y_min > 0 if domain == "positive" else not np.isnan(y_min))
     if not ok:

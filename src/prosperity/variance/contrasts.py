@@ -329,13 +329,10 @@ def _check(value, allowed, name):
 
 
 def _arrays(y, w):
-    y = np.asarray(y, dtype=np.float64)
-    w = np.ones_like(y) if w is None else np.asarray(w, dtype=np.float64)
-    if y.ndim != 1 or w.shape != y.shape:
-        raise ValueError(f"incomes and weights must be 1-D arrays of the same length (got {y.shape} and {w.shape})")
-    bad = np.flatnonzero(~np.isfinite(y))
-    if bad.size:
-        raise ValueError(f"{bad.size} income(s) are missing or infinite (first at row {int(bad[0])}); drop them first")
+    """Incomes and weights, finite incomes, positive weights (the contrasts' domains need every row)."""
+    from ..measures.estimate import income_weight_arrays
+
+    y, w = income_weight_arrays(y, w, require_finite=True)
     bad = np.flatnonzero(~(w > 0))
     if bad.size:
         raise ValueError(f"{bad.size} weight(s) are not positive (first at row {int(bad[0])}); drop those rows or fix the weights")
