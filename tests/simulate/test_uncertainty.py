@@ -48,7 +48,9 @@ def test_baseline_ses_equal_measure_on_the_same_design(setup):
              "arpr_60pct_own_median": "arpr", "poverty_headcount_rel60": "fgt:0"}
     for ours, theirs in pairs.items():
         assert t.loc[ours, "se_baseline"] == pytest.approx(se[theirs], rel=1e-12), ours
-    assert t.loc["gini", "se_baseline"] == pytest.approx(0.00438007017005547, rel=1e-9)
+    # recorded value to 1e-7: the synthetic population's GB2 fits move by ~1e-8 between scipy releases (see
+    # tests/synth/test_household_sizes.py); the equality with measure() above is to 1e-12
+    assert t.loc["gini", "se_baseline"] == pytest.approx(0.00438007017005547, rel=1e-7)
 
 
 def test_reform_and_change_ses(setup):

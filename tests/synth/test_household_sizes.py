@@ -41,15 +41,18 @@ def test_default_output_is_the_one_recorded_before_the_option_existed():
     assert len(heads) == 7797
     assert float(np.average(heads["household_size"], weights=heads["weight"])) == pytest.approx(2.565142548477333, rel=1e-12)
     assert heads["household_size"].iloc[:4].tolist() == [5, 1, 2, 3]
+    # incomes to 1e-6: the area GB2 fits (scipy least_squares, lm) have a flat direction, so their parameters move
+    # by ~1e-8 between scipy releases (1.17.1 moves these incomes by 5e-8 from the recorded ones); the draws,
+    # sizes and ages are exact
     np.testing.assert_allclose(heads["disp_income_pc_yuan"].iloc[:4],
-                               [53771.077203281806, 151219.82370365693, 66740.5166010324, 75566.18273871059], rtol=1e-9)
+                               [53771.077203281806, 151219.82370365693, 66740.5166010324, 75566.18273871059], rtol=1e-6)
     np.testing.assert_allclose(people.loc[10_000, ["disp_income_pc_yuan", "wage_income_pc_yuan"]].to_numpy(float),
-                               [16038.508484448459, 8307.689109477124], rtol=1e-9)
+                               [16038.508484448459, 8307.689109477124], rtol=1e-6)
     assert int(people["age"].sum()) == 761556
-    assert np.average(people["disp_income_pc_yuan"], weights=people["weight"]) == pytest.approx(41421.33948431323, rel=1e-12)
+    assert np.average(people["disp_income_pc_yuan"], weights=people["weight"]) == pytest.approx(41421.33948431323, rel=1e-9)
     fits = calibrate(2024, "gb2")
-    assert fits["urban"].gamma == pytest.approx(0.05671885062980332, rel=1e-7)
-    assert fits["rural"].gamma == pytest.approx(0.03746024650391942, rel=1e-7)
+    assert fits["urban"].gamma == pytest.approx(0.05671885062980332, rel=1e-5)  # the fit's flat direction (above)
+    assert fits["rural"].gamma == pytest.approx(0.03746024650391942, rel=1e-5)
     # giving the bundled shares explicitly is the same population
     same = synthesize_population(year=2024, persons=20_000, seed=3, household_sizes=dict(HOUSEHOLD_SIZE_SHARES))
     pd.testing.assert_frame_equal(same, people, check_exact=True)
