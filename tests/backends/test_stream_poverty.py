@@ -1,0 +1,151 @@
+"""Sen, SST, RMPG, the median of the poor, the richness indices and the prosperity gap out of core
+(prosperity.backends.streaming_poverty), and ``bandwidth=`` on the streaming path: the same
+MeasureResult as the in-memory prosperity.measure() to 1e-12 (relative) -- values, SEs, intervals, lines,
+weight sums -- by groups (with margins), strata + PSUs, absolute / relative / within-group lines, on the
+streaming engine over memory (small pieces), DuckDB (a Parquet directory) and Dask (LocalCluster)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import prosperity
+from prosperity.backends.sources import open_source
+from prosperity.io.errors import MeasureSpecError
+from prosperity.table import streamed
+
+EUSILC = Path(__file__).resolve().parents[2] / "src" / "prosperity" / "data" / "laeken_eusilc_synthetic_austria2006.csv.gz"
+POVERTY = ["sen", "sst", "rmpg", "poormed", "poormed:0.5", "rich:2:2", "rich_fgt:1:2", "rich_fgt:0:2", "rich_fgt:2:1.5",
+           "prosperity_gap:20000"]
+# every measure whose SE has a kernel density, and the QSR (convey's linearization under bandwidth="convey")
+DENSITY = ["median", "quantile:0.9", "p90p10", "arpt", "arpr", "fgt:0", "middle_rel", "qsr", "rmpg", "sen", "poormed",
+           "rich:2:2", "rich_fgt:0:2"]
+COLUMNS = ["value", "se", "ci_low", "ci_high", "line", "weight_sum"]
+DESIGN = dict(strata="db040", psu="db030")
+
+
+@pytest.fixture(scope="module")
+def eusilc(tmp_path_factory):
+    df = pd.read_csv(EUSILC)
+    d = df[df["eqIncome"] > 0].reset_index(drop=True)  # the prosperity gap needs positive incomes
+    folder = tmp_path_factory.mktemp("eusilc_poverty")
+    d.iloc[:7000].to_parquet(folder / "part0.parquet")
+    d.iloc[7000:].to_parquet(folder / "part1.parquet")
+    return d, folder
+
+
+def _measures(kw, names=POVERTY) -> list:
+    return [m for m in names if not (kw.get("poor_if") and m == "rmpg")]  # rmpg's poor are always y < t
+
+
+def _same(got, ref) -> float:
+    """Assert the two results equal to 1e-12 (relative) and return the largest relative difference."""
+    a, b = got.to_frame(), ref.to_frame()
+    keys = [c for c in b.columns if c not in COLUMNS + ["n", "note"]]
+    assert list(a.columns) == list(b.columns) and a[keys].astype(str).equals(b[keys].astype(str))
+    np.testing.assert_array_equal(a["n"], b["n"])
+    worst = 0.0
+    for c in COLUMNS:
+        x, y = a[c].to_numpy(float), b[c].to_numpy(float)
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=0, err_msg=c)
+        both = np.isfinite(y) & (y != 0)
+        if both.any():
+            worst = max(worst, float(np.max(np.abs(x[both] / y[both] - 1))))
+    assert got.line_rule == ref.line_rule and got.n_units == ref.n_units
+    return worst
+
+
+def _pieces(monkeypatch, rows: int) -> None:
+    """backend="memory" through the streaming door in pieces of ``rows`` rows (boundaries everywhere)."""
+    def source(data, kind, income, weight, strata, psu, by_cols):
+        return open_source(data, income, weight, strata=strata, psu=psu, backend="memory", groups=list(by_cols) or None,
+                           chunk_rows=rows)
+    monkeypatch.setattr(streamed, "_source", source)
+
+
+CASES = [
+    (DESIGN, dict(by="db040")),
+    (DESIGN, dict(by=["rb090", "db040"], margins=True, poor_if="le")),
+    (dict(strata="db040"), dict(by="rb090", line_within_groups=True)),
+    (dict(), dict(by="db040", poverty_line=10000.0)),
+    (dict(psu="db030"), dict(by="rb090", relative_line=0.5, relative_to="mean")),
+]
+IDS = ["strata+psu,by", "margins,le", "strata,own-lines", "srs,absolute", "psu,mean-line"]
+
+
+@pytest.mark.parametrize("design,kw", CASES, ids=IDS)
+def test_duckdb_equals_measure(eusilc, design, kw):
+    d, folder = eusilc
+    m = _measures(kw)
+    ref = prosperity.measure(d, income="eqIncome", weight="rb050", measures=m, **design, **kw)
+    got = prosperity.measure(folder, income="eqIncome", weight="rb050", measures=m, **design, **kw)
+    assert "backend: duckdb, streamed in 5 passes" in got.describe() and len(got) == len(ref) >= 3 * len(m)
+    assert np.isfinite(ref.se).all() and (ref.se > 0).all() and not ref.undefined
+    _same(got, ref)
+
+
+@pytest.mark.parametrize("design,kw", [CASES[0], CASES[2]], ids=[IDS[0], IDS[2]])
+def test_memory_pieces_equal_measure(eusilc, monkeypatch, design, kw):
+    d, _ = eusilc
+    _pieces(monkeypatch, 997)
+    ref = prosperity.measure(d, income="eqIncome", weight="rb050", measures=POVERTY, **design, **kw)
+    got = prosperity.measure(d, income="eqIncome", weight="rb050", measures=POVERTY, backend="duckdb", **design, **kw)
+    _same(got, ref)  # backend="duckdb" through the patched door: a MemorySource in pieces of 997 rows
+
+
+def test_dask_on_a_local_cluster_equals_measure(eusilc, cluster):
+    dd = pytest.importorskip("dask.dataframe")
+    d, folder = eusilc
+    frame = dd.read_parquet(str(folder / "*.parquet"))
+    kw = dict(income="eqIncome", weight="rb050", measures=POVERTY, by="db040", **DESIGN)
+    got = prosperity.measure(frame, **kw)
+    assert "backend: dask" in got.describe()
+    _same(got, prosperity.measure(d, **kw))
+
+
+@pytest.mark.parametrize("bandwidth", ["convey", "osier"])
+def test_bandwidth_on_every_density(eusilc, bandwidth):
+    d, folder = eusilc
+    kw = dict(income="eqIncome", weight="rb050", measures=DENSITY, by="db040", bandwidth=bandwidth, **DESIGN)
+    ref = prosperity.measure(d, **kw)
+    _same(prosperity.measure(folder, **kw), ref)
+    default = prosperity.measure(d, **{**kw, "bandwidth": None})
+    np.testing.assert_array_equal(ref.value, default.value)  # h moves the SEs only
+    for m in ("median", "arpr", "rmpg", "sen") if bandwidth == "convey" else ("poormed", "rich:2:2"):
+        assert abs(ref.se_of(m) / default.se_of(m) - 1) > 1e-4, m  # ... and the option reaches each one
+
+
+def test_bandwidth_within_groups_and_mean_line(eusilc):
+    d, folder = eusilc
+    kw = dict(income="eqIncome", weight="rb050", measures=DENSITY, by="rb090", bandwidth="convey", strata="db040")
+    for extra in (dict(line_within_groups=True), dict(relative_line=0.5, relative_to="mean")):
+        _same(prosperity.measure(folder, **kw, **extra), prosperity.measure(d, **kw, **extra))
+
+
+def test_ties_and_the_poor_medians_average_across_pieces(monkeypatch):
+    # equal weights and many ties: C_j = N_p / 2 exactly, so Eurostat's median of the poor averages with the
+    # next poor unit -- which sits in the next piece for some piece sizes
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame({"y": rng.integers(1, 40, 400).astype(float) * 250.0, "g": rng.choice(["a", "b"], 400),
+                          "w": 1.0})
+    conv = dict(conventions={"poormed": "eurostat"})
+    for measures, extra in ((["rmpg", "poormed", "sen", "sst", "rich:2:1.2"], conv), (["poormed", "rich_fgt:0:1.5"], {})):
+        kw = dict(income="y", weight="w", measures=measures, by="g", **extra)
+        ref = prosperity.measure(frame, **kw)
+        for rows in (1, 2, 3, 5, 16):
+            _pieces(monkeypatch, rows)
+            _same(prosperity.measure(frame, backend="duckdb", **kw), ref)
+
+
+def test_se_false_and_refusals(eusilc):
+    d, folder = eusilc
+    kw = dict(income="eqIncome", weight="rb050", measures=POVERTY, by="db040")
+    got = prosperity.measure(folder, se=False, **kw)
+    ref = prosperity.measure(d, se=False, **kw)
+    np.testing.assert_allclose(got.value, ref.value, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(got.line.astype(float), ref.line.astype(float), rtol=1e-12, atol=0)
+    with pytest.raises(MeasureSpecError, match="convention 'interpolated' for poormed"):
+        prosperity.measure(folder, income="eqIncome", measures=["poormed"], conventions={"poormed": "interpolated"})
