@@ -1080,8 +1080,8 @@ def measure_stream(source, measures=("mean", "median", "gini", "theil", "atkinso
     started = time.perf_counter()
     asked = _parse(measures)
     names = {n for _, n, _ in asked}
-    if names & {"fgt", "headcount", "pgap", "watts"} and poverty_line is None:
-        raise BackendError("fgt/headcount/pgap/watts need poverty_line= (an absolute line) in measure_stream",
+    if names & {"fgt", "headcount", "pgap", "watts", "sen", "sst"} and poverty_line is None:
+        raise BackendError("fgt/headcount/pgap/watts/sen/sst need poverty_line= (an absolute line) in measure_stream",
                            hint="pass poverty_line=..., or prosperity.measure(data, ..., backend=...) for relative lines")
     spec = StreamSpec(tuple(asked), line_kind=None if poverty_line is None else "absolute",
                       line_value=None if poverty_line is None else float(poverty_line), se=se)

@@ -12,8 +12,9 @@ the median's linearized variable there (the line's own error, Osier 2009).
 
 - Sen: S = P1 + (H - P1) G_p, G_p = sum_poor w y (2 C - w - N_p) / (N_p Y_p) (the Gini of the poor:
   the poor are a prefix of the domain's sorted run, so C is the domain's). u = [(1 - G_p) g 1{poor} +
-  G_p 1{poor} - S] / N + (H - P1) u_Gp, u_Gp = (1 - G_p)/N_p + 2 (y C - Ycum) / (N_p Y_p) -
-  (G_p + 1) y / Y_p on the poor: bases fgt(1), fgt(0), 1, 1{poor}(y C - Ycum) (rank), y 1{poor}.
+  G_p 1{poor} - S] / N + (H - P1) u_Gp, u_Gp = (1 - G_p)/N_p + 2 [y (C - N_p/2) - Ycum] / (N_p Y_p) -
+  G_p y / Y_p on the poor: bases fgt(1), fgt(0), 1, 1{poor}[y (C - N_p/2) - Ycum] (rank; centred at
+  N_p/2, it cancels less against y 1{poor} in the unit-PSU co-moments), y 1{poor}.
   dS/dz = (1 - G_p)(H - P1)/z + f(z) [1 - (mu_p / z)(1 + G_p)].
 - SST = (1/N^2) sum_poor w g (2 (N - C) + w); u = 2 (m - SST) / N, m = [g (N - C + w) + Gb] / N on the
   poor (Gb = sum of w g ranked before), P1 elsewhere: bases 1{poor}[g (N - C + w) + Gb] (rank),
@@ -276,7 +277,7 @@ class Later:
                         sums[("sgp", incl, pt)] += np.bincount(ds, weights=np.where(poor, ws * (ys * (2.0 * cw - ws - np_d)), 0.0),
                                                                minlength=D)
                         if self.se:
-                            rank_vals[("gsen", incl, pt)] = np.where(poor, ys * cw - yc, 0.0)
+                            rank_vals[("gsen", incl, pt)] = np.where(poor, ys * (cw - 0.5 * np_d) - yc, 0.0)
                     else:
                         g = np.where(poor, 1.0 - ys / z, 0.0)
                         wg = ws * g
@@ -389,7 +390,7 @@ class Later:
             k = h - p1
             own[("fgt", 0.0, incl, pt)] += k * (1.0 - gp) / n_p
             own[("gsen", incl, pt)] = k * 2.0 / (n_p * y_p)
-            own[yp_b] = -k * (gp + 1.0) / y_p
+            own[yp_b] = -k * gp / y_p
         return value, own, deriv
 
     def _relative_to_median(self, ctx, name, p, d, N, r):
