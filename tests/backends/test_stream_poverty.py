@@ -128,14 +128,16 @@ def test_bandwidth_within_groups_and_mean_line(eusilc):
 def test_ties_and_the_poor_medians_average_across_pieces(monkeypatch):
     # equal weights and many ties: C_j = N_p / 2 exactly, so Eurostat's median of the poor averages with the
     # next poor unit -- which sits in the next piece for some piece sizes
-    rng = np.random.default_rng(11)
-    frame = pd.DataFrame({"y": rng.integers(1, 40, 400).astype(float) * 250.0, "g": rng.choice(["a", "b"], 400),
+    rng = np.random.default_rng(13)
+    frame = pd.DataFrame({"y": rng.integers(1, 80, 120).astype(float) * 250.0, "g": rng.choice(["a", "b"], 120),
                           "w": 1.0})
     conv = dict(conventions={"poormed": "eurostat"})
+    averaged = prosperity.measure(frame, income="y", weight="w", measures=["poormed"], by="g", se=False, **conv)
+    assert not set(averaged.value) & set(frame.y)  # every median of the poor here is an average of two incomes
     for measures, extra in ((["rmpg", "poormed", "sen", "sst", "rich:2:1.2"], conv), (["poormed", "rich_fgt:0:1.5"], {})):
         kw = dict(income="y", weight="w", measures=measures, by="g", **extra)
         ref = prosperity.measure(frame, **kw)
-        for rows in (1, 2, 3, 5, 16):
+        for rows in (1, 2, 3, 16):
             _pieces(monkeypatch, rows)
             _same(prosperity.measure(frame, backend="duckdb", **kw), ref)
 
