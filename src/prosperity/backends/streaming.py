@@ -1,5 +1,6 @@
 """Exact measures and linearized standard errors over a stream of pieces, for the whole sample and
-every group of a breakdown at once, in at most three passes.
+every group of a breakdown at once, in at most three passes (five with Sen, SST, RMPG or the median of
+the poor: :mod:`.streaming_poverty`).
 
 The estimators are those of the in-memory kernels (``prosperity.measures``, laeken/Eurostat
 conventions), rewritten so that no pass holds more than one piece of the data. A *domain* is the whole
@@ -16,7 +17,10 @@ each breakdown, so one pass serves every table:
   boundaries;
 - pass 3, any order (only when a threshold depends on a quantile): the indicator terms 1{y <= q},
   y 1{y <= q}, the poverty terms at a relative line, the middle-class band and the kernel densities
-  f(x), now that the thresholds are known.
+  f(x), now that the thresholds are known;
+- passes 4 (ascending) and 5 (any order), only for :mod:`.streaming_poverty`'s measures: rank terms at a
+  line known after pass 2 (Sen's Gini of the poor, SST), the medians of the poor, then their
+  indicators and densities.
 
 Linearized variables as sums of bases with coefficients known at the end: u_k = sum_i c_i b_i(k)
 (Deville 1999; the formulas of the kernels' docstrings), e.g.
@@ -40,8 +44,10 @@ as ``lonely_psu``). When every row is its own PSU (no PSU column), the stream ac
 V follows exactly from them (the in-memory ``_DomainVariance`` formula).
 
 Kernel density for the SEs of quantile-based measures: Gaussian, h = 0.79 IQR N^(-1/5) per domain
-(quartiles by the Eurostat rule), over |x - y| within 8 h, as
-:func:`prosperity.measures.quantiles.kernel_density_at`.
+(quartiles by the Eurostat rule), or h = sigma_w N^(-1/5) (convey's rule; sigma_w^2 = sum w (y - mu)^2 / N
+summed in pass 2) under ``bandwidth="convey"`` and for convey's own estimators, over |x - y| within 8 h,
+as :func:`prosperity.measures.quantiles.kernel_density_at`. A density key is ``point[@rule[@y]]``
+(``@y``: the income-weighted S'(x) = (1/h) sum w y phi((x - y)/h) of convey's QSR linearization).
 
 Memory: O(piece + domains x PSUs x bases); the rows are never collected.
 """
