@@ -173,3 +173,37 @@ def test_cli_bandwidth_on_a_parquet_directory(eusilc, cli, tmp_path):
         assert (a["measure"], a["by"]) == (b["measure"], b["by"])
         np.testing.assert_allclose([a["value"], a["se"], a["line"] or 0.0], [b["value"], b["se"], b["line"] or 0.0],
                                    rtol=1e-12, atol=0)
+
+
+def test_undefined_groups_and_the_poor_rule(eusilc):
+    # group "b": every income equal (no bandwidth under either rule) and above the national line (no poor);
+    # group "c": every income below it. The same values, SEs and undefined rows as in memory.
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"y": np.r_[rng.lognormal(10, 0.6, 400), np.full(30, 90000.0), rng.uniform(500, 3000, 40)],
+                          "g": ["a"] * 400 + ["b"] * 30 + ["c"] * 40, "w": rng.uniform(1, 3, 470)})
+    kw = dict(income="y", weight="w", measures=POVERTY, by="g")
+    ref = prosperity.measure(frame, **kw)
+    got = prosperity.measure(frame, backend="duckdb", **kw)
+    assert set(got.undefined) == set(ref.undefined) and len(ref.undefined) >= 4
+    assert "no spread (weighted standard deviation 0)" in got.undefined[list(ref.measure).index("rich:2:2", 20)]
+    assert ref.value_of("sen", g="b") == got.value_of("sen", g="b") == 0.0  # no poor: 0 (and its SE 0)
+    keep = [i for i in range(len(ref)) if i not in ref.undefined]
+    for col in ("value", "se", "line"):
+        np.testing.assert_allclose(getattr(got, col)[keep].astype(float), getattr(ref, col)[keep].astype(float),
+                                   rtol=1e-12, atol=0, err_msg=col)
+    d, folder = eusilc
+    kw = dict(income="eqIncome", weight="rb050", measures=_measures(dict(poor_if="lt")), by="db040", poor_if="lt",
+              **DESIGN)
+    _same(prosperity.measure(folder, **kw), prosperity.measure(d, **kw))  # poormed's poor y < t (its default: <=)
+
+
+def test_measure_stream_whole_sample(eusilc):
+    from prosperity.backends import measure_stream
+
+    d, folder = eusilc
+    names = ["sen", "sst", "rmpg", "poormed", "rich:2:2", "prosperity_gap:20000"]
+    got = measure_stream(open_source(folder, "eqIncome", "rb050", **DESIGN), names, poverty_line=10000.0)
+    ref = prosperity.measure(d, income="eqIncome", weight="rb050", measures=names, poverty_line=10000.0, **DESIGN)
+    assert got.passes == 5
+    np.testing.assert_allclose([e.value for e in got.estimates], ref.value, rtol=1e-12, atol=0)
+    np.testing.assert_allclose([e.se for e in got.estimates], ref.se, rtol=1e-12, atol=0)

@@ -996,8 +996,8 @@ class _Values:
 _NO_BANDWIDTH = {
     "osier": "cannot estimate the density for a quantile's standard error: the interquartile range is 0 (too many "
              "identical incomes); use se=False, or bandwidth='convey'",
-    "convey": "cannot estimate a density for the standard error: the incomes have no spread (weighted standard "
-              "deviation 0); use se=False"}
+    "convey": "cannot estimate the density for a quantile's standard error: the incomes have no spread (weighted "
+              "standard deviation 0); use se=False"}
 
 
 def density_rule(key: str, spec: StreamSpec) -> str:
