@@ -121,8 +121,10 @@ def test_bandwidth_on_every_density(eusilc, bandwidth):
 def test_bandwidth_within_groups_and_mean_line(eusilc):
     d, folder = eusilc
     kw = dict(income="eqIncome", weight="rb050", measures=DENSITY, by="rb090", bandwidth="convey", strata="db040")
-    for extra in (dict(line_within_groups=True), dict(relative_line=0.5, relative_to="mean")):
-        _same(prosperity.measure(folder, **kw, **extra), prosperity.measure(d, **kw, **extra))
+    for extra in (dict(line_within_groups=True), dict(relative_line=0.5, relative_to="mean"),
+                  dict(relative_line=0.5, relative_to="mean", measures=["headcount", "sen"])):  # no quantile at all
+        args = {**kw, **extra}
+        _same(prosperity.measure(folder, **args), prosperity.measure(d, **args))
 
 
 def test_ties_and_the_poor_medians_average_across_pieces(monkeypatch):

@@ -218,7 +218,7 @@ class _Needs:
         self.quantiles: set = set()
         self.lorenz: set = set()
         self.points: set = set()  # threshold points whose per-domain value is set after pass 2 (or at start)
-        self.densities: set = set()  # density keys: point[@rule[@y]] (streaming_poverty.density_key)
+        self.densities: set = set()  # density keys: point[@rule[@y]] (density_rule)
         self.gini = False
         self.poverty = None  # streaming_poverty.Later: the measures of streaming_poverty, passes 4-5
         for _, name, params in spec.measures:
@@ -348,7 +348,8 @@ class _Needs:
 
     @property
     def need_sorted(self) -> bool:
-        return self.gini or bool(self.quantiles) or bool(self.lorenz)
+        # convey's bandwidth: sum w (y - mean)^2 in the sorted pass (e.g. FGT(0) at a mean-based line)
+        return self.gini or bool(self.quantiles) or bool(self.lorenz) or "convey" in self.rules
 
 
 # ============================================================================ accumulation
