@@ -13,16 +13,17 @@ the median's linearized variable there (the line's own error, Osier 2009).
 - Sen: S = P1 + (H - P1) G_p, G_p = sum_poor w y (2 C - w - N_p) / (N_p Y_p) (the Gini of the poor:
   the poor are a prefix of the domain's sorted run, so C is the domain's). u = [(1 - G_p) g 1{poor} +
   G_p 1{poor} - S] / N + (H - P1) u_Gp, u_Gp = (1 - G_p)/N_p + 2 [y (C - N_p/2) - Ycum] / (N_p Y_p) -
-  G_p y / Y_p on the poor: bases fgt(1), fgt(0), 1, 1{poor}[y (C - N_p/2) - Ycum] (rank; centred at
-  N_p/2, it cancels less against y 1{poor} in the unit-PSU co-moments), y 1{poor}.
+  G_p y / Y_p on the poor. Everything but G_p is known before the sorted pass that gives G_p, so u is
+  two rank bases, u = U0 + G_p U1, each summed per row (:func:`_sen_bases`): fewer, less correlated
+  bases, so the unit-PSU co-moments lose fewer digits than with the five terms apart.
   dS/dz = (1 - G_p)(H - P1)/z + f(z) [1 - (mu_p / z)(1 + G_p)].
 - SST = (1/N^2) sum_poor w g (2 (N - C) + w); u = 2 (m - SST) / N, m = [g (N - C + w) + Gb] / N on the
-  poor (Gb = sum of w g ranked before), P1 elsewhere: bases 1{poor}[g (N - C + w) + Gb] (rank),
-  1{poor}, 1. dSST/dz = (1/N^2) sum_poor w (y / z^2)(2 (N - C) + w).
+  poor (Gb = sum of w g ranked before), P1 elsewhere: bases 1{poor} 2 (m - P1) / N (rank) and 1.
+  dSST/dz = (1/N^2) sum_poor w (y / z^2)(2 (N - C) + w).
 - RMPG = (t - m_p) / t, t = fraction x median(r) (Eurostat's rule), poor y < t, m_p the Eurostat median
   of the poor: the domain's sorted run at target N_p / 2 (average with the next unit only when it is
   poor too). u = -(1{poor}/2 - 1{y <= m_p}) / (N f(m_p) t) + [-f(t) / (2 f(m_p) t) + m_p / t^2]
-  fraction u_m(r).
+  fraction u_m(r) (the first term one basis, 1{y <= m_p} - 1{poor}/2, also for the median of the poor).
 - median of the poor (convey ``svypoormed``): poor y <= t, t = fraction x median of d by the inverse CDF
   (convey), or fraction x the whole sample's Eurostat median for a group at the national line;
   u = [u_H / 2 - (1{y <= m_p} - H/2)/N] / f(m_p), u_H = (1{poor} - H)/N + f(t) fraction u_med,
@@ -48,7 +49,7 @@ import numpy as np
 from ..measures.convey_extra import _rich_terms
 
 MEASURES = ("sen", "sst", "rmpg", "poormed", "rich", "rich_fgt", "prosperity_gap")
-_RANK_BASES = ("gsen", "ssta")
+_RANK_BASES = ("sen0", "sen1", "sstu")
 _TIE_RTOL = 1e-12
 
 
@@ -72,6 +73,8 @@ def basis_pass(b: tuple) -> int:
     if kind in ("gt", "rich", "richd"):
         pt = b[-1]
         return 1 if pt.startswith("abs") or pt == "zabs" else point_pass(pt)
+    if kind == "pmu":
+        return point_pass(b[1])
     return 1
 
 
@@ -82,6 +85,10 @@ def basis_values(b: tuple, y: np.ndarray, x) -> np.ndarray:
         return b[1] / y
     if kind == "gt":
         return (y > x(b[1])).astype(np.float64)
+    if kind == "pmu":  # 1{y <= m_p} - 1{poor} / 2: the median of the poor's u at a fixed line, up to 1/(N f(m_p))
+        t = x(b[3])
+        poor = (y <= t) if b[2] else (y < t)
+        return (y <= x(b[1])).astype(np.float64) - 0.5 * poor
     if kind in ("rich", "richd"):
         rho = np.broadcast_to(x(b[-1]), y.shape)
         rich = y > rho
@@ -146,14 +153,12 @@ class Later:
             pt = "zabs" if spec.line_kind == "absolute" else "z"
             n.points.add(pt)
             self.rank.add((name, incl, pt))
-            own = {("fgt", 1.0, incl, pt), ("fgt", 0.0, incl, pt), ("one",)}
-            if name == "sen":
-                own.add(("yle" if incl else "ylt", pt))
-                if se:
-                    own.add(("gsen", incl, pt))
-                    n.densities.add(pt)  # f(z), computed with the SE even at a fixed line (as the kernel)
+            own = {("fgt", 1.0, incl, pt), ("fgt", 0.0, incl, pt), ("one",), ("yle" if incl else "ylt", pt)}
+            if name == "sen" and se:
+                own |= {("sen0", incl, pt), ("sen1", incl, pt)}
+                n.densities.add(pt)  # f(z), computed with the SE even at a fixed line (as the kernel)
             elif se:
-                own.add(("ssta", incl, pt))
+                own.add(("sstu", incl, pt))
             return own, (n._line_ref(spec.relative_to) if relative and se else set())
         if name == "rmpg":
             frac = float(p.get("fraction", 0.6))
@@ -165,7 +170,7 @@ class Later:
             if not se:
                 return own, set()
             n.densities |= {tpt, mp}
-            return own | {("le", mp)}, n._line_ref("median")
+            return own | {("pmu", mp, False, tpt)}, n._line_ref("median")
         if name in ("poormed", "rich", "rich_fgt"):
             frac = float(p.get("fraction", 0.6))
             conv = spec.conventions.get(name, "inverse_cdf")
@@ -179,7 +184,7 @@ class Later:
                 if not se:
                     return own, set()
                 n.densities |= {f"{mp}@{rule}", f"{tpt}@{rule}", f"{med}@{rule}"}
-                return own | {("le", mp), ("le", med), ("one",)}, n._line_ref("median")
+                return own | {("pmu", mp, incl, tpt), ("le", med), ("one",)}, n._line_ref("median")
             g = float(p["g"])
             kind = _kind(name, g)
             own = {("rich", kind, g, tpt), ("one",)}
@@ -242,6 +247,8 @@ class Later:
 
         D = N.size
         n_poor = {(incl, pt): acc.totals(("fgt", 0.0, incl, pt)) for _, incl, pt in self.rank}
+        gap = {(incl, pt): acc.totals(("fgt", 1.0, incl, pt)) / N for _, incl, pt in self.rank}  # P1
+        y_poor = {(incl, pt): acc.totals(("yle" if incl else "ylt", pt)) for _, incl, pt in self.rank}
         for tpt, incl, _ in self.medians:
             n_poor[(incl, tpt)] = acc.totals(("fgt", 0.0, incl, tpt))
         sums = self.sums
@@ -272,12 +279,14 @@ class Later:
                 for kind, incl, pt in sorted(self.rank, key=repr):
                     z = points[pt][ds]
                     poor = ys <= z if incl else ys < z
+                    p1, n_d = gap[(incl, pt)][ds], N[ds]
                     if kind == "sen":
                         np_d = n_poor[(incl, pt)][ds]
                         sums[("sgp", incl, pt)] += np.bincount(ds, weights=np.where(poor, ws * (ys * (2.0 * cw - ws - np_d)), 0.0),
                                                                minlength=D)
                         if self.se:
-                            rank_vals[("gsen", incl, pt)] = np.where(poor, ys * (cw - 0.5 * np_d) - yc, 0.0)
+                            rank_vals.update(_sen_bases(incl, pt, poor, ys, cw, yc, z, n_d, np_d,
+                                                        y_poor[(incl, pt)][ds], p1))
                     else:
                         g = np.where(poor, 1.0 - ys / z, 0.0)
                         wg = ws * g
@@ -287,8 +296,9 @@ class Later:
                         sums[("sstv", incl, pt)] += np.bincount(ds, weights=wg * twice, minlength=D)
                         sums[("sstd", incl, pt)] += np.bincount(ds, weights=np.where(poor, ws * ys / z ** 2 * twice, 0.0),
                                                                 minlength=D)
-                        if self.se:
-                            rank_vals[("ssta", incl, pt)] = np.where(poor, g * (above + ws) + before, 0.0)
+                        if self.se:  # u_SST + 2 (SST - P1) / N: 2 [m - P1] / N on the poor, 0 elsewhere
+                            rank_vals[("sstu", incl, pt)] = np.where(
+                                poor, 2.0 / n_d ** 2 * (g * (above + ws) + before) - 2.0 * p1 / n_d, 0.0)
                         _carry(carry_g[(incl, pt)], before + wg, ds, ends)
                 for b, v in rank_vals.items():
                     acc.add(b, ds, ps, ws * v)
@@ -338,7 +348,7 @@ class Later:
             else:
                 value = self.sums[("sstv", incl, pt)][d] / N ** 2
                 deriv = self.sums[("sstd", incl, pt)][d] / N ** 2
-                own = {("ssta", incl, pt): 2.0 / N ** 2, poor: -2.0 * p1 / N, ("one",): 2.0 * (p1 - value) / N}
+                own = {("sstu", incl, pt): 1.0, ("one",): 2.0 * (p1 - value) / N}
             if not se:
                 return value, {}, {}, z
             ref = {}
@@ -360,7 +370,7 @@ class Later:
             f_t, f_mp = ctx.density(tpt, d), ctx.density(mp, d)
             deriv = -f_t / (2.0 * f_mp * t) + m_p / t ** 2
             scale = 1.0 / (N * f_mp * t)
-            own = {poor: -0.5 * scale, ("le", mp): scale}
+            own = {("pmu", mp, False, tpt): scale}
             ref = {k: deriv * frac * c for k, c in ctx.ref_u("median", r).items()} if deriv else {}
             return value, own, ref, t
         if name in ("poormed", "rich", "rich_fgt"):
@@ -385,13 +395,7 @@ class Later:
             return value, {}, None
         f = ctx.density(pt, d)
         deriv = (1.0 - gp) * (h - p1) / z + f * (1.0 - (mu_p / z) * (1.0 + gp))
-        own = {("fgt", 1.0, incl, pt): (1.0 - gp) / N, ("fgt", 0.0, incl, pt): gp / N, ("one",): -value / N}
-        if mu_p > 0:  # (H - P1) u_Gp on the poor
-            k = h - p1
-            own[("fgt", 0.0, incl, pt)] += k * (1.0 - gp) / n_p
-            own[("gsen", incl, pt)] = k * 2.0 / (n_p * y_p)
-            own[yp_b] = -k * gp / y_p
-        return value, own, deriv
+        return value, {("sen0", incl, pt): 1.0, ("sen1", incl, pt): gp}, deriv
 
     def _relative_to_median(self, ctx, name, p, d, N, r):
         """The median of the poor and the richness indices (convey's), own line or the national one."""
@@ -418,7 +422,7 @@ class Later:
             if not self.se:
                 return m_p, {}, {}, line
             f_mp, f_t = ctx.density(f"{mp}@{rule}", d), ctx.density(f"{tpt}@{rule}", d)
-            own = {poor: 0.5 / (N * f_mp), ("le", mp): -1.0 / (N * f_mp)}
+            own = {("pmu", mp, incl, tpt): -1.0 / (N * f_mp)}
             deriv = 0.5 * f_t / f_mp
             if own_line:  # u_H's line term f(t) fraction u_med, u_med on d's own (convey) median
                 c = 0.5 * f_t * frac / (N * ctx.density(f"{med}@{rule}", d) * f_mp)
@@ -474,6 +478,20 @@ def _running(x: np.ndarray, ds: np.ndarray, runs, carry: np.ndarray) -> np.ndarr
         np.cumsum(x[a:b], out=out[a:b])
         out[a:b] += carry[ds[a]]
     return out
+
+
+def _sen_bases(incl, pt, poor, y, cw, yc, z, n, n_p, y_p, p1) -> dict:
+    """Sen's u = U0 + G_p U1 per row (module docstring, the terms known before G_p grouped per row):
+    U0 = 1{poor}[g/N + k/N_p + 2 k R / (N_p Y_p)] - P1/N, U1 = 1{poor}[(1 - g)/N - k/N_p - k y / Y_p] - k/N,
+    k = H - P1, R = y (C - N_p/2) - Ycum; without poor income (Y_p = 0) G_p = 0 and U0 has no Gini term."""
+    k = n_p / n - p1
+    gini = y_p > 0
+    safe_np, safe_yp = np.where(n_p > 0, n_p, 1.0), np.where(gini, y_p, 1.0)
+    g = np.where(poor, 1.0 - y / z, 0.0)
+    r = np.where(poor & gini, y * (cw - 0.5 * n_p) - yc, 0.0)
+    u0 = np.where(poor, g / n + np.where(gini, k / safe_np, 0.0), 0.0) + 2.0 * k * r / (safe_np * safe_yp) - p1 / n
+    u1 = np.where(poor, (1.0 - g) / n - k / safe_np - k * y / safe_yp, 0.0) - k / n
+    return {("sen0", incl, pt): u0, ("sen1", incl, pt): u1}
 
 
 def _carry(carry: np.ndarray, cum: np.ndarray, ds: np.ndarray, ends: np.ndarray) -> None:
