@@ -391,11 +391,11 @@ class _Accumulator:
         if ref:  # x_b on every row: its stratum mean, the same for every domain
             mbh = np.bincount(h, weights=xb, minlength=H) / np.where(nb > 0, nb, 1.0)
             mb = np.tile(mbh, self.D)
-            m2 = np.bincount(cell, weights=xa * (xb - mbh[h]), minlength=size)
+            m2 = _cell_sums(cell, xa * (xb - mbh[h]), size)
         else:
             mb = np.bincount(cell, weights=xb, minlength=size) / safe
             nbd = np.bincount(cell, minlength=size)
-            m2 = np.bincount(cell, weights=(xa - ma[cell]) * (xb - mb[cell]), minlength=size) + (nb_full - nbd) * ma * mb
+            m2 = _cell_sums(cell, (xa - ma[cell]) * (xb - mb[cell]), size) + (nb_full - nbd) * ma * mb
         sl = slice(lo * H, hi * H)
         state = self.pairs.get(key)
         if state is None:
@@ -424,6 +424,19 @@ class _Accumulator:
         """Centred co-moment per stratum of domain d (see :meth:`add_pair`)."""
         key = (a, b, scope) if (a, b, scope) in self.pairs else (b, a, scope)
         return self.pairs[key][3].reshape(self.D, self.P)[d]
+
+
+def _cell_sums(cell: np.ndarray, x: np.ndarray, size: int, block: int = 1024, budget: int = 1 << 22) -> np.ndarray:
+    """np.bincount(cell, x) summed in two levels: per block of ~``block`` consecutive rows, then the blocks'
+    sums pairwise (NumPy's contiguous sum), so a co-moment of mixed-sign products over a long piece keeps
+    its digits (a sequential sum's error grows with the rows); at most ``budget`` floats of block table."""
+    n = cell.size
+    nb = min(-(-n // block), max(1, budget // max(size, 1)))
+    if nb <= 1:
+        return np.bincount(cell, weights=x, minlength=size)
+    blk = (np.arange(n) * nb) // n
+    table = np.bincount(blk * size + cell, weights=x, minlength=nb * size).reshape(nb, size)
+    return np.ascontiguousarray(table.T).sum(axis=1)
 
 
 def _stratum_factors(design: DesignCodes, lonely_psu: str, strata_name: str | None):
