@@ -86,9 +86,11 @@ def test_bad_sources_and_measures(tmp_path, eusilc):
     with pytest.raises(prosperity.io.errors.ColumnNotFoundError, match="eqIncom"):
         open_source(folder, "eqIncom", "rb050")
     with pytest.raises(BackendError, match="not available on the streaming backends yet"):
-        measure_stream(open_source(folder, "eqIncome"), ["sen"])
+        measure_stream(open_source(folder, "eqIncome"), ["esteban_ray"])
     with pytest.raises(BackendError, match="need poverty_line"):
         measure_stream(open_source(folder, "eqIncome"), ["fgt:0"])
+    with pytest.raises(BackendError, match="need poverty_line"):
+        measure_stream(open_source(folder, "eqIncome"), ["sen"])
     bad = d[["eqIncome", "rb050"]].copy()
     bad.loc[[3, 10], "rb050"] = 0.0
     bad.loc[5, "eqIncome"] = np.nan

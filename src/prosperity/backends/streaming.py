@@ -1,5 +1,6 @@
 """Exact measures and linearized standard errors over a stream of pieces, for the whole sample and
-every group of a breakdown at once, in at most three passes.
+every group of a breakdown at once, in at most three passes (five with Sen, SST, RMPG or the median of
+the poor: :mod:`.streaming_poverty`).
 
 The estimators are those of the in-memory kernels (``prosperity.measures``, laeken/Eurostat
 conventions), rewritten so that no pass holds more than one piece of the data. A *domain* is the whole
@@ -16,7 +17,10 @@ each breakdown, so one pass serves every table:
   boundaries;
 - pass 3, any order (only when a threshold depends on a quantile): the indicator terms 1{y <= q},
   y 1{y <= q}, the poverty terms at a relative line, the middle-class band and the kernel densities
-  f(x), now that the thresholds are known.
+  f(x), now that the thresholds are known;
+- passes 4 (ascending) and 5 (any order), only for :mod:`.streaming_poverty`'s measures: rank terms at a
+  line known after pass 2 (Sen's Gini of the poor, SST), the medians of the poor, then their
+  indicators and densities.
 
 Linearized variables as sums of bases with coefficients known at the end: u_k = sum_i c_i b_i(k)
 (Deville 1999; the formulas of the kernels' docstrings), e.g.
@@ -40,8 +44,10 @@ as ``lonely_psu``). When every row is its own PSU (no PSU column), the stream ac
 V follows exactly from them (the in-memory ``_DomainVariance`` formula).
 
 Kernel density for the SEs of quantile-based measures: Gaussian, h = 0.79 IQR N^(-1/5) per domain
-(quartiles by the Eurostat rule), over |x - y| within 8 h, as
-:func:`prosperity.measures.quantiles.kernel_density_at`.
+(quartiles by the Eurostat rule), or h = sigma_w N^(-1/5) (convey's rule; sigma_w^2 = sum w (y - mu)^2 / N
+summed in pass 2) under ``bandwidth="convey"`` and for convey's own estimators, over |x - y| within 8 h,
+as :func:`prosperity.measures.quantiles.kernel_density_at`. A density key is ``point[@rule[@y]]``
+(``@y``: the income-weighted S'(x) = (1/h) sum w y phi((x - y)/h) of convey's QSR linearization).
 
 Memory: O(piece + domains x PSUs x bases); the rows are never collected.
 """
@@ -55,12 +61,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import streaming_poverty as _pov
 from .sources import BackendError, DesignCodes
 
 # measures the streaming backends compute (names of the registry, prosperity.measures.catalog)
 STREAM_MEASURES = ("mean", "median", "quantile", "qratio", "p90p10", "p90p50", "p50p10", "gini", "theil", "mld",
                    "ge", "atkinson", "fgt", "headcount", "pgap", "watts", "arpt", "arpr", "qsr", "palma", "share",
-                   "lorenz", "glorenz", "middle_abs", "middle_abs_income", "middle_rel", "middle_rel_income")
+                   "lorenz", "glorenz", "middle_abs", "middle_abs_income", "middle_rel", "middle_rel_income",
+                   *_pov.MEASURES)
 _TIE_RTOL = 1e-12
 _KERNEL_REACH = 8.0
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -95,6 +103,7 @@ class StreamSpec:
     se: bool = True
     lonely_psu: str = "fail"
     conventions: dict = field(default_factory=dict)
+    bandwidth: str | None = None  # every density's rule ("osier" | "convey"), None: each measure's own
 
 
 @dataclass
@@ -122,7 +131,7 @@ class StreamOutput:
 
 
 def _point_pass(pt: str) -> int:
-    return 1 if pt.startswith("abs") or pt == "zabs" else 3
+    return 1 if pt.startswith("abs") or pt == "zabs" else _pov.point_pass(pt)
 
 
 def _basis_pass(b: tuple) -> int:
@@ -135,7 +144,7 @@ def _basis_pass(b: tuple) -> int:
         return _point_pass(b[-1])
     if kind in ("band", "yband"):
         return max(_point_pass(b[1]), _point_pass(b[2]))
-    return 1
+    return _pov.basis_pass(b)
 
 
 def _basis_values(b: tuple, y: np.ndarray, x) -> np.ndarray | float:
@@ -187,7 +196,7 @@ def _basis_values(b: tuple, y: np.ndarray, x) -> np.ndarray | float:
         return ((y >= x(b[1])) & (y < x(b[2]))).astype(np.float64)
     if kind == "yband":
         return np.where((y >= x(b[1])) & (y < x(b[2])), y, 0.0)
-    raise AssertionError(b)  # pragma: no cover
+    return _pov.basis_values(b, y, x)
 
 
 # ============================================================================ what each measure needs
@@ -209,14 +218,16 @@ class _Needs:
         self.quantiles: set = set()
         self.lorenz: set = set()
         self.points: set = set()  # threshold points whose per-domain value is set after pass 2 (or at start)
-        self.densities: set = set()
+        self.densities: set = set()  # density keys: point[@rule[@y]] (density_rule)
         self.gini = False
+        self.poverty = None  # streaming_poverty.Later: the measures of streaming_poverty, passes 4-5
         for _, name, params in spec.measures:
             own, ref = self._measure(name, params)
             self.own |= own
             self.ref |= ref
             self.blocks.append((frozenset(own), frozenset(ref)))
-        if self.densities:
+        self.rules = {density_rule(k, spec) for k in self.densities}
+        if "osier" in self.rules:
             self.quantiles |= {0.25, 0.75}
 
     def _line_ref(self, which: str) -> set:
@@ -244,6 +255,9 @@ class _Needs:
 
     def _measure(self, name: str, p: dict) -> tuple[set, set]:
         spec, se = self.spec, self.spec.se
+        if _pov.handles(name, spec):
+            self.poverty = self.poverty or _pov.Later(spec)
+            return self.poverty.needs(self, name, p)
         base = {("y",), ("one",)}
         if name == "mean":
             return base, set()
@@ -334,7 +348,8 @@ class _Needs:
 
     @property
     def need_sorted(self) -> bool:
-        return self.gini or bool(self.quantiles) or bool(self.lorenz)
+        # convey's bandwidth: sum w (y - mean)^2 in the sorted pass (e.g. FGT(0) at a mean-based line)
+        return self.gini or bool(self.quantiles) or bool(self.lorenz) or "convey" in self.rules
 
 
 # ============================================================================ accumulation
@@ -376,11 +391,11 @@ class _Accumulator:
         if ref:  # x_b on every row: its stratum mean, the same for every domain
             mbh = np.bincount(h, weights=xb, minlength=H) / np.where(nb > 0, nb, 1.0)
             mb = np.tile(mbh, self.D)
-            m2 = np.bincount(cell, weights=xa * (xb - mbh[h]), minlength=size)
+            m2 = _cell_sums(cell, xa * (xb - mbh[h]), size)
         else:
             mb = np.bincount(cell, weights=xb, minlength=size) / safe
             nbd = np.bincount(cell, minlength=size)
-            m2 = np.bincount(cell, weights=(xa - ma[cell]) * (xb - mb[cell]), minlength=size) + (nb_full - nbd) * ma * mb
+            m2 = _cell_sums(cell, (xa - ma[cell]) * (xb - mb[cell]), size) + (nb_full - nbd) * ma * mb
         sl = slice(lo * H, hi * H)
         state = self.pairs.get(key)
         if state is None:
@@ -409,6 +424,19 @@ class _Accumulator:
         """Centred co-moment per stratum of domain d (see :meth:`add_pair`)."""
         key = (a, b, scope) if (a, b, scope) in self.pairs else (b, a, scope)
         return self.pairs[key][3].reshape(self.D, self.P)[d]
+
+
+def _cell_sums(cell: np.ndarray, x: np.ndarray, size: int, block: int = 1024, budget: int = 1 << 22) -> np.ndarray:
+    """np.bincount(cell, x) summed in two levels: per block of ~``block`` consecutive rows, then the blocks'
+    sums pairwise (NumPy's contiguous sum), so a co-moment of mixed-sign products over a long piece keeps
+    its digits (a sequential sum's error grows with the rows); at most ``budget`` floats of block table."""
+    n = cell.size
+    nb = min(-(-n // block), max(1, budget // max(size, 1)))
+    if nb <= 1:
+        return np.bincount(cell, weights=x, minlength=size)
+    blk = (np.arange(n) * nb) // n
+    table = np.bincount(blk * size + cell, weights=x, minlength=nb * size).reshape(nb, size)
+    return np.ascontiguousarray(table.T).sum(axis=1)
 
 
 def _stratum_factors(design: DesignCodes, lonely_psu: str, strata_name: str | None):
@@ -449,9 +477,9 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     all_bases = needs.own | needs.ref
     if layers[0].gmap is not None:  # pragma: no cover - internal
         raise AssertionError("the whole sample is the first layer")
-    by_pass = {k: sorted((b for b in all_bases if _basis_pass(b) == k), key=repr) for k in (1, 2, 3)}
+    by_pass = {k: sorted((b for b in all_bases if _basis_pass(b) == k), key=repr) for k in range(1, 6)}
     # the pairs of bases a measure combines (unit PSUs): own x own and own x ref on every layer
-    pair_list: dict[int, set] = {1: set(), 2: set(), 3: set()}
+    pair_list: dict[int, set] = {k: set() for k in range(1, 6)}
     if unit_pairs:
         for own, ref in needs.blocks:
             group = sorted(own | ref, key=repr)
@@ -564,6 +592,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     qs = sorted(needs.quantiles)
     lps = sorted(needs.lorenz)
     quant = {p: np.full(D, np.nan) for p in qs}
+    quant_lo = {p: np.full(D, np.nan) for p in qs}  # y_j without Eurostat's average: the inverse-CDF rule
+    dev2 = np.zeros(D)  # sum w (y - mean)^2 per domain: convey's bandwidth
     found = {p: np.zeros(D, bool) for p in qs}
     pending = {p: {} for p in qs}
     lor_T = {p: np.full(D, np.nan) for p in lps}
@@ -593,6 +623,9 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                     starts = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1]])
                 ends = np.r_[starts[1:], ds.size] - 1
                 wy = ws * ys
+                if "convey" in needs.rules:
+                    dev = ys - (Y / N)[ds]
+                    dev2 += np.bincount(ds, weights=ws * (dev * dev), minlength=D)
                 cw = np.empty(ds.size)
                 yc = np.empty(ds.size)
                 for a, b in zip(starts.tolist(), (ends + 1).tolist()):  # each domain's run: its own cumulative sums
@@ -611,6 +644,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                         doms, first = np.unique(ds[hit], return_index=True)
                         for d, j in zip(doms.tolist(), hit[first].tolist()):
                             found[p][d] = True
+                            quant_lo[p][d] = float(ys[j])
                             if abs(cw[j] - p * N[d]) <= _TIE_RTOL * N[d]:
                                 if j + 1 < ds.size and ds[j + 1] == d:
                                     quant[p][d] = 0.5 * (float(ys[j]) + float(ys[j + 1]))
@@ -648,6 +682,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                 quant[p][d] = v
             miss = ~found[p]
             quant[p][miss] = last[miss]  # j = n - 1 (rounding of the cumulative sum)
+            quant_lo[p][miss] = last[miss]
         for p in lps:
             miss = ~lor_found[p]
             lor_q[p][miss] = last[miss]
@@ -659,6 +694,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
         ref_dom = np.arange(D)
     for p in qs:
         points[f"q{p!r}"] = quant[p]
+        points[f"i{p!r}"] = quant_lo[p]
     for p in lps:
         points[f"L{p!r}"] = lor_q[p]
     median = quant.get(0.5)
@@ -671,41 +707,40 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             points[pt] = float(pt[1:]) * median[ref_dom]
         elif pt.startswith("m"):
             points[pt] = float(pt[1:]) * median[ref_dom]
+    if needs.poverty is not None:
+        needs.poverty.set_points(points, quant, ref_dom)
 
     # ---- pass 3: indicators at the thresholds, kernel densities
-    dens = {pt: np.zeros(D) for pt in needs.densities}
-    h = None
-    if needs.densities:
-        with np.errstate(invalid="ignore"):
-            h = 0.79 * (quant[0.75] - quant[0.25]) * N ** (-0.2)
-    if by_pass[3] or dens:
+    dens = {k: np.zeros(D) for k in needs.densities}
+    h = {}
+    with np.errstate(invalid="ignore"):
+        if "osier" in needs.rules:
+            h["osier"] = 0.79 * (quant[0.75] - quant[0.25]) * N ** (-0.2)
+        if "convey" in needs.rules:
+            h["convey"] = np.sqrt(dev2 / N) * N ** (-0.2)
+    hh = {rule: np.where(v > 0, v, np.nan) for rule, v in h.items()}
+    now = [k for k in dens if _point_pass(k.split("@")[0]) <= 3]  # the others: at points known after pass 4
+    if by_pass[3] or now:
         passes += 1
-        hh = np.where(h > 0, h, np.nan) if h is not None else None
         for ch in source.chunks():
             y, w, cell, psu = piece(ch)
             if not y.size:
                 continue
             accumulate(3, y, w, cell, psu)
-            if dens:
-                for L, dom in domains(cell):
-                    d = np.full(y.size, L.offset, np.int64) if dom is None else dom
-                    hd = hh[d]
-                    for pt in dens:
-                        xd = points[pt][d]
-                        with np.errstate(invalid="ignore"):
-                            near = (y >= xd - _KERNEL_REACH * hd) & (y < xd + _KERNEL_REACH * hd)
-                        z = (xd[near] - y[near]) / hd[near]
-                        z *= z
-                        z *= -0.5
-                        dens[pt] += np.bincount(d[near], weights=w[near] * np.exp(z), minlength=D)
+            for L, dom in domains(cell) if now else ():
+                kernel_sums(dens, now, y, w, np.full(y.size, L.offset, np.int64) if dom is None else dom, points, hh, spec)
+    if needs.poverty is not None:  # passes 4-5: ranks at a threshold, medians of the poor
+        passes += needs.poverty.later_passes(source, piece, domains, accumulate, acc, points, N, by_pass, pair_list,
+                                             unit_pairs, dens, hh)
     with np.errstate(invalid="ignore", divide="ignore"):  # a domain without a bandwidth: refused per measure below
-        f = {pt: v / (N * h * _SQRT_2PI) for pt, v in dens.items()} if dens else {}
+        f = {k: v / ((1.0 if k.endswith("@y") else N) * h[density_rule(k, spec)] * _SQRT_2PI) for k, v in dens.items()}
 
     # ---- values and variances
     c_h = centre = None
     if spec.se:
         c_h, centre = _stratum_factors(design, spec.lonely_psu, strata_name)
     ctx = _Values(spec, acc, N, Y, cnt, quant, lor_T, points, f, h, s_gini, ref_dom)
+    ctx.poverty = needs.poverty
     rows = []
     for li, L in enumerate(layers):
         for g in range(len(L.keys)):
@@ -784,6 +819,8 @@ def _variance(acc: _Accumulator, own: dict, ref: dict, d: int, r: int, c_h, cent
 class _Values:
     """Values and coefficients of each measure in a domain, from the totals of the passes."""
 
+    poverty = None  # streaming_poverty.Later of the call (its sums and the medians of the poor)
+
     def __init__(self, spec, acc, N, Y, cnt, quant, lor_T, points, f, h, s_gini, ref_dom):
         self.spec, self.acc, self.N, self.Y, self.cnt = spec, acc, N, Y, cnt
         self.quant, self.lor_T, self.points, self.f, self.h, self.s_gini = quant, lor_T, points, f, h, s_gini
@@ -797,10 +834,10 @@ class _Values:
         return self.acc.total(b, d)
 
     def density(self, pt, d) -> float:
-        h = self.h[d]
-        if not h > 0:
-            raise ValueError("cannot estimate the density for a quantile's standard error: the interquartile range "
-                             "is 0 (too many identical incomes); use se=False")
+        """f(x) at density key ``pt`` (point[@rule[@y]]: @y gives S'(x) = (1/h) sum w y phi((x - y)/h))."""
+        rule = density_rule(pt, self.spec)
+        if not self.h[rule][d] > 0:
+            raise ValueError(_NO_BANDWIDTH[rule])
         return float(self.f[pt][d])
 
     def quantile(self, p, d):
@@ -836,6 +873,8 @@ class _Values:
         mu = Y / N
         r = int(self.ref_dom[d])
         add = _add
+        if self.poverty is not None and _pov.handles(name, spec):
+            return self.poverty.estimate(self, name, p, d)
         if name == "mean":
             return mu, {("y",): 1.0 / N, ("one",): -mu / N}, {}, None
         if name in ("median", "quantile"):
@@ -968,6 +1007,35 @@ class _Values:
                        ("one",): k * (-1.0 / (1.0 - e) + 1.0)}
 
 
+_NO_BANDWIDTH = {
+    "osier": "cannot estimate the density for a quantile's standard error: the interquartile range is 0 (too many "
+             "identical incomes); use se=False, or bandwidth='convey'",
+    "convey": "cannot estimate the density for a quantile's standard error: the incomes have no spread (weighted "
+              "standard deviation 0); use se=False"}
+
+
+def density_rule(key: str, spec: StreamSpec) -> str:
+    """The bandwidth rule of a density key: its own (point@rule) or the call's (``spec.bandwidth``, else Osier's)."""
+    parts = key.split("@")
+    return parts[1] if len(parts) > 1 else (spec.bandwidth or "osier")
+
+
+def kernel_sums(dens: dict, keys, y, w, d, points, hh: dict, spec: StreamSpec) -> None:
+    """Add a piece's sum w phi((x - y) / h) (w y phi for keys ending in @y) over |x - y| < 8 h per domain
+    ``d`` of each row, for every density key (Gaussian kernel as quantiles.kernel_density_at)."""
+    D = next(iter(dens.values())).size
+    for k in keys:
+        xd = points[k.split("@")[0]][d]
+        hd = hh[density_rule(k, spec)][d]
+        with np.errstate(invalid="ignore"):
+            near = (y >= xd - _KERNEL_REACH * hd) & (y < xd + _KERNEL_REACH * hd)
+        z = (xd[near] - y[near]) / hd[near]
+        z *= z
+        z *= -0.5
+        wt = w[near] * np.exp(z)
+        dens[k] += np.bincount(d[near], weights=wt * y[near] if k.endswith("@y") else wt, minlength=D)
+
+
 def _add(target: dict, coefs: dict, scale: float) -> dict:
     out = dict(target)
     for k, v in coefs.items():
@@ -1032,8 +1100,8 @@ def measure_stream(source, measures=("mean", "median", "gini", "theil", "atkinso
     started = time.perf_counter()
     asked = _parse(measures)
     names = {n for _, n, _ in asked}
-    if names & {"fgt", "headcount", "pgap", "watts"} and poverty_line is None:
-        raise BackendError("fgt/headcount/pgap/watts need poverty_line= (an absolute line) in measure_stream",
+    if names & {"fgt", "headcount", "pgap", "watts", "sen", "sst"} and poverty_line is None:
+        raise BackendError("fgt/headcount/pgap/watts/sen/sst need poverty_line= (an absolute line) in measure_stream",
                            hint="pass poverty_line=..., or prosperity.measure(data, ..., backend=...) for relative lines")
     spec = StreamSpec(tuple(asked), line_kind=None if poverty_line is None else "absolute",
                       line_value=None if poverty_line is None else float(poverty_line), se=se)

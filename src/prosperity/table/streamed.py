@@ -12,8 +12,9 @@ partitions).
 What streams today: the measures of :data:`~prosperity.backends.streaming.STREAM_MEASURES`, ``by=``
 (with ``margins``) in one pass per kind, strata / PSUs (every ``lonely_psu`` rule), absolute and
 relative lines (whole-sample or ``line_within_groups``, the line's own error in the SE), ``poor_if``,
-``undefined``, linearized SEs and normal intervals. Anything else is refused with the list of what
-is supported -- never a silent collect of the whole table.
+``undefined``, ``bandwidth=`` (every kernel density's rule), linearized SEs and normal intervals.
+Anything else is refused with the list of what is supported -- never a silent collect of the whole
+table.
 """
 
 from __future__ import annotations
@@ -69,12 +70,11 @@ def _check_supported(plan: Plan, *, income, fpc, drop_missing, sheet, sample_opt
     if plan.quantile_convention != "eurostat":
         _refuse(f"quantile_convention={plan.quantile_convention!r}", f"use the default 'eurostat', or {mem}")
     allowed = {"lorenz": ("fractional", "eurostat"), "glorenz": ("fractional", "eurostat"), "gini": ("laeken",),
-               "theil": ("standard",), "mld": ("standard",)}
+               "theil": ("standard",), "mld": ("standard",), "poormed": ("inverse_cdf", "eurostat"),
+               "rich": ("inverse_cdf", "eurostat"), "rich_fgt": ("inverse_cdf", "eurostat")}
     for name, conv in plan.conventions.items():
         if conv not in allowed.get(name, ()):
             _refuse(f"convention {conv!r} for {name}", f"leave conventions unset, or {mem}")
-    if getattr(plan, "bandwidth", None) not in (None, "osier"):
-        _refuse(f"bandwidth={plan.bandwidth!r}", f"use the default (Osier's 0.79 IQR N^(-1/5)), or {mem}")
     if plan.domain is not None:
         _refuse("domain=", f"filter the rows in the source (a DuckDB relation or a Dask frame), or {mem}")
     if fpc is not None:
@@ -136,7 +136,7 @@ def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu
             line_value=plan.line_value, relative_line=DEFAULT_RELATIVE_LINE if relative_line is None else relative_line,
             relative_to=relative_to, line_within_groups=plan.line_within_groups,
             inclusive=None if plan.poor_if is None else plan.poor_if == "le", se=plan.se, lonely_psu=plan.lonely_psu,
-            conventions=dict(plan.conventions))
+            conventions=dict(plan.conventions), bandwidth=plan.bandwidth)
         out = evaluate_stream(source, spec, layers, strata_name=strata, income=income,
                               domain_check=lambda nonpos, neg, y_min: _check_domains(plan, income, nonpos, neg, y_min))
     finally:
