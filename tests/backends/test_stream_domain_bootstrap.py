@@ -253,11 +253,11 @@ def test_bootstrap_seed_reproduces_and_differs(eusilc):
 def test_bootstrap_refusals(eusilc):
     d, folder = eusilc
     kw = dict(income="eqIncome", weight="rb050", measures=["gini"], se_method="bootstrap", replicates=10, seed=1)
-    with pytest.raises(BackendError, match="needs a PSU column"):
+    with pytest.raises(MeasureSpecError, match="needs a PSU column"):
         prosperity.measure(folder, strata="db040", **kw)
-    with pytest.raises(BackendError, match="integer PSU labels: PSU column 'hid' holds text"):
+    with pytest.raises(MeasureSpecError, match="integer PSU labels: PSU column 'hid' holds text"):
         prosperity.measure(d.assign(hid="h" + d["db030"].astype(str)), backend="duckdb", psu="hid", **kw)
-    with pytest.raises(BackendError, match="holds floats"):
+    with pytest.raises(MeasureSpecError, match="holds floats"):
         prosperity.measure(d.assign(db030=d["db030"].astype(float)), backend="duckdb", psu="db030", **kw)
     one = d[d["db040"] != "Burgenland"].copy()
     one.loc[one["db040"] == "Tyrol", "db030"] = 1  # Tyrol: a single PSU

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .sources import BackendError
+from ..io.errors import MeasureSpecError
 from .streaming import Layer, StreamOutput, evaluate_stream
 
 PIECE_ROWS: int | None = None  # expanded rows per piece; None: the source's piece size (tests set it small)
@@ -48,14 +48,14 @@ _INTEGER_SQL = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT
 def check_replicable(source, data, psu: str | None, method: str) -> None:
     """Refuse a design whose in-memory replicates a stream cannot reproduce (module docstring)."""
     if psu is None or source.design.unit_psus:
-        raise BackendError(
+        raise MeasureSpecError(
             f"se_method={method!r} out of core needs a PSU column: without one every unit is its own PSU and the "
             "in-memory replicate draws follow each unit's row position in the whole sample (R x n multipliers), "
             "which a stream neither keeps nor can hold",
             hint="give psu= (e.g. the household id), or use se_method='linearization', or backend='memory'")
     kind = _psu_kind(source, data, psu)
     if kind is not None and kind not in "iu":
-        raise BackendError(
+        raise MeasureSpecError(
             f"se_method={method!r} out of core needs integer PSU labels: PSU column {psu!r} holds "
             f"{ {'f': 'floats', 'O': 'text', 'U': 'text', 'S': 'text', 'b': 'booleans'}.get(kind, 'non-integers') }, "
             "which the in-memory bootstrap codes in order of first appearance in the rows, so its draws depend on "
