@@ -140,6 +140,8 @@ def test_domain_array_on_a_frame_and_groups_outside_the_domain(eusilc):
         ref.undefined[max(ref.undefined)]
     _same(got, ref)
     _same(prosperity.measure(folder, domain="db040=Tyrol", **kw), prosperity.measure(d, domain="db040=Tyrol", **kw))
+    boot = dict(kw, se_method="bootstrap", replicates=20, seed=9, domain="db040=Tyrol")  # replicates of empty groups
+    _same(prosperity.measure(folder, **boot), prosperity.measure(d, **boot))
 
 
 @pytest.mark.parametrize("domain", ["age > 200", "db040=Nowhere", "rb090", "db040 > 3"])
@@ -265,3 +267,5 @@ def test_bootstrap_refusals(eusilc):
         prosperity.measure(one, strata="db040", psu="db030", **kw)
     with pytest.raises(type(mem.value), match="single PSU|one PSU"):
         prosperity.measure(one, backend="duckdb", strata="db040", psu="db030", **kw)
+    certain = dict(kw, strata="db040", psu="db030", lonely_psu="certainty")  # multiplier 1 in both
+    _same(prosperity.measure(one, backend="duckdb", **certain), prosperity.measure(one, **certain))
