@@ -60,7 +60,7 @@ def _same(got, ref) -> float:
 
 def _pieces(monkeypatch, rows: int) -> None:
     """backend="memory" through the streaming door in pieces of ``rows`` rows (boundaries everywhere)."""
-    def source(data, kind, income, weight, strata, psu, by_cols):
+    def source(data, kind, income, weight, strata, psu, by_cols, options=None):  # options: derived columns (domain=)
         return open_source(data, income, weight, strata=strata, psu=psu, backend="memory", groups=list(by_cols) or None,
                            chunk_rows=rows)
     monkeypatch.setattr(streamed, "_source", source)

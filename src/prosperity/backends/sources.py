@@ -180,7 +180,7 @@ class DuckDBSource:
 
     def __init__(self, path, income: str, weight: str | None = None, *, strata: str | None = None,
                  psu: str | None = None, memory_limit: str = "2GB", threads: int | None = None,
-                 temp_directory: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, groups=None):
+                 temp_directory: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, groups=None, derived=None):
         import duckdb
 
         self._rel = path if isinstance(path, duckdb.DuckDBPyRelation) else None
@@ -194,7 +194,17 @@ class DuckDBSource:
             self.relation = "prosperity_src"
         else:
             self.relation = f"read_parquet([{sql_file_list(files)}])"
-        columns = [r[0] for r in self._q(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()]
+        described = self._q(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()
+        columns = [r[0] for r in described]
+        self.column_types = {r[0]: str(r[1]) for r in described}
+        if derived:  # computed columns {name: (column, sql(column, its type))}, e.g. a domain's comparison
+            exprs = []
+            for name, (col, sql) in derived.items():
+                if col not in columns:
+                    raise column_not_found(col, "domain", columns)
+                exprs.append(f"{sql(_sql_name(col), self.column_types[col])} AS {_sql_name(name)}")
+            self.relation = f"(SELECT *, {', '.join(exprs)} FROM {self.relation})"
+            columns += list(derived)
         groups = list(groups or [])
         for role, col in [("income", income), ("weight", weight), ("strata", strata), ("PSU", psu)] + [("by", g) for g in groups]:
             if col is not None and col not in columns:

@@ -459,9 +459,12 @@ def _stratum_factors(design: DesignCodes, lonely_psu: str, strata_name: str | No
 
 
 def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None, *, strata_name: str | None = None,
-                    income: str = "income", domain_check=None) -> StreamOutput:
+                    income: str = "income", domain_check=None, ref_dom=None, check_cells=None) -> StreamOutput:
     """Every measure of ``spec`` for every domain of ``layers`` (default: the whole sample), values and
-    variances, in at most three passes over ``source`` (see the module docstring)."""
+    variances, in at most three passes over ``source`` (see the module docstring). ``ref_dom``: the
+    domain whose line each domain uses when lines are not within groups (default: domain 0, the whole
+    sample; then the first layer may have a ``gmap``, e.g. one whole sample per bootstrap replicate);
+    ``check_cells``: a mask over the source's cells whose rows ``domain_check`` counts (default: all)."""
     if layers is None:
         layers = [Layer((), ((),), None)]
     offset, laid = 0, []
@@ -475,7 +478,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     acc = _Accumulator(design, D, spec.se)
     unit_pairs = spec.se and design.unit_psus
     all_bases = needs.own | needs.ref
-    if layers[0].gmap is not None:  # pragma: no cover - internal
+    if layers[0].gmap is not None and ref_dom is None:  # pragma: no cover - internal
         raise AssertionError("the whole sample is the first layer")
     by_pass = {k: sorted((b for b in all_bases if _basis_pass(b) == k), key=repr) for k in range(1, 6)}
     # the pairs of bases a measure combines (unit PSUs): own x own and own x ref on every layer
@@ -562,12 +565,13 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
         if bad_y or bad_w or not y.size:
             continue
         n += y.size
-        y_min = min(y_min, float(y.min()))
+        yc = y if check_cells is None else y[check_cells[cell]]  # the rows whose incomes the measures use
+        y_min = min(y_min, float(yc.min())) if yc.size else y_min
         if "K" not in points:  # the scale of y ln(y/K), ln(y/K): the first piece's mean income (exact powers of 2)
             m = float(np.mean(y))
             points["K"] = np.full(D, 2.0 ** math.frexp(m)[1] if m > 0 and math.isfinite(m) else 1.0)
-        n_nonpos += int(np.count_nonzero(y <= 0))
-        n_neg += int(np.count_nonzero(y < 0))
+        n_nonpos += int(np.count_nonzero(yc <= 0))
+        n_neg += int(np.count_nonzero(yc < 0))
         for L, dom in domains(cell):
             if dom is None:
                 N[0] += float(w.sum())
@@ -689,16 +693,19 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             lor_T[p][miss] = last_yc[miss] + (p * N[miss] - last_c[miss]) * last[miss]
 
     # ---- thresholds known after the sort
-    ref_dom = np.zeros(D, np.int64)
+    given_ref, ref_dom = ref_dom, np.zeros(D, np.int64)
     if spec.line_within_groups:
         ref_dom = np.arange(D)
+    elif given_ref is not None:
+        ref_dom = np.asarray(given_ref, dtype=np.int64)
     for p in qs:
         points[f"q{p!r}"] = quant[p]
         points[f"i{p!r}"] = quant_lo[p]
     for p in lps:
         points[f"L{p!r}"] = lor_q[p]
     median = quant.get(0.5)
-    mean = Y / N
+    with np.errstate(divide="ignore", invalid="ignore"):  # an empty domain (outside a domain=, a replicate): no mean
+        mean = Y / N
     for pt in needs.points:
         if pt == "z":
             stat = median if spec.relative_to == "median" else mean
@@ -713,7 +720,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     # ---- pass 3: indicators at the thresholds, kernel densities
     dens = {k: np.zeros(D) for k in needs.densities}
     h = {}
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
         if "osier" in needs.rules:
             h["osier"] = 0.79 * (quant[0.75] - quant[0.25]) * N ** (-0.2)
         if "convey" in needs.rules:

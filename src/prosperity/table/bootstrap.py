@@ -17,18 +17,30 @@ from .plan import Plan
 
 def bootstrap_spread(plan: Plan, pp: PointPass):
     """(se, ci_low, ci_high, seed used, notes) from the replicates (rows of the point pass)."""
+    used_seed = bootstrap_seed(plan)
+    reps = _bootstrap_pass(pp.ctx, pp.s_all, pp.dv, pp.codes_all, pp.group_cache, plan.se_method, int(plan.replicates), used_seed)
+    if reps.shape[0] != len(pp.rows.values):  # pragma: no cover - internal consistency
+        raise RuntimeError("bootstrap rows do not match the point estimates")
+    return replicate_spread(plan, reps, pp.undefined_rows, used_seed)
+
+
+def bootstrap_seed(plan: Plan) -> int:
+    """The seed of the replicates: ``plan.seed``, or a fresh one (reported in the result)."""
+    return int(np.random.SeedSequence().entropy % (2**63)) if plan.seed is None else int(plan.seed)
+
+
+def replicate_spread(plan: Plan, reps: np.ndarray, undefined_rows: dict, used_seed: int):
+    """(se, ci_low, ci_high, seed, notes) from replicate values (rows x replicates, NaN: failed): SE =
+    their standard deviation (ddof 1), percentile intervals their quantiles. Shared by the in-memory
+    and the out-of-core bootstrap (:mod:`prosperity.backends.streaming_replicates`)."""
     from ..variance.bootstrap import replicate_ci
 
-    n_rows = len(pp.rows.values)
+    n_rows = reps.shape[0]
     ci_low = np.full(n_rows, np.nan)
     ci_high = np.full(n_rows, np.nan)
     notes: list[str] = []
-    used_seed = int(np.random.SeedSequence().entropy % (2**63)) if plan.seed is None else int(plan.seed)
-    reps = _bootstrap_pass(pp.ctx, pp.s_all, pp.dv, pp.codes_all, pp.group_cache, plan.se_method, int(plan.replicates), used_seed)
-    if reps.shape[0] != n_rows:  # pragma: no cover - internal consistency
-        raise RuntimeError("bootstrap rows do not match the point estimates")
-    if pp.undefined_rows:  # undefined in the sample: not a replicate failure (the reason is noted)
-        reps[np.fromiter(pp.undefined_rows, dtype=np.int64)] = 0.0
+    if undefined_rows:  # undefined in the sample: not a replicate failure (the reason is noted)
+        reps[np.fromiter(undefined_rows, dtype=np.int64)] = 0.0
     failed = int(np.isnan(reps).any(axis=1).sum())
     se_arr = np.sqrt(np.nanvar(reps, axis=1, ddof=1))
     if failed:

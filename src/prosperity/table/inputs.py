@@ -113,8 +113,6 @@ def _split_sorted(codes_sorted: np.ndarray, n_groups: int):
 
 def _domain_mask(sample: Sample, domain, income: str, y: np.ndarray):
     """(boolean mask over the sample's units, text) for ``measure(domain=)``; (None, None) without one."""
-    import operator
-
     if domain is None:
         return None, None
     if isinstance(domain, str):
@@ -128,32 +126,7 @@ def _domain_mask(sample: Sample, domain, income: str, y: np.ndarray):
             values = np.asarray(lab.levels, dtype=object)[lab.codes]
         else:
             raise column_not_found(name, "domain", list(sample.incomes) + list(sample.labels))
-        if m:
-            ops = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
-            try:
-                mask = ops[m.group(2)](np.asarray(values, dtype=np.float64), float(m.group(3)))
-            except (TypeError, ValueError):
-                raise MeasureSpecError(f"domain {domain!r}: column {name!r} is not numeric",
-                                       hint=f"compare a numeric column, or give a boolean column (e.g. domain='{name}' with True/False)") from None
-        elif eq:
-            wanted = eq.group(3).strip().strip("'\"")
-            if name in sample.incomes:  # a numeric column: compare numbers (age=65 is age == 65)
-                try:
-                    labels, wanted = np.asarray(values, dtype=np.float64), float(wanted)
-                except ValueError:
-                    raise MeasureSpecError(f"domain {domain!r}: column {name!r} is numeric, {wanted!r} is not a number",
-                                           hint=f"write e.g. domain='{name} >= 65'") from None
-            else:
-                labels = np.asarray(values, dtype=object).astype(str)
-            levels = None if name in sample.incomes else sorted(set(labels.tolist()))
-            if levels is not None and wanted not in levels:
-                raise MeasureSpecError(f"domain {domain!r}: column {name!r} has no value {wanted!r}",
-                                       hint=f"its values are {', '.join(levels[:12])}" + (" ..." if len(levels) > 12 else ""))
-            mask = labels == wanted
-            if eq.group(2) == "!=":
-                mask = ~mask
-        else:
-            mask = _as_bool(values, f"domain column {name!r}")
+        mask = _mask_of_values(domain, name, values, numeric=name in sample.incomes)
         text = domain.strip()
     else:
         mask = _as_bool(np.asarray(domain), "the domain array")
@@ -164,6 +137,43 @@ def _domain_mask(sample: Sample, domain, income: str, y: np.ndarray):
     if not mask.any():
         raise MeasureSpecError(f"the domain {text} holds no unit", hint="check the condition (e.g. 'eqIncome > 0')")
     return mask, text
+
+
+def _mask_of_values(domain: str, name: str, values, numeric: bool) -> np.ndarray:
+    """The domain text's mask over ``values`` of column ``name`` (``numeric``: an income column, else a
+    label column's values): a comparison, COLUMN=VALUE (``!=`` too) or a boolean column. Shared with the
+    out-of-core domain (:mod:`prosperity.backends.streaming_domain`, on a column's distinct values)."""
+    import operator
+
+    m = _COMPARISON.match(domain)
+    eq = None if m else _LABEL_EQUALITY.match(domain)
+    if m:
+        ops = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne}
+        try:
+            mask = ops[m.group(2)](np.asarray(values, dtype=np.float64), float(m.group(3)))
+        except (TypeError, ValueError):
+            raise MeasureSpecError(f"domain {domain!r}: column {name!r} is not numeric",
+                                   hint=f"compare a numeric column, or give a boolean column (e.g. domain='{name}' with True/False)") from None
+    elif eq:
+        wanted = eq.group(3).strip().strip("'\"")
+        if numeric:  # a numeric column: compare numbers (age=65 is age == 65)
+            try:
+                labels, wanted = np.asarray(values, dtype=np.float64), float(wanted)
+            except ValueError:
+                raise MeasureSpecError(f"domain {domain!r}: column {name!r} is numeric, {wanted!r} is not a number",
+                                       hint=f"write e.g. domain='{name} >= 65'") from None
+        else:
+            labels = np.asarray(values, dtype=object).astype(str)
+        levels = None if numeric else sorted(set(labels.tolist()))
+        if levels is not None and wanted not in levels:
+            raise MeasureSpecError(f"domain {domain!r}: column {name!r} has no value {wanted!r}",
+                                   hint=f"its values are {', '.join(levels[:12])}" + (" ..." if len(levels) > 12 else ""))
+        mask = labels == wanted
+        if eq.group(2) == "!=":
+            mask = ~mask
+    else:
+        mask = _as_bool(values, f"domain column {name!r}")
+    return mask
 
 
 def _as_bool(values, what: str) -> np.ndarray:

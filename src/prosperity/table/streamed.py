@@ -12,9 +12,10 @@ partitions).
 What streams today: the measures of :data:`~prosperity.backends.streaming.STREAM_MEASURES`, ``by=``
 (with ``margins``) in one pass per kind, strata / PSUs (every ``lonely_psu`` rule), absolute and
 relative lines (whole-sample or ``line_within_groups``, the line's own error in the SE), ``poor_if``,
-``undefined``, ``bandwidth=`` (every kernel density's rule), linearized SEs and normal intervals.
-Anything else is refused with the list of what is supported -- never a silent collect of the whole
-table.
+``undefined``, ``bandwidth=`` (every kernel density's rule), linearized SEs and normal intervals,
+``domain=`` (the full-design domain estimate, :mod:`prosperity.backends.streaming_domain`) and the bootstrap
+(the in-memory replicates, estimated in the same passes, :mod:`prosperity.backends.streaming_replicates`).
+Anything else is refused with the list of what is supported -- never a silent collect of the whole table.
 """
 
 from __future__ import annotations
@@ -65,8 +66,6 @@ def _check_supported(plan: Plan, *, income, fpc, drop_missing, sheet, sample_opt
             f"measure{'s' if len(unsupported) > 1 else ''} {', '.join(unsupported)} cannot be computed out of core yet "
             "(the table is never collected into memory to compute it)",
             hint="out of core: " + ", ".join(STREAM_MEASURES) + f"; or {mem}")
-    if plan.bootstrap:
-        _refuse(f"se_method={plan.se_method!r}", f"use se_method='linearization', or {mem}")
     if plan.quantile_convention != "eurostat":
         _refuse(f"quantile_convention={plan.quantile_convention!r}", f"use the default 'eurostat', or {mem}")
     allowed = {"lorenz": ("fractional", "eurostat"), "glorenz": ("fractional", "eurostat"), "gini": ("laeken",),
@@ -75,8 +74,10 @@ def _check_supported(plan: Plan, *, income, fpc, drop_missing, sheet, sample_opt
     for name, conv in plan.conventions.items():
         if conv not in allowed.get(name, ()):
             _refuse(f"convention {conv!r} for {name}", f"leave conventions unset, or {mem}")
-    if plan.domain is not None:
-        _refuse("domain=", f"filter the rows in the source (a DuckDB relation or a Dask frame), or {mem}")
+    if plan.domain is not None and plan.line_within_groups and any(r.kind != "plain" for r in plan.requested):
+        # in memory the domain's own row then takes the whole sample's line for fgt/headcount/pgap/watts
+        # but its own median for arpr/rmpg/middle_rel: one reference per row cannot reproduce both
+        _refuse("domain= with line_within_groups=True", f"leave line_within_groups out, or {mem}")
     if fpc is not None:
         _refuse("fpc=", f"leave fpc out (with-replacement variance), or {mem}")
     if drop_missing:
@@ -86,7 +87,7 @@ def _check_supported(plan: Plan, *, income, fpc, drop_missing, sheet, sample_opt
         _refuse(", ".join(names), f"prepare the income column in the source, or {mem}")
 
 
-def _source(data, kind, income, weight, strata, psu, by_cols):
+def _source(data, kind, income, weight, strata, psu, by_cols, options=None):
     from ..backends.sources import open_source
 
     if kind == "dask" and not type(data).__module__.startswith("dask"):
@@ -95,7 +96,8 @@ def _source(data, kind, income, weight, strata, psu, by_cols):
 
         frame = data.to_pandas() if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         data = dd.from_pandas(frame, npartitions=max(1, min(8, len(frame) // 100_000 + 1)))
-    return open_source(data, income, weight, strata=strata, psu=psu, backend=kind, groups=list(by_cols) or None)
+    return open_source(data, income, weight, strata=strata, psu=psu, backend=kind, groups=list(by_cols) or None,
+                       **(options or {}))
 
 
 def _layers(source, plan: Plan):
@@ -122,12 +124,25 @@ def _plain(key: tuple) -> tuple:
 def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu, fpc, drop_missing, sheet,
                      sample_options) -> MeasureResult:
     """:func:`~prosperity.table.measure` on a DuckDB or Dask source (module docstring)."""
-    from ..backends.streaming import StreamSpec, evaluate_stream
+    from ..backends import streaming_domain, streaming_replicates
+    from ..backends.streaming import StreamSpec, _stratum_factors, evaluate_stream
+    from .bootstrap import bootstrap_seed, replicate_spread
+    from .plan import _group_text
 
     _check_supported(plan, income=income, fpc=fpc, drop_missing=drop_missing, sheet=sheet, sample_options=sample_options)
-    source = _source(data, kind, income, weight, strata, psu, plan.by_cols)
+    dom = None if plan.domain is None else streaming_domain.parse_domain(plan.domain, income)
+    groups, options = list(plan.by_cols), {}
+    if dom is not None:  # membership is a group column of the source (streaming_domain)
+        data, options = streaming_domain.prepare_data(data, kind, dom)
+        groups += [] if dom.column in groups else [dom.column]
+    source = _source(data, kind, income, weight, strata, psu, groups, options)
+    reps = used_seed = None
     try:
         layers = _layers(source, plan)
+        check_cells, empty = None, None
+        if dom is not None:
+            check_cells = streaming_domain.cell_membership(source.cells, dom)
+            layers, empty = streaming_domain.domain_layers(layers, check_cells)
         relative_line, relative_to, default_note = plan.relative_line, plan.relative_to, ""
         if plan.line_kind == "relative" and relative_line is None:
             relative_line, relative_to, default_note = DEFAULT_RELATIVE_LINE, "median", " (default: no line was given)"
@@ -135,25 +150,49 @@ def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu
             tuple((r.label, r.spec.name, dict(r.params)) for r in plan.requested), line_kind=plan.line_kind,
             line_value=plan.line_value, relative_line=DEFAULT_RELATIVE_LINE if relative_line is None else relative_line,
             relative_to=relative_to, line_within_groups=plan.line_within_groups,
-            inclusive=None if plan.poor_if is None else plan.poor_if == "le", se=plan.se, lonely_psu=plan.lonely_psu,
-            conventions=dict(plan.conventions), bandwidth=plan.bandwidth)
-        out = evaluate_stream(source, spec, layers, strata_name=strata, income=income,
-                              domain_check=lambda nonpos, neg, y_min: _check_domains(plan, income, nonpos, neg, y_min))
+            inclusive=None if plan.poor_if is None else plan.poor_if == "le", se=plan.se and not plan.bootstrap,
+            lonely_psu=plan.lonely_psu, conventions=dict(plan.conventions), bandwidth=plan.bandwidth)
+        check = lambda nonpos, neg, y_min: _check_domains(plan, income, nonpos, neg, y_min)  # noqa: E731
+        if plan.bootstrap:
+            streaming_replicates.check_replicable(source, data, psu, plan.se_method)
+            _stratum_factors(source.design, plan.lonely_psu, strata)  # lonely PSUs: the in-memory refusal
+            used_seed = bootstrap_seed(plan)
+            mult = streaming_replicates.multiplier_matrix(source.design, plan.se_method, int(plan.replicates), used_seed)
+            out, reps = streaming_replicates.evaluate_replicates(source, spec, layers, mult, strata_name=strata,
+                                                                 income=income, domain_check=check, check_cells=check_cells)
+        else:
+            out = evaluate_stream(source, spec, layers, strata_name=strata, income=income, domain_check=check,
+                                  check_cells=check_cells)
     finally:
         close = getattr(source, "close", None)
         if close is not None:
             close()
     rows = _Rows(plan.by_cols)
     undefined_rows: dict = {}
-    for row in out.rows:
+    kept = []  # the point rows reported (a domain's hidden rows dropped), for the replicates
+    n_domain = None
+    for i, row in enumerate(out.rows):
+        layer = row.layer
+        if dom is not None:  # layer 0: the whole sample (hidden); the last group of every layer: outside the domain
+            if layer == 0 or row.group == len(layers[layer].keys) - 1:
+                continue
+            layer -= 1
+            if layer == 0 and n_domain is None:
+                n_domain = row.n
         L = layers[row.layer]
         key = L.keys[row.group]
+        if dom is not None and empty[layer][row.group]:  # as in memory: no unit of the group in the domain
+            undefined_rows[len(rows.values)] = f"no unit of {_group_text(L.cols, key)} lies in the domain {dom.text}"
+            rows.add(L.cols, key, row.label, 0.0, 0.0, 0, 0.0, None)
+            kept.append(i)
+            continue
         if row.undefined is not None:
-            if plan.undefined == "fail" or not L.cols:
+            if plan.undefined == "fail" or not (L.cols or dom is not None):
                 raise EmptyGroupError(row.undefined, hint="leave this measure out, merge small groups, or check the "
                                       "incomes of this group (standard errors of quantile-based measures need a kernel density: se=False avoids it)")
             undefined_rows[len(rows.values)] = row.undefined
         rows.add(L.cols, key, row.label, row.value, row.var, row.n, row.wsum, row.line)
+        kept.append(i)
     line_rule = plan.line_rule
     if plan.line_kind == "relative":
         stat = out.national["median" if relative_to == "median" else "mean"]
@@ -161,8 +200,14 @@ def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu
             "" if not plan.by_cols else (" (each group's own: line_within_groups)" if plan.line_within_groups
                                          else " (national line for every group)")) + default_note
     notes = [f"backend: {kind}, streamed in {out.passes} pass{'es' if out.passes > 1 else ''} (exact; the rows were never collected)"]
+    if dom is not None:
+        notes.insert(0, f"domain: {dom.text} ({n_domain:,} of {out.n:,} units; design and relative lines from the whole sample)")
+    spread = None
+    if reps is not None:
+        notes[-1] += f"; {int(plan.replicates)} bootstrap replicates in the same passes"
+        spread = replicate_spread(plan, reps[kept], undefined_rows, used_seed)
     return build_result(plan, rows, income=income, n_units=out.n, excluded={}, line_rule=line_rule,
-                        undefined_rows=undefined_rows, scaling=None, notes=notes)
+                        undefined_rows=undefined_rows, scaling=None, spread=spread, notes=notes)
 
 
 def _check_domains(plan: Plan, income: str, n_nonpos: int, n_neg: int, y_min: float) -> None:
