@@ -55,12 +55,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import streaming_inequality as _ineq
 from .sources import BackendError, DesignCodes
 
 # measures the streaming backends compute (names of the registry, prosperity.measures.catalog)
 STREAM_MEASURES = ("mean", "median", "quantile", "qratio", "p90p10", "p90p50", "p50p10", "gini", "theil", "mld",
                    "ge", "atkinson", "fgt", "headcount", "pgap", "watts", "arpt", "arpr", "qsr", "palma", "share",
-                   "lorenz", "glorenz", "middle_abs", "middle_abs_income", "middle_rel", "middle_rel_income")
+                   "lorenz", "glorenz", "middle_abs", "middle_abs_income", "middle_rel", "middle_rel_income") + _ineq.MEASURES
 _TIE_RTOL = 1e-12
 _KERNEL_REACH = 8.0
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -129,6 +130,8 @@ def _basis_pass(b: tuple) -> int:
     kind = b[0]
     if kind == "gini":
         return 2
+    if kind in _ineq.KINDS:  # the inequality measures' bases: the third pass (sorted ones: a sorted third pass)
+        return 3
     if kind in ("le", "lt", "yle", "ylt", "ydle", "ydlt"):
         return _point_pass(b[1])
     if kind in ("fgt", "fgtd", "watts", "poor"):
@@ -143,6 +146,8 @@ def _basis_values(b: tuple, y: np.ndarray, x) -> np.ndarray | float:
     kind = b[0]
     if kind == "one":
         return 1.0
+    if kind in _ineq.KINDS:
+        return _ineq.basis_values(b, y, x)
     if kind == "y":
         return y
     if kind == "pow":
@@ -211,6 +216,7 @@ class _Needs:
         self.points: set = set()  # threshold points whose per-domain value is set after pass 2 (or at start)
         self.densities: set = set()
         self.gini = False
+        self.sorted3: set = set()  # bases of running sums over the sorted third pass (streaming_inequality)
         for _, name, params in spec.measures:
             own, ref = self._measure(name, params)
             self.own |= own
@@ -245,6 +251,8 @@ class _Needs:
     def _measure(self, name: str, p: dict) -> tuple[set, set]:
         spec, se = self.spec, self.spec.se
         base = {("y",), ("one",)}
+        if name in _ineq.MEASURES:
+            return _ineq.needs(self, name, p), set()
         if name == "mean":
             return base, set()
         if name in ("median", "quantile", "arpt"):
@@ -334,7 +342,7 @@ class _Needs:
 
     @property
     def need_sorted(self) -> bool:
-        return self.gini or bool(self.quantiles) or bool(self.lorenz)
+        return self.gini or bool(self.quantiles) or bool(self.lorenz) or bool(self.sorted3)
 
 
 # ============================================================================ accumulation
@@ -492,7 +500,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             psu = np.zeros(y.size, np.int64)
         return y, w, cell, psu
 
-    def accumulate(k, y, w, cell, psu):
+    def accumulate(k, y, w, cell, psu, pre=None):
         whole_vals: dict = {}
         zeros = np.zeros(y.size, np.int64)
         for L, dom in domains(cell):
@@ -501,7 +509,9 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             def x(pt, d=d):
                 return points[pt][d]
 
-            vals = {b: _basis_values(b, y, x) for b in by_pass[k] if b[0] != "gini"}
+            vals = {b: _basis_values(b, y, x) for b in by_pass[k] if b[0] != "gini" and b not in needs.sorted3}
+            if pre:  # the sorted bases of this layer (values in the piece's row order)
+                vals.update(pre[L.offset])
             if dom is None:
                 whole_vals = vals
             for b, v in vals.items():
@@ -597,10 +607,9 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                 yc = np.empty(ds.size)
                 for a, b in zip(starts.tolist(), (ends + 1).tolist()):  # each domain's run: its own cumulative sums
                     dd = ds[a]
-                    np.cumsum(ws[a:b], out=cw[a:b])
-                    cw[a:b] += carry_c[dd]
-                    np.cumsum(wy[a:b], out=yc[a:b])
-                    yc[a:b] += carry_yc[dd]
+                    # carried into the sum as its first term: the in-memory kernels' cumulative sums, bit for bit
+                    cw[a:b] = np.cumsum(np.r_[carry_c[dd], ws[a:b]])[1:]
+                    yc[a:b] = np.cumsum(np.r_[carry_yc[dd], wy[a:b]])[1:]
                 first_of = {int(ds[s]): int(s) for s in starts}
                 for p in qs:
                     for d in [d for d in pending[p] if d in first_of]:
@@ -671,6 +680,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             points[pt] = float(pt[1:]) * median[ref_dom]
         elif pt.startswith("m"):
             points[pt] = float(pt[1:]) * median[ref_dom]
+    _ineq.set_points(points, needs, N, Y, acc)
 
     # ---- pass 3: indicators at the thresholds, kernel densities
     dens = {pt: np.zeros(D) for pt in needs.densities}
@@ -678,14 +688,15 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     if needs.densities:
         with np.errstate(invalid="ignore"):
             h = 0.79 * (quant[0.75] - quant[0.25]) * N ** (-0.2)
+    sorted3 = _ineq.SortedPass(needs, layers, N, Y, carry_c, carry_yc) if needs.sorted3 else None
     if by_pass[3] or dens:
         passes += 1
         hh = np.where(h > 0, h, np.nan) if h is not None else None
-        for ch in source.chunks():
+        for ch in (source.sorted_chunks() if sorted3 else source.chunks()):
             y, w, cell, psu = piece(ch)
             if not y.size:
                 continue
-            accumulate(3, y, w, cell, psu)
+            accumulate(3, y, w, cell, psu, sorted3.piece(domains(cell), y, w) if sorted3 else None)
             if dens:
                 for L, dom in domains(cell):
                     d = np.full(y.size, L.offset, np.int64) if dom is None else dom
@@ -706,6 +717,11 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     if spec.se:
         c_h, centre = _stratum_factors(design, spec.lonely_psu, strata_name)
     ctx = _Values(spec, acc, N, Y, cnt, quant, lor_T, points, f, h, s_gini, ref_dom)
+    ctx.sorted3 = sorted3
+    unit_var = {}
+    if sorted3 is not None and unit_pairs:  # rank-based sums of streaming_inequality: t = w u per row, a last sorted pass
+        unit_var = _ineq.unit_variances(source, piece, domains, spec, ctx, needs, c_h, centre)
+        passes += bool(unit_var)
     rows = []
     for li, L in enumerate(layers):
         for g in range(len(L.keys)):
@@ -719,7 +735,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                         raise ValueError(f"the value is {value}")
                     var = math.nan
                     if spec.se:
-                        var = _variance(acc, own, ref, d, int(ref_dom[d]), c_h, centre)
+                        var = unit_var[(label, d)] if (label, d) in unit_var else \
+                            _variance(acc, own, ref, d, int(ref_dom[d]), c_h, centre)
                         if not math.isfinite(var):
                             raise ValueError("its linearized variance is not finite (a kernel density of 0?)")
                 except (ValueError, ZeroDivisionError, FloatingPointError) as exc:
@@ -836,6 +853,8 @@ class _Values:
         mu = Y / N
         r = int(self.ref_dom[d])
         add = _add
+        if name in _ineq.MEASURES:
+            return _ineq.estimate(self, name, p, d)
         if name == "mean":
             return mu, {("y",): 1.0 / N, ("one",): -mu / N}, {}, None
         if name in ("median", "quantile"):

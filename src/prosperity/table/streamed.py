@@ -54,6 +54,7 @@ def _refuse(what: str, hint: str):
 
 def _check_supported(plan: Plan, *, income, fpc, drop_missing, sheet, sample_options) -> None:
     from ..backends.streaming import STREAM_MEASURES
+    from ..backends.streaming_inequality import CONVENTIONS as STREAM_CONVENTIONS
 
     mem = "use backend='memory' (the data must then fit in memory)"
     if income is None:
@@ -69,7 +70,7 @@ def _check_supported(plan: Plan, *, income, fpc, drop_missing, sheet, sample_opt
     if plan.quantile_convention != "eurostat":
         _refuse(f"quantile_convention={plan.quantile_convention!r}", f"use the default 'eurostat', or {mem}")
     allowed = {"lorenz": ("fractional", "eurostat"), "glorenz": ("fractional", "eurostat"), "gini": ("laeken",),
-               "theil": ("standard",), "mld": ("standard",)}
+               "theil": ("standard",), "mld": ("standard",), **STREAM_CONVENTIONS}
     for name, conv in plan.conventions.items():
         if conv not in allowed.get(name, ()):
             _refuse(f"convention {conv!r} for {name}", f"leave conventions unset, or {mem}")

@@ -1,0 +1,373 @@
+"""Out-of-core estimators of the remaining inequality and polarization measures, exact, with their
+linearized variables, for :mod:`prosperity.backends.streaming` (its passes, domains and variance).
+
+Each measure is written, as the streaming module's own, as a value from per-domain totals and a
+linearized variable u = sum_i c_i b_i over *bases* b_i whose per-(domain, PSU) totals of w b_i the
+passes accumulate; the coefficients c_i are known at the end. Notation as in
+:mod:`prosperity.measures.gini`: incomes ascending in each domain, C_k = sum_{j<=k} w_j,
+Ycum_k = sum_{j<=k} w_j y_j, N = C_n, Y = sum w y, mu = Y / N.
+
+Order-free measures (bases of the third pass, any order, at the domain's mean or mean log known after
+pass 1; the deviations are taken from the centre itself, never from raw moments, so no cancellation):
+
+    cv        CV = sqrt(V) / mu (x sqrt(n / (n - 1)), "sample"),  V = (1/N) sum w (y - mu)^2
+              u = CV [((y - mu)^2 / V - 1) / 2 - (y - mu) / mu] / N           bases (y - mu)^2, y, 1
+    varlog    V = (1/N) sum w (ln y - c)^2, c = m = (1/N) sum w ln y ("log_mean") or ln mu ("log_of_mean")
+              u = [(ln y - c)^2 - V + 2 (c - m)(y / mu - 1)] / N              bases (ln y - c)^2, y, 1
+    jdiv      J = Theil T + MLD (convey svyjdiv), u = u_T + u_MLD (the streaming module's entropy bases)
+
+Rank-based measures: bases of running sums, computed in a *sorted* third pass, where each domain's
+final cumulative weight N = C_n is known from the second (the cumulative sums are carried into each
+piece as their first term, so C_k and Ycum_k are the in-memory kernels' values bit for bit):
+
+    sgini     G(nu) = 1 - S / mu, S = sum_k y_k [d_{k-1}^nu - d_k^nu], d_k = (N - C_k) / N
+              (Donaldson & Weymark 1980; Yitzhaki 1983); with t_k = y_k (d_{k-1}^(nu-1) - d_k^(nu-1)),
+              u = -nu / (N mu) [sum_{j<=k} t_j + y_k d_k^(nu-1)] + (1 - G)(y - mu) / (N mu) + nu S / (N mu)
+              basis b = sum_{j<=k} t_j + y_k d_k^(nu-1) (running), y, 1.  nu = 2: the Gini.
+    zenga     Z = 1 - (1/N) sum w B C / (H K),  H = C_k, K = Y - Ycum_{k-1}, B = N - H, C = Y - K
+              (Zenga 2007; convey svyzenga, Langel & Tille 2012). Its u has five terms,
+              u_k = -B C / (N H K) - S_2 / N^2 - y S_3 / N + sum_{i>=k} a_i + (Y y / N) sum_{i<=k} b_i,
+              S_2 = sum w C / K, S_3 = sum w B / (H K), a = w C / (H^2 K), b = w B / (H K^2):
+              the tail sum is A - sum_{i<k} a_i with A = sum a, so the basis
+              z_k = -B C / (N H K) - sum_{i<k} a_i + (Y y_k / N) sum_{i<=k} b_i is a running sum and
+              u = z + (A - S_2 / N^2) - (S_3 / N) y.
+    wolfson,  W = f (mu - 2 GL(0.5) - G mu) / m, f = 2 (Wolfson 1994) or 1 (Foster-Wolfson, "pysal"),
+    foster_   u = f [(1 - G) u_mu - 2 u_GL - mu u_G] / m - (W / m) u_m (the kernel's), with the Gini's
+    wolfson   running basis y C - Ycum (here in the sorted third pass, so that it pairs with u_GL's
+              (y - q) 1{y < q} and u_m's 1{y <= m} when every row is its own PSU), GL(0.5) the
+              generalized Lorenz ordinate (boundary unit split), m the Eurostat median, u_m its
+              linearization with Osier's kernel density.
+
+Not streamed: ``esteban_ray`` (its DER form needs each unit's kernel density f_i from a window of
+neighbours above and below, then a second window sum of f_i^(alpha-1) a_i: two look-ahead windows and
+totals of w f^alpha known only after them -- exact in a stream, but not in this pass structure) and
+the ``wbpip`` Wolfson convention (its median is the unit at round(C/N, 10) >= 0.5, a point of its own).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# measure names of the registry (prosperity.measures.catalog) streamed here
+MEASURES = ("sgini", "cv", "varlog", "zenga", "jdiv", "wolfson", "foster_wolfson")
+# conventions streamed (the in-memory kernels' defaults first)
+CONVENTIONS = {"cv": ("population", "sample"), "varlog": ("log_mean", "log_of_mean"), "wolfson": ("wolfson1994", "pysal")}
+# basis kinds of this module: order-free at a centre point, and running sums over the sorted third pass
+_CENTRED = ("dev2", "lndev2")
+SORTED_KINDS = ("sgini", "zenga", "ygc")
+KINDS = _CENTRED + SORTED_KINDS
+_FACTOR = {"wolfson1994": 2.0, "pysal": 1.0}
+
+
+# ============================================================================ what each measure needs
+
+
+def needs(n, name: str, p: dict) -> set:
+    """The bases (own domain) of measure ``name`` for the streaming module's ``_Needs`` ``n``; adds the
+    quantiles, Lorenz points, points, densities and sorted bases it needs to ``n``."""
+    base = {("y",), ("one",)}
+    if name == "sgini":
+        nu = float(p["nu"])
+        if nu == 2.0:  # the Gini (the kernel calls gini_sorted)
+            return n._measure("gini", {})[0]
+        n.sorted3.add(("sgini", nu))
+        return base | {("sgini", nu)}
+    if name == "cv":
+        n.points.add("@mean")
+        return base | {("dev2", "@mean")}
+    if name == "varlog":
+        pt = "@lnmean" if n.spec.conventions.get("varlog", "log_mean") == "log_mean" else "@lnmu"
+        n.points.add(pt)
+        return base | {("lndev2", pt), ("lny",)}  # ln y: the mean log m (the centre, or the MLD of log_of_mean)
+    if name == "jdiv":
+        return base | {("ylny",), ("lny",)}
+    if name == "zenga":
+        n.sorted3.add(("zenga",))
+        return base | {("zenga",)}
+    if name in ("wolfson", "foster_wolfson"):
+        n.gini = True
+        n.quantiles.add(0.5)
+        n.points |= {"q0.5", "L0.5"}
+        n.lorenz.add(0.5)
+        if n.spec.se:
+            n.densities.add("q0.5")
+        n.sorted3.add(("ygc",))
+        return base | {("ygc",), ("ydlt", "L0.5"), ("le", "q0.5")}
+    raise AssertionError(name)  # pragma: no cover
+
+
+def set_points(points: dict, n, N: np.ndarray, Y: np.ndarray, acc) -> None:
+    """The centres of this module's order-free bases, per domain, after pass 1."""
+    if "@mean" in n.points:
+        points["@mean"] = Y / N
+    if "@lnmu" in n.points:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            points["@lnmu"] = np.log(Y / N)
+    if "@lnmean" in n.points:
+        points["@lnmean"] = _mean_log(acc.totals(("lny",)), N, float(points["K"][0]))
+
+
+def _mean_log(t_lny, N, k: float):
+    """m = (1/N) sum w ln y from the total of w ln(y / K) (K a power of 2)."""
+    return t_lny / N + math.log(k)
+
+
+def basis_values(b: tuple, y: np.ndarray, x) -> np.ndarray:
+    """Values of an order-free basis of this module for the rows of a piece (``x(pt)``: the centre)."""
+    kind = b[0]
+    if kind == "dev2":
+        dev = y - x(b[1])
+        return dev * dev
+    if kind == "lndev2":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = np.log(y) - x(b[1])
+        return dev * dev
+    raise AssertionError(b)  # pragma: no cover - the sorted bases come from SortedPass
+
+
+# ============================================================================ the sorted third pass
+
+
+class SortedPass:
+    """Running sums of the sorted third pass, per domain, carried from piece to piece: the values of the
+    sorted bases for every row of a piece (:meth:`piece`) and the per-domain sums of the values
+    (S of the S-Gini, the Zenga sums)."""
+
+    def __init__(self, n, layers, N, Y, total_c, total_yc):
+        self.kinds = sorted(n.sorted3, key=repr)
+        D = N.size
+        self.Nc = np.array(total_c, dtype=np.float64)  # C_n of each domain (pass 2): the kernels' N = cumw[-1]
+        self.Y = np.asarray(Y, dtype=np.float64)
+        self.c = np.zeros(D)
+        self.yc = np.zeros(D)
+        self.sg = {b[1]: dict(prev_d=np.ones(D), prev_m=np.ones(D), cum=np.zeros(D), S=np.zeros(D))
+                   for b in self.kinds if b[0] == "sgini"}
+        self.zg = dict(cum4=np.zeros(D), cum5=np.zeros(D), S1=np.zeros(D), S2=np.zeros(D), S3=np.zeros(D),
+                       S4=np.zeros(D))
+
+    def piece(self, domains, y: np.ndarray, w: np.ndarray) -> dict:
+        """{layer offset: {basis: values in the piece's row order}} for a piece of ascending incomes."""
+        out = {}
+        wy = w * y
+        for L, dom in domains:
+            if dom is None:
+                order = None
+                ds = np.full(y.size, L.offset, np.int64)
+                ys, ws, wys = y, w, wy
+                starts = np.array([0])
+            else:
+                order = np.argsort(dom, kind="stable")
+                ds, ys, ws, wys = dom[order], y[order], w[order], wy[order]
+                starts = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1]])
+            stops = np.r_[starts[1:], ds.size]
+            vals = {b: np.empty(y.size) for b in self.kinds}
+            for a, z in zip(starts.tolist(), stops.tolist()):
+                d = int(ds[a])
+                c = np.cumsum(np.r_[self.c[d], ws[a:z]])[1:]
+                yc = np.cumsum(np.r_[self.yc[d], wys[a:z]])[1:]
+                self.c[d], self.yc[d] = c[-1], yc[-1]
+                for b in self.kinds:
+                    vals[b][a:z] = self._run(b, d, ys[a:z], ws[a:z], wys[a:z], c, yc)
+            if order is not None:
+                for b, v in vals.items():
+                    back = np.empty_like(v)
+                    back[order] = v
+                    vals[b] = back
+            out[L.offset] = vals
+        return out
+
+    def _run(self, b, d, y, w, wy, c, yc) -> np.ndarray:
+        """Values of basis ``b`` for one run of domain ``d`` (ascending), updating its running sums."""
+        kind = b[0]
+        if kind == "ygc":  # the Gini's y C - Ycum
+            return y * c - yc
+        if kind == "sgini":  # prosperity.measures.gini._sgini_general, operation by operation
+            st = self.sg[b[1]]
+            nu = b[1]
+            big_n = self.Nc[d]
+            dd = big_n - c
+            dd *= 1.0 / big_n
+            np.maximum(dd, 0.0, out=dd)
+            dm1 = np.power(dd, nu - 1.0)
+            dp = np.r_[st["prev_d"][d], dd[:-1]]
+            mp = np.r_[st["prev_m"][d], dm1[:-1]]
+            st["S"][d] += float(np.dot(y, dp * mp - dd * dm1))
+            cum = np.cumsum(np.r_[st["cum"][d], y * (mp - dm1)])[1:]
+            st["prev_d"][d], st["prev_m"][d], st["cum"][d] = dd[-1], dm1[-1], cum[-1]
+            return cum + y * dm1
+        if kind == "zenga":  # prosperity.measures.convey_extra.zenga_sorted, its terms per unit
+            st = self.zg
+            big_n, tot = self.Nc[d], self.Y[d]
+            kk = tot - (yc - wy)  # K
+            cc = tot - kk  # C
+            bb = big_n - c  # B
+            hk = c * kk
+            bc = bb * cc
+            st["S1"][d] += float(np.dot(w, bc / hk))
+            st["S2"][d] += float(np.dot(w, cc / kk))
+            st["S3"][d] += float(np.dot(w, bb / hk))
+            a4 = w * cc / (c * c * kk)
+            st["S4"][d] += float(a4.sum())
+            cum4 = np.cumsum(np.r_[st["cum4"][d], a4])
+            cum5 = np.cumsum(np.r_[st["cum5"][d], w * bb / (hk * kk)])[1:]
+            st["cum4"][d], st["cum5"][d] = cum4[-1], cum5[-1]
+            return -bc / (big_n * c * kk) - cum4[:-1] + (tot * y / big_n) * cum5
+        raise AssertionError(b)  # pragma: no cover
+
+
+# ============================================================================ values and coefficients
+
+
+def _add(target: dict, coefs: dict, scale: float) -> dict:
+    out = dict(target)
+    for k, v in coefs.items():
+        out[k] = out.get(k, 0.0) + scale * v
+    return out
+
+
+def estimate(v, name: str, p: dict, d: int):
+    """(value, own coefficients, reference-domain coefficients, line) of measure ``name`` in domain ``d``,
+    from the streaming module's ``_Values`` ``v`` (its totals, quantiles, densities and sorted sums)."""
+    se = v.spec.se
+    N, Y = float(v.N[d]), float(v.Y[d])
+    mu = Y / N
+    if name == "sgini":
+        nu = float(p["nu"])
+        if nu == 2.0:
+            return v.estimate("gini", {}, d)
+        big_n = float(v.sorted3.Nc[d])
+        if Y == 0:
+            raise ValueError("the S-Gini is undefined when total income is 0")
+        mu = Y / big_n
+        s = float(v.sorted3.sg[nu]["S"][d])
+        g = 1.0 - s / mu
+        c1, c2, c3 = -nu / (big_n * mu), (1.0 - g) / (big_n * mu), nu * s / (big_n * mu)
+        return g, {("sgini", nu): c1, ("y",): c2, ("one",): c3 - c2 * mu}, {}, None
+    if name == "cv":
+        conv = v.spec.conventions.get("cv", "population")
+        n = int(v.cnt[d])
+        if conv == "sample" and n < 2:
+            raise ValueError("the sample coefficient of variation needs at least 2 observations")
+        if mu == 0:
+            raise ValueError("the coefficient of variation is undefined when the mean income is 0")
+        var = v.tot(("dev2", "@mean"), d) / N
+        factor = math.sqrt(n / (n - 1.0)) if conv == "sample" else 1.0
+        cv = math.sqrt(var) / mu * factor
+        if se and var == 0:
+            raise ValueError("the linearized variable of the CV is undefined when all incomes are equal")
+        a2, a1, a0 = (cv / (2.0 * var * N) if var else 0.0), -cv / (mu * N), -cv / (2.0 * N)
+        return cv, {("dev2", "@mean"): a2, ("y",): a1, ("one",): a0 - a1 * mu}, {}, None
+    if name == "varlog":
+        conv = v.spec.conventions.get("varlog", "log_mean")
+        pt = "@lnmean" if conv == "log_mean" else "@lnmu"
+        m = _mean_log(v.tot(("lny",), d), N, float(v.points["K"][0]))
+        centre = m if conv == "log_mean" else math.log(mu)
+        value = v.tot(("lndev2", pt), d) / N
+        k = 2.0 * (centre - m) if conv == "log_of_mean" else 0.0
+        return value, {("lndev2", pt): 1.0 / N, ("one",): (-value - k) / N, ("y",): k / (mu * N)}, {}, None
+    if name == "jdiv":
+        t, ct = v._entropy("theil", {}, d, N, Y, mu)
+        m, cm = v._entropy("mld", {}, d, N, Y, mu)
+        return t + m, _add(ct, cm, 1.0), {}, None
+    if name == "zenga":
+        if not Y > 0:
+            raise ValueError("the Zenga index is undefined when every income is 0")
+        st, big_n = v.sorted3.zg, float(v.sorted3.Nc[d])
+        value = 1.0 - float(st["S1"][d]) / big_n
+        return value, {("zenga",): 1.0, ("one",): float(st["S4"][d]) - float(st["S2"][d]) / big_n ** 2,
+                       ("y",): -float(st["S3"][d]) / big_n}, {}, None
+    if name in ("wolfson", "foster_wolfson"):
+        factor = _FACTOR[v.spec.conventions.get("wolfson", "wolfson1994")] if name == "wolfson" else 1.0
+        if Y == 0:
+            raise ValueError("the Gini coefficient is undefined when total income is 0")
+        m = float(v.quant[0.5][d])
+        if not m > 0:
+            raise ValueError(f"the Wolfson index needs a positive median, got {m:g}")
+        g, cg, _, _ = v.estimate("gini", {}, d)
+        cg = {("ygc",) if b == ("gini",) else b: c for b, c in cg.items()}  # the basis of the sorted third pass
+        t, ct = v.lower_total(0.5, d, "fractional")
+        gl = t / N
+        value = factor * (mu - 2.0 * gl - g * mu) / m
+        if not se:
+            return value, {}, {}, None
+        _, cm = v.quantile(0.5, d)
+        u = _add({}, {("y",): 1.0 / N, ("one",): -mu / N}, factor * (1.0 - g) / m)  # u_mu
+        u = _add(u, _add({("one",): -gl / N}, ct, 1.0 / N), -2.0 * factor / m)  # u_GL
+        u = _add(u, cg, -factor * mu / m)
+        u = _add(u, cm, -value / m)
+        return value, u, {}, None
+    raise AssertionError(name)  # pragma: no cover
+
+
+# ============================================================================ every row its own PSU
+
+
+def unit_variances(source, piece, domains, spec, ctx, needs, c_h, centre) -> dict:
+    """{(label, domain): variance} of this module's rank-based measures when every row is its own PSU,
+    from one more sorted pass: their u is a combination of running-sum bases with large, nearly
+    cancelling coefficients (Zenga's tail sum A - sum_{i<k} a_i; the Gini's y C - Ycum), so instead of
+    the pair sums the pass forms t_k = w_k u_k itself, every coefficient now known, and accumulates
+    sum t and sum t^2 per (domain, stratum), units outside the domain contributing 0 -- the in-memory
+    estimator's own sums: V = sum_h c_h [sum t^2 - (sum t)^2 / n_h]."""
+    from .streaming import _basis_values
+
+    D, H = ctx.N.size, c_h.size
+    todo = [(label, name, p) for label, name, p in spec.measures if name in MEASURES and any(
+        b in needs.sorted3 for b in needs_of(needs, name, p))]
+    if not todo:
+        return {}
+    coefs = {}
+    for label, name, p in todo:  # coefficient of each basis per domain (0 where the measure is undefined)
+        per: dict = {}
+        for d in range(D):
+            try:
+                with np.errstate(divide="raise", invalid="raise", over="raise"):
+                    own = estimate(ctx, name, p, d)[1]
+            except (ValueError, ZeroDivisionError, FloatingPointError):
+                continue
+            for b, c in own.items():
+                per.setdefault(b, np.zeros(D))[d] = c
+        coefs[label] = per
+    bases = sorted({b for per in coefs.values() for b in per}, key=repr)
+    s1 = {label: np.zeros(D * H) for label, _, _ in todo}
+    s2 = {label: np.zeros(D * H) for label, _, _ in todo}
+    run = SortedPass(needs, None, ctx.N, ctx.Y, ctx.sorted3.Nc, None)
+    for ch in source.sorted_chunks():
+        y, w, cell, h = piece(ch)
+        if not y.size:
+            continue
+        pre = run.piece(domains(cell), y, w)
+        for L, dom in domains(cell):
+            d = np.full(y.size, L.offset, np.int64) if dom is None else dom
+            vals = dict(pre[L.offset])
+            for b in bases:
+                if b not in vals:
+                    v = _basis_values(b, y, lambda pt, d=d: ctx.points[pt][d])
+                    vals[b] = np.broadcast_to(np.asarray(v, dtype=np.float64), y.shape)
+            idx = d * H + h
+            for label, per in coefs.items():
+                u = np.zeros(y.size)
+                for b, cvec in per.items():
+                    u += cvec[d] * vals[b]
+                t = w * u
+                s1[label] += np.bincount(idx, weights=t, minlength=D * H)
+                s2[label] += np.bincount(idx, weights=t * t, minlength=D * H)
+    out = {}
+    for label in coefs:
+        a, b = s1[label].reshape(D, H), s2[label].reshape(D, H)
+        for d in range(D):
+            out[(label, d)] = float(max(np.dot(c_h, np.maximum(b[d] - a[d] * a[d] * centre, 0.0)), 0.0))
+    return out
+
+
+def needs_of(n, name: str, p: dict) -> set:
+    """The bases measure ``name`` combines (as recorded by ``_Needs``)."""
+    if name == "sgini" and float(p["nu"]) != 2.0:
+        return {("sgini", float(p["nu"]))}
+    if name == "zenga":
+        return {("zenga",)}
+    if name in ("wolfson", "foster_wolfson"):
+        return {("ygc",)}
+    return set()
