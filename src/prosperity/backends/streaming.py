@@ -16,7 +16,9 @@ each breakdown, so one pass serves every table:
   boundaries;
 - pass 3, any order (only when a threshold depends on a quantile): the indicator terms 1{y <= q},
   y 1{y <= q}, the poverty terms at a relative line, the middle-class band and the kernel densities
-  f(x), now that the thresholds are known.
+  f(x), now that the thresholds are known;
+- pass 4, ascending income (S-Gini, Zenga, Wolfson: :mod:`.streaming_inequality`): running sums that
+  need each domain's final N; with every row its own PSU, a pass 5 (sorted) forms t = w u per row.
 
 Linearized variables as sums of bases with coefficients known at the end: u_k = sum_i c_i b_i(k)
 (Deville 1999; the formulas of the kernels' docstrings), e.g.
@@ -130,8 +132,8 @@ def _basis_pass(b: tuple) -> int:
     kind = b[0]
     if kind == "gini":
         return 2
-    if kind in _ineq.KINDS:  # the inequality measures' bases: the third pass (sorted ones: a sorted third pass)
-        return 3
+    if kind in _ineq.KINDS:  # streaming_inequality's bases: centred ones in the third pass, running sums a sorted fourth
+        return 4 if kind in _ineq.SORTED_KINDS else 3
     if kind in ("le", "lt", "yle", "ylt", "ydle", "ydlt"):
         return _point_pass(b[1])
     if kind in ("fgt", "fgtd", "watts", "poor"):
@@ -462,7 +464,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     pair_list: dict[int, set] = {1: set(), 2: set(), 3: set()}
     if unit_pairs:
         for own, ref in needs.blocks:
-            group = sorted(own | ref, key=repr)
+            group = sorted((own | ref) - needs.sorted3, key=repr)  # (the sorted fourth pass: per row, below)
             for i, a in enumerate(group):
                 for b in group[i:]:
                     k = max(_basis_pass(a), _basis_pass(b))
@@ -500,7 +502,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             psu = np.zeros(y.size, np.int64)
         return y, w, cell, psu
 
-    def accumulate(k, y, w, cell, psu, pre=None):
+    def accumulate(k, y, w, cell, psu):
         whole_vals: dict = {}
         zeros = np.zeros(y.size, np.int64)
         for L, dom in domains(cell):
@@ -509,9 +511,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             def x(pt, d=d):
                 return points[pt][d]
 
-            vals = {b: _basis_values(b, y, x) for b in by_pass[k] if b[0] != "gini" and b not in needs.sorted3}
-            if pre:  # the sorted bases of this layer (values in the piece's row order)
-                vals.update(pre[L.offset])
+            vals = {b: _basis_values(b, y, x) for b in by_pass[k] if b[0] != "gini"}
             if dom is None:
                 whole_vals = vals
             for b, v in vals.items():
@@ -688,15 +688,14 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     if needs.densities:
         with np.errstate(invalid="ignore"):
             h = 0.79 * (quant[0.75] - quant[0.25]) * N ** (-0.2)
-    sorted3 = _ineq.SortedPass(needs, layers, N, Y, carry_c, carry_yc) if needs.sorted3 else None
     if by_pass[3] or dens:
         passes += 1
         hh = np.where(h > 0, h, np.nan) if h is not None else None
-        for ch in (source.sorted_chunks() if sorted3 else source.chunks()):
+        for ch in source.chunks():
             y, w, cell, psu = piece(ch)
             if not y.size:
                 continue
-            accumulate(3, y, w, cell, psu, sorted3.piece(domains(cell), y, w) if sorted3 else None)
+            accumulate(3, y, w, cell, psu)
             if dens:
                 for L, dom in domains(cell):
                     d = np.full(y.size, L.offset, np.int64) if dom is None else dom
@@ -711,6 +710,12 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                         dens[pt] += np.bincount(d[near], weights=w[near] * np.exp(z), minlength=D)
     with np.errstate(invalid="ignore", divide="ignore"):  # a domain without a bandwidth: refused per measure below
         f = {pt: v / (N * h * _SQRT_2PI) for pt, v in dens.items()} if dens else {}
+
+    # ---- pass 4, ascending incomes (streaming_inequality's running sums, each domain's N known)
+    sorted3 = None
+    if needs.sorted3:
+        passes += 1
+        sorted3 = _ineq.sorted_pass(source, piece, domains, needs, N, Y, carry_c, acc)
 
     # ---- values and variances
     c_h = centre = None

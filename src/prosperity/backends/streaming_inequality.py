@@ -16,9 +16,10 @@ pass 1; the deviations are taken from the centre itself, never from raw moments,
               u = [(ln y - c)^2 - V + 2 (c - m)(y / mu - 1)] / N              bases (ln y - c)^2, y, 1
     jdiv      J = Theil T + MLD (convey svyjdiv), u = u_T + u_MLD (the streaming module's entropy bases)
 
-Rank-based measures: bases of running sums, computed in a *sorted* third pass, where each domain's
-final cumulative weight N = C_n is known from the second (the cumulative sums are carried into each
-piece as their first term, so C_k and Ycum_k are the in-memory kernels' values bit for bit):
+Rank-based measures: bases of running sums, computed in a sorted fourth pass (after the order-free
+third), when each domain's final cumulative weight N = C_n is known from the second; the cumulative
+sums are carried into each piece as their first term, so C_k and Ycum_k are the in-memory kernels'
+values bit for bit (the S-Gini's d_n = (N - C_n) / N is exactly 0, as in memory):
 
     sgini     G(nu) = 1 - S / mu, S = sum_k y_k [d_{k-1}^nu - d_k^nu], d_k = (N - C_k) / N
               (Donaldson & Weymark 1980; Yitzhaki 1983); with t_k = y_k (d_{k-1}^(nu-1) - d_k^(nu-1)),
@@ -33,10 +34,16 @@ piece as their first term, so C_k and Ycum_k are the in-memory kernels' values b
               u = z + (A - S_2 / N^2) - (S_3 / N) y.
     wolfson,  W = f (mu - 2 GL(0.5) - G mu) / m, f = 2 (Wolfson 1994) or 1 (Foster-Wolfson, "pysal"),
     foster_   u = f [(1 - G) u_mu - 2 u_GL - mu u_G] / m - (W / m) u_m (the kernel's), with the Gini's
-    wolfson   running basis y C - Ycum (here in the sorted third pass, so that it pairs with u_GL's
-              (y - q) 1{y < q} and u_m's 1{y <= m} when every row is its own PSU), GL(0.5) the
+    wolfson   running basis y C - Ycum (here in the sorted fourth pass), u_GL's (y - q) 1{y < q} and
+              u_m's 1{y <= m} (the streaming module's bases), GL(0.5) the
               generalized Lorenz ordinate (boundary unit split), m the Eurostat median, u_m its
               linearization with Osier's kernel density.
+
+Every row its own PSU (no PSU column): the rank-based measures' u is a combination of running-sum
+bases with large, nearly cancelling coefficients (Zenga's tail sum A - sum_{i<k} a_i; the Gini's
+y C - Ycum against y and 1), so the pair sums of the streaming module would lose up to ~1e-12 of the
+variance; a fifth, sorted pass (:func:`unit_variances`) forms t_k = w_k u_k per row instead, every
+coefficient known, and sums t and t^2 per (domain, stratum) as the in-memory estimator does.
 
 Not streamed: ``esteban_ray`` (its DER form needs each unit's kernel density f_i from a window of
 neighbours above and below, then a second window sum of f_i^(alpha-1) a_i: two look-ahead windows and
@@ -54,7 +61,7 @@ import numpy as np
 MEASURES = ("sgini", "cv", "varlog", "zenga", "jdiv", "wolfson", "foster_wolfson")
 # conventions streamed (the in-memory kernels' defaults first)
 CONVENTIONS = {"cv": ("population", "sample"), "varlog": ("log_mean", "log_of_mean"), "wolfson": ("wolfson1994", "pysal")}
-# basis kinds of this module: order-free at a centre point, and running sums over the sorted third pass
+# basis kinds of this module: order-free at a centre point, and running sums over the sorted fourth pass
 _CENTRED = ("dev2", "lndev2")
 SORTED_KINDS = ("sgini", "zenga", "ygc")
 KINDS = _CENTRED + SORTED_KINDS
@@ -127,15 +134,15 @@ def basis_values(b: tuple, y: np.ndarray, x) -> np.ndarray:
     raise AssertionError(b)  # pragma: no cover - the sorted bases come from SortedPass
 
 
-# ============================================================================ the sorted third pass
+# ============================================================================ the sorted fourth pass
 
 
 class SortedPass:
-    """Running sums of the sorted third pass, per domain, carried from piece to piece: the values of the
+    """Running sums of the sorted fourth pass, per domain, carried from piece to piece: the values of the
     sorted bases for every row of a piece (:meth:`piece`) and the per-domain sums of the values
     (S of the S-Gini, the Zenga sums)."""
 
-    def __init__(self, n, layers, N, Y, total_c, total_yc):
+    def __init__(self, n, N, Y, total_c):
         self.kinds = sorted(n.sorted3, key=repr)
         D = N.size
         self.Nc = np.array(total_c, dtype=np.float64)  # C_n of each domain (pass 2): the kernels' N = cumw[-1]
@@ -217,6 +224,22 @@ class SortedPass:
         raise AssertionError(b)  # pragma: no cover
 
 
+def sorted_pass(source, piece, domains, n, N, Y, total_c, acc) -> SortedPass:
+    """The sorted fourth pass: per-(domain, PSU) totals of w b for the sorted bases and the per-domain
+    sums of :class:`SortedPass` (``total_c``: each domain's C_n from the second pass)."""
+    run = SortedPass(n, N, Y, total_c)
+    for ch in source.sorted_chunks():
+        y, w, cell, psu = piece(ch)
+        if not y.size:
+            continue
+        pre = run.piece(domains(cell), y, w)
+        for L, dom in domains(cell):
+            d = np.zeros(y.size, np.int64) if dom is None else dom
+            for b, v in pre[L.offset].items():
+                acc.add(b, d, psu, w * v)
+    return run
+
+
 # ============================================================================ values and coefficients
 
 
@@ -286,7 +309,7 @@ def estimate(v, name: str, p: dict, d: int):
         if not m > 0:
             raise ValueError(f"the Wolfson index needs a positive median, got {m:g}")
         g, cg, _, _ = v.estimate("gini", {}, d)
-        cg = {("ygc",) if b == ("gini",) else b: c for b, c in cg.items()}  # the basis of the sorted third pass
+        cg = {("ygc",) if b == ("gini",) else b: c for b, c in cg.items()}  # the basis of the sorted fourth pass
         t, ct = v.lower_total(0.5, d, "fractional")
         gl = t / N
         value = factor * (mu - 2.0 * gl - g * mu) / m
@@ -305,10 +328,8 @@ def estimate(v, name: str, p: dict, d: int):
 
 
 def unit_variances(source, piece, domains, spec, ctx, needs, c_h, centre) -> dict:
-    """{(label, domain): variance} of this module's rank-based measures when every row is its own PSU,
-    from one more sorted pass: their u is a combination of running-sum bases with large, nearly
-    cancelling coefficients (Zenga's tail sum A - sum_{i<k} a_i; the Gini's y C - Ycum), so instead of
-    the pair sums the pass forms t_k = w_k u_k itself, every coefficient now known, and accumulates
+    """{(label, domain): variance} of this module's rank-based measures when every row is its own PSU
+    (module docstring), from one more sorted pass: t_k = w_k u_k per row, every coefficient known,
     sum t and sum t^2 per (domain, stratum), units outside the domain contributing 0 -- the in-memory
     estimator's own sums: V = sum_h c_h [sum t^2 - (sum t)^2 / n_h]."""
     from .streaming import _basis_values
@@ -333,7 +354,7 @@ def unit_variances(source, piece, domains, spec, ctx, needs, c_h, centre) -> dic
     bases = sorted({b for per in coefs.values() for b in per}, key=repr)
     s1 = {label: np.zeros(D * H) for label, _, _ in todo}
     s2 = {label: np.zeros(D * H) for label, _, _ in todo}
-    run = SortedPass(needs, None, ctx.N, ctx.Y, ctx.sorted3.Nc, None)
+    run = SortedPass(needs, ctx.N, ctx.Y, ctx.sorted3.Nc)
     for ch in source.sorted_chunks():
         y, w, cell, h = piece(ch)
         if not y.size:
