@@ -1,5 +1,5 @@
 """The inequality measures of prosperity.backends.streaming_inequality (S-Gini, CV, variance of logs,
-J-divergence, Zenga, Wolfson, Foster-Wolfson) out of core: the same MeasureResult as the in-memory
+J-divergence, Zenga, Wolfson, Foster-Wolfson, Esteban-Ray) out of core: the same MeasureResult as the in-memory
 prosperity.measure() to 1e-12 (relative) -- values, SEs, intervals, n and weight sums -- by groups with
 margins, under the design forms of the table tests, with every streamed convention, on the streaming
 engine over memory, DuckDB and Dask; small cases checked by hand; what does not stream is refused."""
@@ -19,7 +19,8 @@ from prosperity.table.plan import make_plan
 from prosperity.table.streamed import measure_streamed
 
 EUSILC = Path(__file__).resolve().parents[2] / "src" / "prosperity" / "data" / "laeken_eusilc_synthetic_austria2006.csv.gz"
-MEASURES = ["sgini:3", "sgini:1.5", "sgini:2", "cv", "varlog", "jdiv", "zenga", "wolfson", "foster_wolfson"]
+MEASURES = ["sgini:3", "sgini:1.5", "sgini:2", "cv", "varlog", "jdiv", "zenga", "wolfson", "foster_wolfson",
+            "esteban_ray", "esteban_ray:0.5", "esteban_ray:0"]
 COLUMNS = ["value", "se", "ci_low", "ci_high", "weight_sum"]
 OTHER = {"cv": "sample", "varlog": "log_of_mean", "wolfson": "pysal"}  # the non-default conventions
 
@@ -92,16 +93,18 @@ def test_dask_on_a_local_cluster_equals_measure(eusilc, cluster):
 
 def test_small_cases_by_hand_across_piece_boundaries():
     # 1, 2, 3, 4 (weights 1): omega(3) = (1 - .75^3, .75^3 - .5^3, .5^3 - .25^3, .25^3), S-Gini(3) = 0.375;
-    # CV^2 = 1.25 / 2.5^2; Zenga: H = 1..4, K = 10, 9, 7, 4, so Z = 1 - (1/4)[3 * 1/10 + 2 * 3/18 + 1 * 6/21] (x 1/H K)
+    # CV^2 = 1.25 / 2.5^2; Esteban-Ray(0) = 2 G; Zenga: H = 1..4, K = 10, 9, 7, 4, so Z = 1 - (1/4)[3 * 1/10 + 2 * 3/18 + 1 * 6/21] (x 1/H K)
     y = np.array([3.0, 1.0, 4.0, 2.0])
     z = 1 - 0.25 * sum((4 - h) * (10 - k) / (h * k) for h, k in zip((1, 2, 3, 4), (10, 9, 7, 4)))
     for rows in (1, 2, 3, 4):
-        res = measure_stream(MemorySource(y, chunk_rows=rows), ["sgini:3", "cv", "zenga", "sgini:2"], se=False)
+        res = measure_stream(MemorySource(y, chunk_rows=rows), ["sgini:3", "cv", "zenga", "sgini:2", "esteban_ray:0"],
+                             se=False)
         got = res.to_frame().set_index("measure")["value"]
         assert got["sgini:3"] == pytest.approx(0.375, rel=1e-15)
         assert got["sgini:2"] == pytest.approx(0.25, rel=1e-15)
         assert got["cv"] == pytest.approx(np.sqrt(1.25) / 2.5, rel=1e-15)
         assert got["zenga"] == pytest.approx(z, rel=1e-15)
+        assert got["esteban_ray:0"] == pytest.approx(0.5, rel=1e-15)  # ER_0 = 2 G: mean |yi - yj| / mean = 1.25 / 2.5
         assert res.passes == 4  # 1 totals, 2 sorted (each domain's N), 3 cv's deviations from the mean, 4 sorted sums
 
 
@@ -127,9 +130,9 @@ def test_ties_straddling_pieces_and_the_passes(equal_tied_weights):
 
 def test_what_does_not_stream_is_refused(eusilc):
     d, folder = eusilc
-    with pytest.raises(MeasureSpecError, match="esteban_ray cannot be computed out of core yet") as exc:
-        prosperity.measure(folder, income="eqIncome", measures=["zenga", "esteban_ray"])
-    assert "zenga" in str(exc.value.hint) and "sgini" in str(exc.value.hint)
+    with pytest.raises(MeasureSpecError, match="poormed cannot be computed out of core yet") as exc:
+        prosperity.measure(folder, income="eqIncome", measures=["zenga", "poormed"])
+    assert "zenga" in str(exc.value.hint) and "esteban_ray" in str(exc.value.hint)
     with pytest.raises(MeasureSpecError, match="convention 'wbpip' for wolfson"):
         prosperity.measure(folder, income="eqIncome", measures=["wolfson"], conventions={"wolfson": "wbpip"})
     neg = d[["eqIncome", "rb050"]].assign(eqIncome=d["eqIncome"] - 1000.0)

@@ -715,7 +715,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     sorted3 = None
     if needs.sorted3:
         passes += 1
-        sorted3 = _ineq.sorted_pass(source, piece, domains, needs, N, Y, carry_c, acc)
+        sorted3 = _ineq.sorted_pass(source, piece, domains, needs, N, Y, carry_c, carry_yc, cnt, acc)
 
     # ---- values and variances
     c_h = centre = None

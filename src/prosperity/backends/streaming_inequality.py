@@ -58,12 +58,12 @@ import math
 import numpy as np
 
 # measure names of the registry (prosperity.measures.catalog) streamed here
-MEASURES = ("sgini", "cv", "varlog", "zenga", "jdiv", "wolfson", "foster_wolfson")
+MEASURES = ("sgini", "cv", "varlog", "zenga", "jdiv", "wolfson", "foster_wolfson", "esteban_ray")
 # conventions streamed (the in-memory kernels' defaults first)
 CONVENTIONS = {"cv": ("population", "sample"), "varlog": ("log_mean", "log_of_mean"), "wolfson": ("wolfson1994", "pysal")}
 # basis kinds of this module: order-free at a centre point, and running sums over the sorted fourth pass
 _CENTRED = ("dev2", "lndev2")
-SORTED_KINDS = ("sgini", "zenga", "ygc")
+SORTED_KINDS = ("sgini", "zenga", "ygc", "er")
 KINDS = _CENTRED + SORTED_KINDS
 _FACTOR = {"wolfson1994": 2.0, "pysal": 1.0}
 
@@ -102,6 +102,10 @@ def needs(n, name: str, p: dict) -> set:
             n.densities.add("q0.5")
         n.sorted3.add(("ygc",))
         return base | {("ygc",), ("ydlt", "L0.5"), ("le", "q0.5")}
+    if name == "esteban_ray":
+        n.points.add("@mean")  # sigma of the bandwidth: the deviations from the mean (third pass)
+        n.sorted3.add(("er", float(p["alpha"])))
+        return base | {("dev2", "@mean"), ("er", float(p["alpha"]))}
     raise AssertionError(name)  # pragma: no cover
 
 
@@ -142,8 +146,8 @@ class SortedPass:
     sorted bases for every row of a piece (:meth:`piece`) and the per-domain sums of the values
     (S of the S-Gini, the Zenga sums)."""
 
-    def __init__(self, n, N, Y, total_c):
-        self.kinds = sorted(n.sorted3, key=repr)
+    def __init__(self, n, N, Y, total_c, total_yc=None, cnt=None, acc=None):
+        self.kinds = sorted((b for b in n.sorted3 if b[0] != "er"), key=repr)
         D = N.size
         self.Nc = np.array(total_c, dtype=np.float64)  # C_n of each domain (pass 2): the kernels' N = cumw[-1]
         self.Y = np.asarray(Y, dtype=np.float64)
@@ -153,9 +157,21 @@ class SortedPass:
                    for b in self.kinds if b[0] == "sgini"}
         self.zg = dict(cum4=np.zeros(D), cum5=np.zeros(D), S1=np.zeros(D), S2=np.zeros(D), S3=np.zeros(D),
                        S4=np.zeros(D))
+        self.er = {}
+        for b in n.sorted3:
+            if b[0] == "er" and acc is not None:  # (unit_variances sets its own)
+                sigma = np.sqrt(acc.totals(("dev2", "@mean")) / self.Nc)
+                self.er[b] = _EstebanRay(b[1], self.Nc, self.Y, np.asarray(total_yc, dtype=np.float64), np.asarray(cnt), sigma)
 
-    def piece(self, domains, y: np.ndarray, w: np.ndarray) -> dict:
-        """{layer offset: {basis: values in the piece's row order}} for a piece of ascending incomes."""
+    def finish(self, emit) -> None:
+        """The units still held by the look-ahead windows (Esteban-Ray), at the end of the pass."""
+        for b, er in self.er.items():
+            er.finish(lambda *a, b=b: emit(b, *a))
+
+    def piece(self, domains, y: np.ndarray, w: np.ndarray, psu=None, emit=None) -> dict:
+        """{layer offset: {basis: values in the piece's row order}} for a piece of ascending incomes; the
+        Esteban-Ray bases, known only once a window of h above each unit has been read, are handed to
+        ``emit(basis, domain, y, w, psu, values)`` as they are completed."""
         out = {}
         wy = w * y
         for L, dom in domains:
@@ -177,6 +193,10 @@ class SortedPass:
                 self.c[d], self.yc[d] = c[-1], yc[-1]
                 for b in self.kinds:
                     vals[b][a:z] = self._run(b, d, ys[a:z], ws[a:z], wys[a:z], c, yc)
+                if self.er:
+                    ps = psu if order is None else psu[order]
+                    for b, er in self.er.items():
+                        er.feed(d, ys[a:z], ws[a:z], ps[a:z], c, yc, lambda *a, b=b: emit(b, *a))
             if order is not None:
                 for b, v in vals.items():
                     back = np.empty_like(v)
@@ -224,19 +244,127 @@ class SortedPass:
         raise AssertionError(b)  # pragma: no cover
 
 
-def sorted_pass(source, piece, domains, n, N, Y, total_c, acc) -> SortedPass:
+class _EstebanRay:
+    """Esteban-Ray (DER form, :func:`prosperity.measures.polarization.esteban_ray_sorted`) over a sorted
+    stream, per domain, with two look-ahead windows.
+
+    f_i = (1/N) sum_j w_j K_h(y_i - y_j) (Epanechnikov) is complete once a unit at or above y_i + h has
+    been read; g_k = (1/N) sum_i w_i f_i^(alpha-1) a_i K_h(y_i - y_k) once every unit below y_k + h has
+    its f. Each domain holds the units from (lowest incomplete) - h to the last read: O(units within
+    2 h), about 4.7 x 2.2 x 2 sqrt(n) sigma f units, not the domain. The window sums are the kernel's
+    (:class:`~prosperity.measures.polarization._EpanechnikovWindows`) over the held units. With
+    a_i = (1/N) [y_i (2 C_i - w_i - N) - 2 Ycum_i + w_i y_i + Ycum_n] (the mean absolute difference),
+    v = w f^alpha and CV, CVY its running sums (totals CV_n, CVY_n), the unit's basis value is
+    b = f^alpha a + (1/N) [y (2 CV - v) - 2 CVY + v y] + alpha g, and P = (1/N) sum w f^alpha a."""
+
+    def __init__(self, alpha, Nc, Y, Yc, cnt, sigma):
+        from ..measures.polarization import _EPANECHNIKOV_FROM_GAUSSIAN
+
+        self.a = alpha
+        self.Nc, self.Yc = Nc, Yc
+        with np.errstate(invalid="ignore", divide="ignore"):  # a domain without a bandwidth: refused in estimate()
+            self.h = _EPANECHNIKOV_FROM_GAUSSIAN * 4.7 * cnt.astype(np.float64) ** -0.5 * sigma * max(alpha, 1e-300) ** 0.1
+        D = Nc.size
+        self.P = np.zeros(D)
+        self.cv = np.zeros(D)  # CV, CVY carried
+        self.cvy = np.zeros(D)
+        self.buf: dict = {}
+
+    def feed(self, d, y, w, psu, c, yc, emit) -> None:
+        nc = self.Nc[d]
+        ad = y * (2.0 * c - w - nc) - 2.0 * yc + w * y + self.Yc[d]
+        ad /= nc
+        new = dict(y=y, w=w, psu=np.asarray(psu), ad=ad)
+        held = self.buf.get(d)
+        if held is None:
+            held = self.buf[d] = {k: v.copy() for k, v in new.items()} | dict(nf=0, ng=0, fa=np.empty(0),
+                                                                            cp=np.empty(0), gv=np.empty(0))
+        else:
+            for k, v in new.items():
+                held[k] = np.concatenate((held[k], v))
+        self._advance(d, held, False, emit)
+
+    def finish(self, emit) -> None:
+        for d, held in self.buf.items():
+            self._advance(d, held, True, emit)
+
+    def _advance(self, d, held, final, emit) -> None:
+        from ..measures.polarization import _EpanechnikovWindows
+
+        a, h, nc = self.a, float(self.h[d]), self.Nc[d]
+        y = held["y"]
+        n = y.size
+        if n == 0:
+            return
+        windowed = a != 0 and h > 0
+        if a != 0 and not h > 0:  # no bandwidth: the measure is undefined (estimate() says why); emit nothing
+            return
+        # ---- f for the units whose window above is complete
+        nf = n if (final or not windowed) else max(held["nf"], int(np.searchsorted(y, y[-1] - h, side="right")))
+        if nf > held["nf"]:
+            lo = held["nf"]
+            if windowed:
+                f = _EpanechnikovWindows(y, h).sums(held["w"])[lo:nf] / nc
+                fa = f if a == 1 else f ** a
+            else:
+                f = fa = np.ones(nf - lo)
+            w, yy, ad = held["w"][lo:nf], y[lo:nf], held["ad"][lo:nf]
+            v = w * fa
+            cv = np.cumsum(np.r_[self.cv[d], v])[1:]
+            cvy = np.cumsum(np.r_[self.cvy[d], v * yy])[1:]
+            self.cv[d], self.cvy[d] = cv[-1], cvy[-1]
+            self.P[d] += float(np.dot(w, fa * ad))
+            cp = yy * (2.0 * cv - v) - 2.0 * cvy + v * yy
+            gv = w * f ** (a - 1.0) * ad if windowed else np.zeros(nf - lo)
+            held["fa"] = np.concatenate((held["fa"], fa))
+            held["cp"] = np.concatenate((held["cp"], cp))
+            held["gv"] = np.concatenate((held["gv"], gv))
+            held["nf"] = nf
+        # ---- g for the units whose neighbours within h all have their f
+        nf = held["nf"]
+        if final or not windowed:
+            ng = nf
+        else:
+            ng = int(np.searchsorted(y[:nf], y[nf] - h, side="right")) if nf < n else nf
+            ng = max(ng, held["ng"])
+        if ng > held["ng"]:
+            lo = held["ng"]
+            base = held["fa"][lo:ng] * held["ad"][lo:ng] + held["cp"][lo:ng] / nc
+            if windowed:
+                base += a * (_EpanechnikovWindows(y[:nf], h).sums(held["gv"])[lo:ng] / nc)
+            emit(d, y[lo:ng], held["w"][lo:ng], held["psu"][lo:ng], base)
+            held["ng"] = ng
+        # ---- drop the units no longer anyone's neighbour
+        ng = held["ng"]
+        edge = (y[ng] if ng < n else y[-1]) - (h if windowed else 0.0)
+        cut = min(ng, int(np.searchsorted(y, edge, side="right"))) if windowed else ng
+        if cut > 0:
+            for k in ("y", "w", "psu", "ad"):
+                held[k] = held[k][cut:]
+            for k in ("fa", "cp", "gv"):
+                held[k] = held[k][cut:]
+            held["nf"] -= cut
+            held["ng"] -= cut
+
+
+def sorted_pass(source, piece, domains, n, N, Y, total_c, total_yc, cnt, acc) -> SortedPass:
     """The sorted fourth pass: per-(domain, PSU) totals of w b for the sorted bases and the per-domain
-    sums of :class:`SortedPass` (``total_c``: each domain's C_n from the second pass)."""
-    run = SortedPass(n, N, Y, total_c)
+    sums of :class:`SortedPass` (``total_c``, ``total_yc``: each domain's C_n, Ycum_n from the second pass)."""
+    run = SortedPass(n, N, Y, total_c, total_yc, cnt, acc)
+
+    def emit(b, d, y, w, psu, v):
+        acc.add(b, np.full(y.size, d, np.int64), psu, w * v)
+
     for ch in source.sorted_chunks():
         y, w, cell, psu = piece(ch)
         if not y.size:
             continue
-        pre = run.piece(domains(cell), y, w)
+        pre = run.piece(domains(cell), y, w, psu, emit)
         for L, dom in domains(cell):
             d = np.zeros(y.size, np.int64) if dom is None else dom
             for b, v in pre[L.offset].items():
                 acc.add(b, d, psu, w * v)
+    run.finish(emit)
     return run
 
 
@@ -321,6 +449,22 @@ def estimate(v, name: str, p: dict, d: int):
         u = _add(u, cg, -factor * mu / m)
         u = _add(u, cm, -value / m)
         return value, u, {}, None
+    if name == "esteban_ray":
+        a = float(p["alpha"])
+        er = v.sorted3.er[("er", a)]
+        big_n = float(er.Nc[d])
+        mu = Y / big_n
+        if not mu > 0:
+            raise ValueError("Esteban-Ray polarization needs a positive mean income")
+        if a != 0 and not er.h[d] > 0:
+            raise ValueError("Esteban-Ray needs a positive bandwidth (are all incomes equal?)")
+        pp = float(er.P[d]) / big_n
+        scale = mu ** (a - 1.0)
+        value = pp * scale
+        c_er = scale / big_n
+        c_y = -scale * float(er.cv[d]) / big_n ** 2 + (a - 1.0) * value / (big_n * mu)
+        c_1 = scale * (float(er.cvy[d]) / big_n - (2.0 + a) * pp) / big_n - (a - 1.0) * value / big_n
+        return value, {("er", a): c_er, ("y",): c_y, ("one",): c_1}, {}, None
     raise AssertionError(name)  # pragma: no cover
 
 
@@ -351,15 +495,34 @@ def unit_variances(source, piece, domains, spec, ctx, needs, c_h, centre) -> dic
             for b, c in own.items():
                 per.setdefault(b, np.zeros(D))[d] = c
         coefs[label] = per
-    bases = sorted({b for per in coefs.values() for b in per}, key=repr)
     s1 = {label: np.zeros(D * H) for label, _, _ in todo}
     s2 = {label: np.zeros(D * H) for label, _, _ in todo}
-    run = SortedPass(needs, ctx.N, ctx.Y, ctx.sorted3.Nc)
+    er_labels = {label: ("er", float(p["alpha"])) for label, name, p in todo if name == "esteban_ray"}
+    row_coefs = {label: per for label, per in coefs.items() if label not in er_labels}
+    bases = sorted({b for per in row_coefs.values() for b in per}, key=repr)
+    prev = ctx.sorted3
+    run = SortedPass(needs, ctx.N, ctx.Y, prev.Nc)
+    for b, er in prev.er.items():  # the same windows again (bandwidths of the fourth pass)
+        run.er[b] = _EstebanRay(b[1], er.Nc, ctx.Y, er.Yc, np.ones(1), np.ones(1))
+        run.er[b].h = er.h
+
+    def emit(b, d, y, w, hh, v):  # t = w u of the completed units of domain d (Esteban-Ray)
+        for label, bl in er_labels.items():
+            if bl == b:
+                per = coefs[label]
+                u = per.get(b, np.zeros(D))[d] * v + per.get(("y",), np.zeros(D))[d] * y + per.get(("one",), np.zeros(D))[d]
+                t = w * u
+                idx = d * H + hh
+                s1[label] += np.bincount(idx, weights=t, minlength=D * H)
+                s2[label] += np.bincount(idx, weights=t * t, minlength=D * H)
+
     for ch in source.sorted_chunks():
         y, w, cell, h = piece(ch)
         if not y.size:
             continue
-        pre = run.piece(domains(cell), y, w)
+        pre = run.piece(domains(cell), y, w, h, emit)
+        if not row_coefs:
+            continue
         for L, dom in domains(cell):
             d = np.full(y.size, L.offset, np.int64) if dom is None else dom
             vals = dict(pre[L.offset])
@@ -368,13 +531,14 @@ def unit_variances(source, piece, domains, spec, ctx, needs, c_h, centre) -> dic
                     v = _basis_values(b, y, lambda pt, d=d: ctx.points[pt][d])
                     vals[b] = np.broadcast_to(np.asarray(v, dtype=np.float64), y.shape)
             idx = d * H + h
-            for label, per in coefs.items():
+            for label, per in row_coefs.items():
                 u = np.zeros(y.size)
                 for b, cvec in per.items():
                     u += cvec[d] * vals[b]
                 t = w * u
                 s1[label] += np.bincount(idx, weights=t, minlength=D * H)
                 s2[label] += np.bincount(idx, weights=t * t, minlength=D * H)
+    run.finish(emit)
     out = {}
     for label in coefs:
         a, b = s1[label].reshape(D, H), s2[label].reshape(D, H)
@@ -391,4 +555,6 @@ def needs_of(n, name: str, p: dict) -> set:
         return {("zenga",)}
     if name in ("wolfson", "foster_wolfson"):
         return {("ygc",)}
+    if name == "esteban_ray":
+        return {("er", float(p["alpha"]))}
     return set()
