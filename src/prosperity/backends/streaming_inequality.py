@@ -250,8 +250,9 @@ class _EstebanRay:
 
     f_i = (1/N) sum_j w_j K_h(y_i - y_j) (Epanechnikov) is complete once a unit at or above y_i + h has
     been read; g_k = (1/N) sum_i w_i f_i^(alpha-1) a_i K_h(y_i - y_k) once every unit below y_k + h has
-    its f. Each domain holds the units from (lowest incomplete) - h to the last read: O(units within
-    2 h), about 4.7 x 2.2 x 2 sqrt(n) sigma f units, not the domain. The window sums are the kernel's
+    its f. Each domain holds the units from (lowest incomplete) - h to the last read: about 3 h of
+    incomes (h = 10.4 sigma / sqrt(n) at alpha = 1: ~12 sqrt(n) units at a lognormal's mode) plus the
+    piece, never the domain. The window sums are the kernel's
     (:class:`~prosperity.measures.polarization._EpanechnikovWindows`) over the held units. With
     a_i = (1/N) [y_i (2 C_i - w_i - N) - 2 Ycum_i + w_i y_i + Ycum_n] (the mean absolute difference),
     v = w f^alpha and CV, CVY its running sums (totals CV_n, CVY_n), the unit's basis value is
