@@ -93,7 +93,8 @@ def test_dask_on_a_local_cluster_equals_measure(eusilc, cluster):
 
 def test_small_cases_by_hand_across_piece_boundaries():
     # 1, 2, 3, 4 (weights 1): omega(3) = (1 - .75^3, .75^3 - .5^3, .5^3 - .25^3, .25^3), S-Gini(3) = 0.375;
-    # CV^2 = 1.25 / 2.5^2; Esteban-Ray(0) = 2 G; Zenga: H = 1..4, K = 10, 9, 7, 4, so Z = 1 - (1/4)[3 * 1/10 + 2 * 3/18 + 1 * 6/21] (x 1/H K)
+    # CV^2 = 1.25 / 2.5^2; Esteban-Ray(0) = 2 G; Zenga: H = 1..4, K = 10, 9, 7, 4 (C = 10 - K),
+    # Z = 1 - (1/4) sum (4 - H)(10 - K) / (H K)
     y = np.array([3.0, 1.0, 4.0, 2.0])
     z = 1 - 0.25 * sum((4 - h) * (10 - k) / (h * k) for h, k in zip((1, 2, 3, 4), (10, 9, 7, 4)))
     for rows in (1, 2, 3, 4):

@@ -1,5 +1,6 @@
 """Exact measures and linearized standard errors over a stream of pieces, for the whole sample and
-every group of a breakdown at once, in at most three passes.
+every group of a breakdown at once, in at most three passes (five for the rank-based measures of
+:mod:`.streaming_inequality`).
 
 The estimators are those of the in-memory kernels (``prosperity.measures``, laeken/Eurostat
 conventions), rewritten so that no pass holds more than one piece of the data. A *domain* is the whole
@@ -17,8 +18,9 @@ each breakdown, so one pass serves every table:
 - pass 3, any order (only when a threshold depends on a quantile): the indicator terms 1{y <= q},
   y 1{y <= q}, the poverty terms at a relative line, the middle-class band and the kernel densities
   f(x), now that the thresholds are known;
-- pass 4, ascending income (S-Gini, Zenga, Wolfson: :mod:`.streaming_inequality`): running sums that
-  need each domain's final N; with every row its own PSU, a pass 5 (sorted) forms t = w u per row.
+- pass 4, ascending income (S-Gini, Zenga, Wolfson, Esteban-Ray: :mod:`.streaming_inequality`):
+  running sums that need each domain's final N; with every row its own PSU, a pass 5 (sorted) forms
+  t = w u per row.
 
 Linearized variables as sums of bases with coefficients known at the end: u_k = sum_i c_i b_i(k)
 (Deville 1999; the formulas of the kernels' docstrings), e.g.
@@ -218,7 +220,7 @@ class _Needs:
         self.points: set = set()  # threshold points whose per-domain value is set after pass 2 (or at start)
         self.densities: set = set()
         self.gini = False
-        self.sorted3: set = set()  # bases of running sums over the sorted third pass (streaming_inequality)
+        self.sorted3: set = set()  # bases of running sums over the sorted fourth pass (streaming_inequality)
         for _, name, params in spec.measures:
             own, ref = self._measure(name, params)
             self.own |= own
@@ -443,7 +445,8 @@ def _stratum_factors(design: DesignCodes, lonely_psu: str, strata_name: str | No
 def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None, *, strata_name: str | None = None,
                     income: str = "income", domain_check=None) -> StreamOutput:
     """Every measure of ``spec`` for every domain of ``layers`` (default: the whole sample), values and
-    variances, in at most three passes over ``source`` (see the module docstring)."""
+    variances, in at most three passes over ``source`` (five with streaming_inequality's rank-based
+    measures; module docstring)."""
     if layers is None:
         layers = [Layer((), ((),), None)]
     offset, laid = 0, []
