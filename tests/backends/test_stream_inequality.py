@@ -139,3 +139,22 @@ def test_what_does_not_stream_is_refused(eusilc):
     neg = d[["eqIncome", "rb050"]].assign(eqIncome=d["eqIncome"] - 1000.0)
     with pytest.raises(prosperity.io.errors.InvalidValueError, match="varlog needs positive incomes"):
         prosperity.measure(neg, backend="duckdb", income="eqIncome", measures=["varlog", "zenga"])
+
+
+DESIGNS = [dict(), dict(strata="db040"), dict(strata="db040", psu="db030"), dict(psu="db030")]
+
+
+@pytest.mark.parametrize("design", DESIGNS, ids=[",".join(d) or "srs" for d in DESIGNS])
+def test_small_pieces_on_memory_and_duckdb(eusilc, design):
+    # pieces of 997 and 2048 rows: the running sums and Esteban-Ray's look-ahead windows cross ~15 and ~7
+    # piece boundaries (the table's default pieces hold the whole sample)
+    from prosperity.backends import open_source
+
+    d, folder = eusilc
+    ref = prosperity.measure(d, income="eqIncome", weight="rb050", measures=MEASURES, **design).to_frame().set_index("measure")
+    arrays = {k: d[v].to_numpy() for k, v in design.items()}
+    for src in (MemorySource(d["eqIncome"], d["rb050"], chunk_rows=997, **arrays),
+                open_source(folder, "eqIncome", "rb050", chunk_rows=2048, **design)):
+        got = measure_stream(src, MEASURES).to_frame().set_index("measure").loc[ref.index]
+        np.testing.assert_allclose(got["value"], ref["value"], rtol=1e-12, atol=0)
+        np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-12, atol=0)

@@ -31,7 +31,9 @@ values bit for bit (the S-Gini's d_n = (N - C_n) / N is exactly 0, as in memory)
               S_2 = sum w C / K, S_3 = sum w B / (H K), a = w C / (H^2 K), b = w B / (H K^2):
               the tail sum is A - sum_{i<k} a_i with A = sum a, so the basis
               z_k = -B C / (N H K) - sum_{i<k} a_i + (Y y_k / N) sum_{i<=k} b_i is a running sum and
-              u = z + (A - S_2 / N^2) - (S_3 / N) y.
+              u = z + (A - S_2 / N^2) - (S_3 / N) y. Ties: its terms differ inside a run of equal
+              incomes, so the value (unequal weights) and the SE (tied units in different strata or
+              PSUs) follow the order of the ties, in memory as here; the stream takes its source's.
     wolfson,  W = f (mu - 2 GL(0.5) - G mu) / m, f = 2 (Wolfson 1994) or 1 (Foster-Wolfson, "pysal"),
     foster_   u = f [(1 - G) u_mu - 2 u_GL - mu u_G] / m - (W / m) u_m (the kernel's), with the Gini's
     wolfson   running basis y C - Ycum (here in the sorted fourth pass), u_GL's (y - q) 1{y < q} and
