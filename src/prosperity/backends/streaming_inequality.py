@@ -40,6 +40,9 @@ values bit for bit (the S-Gini's d_n = (N - C_n) / N is exactly 0, as in memory)
               u_m's 1{y <= m} (the streaming module's bases), GL(0.5) the
               generalized Lorenz ordinate (boundary unit split), m the Eurostat median, u_m its
               linearization with Osier's kernel density.
+    esteban_  (DER form, Epanechnikov kernel; :class:`_EstebanRay`): two look-ahead windows of h over
+    ray       the sorted pass give f_i and g_k exactly; the mean absolute differences a_i and the c
+              term are running sums, their totals coefficients.
 
 Every row its own PSU (no PSU column): the rank-based measures' u is a combination of running-sum
 bases with large, nearly cancelling coefficients (Zenga's tail sum A - sum_{i<k} a_i; the Gini's
@@ -47,10 +50,9 @@ y C - Ycum against y and 1), so the pair sums of the streaming module would lose
 variance; a fifth, sorted pass (:func:`unit_variances`) forms t_k = w_k u_k per row instead, every
 coefficient known, and sums t and t^2 per (domain, stratum) as the in-memory estimator does.
 
-Not streamed: ``esteban_ray`` (its DER form needs each unit's kernel density f_i from a window of
-neighbours above and below, then a second window sum of f_i^(alpha-1) a_i: two look-ahead windows and
-totals of w f^alpha known only after them -- exact in a stream, but not in this pass structure) and
-the ``wbpip`` Wolfson convention (its median is the unit at round(C/N, 10) >= 0.5, a point of its own).
+Not streamed: the ``wbpip`` Wolfson convention. Its median, the unit at round(C_k / N, 10) >= 0.5 with
+N = C_n exactly, is known only in the sorted pass 4, and it is the threshold of its indicator terms and
+of the kernel density f(m): one more order-free pass after pass 4 would be needed (docs/scale.md).
 """
 
 from __future__ import annotations
