@@ -640,7 +640,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                         lor_q[p][doms] = ys[j]
                         lor_T[p][doms] = (yc[j] - wy[j]) + (p * N[doms] - (cw[j] - ws[j])) * ys[j]
                 if needs.gini:
-                    s_gini += np.bincount(ds, weights=wy * (2.0 * cw - ws), minlength=D)
+                    # the centred terms w y (2 C - w - N), as the kernel: the rounding stays relative to G, not to 1
+                    s_gini += np.bincount(ds, weights=wy * (2.0 * cw - ws - N[ds]), minlength=D)
                     acc.add(("gini",), ds, ps, ws * (ys * cw - yc))
                     if unit_pairs:
                         for a, b, scope in pair_list[2]:
@@ -664,6 +665,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             miss = ~lor_found[p]
             lor_q[p][miss] = last[miss]
             lor_T[p][miss] = last_yc[miss] + (p * N[miss] - last_c[miss]) * last[miss]
+        s_gini += (N - carry_c) * Y  # the Gini's terms centred at the kernel's N = C_n (its cumulative sums' own)
 
     # ---- thresholds known after the sort
     ref_dom = np.zeros(D, np.int64)
@@ -717,8 +719,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     # ---- pass 4, ascending incomes (streaming_inequality's running sums, each domain's N known)
     sorted3 = None
     if needs.sorted3:
-        passes += 1
-        sorted3 = _ineq.sorted_pass(source, piece, domains, needs, N, Y, carry_c, carry_yc, cnt, acc)
+        sorted3 = _ineq.sorted_pass(source, piece, domains, needs, N, Y, carry_c, carry_yc, cnt, acc, quant, points)
+        passes += sorted3.passes
 
     # ---- values and variances
     c_h = centre = None
@@ -726,6 +728,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
         c_h, centre = _stratum_factors(design, spec.lonely_psu, strata_name)
     ctx = _Values(spec, acc, N, Y, cnt, quant, lor_T, points, f, h, s_gini, ref_dom)
     ctx.sorted3 = sorted3
+    ctx.Nc = carry_c if needs.need_sorted else N  # each domain's C_n: the in-memory kernels' N = cumw[-1]
     unit_var = {}
     if sorted3 is not None and unit_pairs:  # rank-based sums of streaming_inequality: t = w u per row, a last sorted pass
         unit_var = _ineq.unit_variances(source, piece, domains, spec, ctx, needs, c_h, centre)
@@ -881,8 +884,9 @@ class _Values:
             ratio = qa / qb
             return ratio, add(add({}, ca, 1.0 / qb), cb, -ratio / qb), {}, None
         if name == "gini":
-            g = float(self.s_gini[d]) / (N * Y) - 1.0
-            return g, {("gini",): 2.0 / (N * Y), ("one",): (2.0 - (g + 1.0)) / N, ("y",): -(g + 1.0) / Y}, {}, None
+            nc = float(self.Nc[d])
+            g = float(self.s_gini[d]) / (nc * Y)
+            return g, {("gini",): 2.0 / (nc * Y), ("one",): (2.0 - (g + 1.0)) / nc, ("y",): -(g + 1.0) / Y}, {}, None
         if name in ("ge", "theil", "mld", "atkinson"):
             return (*self._entropy(name, p, d, N, Y, mu), {}, None)
         if name in ("qsr", "palma", "share", "lorenz", "glorenz"):

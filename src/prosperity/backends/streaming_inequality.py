@@ -50,9 +50,10 @@ y C - Ycum against y and 1), so the pair sums of the streaming module would lose
 variance; a fifth, sorted pass (:func:`unit_variances`) forms t_k = w_k u_k per row instead, every
 coefficient known, and sums t and t^2 per (domain, stratum) as the in-memory estimator does.
 
-Not streamed: the ``wbpip`` Wolfson convention. Its median, the unit at round(C_k / N, 10) >= 0.5 with
-N = C_n exactly, is known only in the sorted pass 4, and it is the threshold of its indicator terms and
-of the kernel density f(m): one more order-free pass after pass 4 would be needed (docs/scale.md).
+wbpip's Wolfson (``conventions={"wolfson": "wbpip"}``, :mod:`prosperity.measures.wbpip_md`): its median,
+the unit at round(C_k / N, 10) >= 0.5 with N = C_n exactly, and the weight and income strictly below
+it are found in the sorted pass 4; one more order-free pass gives its terms 1{y <= m}, 1{y < m},
+y 1{y < m} per (domain, PSU) and the kernel density f(m).
 """
 
 from __future__ import annotations
@@ -64,10 +65,12 @@ import numpy as np
 # measure names of the registry (prosperity.measures.catalog) streamed here
 MEASURES = ("sgini", "cv", "varlog", "zenga", "jdiv", "wolfson", "foster_wolfson", "esteban_ray")
 # conventions streamed (the in-memory kernels' defaults first)
-CONVENTIONS = {"cv": ("population", "sample"), "varlog": ("log_mean", "log_of_mean"), "wolfson": ("wolfson1994", "pysal")}
+CONVENTIONS = {"cv": ("population", "sample"), "varlog": ("log_mean", "log_of_mean"),
+               "wolfson": ("wolfson1994", "pysal", "wbpip")}
 # basis kinds of this module: order-free at a centre point, and running sums over the sorted fourth pass
 _CENTRED = ("dev2", "lndev2")
-SORTED_KINDS = ("sgini", "zenga", "ygc", "er")
+_WB = ("wble", "wblt", "wbylt")  # wbpip's Wolfson: 1{y <= m}, 1{y < m}, y 1{y < m} at its median (a pass after 4)
+SORTED_KINDS = ("sgini", "zenga", "ygc", "er", "wbm") + _WB
 KINDS = _CENTRED + SORTED_KINDS
 _FACTOR = {"wolfson1994": 2.0, "pysal": 1.0}
 
@@ -97,6 +100,11 @@ def needs(n, name: str, p: dict) -> set:
     if name == "zenga":
         n.sorted3.add(("zenga",))
         return base | {("zenga",)}
+    if name == "wolfson" and n.spec.conventions.get("wolfson") == "wbpip":
+        n.gini = True
+        n.quantiles |= {0.25, 0.75}  # Osier's bandwidth of f(m)
+        n.sorted3 |= {("ygc",), ("wbm",)} | {(k, "@wb") for k in _WB}
+        return base | {("ygc",)} | {(k, "@wb") for k in _WB}
     if name in ("wolfson", "foster_wolfson"):
         n.gini = True
         n.quantiles.add(0.5)
@@ -139,6 +147,12 @@ def basis_values(b: tuple, y: np.ndarray, x) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             dev = np.log(y) - x(b[1])
         return dev * dev
+    if kind == "wble":
+        return (y <= x(b[1])).astype(np.float64)
+    if kind == "wblt":
+        return (y < x(b[1])).astype(np.float64)
+    if kind == "wbylt":
+        return np.where(y < x(b[1]), y, 0.0)
     raise AssertionError(b)  # pragma: no cover - the sorted bases come from SortedPass
 
 
@@ -151,7 +165,8 @@ class SortedPass:
     (S of the S-Gini, the Zenga sums)."""
 
     def __init__(self, n, N, Y, total_c, total_yc=None, cnt=None, acc=None):
-        self.kinds = sorted((b for b in n.sorted3 if b[0] != "er"), key=repr)
+        self.kinds = sorted((b for b in n.sorted3 if b[0] not in ("er", "wbm") + _WB), key=repr)
+        self.wb = ("wbm",) in n.sorted3
         D = N.size
         self.Nc = np.array(total_c, dtype=np.float64)  # C_n of each domain (pass 2): the kernels' N = cumw[-1]
         self.Y = np.asarray(Y, dtype=np.float64)
@@ -162,6 +177,10 @@ class SortedPass:
         self.zg = dict(cum4=np.zeros(D), cum5=np.zeros(D), S1=np.zeros(D), S2=np.zeros(D), S3=np.zeros(D),
                        S4=np.zeros(D))
         self.er = {}
+        if self.wb:  # wbpip's median m (first unit with round(C/N, 10) >= 0.5) and C, Ycum before its run of ties
+            self.wb_m, self.wb_b, self.wb_a = np.full(D, np.nan), np.full(D, np.nan), np.full(D, np.nan)
+            self.wb_last = np.full(D, np.nan)  # income of the last unit read, C and Ycum before its run
+            self.wb_run_c, self.wb_run_yc = np.zeros(D), np.zeros(D)
         for b in n.sorted3:
             if b[0] == "er" and acc is not None:  # (unit_variances sets its own)
                 sigma = np.sqrt(acc.totals(("dev2", "@mean")) / self.Nc)
@@ -194,6 +213,8 @@ class SortedPass:
                 d = int(ds[a])
                 c = np.cumsum(np.r_[self.c[d], ws[a:z]])[1:]
                 yc = np.cumsum(np.r_[self.yc[d], wys[a:z]])[1:]
+                if self.wb:
+                    self._wbpip(d, ys[a:z], c, yc)
                 self.c[d], self.yc[d] = c[-1], yc[-1]
                 for b in self.kinds:
                     vals[b][a:z] = self._run(b, d, ys[a:z], ws[a:z], wys[a:z], c, yc)
@@ -208,6 +229,22 @@ class SortedPass:
                     vals[b] = back
             out[L.offset] = vals
         return out
+
+    def _wbpip(self, d, y, c, yc) -> None:
+        """wbpip.md_compute_median's unit (prosperity.measures.wbpip_md.median_sorted) and the weight and
+        income of the units strictly below it, for one run of domain ``d`` (before its carry moves)."""
+        c_before = np.r_[self.c[d], c[:-1]]
+        yc_before = np.r_[self.yc[d], yc[:-1]]
+        new = y != np.r_[self.wb_last[d], y[:-1]]  # the first unit of each run of equal incomes
+        at = np.maximum.accumulate(np.where(new, np.arange(y.size), -1))  # its position (-1: the run began before)
+        run_c = np.where(at >= 0, c_before[np.maximum(at, 0)], self.wb_run_c[d])
+        run_yc = np.where(at >= 0, yc_before[np.maximum(at, 0)], self.wb_run_yc[d])
+        if np.isnan(self.wb_m[d]):
+            hit = np.flatnonzero(np.round(c / self.Nc[d], 10) >= 0.5)
+            if hit.size:
+                j = int(hit[0])
+                self.wb_m[d], self.wb_b[d], self.wb_a[d] = y[j], run_c[j], run_yc[j]
+        self.wb_last[d], self.wb_run_c[d], self.wb_run_yc[d] = y[-1], run_c[-1], run_yc[-1]
 
     def _run(self, b, d, y, w, wy, c, yc) -> np.ndarray:
         """Values of basis ``b`` for one run of domain ``d`` (ascending), updating its running sums."""
@@ -352,10 +389,12 @@ class _EstebanRay:
             held["ng"] -= cut
 
 
-def sorted_pass(source, piece, domains, n, N, Y, total_c, total_yc, cnt, acc) -> SortedPass:
+def sorted_pass(source, piece, domains, n, N, Y, total_c, total_yc, cnt, acc, quant, points) -> SortedPass:
     """The sorted fourth pass: per-(domain, PSU) totals of w b for the sorted bases and the per-domain
-    sums of :class:`SortedPass` (``total_c``, ``total_yc``: each domain's C_n, Ycum_n from the second pass)."""
+    sums of :class:`SortedPass` (``total_c``, ``total_yc``: each domain's C_n, Ycum_n from the second pass);
+    for wbpip's Wolfson, one more pass (any order) at its median, found in the fourth (``run.passes``)."""
     run = SortedPass(n, N, Y, total_c, total_yc, cnt, acc)
+    run.passes = 1
 
     def emit(b, d, y, w, psu, v):
         acc.add(b, np.full(y.size, d, np.int64), psu, w * v)
@@ -370,7 +409,41 @@ def sorted_pass(source, piece, domains, n, N, Y, total_c, total_yc, cnt, acc) ->
             for b, v in pre[L.offset].items():
                 acc.add(b, d, psu, w * v)
     run.finish(emit)
+    if run.wb:
+        run.passes += 1
+        points["@wb"] = run.wb_m
+        _wbpip_pass(source, piece, domains, n, run, N, quant, points, acc)
     return run
+
+
+def _wbpip_pass(source, piece, domains, n, run, N, quant, points, acc) -> None:
+    """Any order, at wbpip's median m: the totals of 1{y <= m}, 1{y < m}, y 1{y < m} per (domain, PSU)
+    and the Gaussian kernel density f(m) with Osier's bandwidth (prosperity.measures.quantiles.kernel_density_at)."""
+    from .streaming import _KERNEL_REACH, _SQRT_2PI
+
+    bases = sorted((b for b in n.sorted3 if b[0] in _WB), key=repr)
+    with np.errstate(invalid="ignore"):
+        run.wb_h = 0.79 * (quant[0.75] - quant[0.25]) * N ** (-0.2)
+    hh = np.where(run.wb_h > 0, run.wb_h, np.nan)
+    dens = np.zeros(N.size)
+    m = points["@wb"]
+    for ch in source.chunks():
+        y, w, cell, psu = piece(ch)
+        if not y.size:
+            continue
+        for L, dom in domains(cell):
+            d = np.full(y.size, L.offset, np.int64) if dom is None else dom
+            for b in bases:
+                acc.add(b, d, psu, w * basis_values(b, y, lambda pt, d=d: points[pt][d]))
+            xd, hd = m[d], hh[d]
+            with np.errstate(invalid="ignore"):
+                near = (y >= xd - _KERNEL_REACH * hd) & (y < xd + _KERNEL_REACH * hd)
+            z = (xd[near] - y[near]) / hd[near]
+            z *= z
+            z *= -0.5
+            dens += np.bincount(d[near], weights=w[near] * np.exp(z), minlength=N.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        run.wb_f = dens / (N * run.wb_h * _SQRT_2PI)
 
 
 # ============================================================================ values and coefficients
@@ -434,6 +507,8 @@ def estimate(v, name: str, p: dict, d: int):
         value = 1.0 - float(st["S1"][d]) / big_n
         return value, {("zenga",): 1.0, ("one",): float(st["S4"][d]) - float(st["S2"][d]) / big_n ** 2,
                        ("y",): -float(st["S3"][d]) / big_n}, {}, None
+    if name == "wolfson" and v.spec.conventions.get("wolfson") == "wbpip":
+        return _wolfson_wbpip(v, d, Y)
     if name in ("wolfson", "foster_wolfson"):
         factor = _FACTOR[v.spec.conventions.get("wolfson", "wolfson1994")] if name == "wolfson" else 1.0
         if Y == 0:
@@ -443,7 +518,11 @@ def estimate(v, name: str, p: dict, d: int):
             raise ValueError(f"the Wolfson index needs a positive median, got {m:g}")
         g, cg, _, _ = v.estimate("gini", {}, d)
         cg = {("ygc",) if b == ("gini",) else b: c for b, c in cg.items()}  # the basis of the sorted fourth pass
+        # N = C_n throughout, as the kernel (mu, GL and G nearly cancel: W is ~1/5 of mu / m)
         t, ct = v.lower_total(0.5, d, "fractional")
+        N = float(v.Nc[d])
+        t += 0.5 * (N - float(v.N[d])) * float(v.points["L0.5"][d])  # the boundary unit's share of p N, N = C_n
+        mu = Y / N
         gl = t / N
         value = factor * (mu - 2.0 * gl - g * mu) / m
         if not se:
@@ -471,6 +550,39 @@ def estimate(v, name: str, p: dict, d: int):
         c_1 = scale * (float(er.cvy[d]) / big_n - (2.0 + a) * pp) / big_n - (a - 1.0) * value / big_n
         return value, {("er", a): c_er, ("y",): c_y, ("one",): c_1}, {}, None
     raise AssertionError(name)  # pragma: no cover
+
+
+def _wolfson_wbpip(v, d, Y):
+    """wbpip's Wolfson 2 ((1 - G) mu - mu_b) / m (prosperity.measures.wbpip_md.wolfson_sorted) and its u:
+    2 [(1 - G) u_mu - mu u_G - u_mub] / m - (W / m) u_m, u_mub = [(y - mu_b) 1{y < m}
+    - (m - mu_b)(1{y <= m} - 1/2)] / B, u_m = -(1{y <= m} - 1/2) / (N f(m))."""
+    run = v.sorted3
+    big_n = float(run.Nc[d])
+    if Y == 0:
+        raise ValueError("the Gini coefficient is undefined when total income is 0")
+    mu = Y / big_n
+    m = float(run.wb_m[d])
+    if not m > 0:
+        raise ValueError(f"the Wolfson index needs a positive median, got {m:g}")
+    b = float(run.wb_b[d])
+    if not b > 0:
+        raise ValueError("wbpip's Wolfson index needs units strictly below the median (mu_b is their mean)")
+    mu_b = float(run.wb_a[d]) / b
+    g, cg, _, _ = v.estimate("gini", {}, d)
+    cg = {("ygc",) if k == ("gini",) else k: c for k, c in cg.items()}
+    value = 2.0 * ((1.0 - g) * mu - mu_b) / m
+    if not v.spec.se:
+        return value, {}, {}, None
+    if not run.wb_h[d] > 0:
+        raise ValueError("cannot estimate the density for a quantile's standard error: the interquartile range "
+                         "is 0 (too many identical incomes); use se=False")
+    nf = big_n * float(run.wb_f[d])
+    le, lt, ylt = ("wble", "@wb"), ("wblt", "@wb"), ("wbylt", "@wb")
+    u_mu = {("y",): 1.0 / big_n, ("one",): -mu / big_n}
+    u_mub = {ylt: 1.0 / b, lt: -mu_b / b, le: -(m - mu_b) / b, ("one",): 0.5 * (m - mu_b) / b}
+    u_m = {le: -1.0 / nf, ("one",): 0.5 / nf}
+    u = _add(_add(_add({}, u_mu, 2.0 * (1.0 - g) / m), cg, -2.0 * mu / m), u_mub, -2.0 / m)
+    return value, _add(u, u_m, -value / m), {}, None
 
 
 # ============================================================================ every row its own PSU
@@ -558,6 +670,8 @@ def needs_of(n, name: str, p: dict) -> set:
         return {("sgini", float(p["nu"]))}
     if name == "zenga":
         return {("zenga",)}
+    if name == "wolfson" and n.spec.conventions.get("wolfson") == "wbpip":
+        return {("ygc",)} | {(k, "@wb") for k in _WB}
     if name in ("wolfson", "foster_wolfson"):
         return {("ygc",)}
     if name == "esteban_ray":
