@@ -1,6 +1,6 @@
 """Exact measures and linearized standard errors over a stream of pieces, for the whole sample and
 every group of a breakdown at once, in at most three passes (five with Sen, SST, RMPG or the median of
-the poor: :mod:`.streaming_poverty`).
+the poor: :mod:`.streaming_poverty`; more with the rank-based measures of :mod:`.streaming_inequality`).
 
 The estimators are those of the in-memory kernels (``prosperity.measures``, laeken/Eurostat
 conventions), rewritten so that no pass holds more than one piece of the data. A *domain* is the whole
@@ -21,6 +21,9 @@ each breakdown, so one pass serves every table:
 - passes 4 (ascending) and 5 (any order), only for :mod:`.streaming_poverty`'s measures: rank terms at a
   line known after pass 2 (Sen's Gini of the poor, SST), the medians of the poor, then their
   indicators and densities.
+- then a further ascending pass for S-Gini, Zenga, Wolfson, Esteban-Ray (:mod:`.streaming_inequality`):
+  running sums that need each domain's final N; with every row its own PSU, one more sorted pass forms
+  t = w u per row.
 
 Linearized variables as sums of bases with coefficients known at the end: u_k = sum_i c_i b_i(k)
 (Deville 1999; the formulas of the kernels' docstrings), e.g.
@@ -62,13 +65,14 @@ import numpy as np
 import pandas as pd
 
 from . import streaming_poverty as _pov
+from . import streaming_inequality as _ineq
 from .sources import BackendError, DesignCodes
 
 # measures the streaming backends compute (names of the registry, prosperity.measures.catalog)
 STREAM_MEASURES = ("mean", "median", "quantile", "qratio", "p90p10", "p90p50", "p50p10", "gini", "theil", "mld",
                    "ge", "atkinson", "fgt", "headcount", "pgap", "watts", "arpt", "arpr", "qsr", "palma", "share",
                    "lorenz", "glorenz", "middle_abs", "middle_abs_income", "middle_rel", "middle_rel_income",
-                   *_pov.MEASURES)
+                   *_pov.MEASURES) + _ineq.MEASURES
 _TIE_RTOL = 1e-12
 _KERNEL_REACH = 8.0
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -138,6 +142,8 @@ def _basis_pass(b: tuple) -> int:
     kind = b[0]
     if kind == "gini":
         return 2
+    if kind in _ineq.KINDS:  # streaming_inequality's bases: centred ones in the third pass, running sums a sorted fourth
+        return 4 if kind in _ineq.SORTED_KINDS else 3
     if kind in ("le", "lt", "yle", "ylt", "ydle", "ydlt"):
         return _point_pass(b[1])
     if kind in ("fgt", "fgtd", "watts", "poor"):
@@ -152,6 +158,8 @@ def _basis_values(b: tuple, y: np.ndarray, x) -> np.ndarray | float:
     kind = b[0]
     if kind == "one":
         return 1.0
+    if kind in _ineq.KINDS:
+        return _ineq.basis_values(b, y, x)
     if kind == "y":
         return y
     if kind == "pow":
@@ -221,6 +229,7 @@ class _Needs:
         self.densities: set = set()  # density keys: point[@rule[@y]] (density_rule)
         self.gini = False
         self.poverty = None  # streaming_poverty.Later: the measures of streaming_poverty, passes 4-5
+        self.sorted3: set = set()  # bases of running sums over the sorted fourth pass (streaming_inequality)
         for _, name, params in spec.measures:
             own, ref = self._measure(name, params)
             self.own |= own
@@ -259,6 +268,8 @@ class _Needs:
             self.poverty = self.poverty or _pov.Later(spec)
             return self.poverty.needs(self, name, p)
         base = {("y",), ("one",)}
+        if name in _ineq.MEASURES:
+            return _ineq.needs(self, name, p), set()
         if name == "mean":
             return base, set()
         if name in ("median", "quantile", "arpt"):
@@ -349,7 +360,7 @@ class _Needs:
     @property
     def need_sorted(self) -> bool:
         # convey's bandwidth: sum w (y - mean)^2 in the sorted pass (e.g. FGT(0) at a mean-based line)
-        return self.gini or bool(self.quantiles) or bool(self.lorenz) or "convey" in self.rules
+        return self.gini or bool(self.quantiles) or bool(self.lorenz) or "convey" in self.rules or bool(self.sorted3)
 
 
 # ============================================================================ accumulation
@@ -464,7 +475,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     variances, in at most three passes over ``source`` (see the module docstring). ``ref_dom``: the
     domain whose line each domain uses when lines are not within groups (default: domain 0, the whole
     sample; then the first layer may have a ``gmap``, e.g. one whole sample per bootstrap replicate);
-    ``check_cells``: a mask over the source's cells whose rows ``domain_check`` counts (default: all)."""
+    ``check_cells``: a mask over the source's cells whose rows ``domain_check`` counts (default: all).
+    streaming_poverty's and streaming_inequality's measures add passes (module docstring)."""
     if layers is None:
         layers = [Layer((), ((),), None)]
     offset, laid = 0, []
@@ -485,7 +497,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     pair_list: dict[int, set] = {k: set() for k in range(1, 6)}
     if unit_pairs:
         for own, ref in needs.blocks:
-            group = sorted(own | ref, key=repr)
+            group = sorted((own | ref) - needs.sorted3, key=repr)  # (the sorted fourth pass: per row, below)
             for i, a in enumerate(group):
                 for b in group[i:]:
                     k = max(_basis_pass(a), _basis_pass(b))
@@ -634,10 +646,9 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                 yc = np.empty(ds.size)
                 for a, b in zip(starts.tolist(), (ends + 1).tolist()):  # each domain's run: its own cumulative sums
                     dd = ds[a]
-                    np.cumsum(ws[a:b], out=cw[a:b])
-                    cw[a:b] += carry_c[dd]
-                    np.cumsum(wy[a:b], out=yc[a:b])
-                    yc[a:b] += carry_yc[dd]
+                    # carried into the sum as its first term: the in-memory kernels' cumulative sums, bit for bit
+                    cw[a:b] = np.cumsum(np.r_[carry_c[dd], ws[a:b]])[1:]
+                    yc[a:b] = np.cumsum(np.r_[carry_yc[dd], wy[a:b]])[1:]
                 first_of = {int(ds[s]): int(s) for s in starts}
                 for p in qs:
                     for d in [d for d in pending[p] if d in first_of]:
@@ -666,7 +677,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                         lor_q[p][doms] = ys[j]
                         lor_T[p][doms] = (yc[j] - wy[j]) + (p * N[doms] - (cw[j] - ws[j])) * ys[j]
                 if needs.gini:
-                    s_gini += np.bincount(ds, weights=wy * (2.0 * cw - ws), minlength=D)
+                    # the centred terms w y (2 C - w - N), as the kernel: the rounding stays relative to G, not to 1
+                    s_gini += np.bincount(ds, weights=wy * (2.0 * cw - ws - N[ds]), minlength=D)
                     acc.add(("gini",), ds, ps, ws * (ys * cw - yc))
                     if unit_pairs:
                         for a, b, scope in pair_list[2]:
@@ -691,6 +703,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             miss = ~lor_found[p]
             lor_q[p][miss] = last[miss]
             lor_T[p][miss] = last_yc[miss] + (p * N[miss] - last_c[miss]) * last[miss]
+        s_gini += (N - carry_c) * Y  # the Gini's terms centred at the kernel's N = C_n (its cumulative sums' own)
 
     # ---- thresholds known after the sort
     given_ref, ref_dom = ref_dom, np.zeros(D, np.int64)
@@ -716,6 +729,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             points[pt] = float(pt[1:]) * median[ref_dom]
     if needs.poverty is not None:
         needs.poverty.set_points(points, quant, ref_dom)
+    _ineq.set_points(points, needs, N, Y, acc)
 
     # ---- pass 3: indicators at the thresholds, kernel densities
     dens = {k: np.zeros(D) for k in needs.densities}
@@ -742,12 +756,24 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     with np.errstate(invalid="ignore", divide="ignore"):  # a domain without a bandwidth: refused per measure below
         f = {k: v / ((1.0 if k.endswith("@y") else N) * h[density_rule(k, spec)] * _SQRT_2PI) for k, v in dens.items()}
 
+    # ---- pass 4, ascending incomes (streaming_inequality's running sums, each domain's N known)
+    sorted3 = None
+    if needs.sorted3:
+        sorted3 = _ineq.sorted_pass(source, piece, domains, needs, N, Y, carry_c, carry_yc, cnt, acc, quant, points)
+        passes += sorted3.passes
+
     # ---- values and variances
     c_h = centre = None
     if spec.se:
         c_h, centre = _stratum_factors(design, spec.lonely_psu, strata_name)
     ctx = _Values(spec, acc, N, Y, cnt, quant, lor_T, points, f, h, s_gini, ref_dom)
     ctx.poverty = needs.poverty
+    ctx.sorted3 = sorted3
+    ctx.Nc = carry_c if needs.need_sorted else N  # each domain's C_n: the in-memory kernels' N = cumw[-1]
+    unit_var = {}
+    if sorted3 is not None and unit_pairs:  # rank-based sums of streaming_inequality: t = w u per row, a last sorted pass
+        unit_var = _ineq.unit_variances(source, piece, domains, spec, ctx, needs, c_h, centre)
+        passes += bool(unit_var)
     rows = []
     for li, L in enumerate(layers):
         for g in range(len(L.keys)):
@@ -761,7 +787,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                         raise ValueError(f"the value is {value}")
                     var = math.nan
                     if spec.se:
-                        var = _variance(acc, own, ref, d, int(ref_dom[d]), c_h, centre)
+                        var = unit_var[(label, d)] if (label, d) in unit_var else \
+                            _variance(acc, own, ref, d, int(ref_dom[d]), c_h, centre)
                         if not math.isfinite(var):
                             raise ValueError("its linearized variance is not finite (a kernel density of 0?)")
                 except (ValueError, ZeroDivisionError, FloatingPointError) as exc:
@@ -882,6 +909,8 @@ class _Values:
         add = _add
         if self.poverty is not None and _pov.handles(name, spec):
             return self.poverty.estimate(self, name, p, d)
+        if name in _ineq.MEASURES:
+            return _ineq.estimate(self, name, p, d)
         if name == "mean":
             return mu, {("y",): 1.0 / N, ("one",): -mu / N}, {}, None
         if name in ("median", "quantile"):
@@ -900,8 +929,9 @@ class _Values:
             ratio = qa / qb
             return ratio, add(add({}, ca, 1.0 / qb), cb, -ratio / qb), {}, None
         if name == "gini":
-            g = float(self.s_gini[d]) / (N * Y) - 1.0
-            return g, {("gini",): 2.0 / (N * Y), ("one",): (2.0 - (g + 1.0)) / N, ("y",): -(g + 1.0) / Y}, {}, None
+            nc = float(self.Nc[d])
+            g = float(self.s_gini[d]) / (nc * Y)
+            return g, {("gini",): 2.0 / (nc * Y), ("one",): (2.0 - (g + 1.0)) / nc, ("y",): -(g + 1.0) / Y}, {}, None
         if name in ("ge", "theil", "mld", "atkinson"):
             return (*self._entropy(name, p, d, N, Y, mu), {}, None)
         if name in ("qsr", "palma", "share", "lorenz", "glorenz"):

@@ -56,6 +56,7 @@ def _refuse(what: str, hint: str):
 
 def _check_supported(plan: Plan, *, income, fpc, drop_missing, sheet, sample_options) -> None:
     from ..backends.streaming import STREAM_MEASURES
+    from ..backends.streaming_inequality import CONVENTIONS as STREAM_CONVENTIONS
 
     mem = "use backend='memory' (the data must then fit in memory)"
     if income is None:
@@ -70,7 +71,7 @@ def _check_supported(plan: Plan, *, income, fpc, drop_missing, sheet, sample_opt
         _refuse(f"quantile_convention={plan.quantile_convention!r}", f"use the default 'eurostat', or {mem}")
     allowed = {"lorenz": ("fractional", "eurostat"), "glorenz": ("fractional", "eurostat"), "gini": ("laeken",),
                "theil": ("standard",), "mld": ("standard",), "poormed": ("inverse_cdf", "eurostat"),
-               "rich": ("inverse_cdf", "eurostat"), "rich_fgt": ("inverse_cdf", "eurostat")}
+               "rich": ("inverse_cdf", "eurostat"), "rich_fgt": ("inverse_cdf", "eurostat"), **STREAM_CONVENTIONS}
     for name, conv in plan.conventions.items():
         if conv not in allowed.get(name, ()):
             _refuse(f"convention {conv!r} for {name}", f"leave conventions unset, or {mem}")

@@ -1,0 +1,158 @@
+"""The inequality measures of prosperity.backends.streaming_inequality (S-Gini, CV, variance of logs,
+J-divergence, Zenga, Wolfson, Foster-Wolfson, Esteban-Ray) out of core: the same MeasureResult as the in-memory
+prosperity.measure() to 1e-12 (relative) -- values, SEs, intervals, n and weight sums -- by groups with
+margins, under the design forms of the table tests, with every convention of these measures, on the streaming
+engine over memory, DuckDB and Dask; small cases checked by hand; what does not stream is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import prosperity
+from prosperity.backends import MemorySource, measure_stream
+from prosperity.io.errors import MeasureSpecError
+from prosperity.table.plan import make_plan
+from prosperity.table.streamed import measure_streamed
+
+EUSILC = Path(__file__).resolve().parents[2] / "src" / "prosperity" / "data" / "laeken_eusilc_synthetic_austria2006.csv.gz"
+MEASURES = ["sgini:3", "sgini:1.5", "sgini:2", "cv", "varlog", "jdiv", "zenga", "wolfson", "foster_wolfson",
+            "esteban_ray", "esteban_ray:0.5", "esteban_ray:0"]
+COLUMNS = ["value", "se", "ci_low", "ci_high", "weight_sum"]
+OTHER = {"cv": "sample", "varlog": "log_of_mean", "wolfson": "pysal"}  # the non-default conventions
+
+
+@pytest.fixture(scope="module")
+def eusilc(tmp_path_factory):
+    df = pd.read_csv(EUSILC)
+    d = df[df["eqIncome"] > 0].reset_index(drop=True)  # varlog, jdiv need positive incomes
+    folder = tmp_path_factory.mktemp("eusilc_ineq")
+    d.iloc[:6000].to_parquet(folder / "part0.parquet")
+    d.iloc[6000:].to_parquet(folder / "part1.parquet")
+    return d, folder
+
+
+def _same(got, ref):
+    a, b = got.to_frame(), ref.to_frame()
+    keys = [c for c in b.columns if c not in COLUMNS + ["n", "line", "note"]]
+    assert a[keys].astype(str).equals(b[keys].astype(str))
+    np.testing.assert_array_equal(a["n"], b["n"])
+    assert np.isfinite(b["se"]).all() and (b["se"] > 0).all()  # every row defined, with a real SE
+    for c in COLUMNS:
+        np.testing.assert_allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-12, atol=0, err_msg=c)
+
+
+def _engine(d, kind="memory", *, weight="rb050", strata=None, psu=None, **kw):
+    """The streaming engine (``kind`` "memory": MemorySource) through the table's door."""
+    opts = dict(income="eqIncome", by=None, poverty_line=None, relative_line=None, relative_to="median",
+                line_within_groups=False, se=True, se_method="linearization", replicates=None, seed=None,
+                confidence=0.95, ci_method=None, quantile_convention="eurostat", conventions=None, poor_if=None,
+                domain=None, undefined="missing", lonely_psu="fail", margins=False)
+    opts.update(kw)
+    return measure_streamed(make_plan(MEASURES, **opts), d, kind, income="eqIncome", weight=weight, strata=strata,
+                            psu=psu, fpc=None, drop_missing=False, sheet=None, sample_options={})
+
+
+CASES = [
+    (dict(strata="db040", psu="db030"), dict(by="db040")),
+    (dict(strata="db040"), dict(by=["rb090", "db040"], margins=True)),  # every row its own PSU, by strata
+    (dict(), dict()),
+    (dict(psu="db030"), dict(by="rb090", conventions=OTHER)),
+    (dict(strata="db040"), dict(by="rb090", conventions={"wolfson": "wbpip"})),  # wbpip's median and mean below it
+]
+IDS = ["strata+psu,by", "strata,margins", "srs", "psu,conventions", "strata,wbpip"]
+
+
+@pytest.mark.parametrize("design,kw", CASES, ids=IDS)
+def test_streaming_engine_equals_measure(eusilc, design, kw):
+    d, _ = eusilc
+    ref = prosperity.measure(d, income="eqIncome", weight="rb050", measures=MEASURES, **design, **kw)
+    _same(_engine(d, **design, **kw), ref)
+
+
+@pytest.mark.parametrize("design,kw", [CASES[1], CASES[3], CASES[4]], ids=[IDS[1], IDS[3], IDS[4]])
+def test_duckdb_directory_equals_measure(eusilc, design, kw):
+    d, folder = eusilc
+    ref = prosperity.measure(d, income="eqIncome", weight="rb050", measures=MEASURES, **design, **kw)
+    got = prosperity.measure(folder, income="eqIncome", weight="rb050", measures=MEASURES, **design, **kw)
+    assert "backend: duckdb" in got.describe() and len(got) == len(ref) >= 3 * len(MEASURES)
+    _same(got, ref)
+
+
+def test_dask_on_a_local_cluster_equals_measure(eusilc, cluster):
+    dd = pytest.importorskip("dask.dataframe")
+    d, folder = eusilc
+    kw = dict(income="eqIncome", weight="rb050", measures=MEASURES, strata="db040", psu="db030",
+              by=["rb090", "db040"], margins=True)
+    got = prosperity.measure(dd.read_parquet(str(folder / "*.parquet")), **kw)
+    assert "backend: dask" in got.describe()
+    _same(got, prosperity.measure(d, **kw))
+
+
+def test_small_cases_by_hand_across_piece_boundaries():
+    # 1, 2, 3, 4 (weights 1): omega(3) = (1 - .75^3, .75^3 - .5^3, .5^3 - .25^3, .25^3), S-Gini(3) = 0.375;
+    # CV^2 = 1.25 / 2.5^2; Esteban-Ray(0) = 2 G; Zenga: H = 1..4, K = 10, 9, 7, 4 (C = 10 - K),
+    # Z = 1 - (1/4) sum (4 - H)(10 - K) / (H K)
+    y = np.array([3.0, 1.0, 4.0, 2.0])
+    z = 1 - 0.25 * sum((4 - h) * (10 - k) / (h * k) for h, k in zip((1, 2, 3, 4), (10, 9, 7, 4)))
+    for rows in (1, 2, 3, 4):
+        res = measure_stream(MemorySource(y, chunk_rows=rows), ["sgini:3", "cv", "zenga", "sgini:2", "esteban_ray:0"],
+                             se=False)
+        got = res.to_frame().set_index("measure")["value"]
+        assert got["sgini:3"] == pytest.approx(0.375, rel=1e-15)
+        assert got["sgini:2"] == pytest.approx(0.25, rel=1e-15)
+        assert got["cv"] == pytest.approx(np.sqrt(1.25) / 2.5, rel=1e-15)
+        assert got["zenga"] == pytest.approx(z, rel=1e-15)
+        assert got["esteban_ray:0"] == pytest.approx(0.5, rel=1e-15)  # ER_0 = 2 G: mean |yi - yj| / mean = 1.25 / 2.5
+        assert res.passes == 4  # 1 totals, 2 sorted (each domain's N), 3 cv's deviations from the mean, 4 sorted sums
+
+
+@pytest.mark.parametrize("equal_tied_weights", [False, True])
+def test_ties_straddling_pieces_and_the_passes(equal_tied_weights):
+    # incomes 1..8 each twice in random order: the median is an average and the ties straddle every
+    # piece boundary; the linearized SEs equal the kernels' for every piece size. Tied incomes with
+    # unequal weights make Zenga's sum depend on the order of the ties (in memory too, as in convey):
+    # it is compared only when tied units have equal weights
+    rng = np.random.default_rng(5)
+    y = rng.permutation(np.repeat(np.arange(1.0, 9.0), 2))
+    w = (y % 3 + 1.0) if equal_tied_weights else rng.integers(2, 4, y.size).astype(float)
+    names = MEASURES if equal_tied_weights else [m for m in MEASURES if m != "zenga"]
+    ref = prosperity.measure(pd.DataFrame({"y": y, "w": w}), income="y", weight="w", measures=names)
+    ref = ref.to_frame().set_index("measure")
+    for rows in (1, 3, 7, 16):
+        res = measure_stream(MemorySource(y, w, chunk_rows=rows), names)
+        got = res.to_frame().set_index("measure")
+        np.testing.assert_allclose(got["value"], ref["value"], rtol=1e-13)
+        np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-12)
+        assert res.passes == 5  # every row its own PSU: the fifth (sorted) pass forms t = w u per row
+
+
+def test_what_does_not_stream_is_refused(eusilc):
+    d, folder = eusilc
+    with pytest.raises(MeasureSpecError, match="quantile_convention"):  # the backends' general refusals still apply
+        prosperity.measure(folder, income="eqIncome", measures=["wolfson"], quantile_convention="laeken")
+    neg = d[["eqIncome", "rb050"]].assign(eqIncome=d["eqIncome"] - 1000.0)
+    with pytest.raises(prosperity.io.errors.InvalidValueError, match="varlog needs positive incomes"):
+        prosperity.measure(neg, backend="duckdb", income="eqIncome", measures=["varlog", "zenga"])
+
+
+DESIGNS = [dict(), dict(strata="db040"), dict(strata="db040", psu="db030"), dict(psu="db030")]
+
+
+@pytest.mark.parametrize("design", DESIGNS, ids=[",".join(d) or "srs" for d in DESIGNS])
+def test_small_pieces_on_memory_and_duckdb(eusilc, design):
+    # pieces of 997 and 2048 rows: the running sums and Esteban-Ray's look-ahead windows cross ~15 and ~7
+    # piece boundaries (the table's default pieces hold the whole sample)
+    from prosperity.backends import open_source
+
+    d, folder = eusilc
+    ref = prosperity.measure(d, income="eqIncome", weight="rb050", measures=MEASURES, **design).to_frame().set_index("measure")
+    arrays = {k: d[v].to_numpy() for k, v in design.items()}
+    for src in (MemorySource(d["eqIncome"], d["rb050"], chunk_rows=997, **arrays),
+                open_source(folder, "eqIncome", "rb050", chunk_rows=2048, **design)):
+        got = measure_stream(src, MEASURES).to_frame().set_index("measure").loc[ref.index]
+        np.testing.assert_allclose(got["value"], ref["value"], rtol=1e-12, atol=0)
+        np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-12, atol=0)
