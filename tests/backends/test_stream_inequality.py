@@ -156,3 +156,15 @@ def test_small_pieces_on_memory_and_duckdb(eusilc, design):
         got = measure_stream(src, MEASURES).to_frame().set_index("measure").loc[ref.index]
         np.testing.assert_allclose(got["value"], ref["value"], rtol=1e-12, atol=0)
         np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-12, atol=0)
+
+
+def test_esteban_ray_on_a_group_of_equal_incomes_is_undefined_out_of_core_as_in_memory():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"y": np.r_[np.full(40, 1234.567), rng.lognormal(8, 0.5, 200)], "w": rng.uniform(1, 2, 240),
+                       "g": ["a"] * 40 + ["b"] * 200})
+    ref = prosperity.measure(df, income="y", weight="w", by="g", measures=["esteban_ray:0.5"]).to_frame()
+    got = prosperity.measure(df, income="y", weight="w", by="g", measures=["esteban_ray:0.5"], backend="duckdb").to_frame()
+    assert ref["value"].isna().tolist() == got["value"].isna().tolist() == [False, True, False]
+    assert "positive bandwidth" in got["note"].iloc[1]
+    np.testing.assert_allclose(got["value"].iloc[[0, 2]], ref["value"].iloc[[0, 2]], rtol=1e-12)
+    np.testing.assert_allclose(got["se"].iloc[[0, 2]], ref["se"].iloc[[0, 2]], rtol=1e-12)

@@ -163,3 +163,13 @@ def test_polarization_bad_inputs():
         wolfson([1, 2, 3], convention="half")
     with pytest.raises(ValueError, match="positive median"):
         wolfson([0, 0, 0, 5])
+
+
+def test_esteban_ray_refuses_equal_incomes_whose_spread_is_rounding():
+    # 40 equal incomes: sigma comes out ~1e-16 mu, not 0; it used to pass the bandwidth check and give -0.22
+    from prosperity.measures.polarization import esteban_ray
+
+    w = np.random.default_rng(0).uniform(1, 2, 40)
+    with pytest.raises(ValueError, match="positive bandwidth"):
+        esteban_ray(np.full(40, 1234.567), w, 0.5)
+    assert esteban_ray(np.full(40, 1234.567), w, 0.0) == pytest.approx(0.0, abs=1e-12)  # alpha = 0 needs no kernel

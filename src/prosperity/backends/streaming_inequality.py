@@ -300,11 +300,12 @@ class _EstebanRay:
     b = f^alpha a + (1/N) [y (2 CV - v) - 2 CVY + v y] + alpha g, and P = (1/N) sum w f^alpha a."""
 
     def __init__(self, alpha, Nc, Y, Yc, cnt, sigma):
-        from ..measures.polarization import _EPANECHNIKOV_FROM_GAUSSIAN
+        from ..measures.polarization import _EPANECHNIKOV_FROM_GAUSSIAN, ER_SIGMA_NOISE
 
         self.a = alpha
         self.Nc, self.Yc = Nc, Yc
         with np.errstate(invalid="ignore", divide="ignore"):  # a domain without a bandwidth: refused in estimate()
+            sigma = np.where(sigma <= ER_SIGMA_NOISE * np.abs(Y / Nc), 0.0, sigma)  # equal incomes, as in memory
             self.h = _EPANECHNIKOV_FROM_GAUSSIAN * 4.7 * cnt.astype(np.float64) ** -0.5 * sigma * max(alpha, 1e-300) ** 0.1
         D = Nc.size
         self.P = np.zeros(D)

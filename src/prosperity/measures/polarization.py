@@ -382,10 +382,19 @@ def _numba_kernels():
     return window_sums, abs_diff_sums
 
 
+ER_SIGMA_NOISE = 1e-13  # sigma / mu at or below this: equal incomes up to rounding (esteban_ray_bandwidth)
+
+
 def esteban_ray_bandwidth(s: SortedIncome, alpha: float) -> float:
-    """DER (2004) rule h = 4.7 n^(-1/2) sigma alpha^0.1, converted to the Epanechnikov kernel."""
+    """DER (2004) rule h = 4.7 n^(-1/2) sigma alpha^0.1, converted to the Epanechnikov kernel.
+
+    A standard deviation of at most ``ER_SIGMA_NOISE`` times the mean is the rounding of equal incomes
+    (sigma of n equal incomes comes out ~1e-16 mu, not 0): the bandwidth is then 0 and the measure is
+    refused, rather than a kernel of width ~1e-16 mu that gives a meaningless value."""
     mu = income_total(s) / s.total
     sigma = float(np.sqrt(vdot(s.w, (s.y - mu) ** 2) / s.total))
+    if sigma <= ER_SIGMA_NOISE * abs(mu):
+        sigma = 0.0
     return _EPANECHNIKOV_FROM_GAUSSIAN * 4.7 * s.n**-0.5 * sigma * max(alpha, 1e-300) ** 0.1
 
 
