@@ -187,7 +187,7 @@ def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu
             if plan.undefined == "fail" or not (L.cols or dom is not None):
                 raise EmptyGroupError(row.undefined, hint="leave this measure out, merge small groups, or check the "
                                       "incomes of this group (standard errors of quantile-based measures need a kernel density: se=False avoids it)")
-            undefined_rows[len(rows.values)] = row.undefined
+            undefined_rows[len(rows.values)] = _undefined_reason(plan, row.undefined)
         rows.add(L.cols, key, row.label, row.value, row.var, row.n, row.wsum, row.line)
         kept.append(i)
     line_rule = plan.line_rule
@@ -206,6 +206,14 @@ def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu
         spread = replicate_spread(plan, reps[kept], undefined_rows, used_seed)
     return build_result(plan, rows, income=income, n_units=out.n, excluded={}, line_rule=line_rule,
                         undefined_rows=undefined_rows, scaling=None, spread=spread, notes=notes)
+
+
+def _undefined_reason(plan: Plan, problem: str) -> str:
+    """The reason of a missing row, worded as in memory (``table.kernels``: the problem and its fix)."""
+    hint = "leave this measure out, merge small groups, or check the incomes of this group" + (
+        " (standard errors of quantile-based measures need a kernel density: se=False or the bootstrap avoid it)"
+        if plan.se and not plan.bootstrap else "")
+    return str(EmptyGroupError(problem, hint=hint))
 
 
 def _check_domains(plan: Plan, income: str, n_nonpos: int, n_neg: int, y_min: float) -> None:
