@@ -9,7 +9,7 @@ import inspect
 import prosperity.table as table
 
 PARTS = {"plan": "make_plan", "inputs": "read_inputs", "scaling": "_Scaling", "kernels": "point_pass",
-         "domain_variance": "_DomainVariance", "bootstrap": "bootstrap_spread", "result": "build_result",
+         "domain_variance": "_DomainVariance", "domain_lines": "relative_line_rule", "bootstrap": "bootstrap_spread", "result": "build_result",
          "api": "measure", "streamed": "measure_streamed"}
 
 

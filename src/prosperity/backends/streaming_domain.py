@@ -4,7 +4,8 @@ memory (R convey's ``subset()``; :func:`prosperity.table.inputs._domain_mask` an
 
 A unit outside the domain contributes 0 to every PSU total but keeps its PSU and stratum (so n_h and
 the centring of the with-replacement estimator are the full sample's), and relative lines come from
-the whole sample, their own error included:
+the whole sample, their own error included (with ``line_within_groups=True`` every domain of every layer
+is its own line's reference, the domain's own row too: :mod:`prosperity.table.domain_lines`):
 
     V(domain total) = sum_h c_h [sum_i t_hi^2 - (sum_i t_hi)^2 / n_h],  t_hi = sum_{k in PSU hi} 1{k in D} w_k u_k.
 

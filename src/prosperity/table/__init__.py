@@ -33,7 +33,9 @@ Relative poverty lines
 sample**; with ``by=``, every group is measured against that national line (Eurostat's practice for
 regions) unless ``line_within_groups=True``. Measures that define their own relative threshold
 (``arpr``, ``rmpg``: fraction x median; ``middle_rel``: bands around the median) are treated the same
-way: groups use the whole sample's median unless ``line_within_groups=True``. When no line is given
+way: groups use the whole sample's median unless ``line_within_groups=True``. With ``domain=`` the
+domain's row follows the same rule (the whole sample's line, R convey's ``subset()``; or with
+``line_within_groups=True`` the domain's own, for every line of the row: :mod:`.domain_lines`). When no line is given
 but a measure needs one, z = 0.6 x median (the EU at-risk-of-poverty threshold) and the result says so.
 
 Layout (each concern its own module)
@@ -43,6 +45,7 @@ Layout (each concern its own module)
 - :mod:`.scaling`: extreme values held exactly as y 2^-k, w 2^-m;
 - :mod:`.kernels`: one sort, every group's kernels, their linearized variables;
 - :mod:`.domain_variance`: the design variance of a group's total from PSU totals;
+- :mod:`.domain_lines`: which sample each row's relative lines come from (by=, domain=, line_within_groups);
 - :mod:`.bootstrap`: replicate weights, the pipeline re-run on each;
 - :mod:`.result`: :class:`MeasureResult` (tidy frame, JSON records);
 - :mod:`.api`: :func:`measure`, which orchestrates them.

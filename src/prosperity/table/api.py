@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from ..measures.allocation import reuse_freed_memory
 from .bootstrap import bootstrap_spread
+from .domain_lines import domain_note
 from .inputs import read_inputs
 from .kernels import point_pass
 from .plan import _check_argument_types, make_plan
@@ -70,7 +71,9 @@ def measure(
     ``le`` as convey). ``domain``: measure a subpopulation as R convey's ``subset()`` does -- a
     boolean column, a boolean array (one value per row used), a comparison such as
     ``"eqIncome > 0"`` / ``"age >= 65"`` or a value of a column, ``"db040=Tyrol"`` (``!=`` too); the rows outside stay in the design (domain variance) and
-    relative lines come from the whole sample, their own error included. ``undefined``:
+    relative lines come from the whole sample, their own error included (convey's ``svyarpr`` on a subset), or
+    with ``line_within_groups=True`` from the domain's own units for the domain's row (and each group's within
+    it): every line of a row from one reference (:mod:`prosperity.table.domain_lines`). ``undefined``:
     ``"missing"`` (default): a group where a measure is undefined (e.g. no poor, a zero mean) gets a
     missing value with its reason (``result.undefined``, the ``note`` column); ``"fail"`` raises.
     ``bandwidth``: the kernel bandwidth of the quantile-based SEs (median, quantiles, ARPR, RMPG, ...):
@@ -99,8 +102,7 @@ def measure(
         spread = bootstrap_spread(inp.plan, pp) if plan.bootstrap else None
         notes = []
         if inp.domain_text is not None:
-            notes.append(f"domain: {inp.domain_text} ({int(inp.in_domain.sum()):,} of {sample.n:,} units; design and "
-                         "relative lines from the whole sample)")
+            notes.append(domain_note(inp.domain_text, int(inp.in_domain.sum()), sample.n, plan.line_within_groups))
         return build_result(inp.plan, pp.rows, income=inp.income, n_units=sample.n, excluded=sample.excluded,
                             line_rule=pp.line_rule, undefined_rows=pp.undefined_rows, scaling=inp.scaling,
                             spread=spread, notes=notes)

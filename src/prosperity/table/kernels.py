@@ -17,6 +17,7 @@ import numpy as np
 from ..io.errors import EmptyGroupError, MeasureSpecError, ProsperityInputError
 from ..measures.estimate import SortedIncome, income_total
 from ..measures.quantiles import quantile_influence, quantile_sorted
+from .domain_lines import domain_row_line, relative_line_rule
 from .domain_variance import _DomainVariance
 from .inputs import Inputs, _group_codes, _split_sorted
 from .plan import DEFAULT_RELATIVE_LINE, _group_text, _Requested
@@ -97,8 +98,6 @@ def point_pass(inp: Inputs) -> PointPass:
         else:
             default_note = ""
         line_value = relative_line * national.stat(relative_to)
-        line_rule = f"{relative_line:g} x {relative_to} of the whole sample = {scaling.unscale(line_value):.6g}" + (
-            "" if not by_cols else (" (each group's own: line_within_groups)" if line_within_groups else " (national line for every group)")) + default_note
     national_terms: dict = {}  # which -> PSU totals of w * u_which (whole sample), for group line terms
 
     def national_term(which: str):
@@ -146,7 +145,9 @@ def point_pass(inp: Inputs) -> PointPass:
             if bootstrap:
                 group_cache.append((cols, key, pos))
             prep = dv.prepare(gcodes, whole and pos is None) if (dv is not None and not bootstrap) else None
-            own = national if whole else (_Reference(s, quantile_convention) if line_within_groups else None)
+            # the row's reference for every line (table.domain_lines): the whole sample's own row, else the
+            # row's own units (line_within_groups: a group, the domain) or None (the whole sample's line)
+            own = national if (whole and pos is None) else (_Reference(s, quantile_convention) if line_within_groups else None)
             for r in requested:
                 try:
                     est, line_used, extra_which, extra_scale = ctx.evaluate(r, s, own, national, cols, key)
@@ -163,7 +164,7 @@ def point_pass(inp: Inputs) -> PointPass:
                     extra = None
                     if extra_which is not None and est.line_derivative is not None and est.line_derivative != 0:
                         d = est.line_derivative * extra_scale
-                        if whole or not line_within_groups:  # the whole sample's line: its PSU totals
+                        if own is None or own is national:  # the whole sample's line: its PSU totals
                             extra = (d, national_term(extra_which))
                         else:  # the group's own line: its u lives on the same units
                             u = u + d * own.u(extra_which)
@@ -174,6 +175,12 @@ def point_pass(inp: Inputs) -> PointPass:
                     del est
                 rows.add(cols, key, r.label, value, var, s.n, s.total, line_used)
             del s
+    if line_kind == "relative":
+        domain_line = domain_row_line(requested, rows.lines, line_kind) if in_domain is not None else None
+        line_rule = relative_line_rule(relative_line, relative_to, scaling.unscale(line_value), by_cols=by_cols,
+                                       line_within_groups=line_within_groups, domain=in_domain is not None,
+                                       domain_line=None if domain_line is None else scaling.unscale(domain_line),
+                                       default_note=default_note)
     return PointPass(rows, ctx, s_all, dv, codes_all, group_cache, undefined_rows, line_rule)
 
 
@@ -208,7 +215,7 @@ class _Context:
     conventions: dict = field(default_factory=dict)  # measure name -> convention= for its kernel
     scaling: "_Scaling" = None  # incomes / weights held as y 2^-k, w 2^-m (extreme values)
     inclusive: bool | None = None  # poor_if: True y <= z, False y < z, None each kernel's own rule
-    domain: bool = False  # measure(domain=): the whole-sample row is a domain, measured against the national line
+    domain: bool = False  # measure(domain=): the whole-sample row is a domain (its line: table.domain_lines)
 
     def evaluate(self, r: _Requested, s: SortedIncome, own, national, cols, key, influence=None):
         """(Estimate, line used, which reference statistic's u to add (or None), its scale)."""
@@ -219,7 +226,9 @@ class _Context:
         elif r.takes_quantile_convention:
             kwargs["convention"] = self.convention
         line_used, which, scale = None, None, 1.0
-        national_line = (bool(cols) or self.domain) and not self.line_within_groups  # a group measured against the whole sample
+        # a group (or the domain) measured against the whole sample's line; with line_within_groups every
+        # row's reference is ``own`` (its own units), for every line of the row (table.domain_lines)
+        national_line = (bool(cols) or self.domain) and not self.line_within_groups
         if self.inclusive is not None and r.spec.poor_rule:
             kwargs["inclusive"] = self.inclusive
         ref = own if own is not None else national

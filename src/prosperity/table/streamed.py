@@ -25,6 +25,7 @@ import os
 import numpy as np
 
 from ..io.errors import EmptyGroupError, InvalidValueError, MeasureSpecError
+from .domain_lines import domain_note, domain_row_line, relative_line_rule
 from .kernels import _Rows
 from .plan import DEFAULT_RELATIVE_LINE, Plan
 from .result import MeasureResult, build_result
@@ -75,10 +76,6 @@ def _check_supported(plan: Plan, *, income, fpc, drop_missing, sheet, sample_opt
     for name, conv in plan.conventions.items():
         if conv not in allowed.get(name, ()):
             _refuse(f"convention {conv!r} for {name}", f"leave conventions unset, or {mem}")
-    if plan.domain is not None and plan.line_within_groups and any(r.kind != "plain" for r in plan.requested):
-        # in memory the domain's own row then takes the whole sample's line for fgt/headcount/pgap/watts
-        # but its own median for arpr/rmpg/middle_rel: one reference per row cannot reproduce both
-        _refuse("domain= with line_within_groups=True", f"leave line_within_groups out, or {mem}")
     if fpc is not None:
         _refuse("fpc=", f"leave fpc out (with-replacement variance), or {mem}")
     if drop_missing:
@@ -191,24 +188,33 @@ def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu
             if plan.undefined == "fail" or not (L.cols or dom is not None):
                 raise EmptyGroupError(row.undefined, hint="leave this measure out, merge small groups, or check the "
                                       "incomes of this group (standard errors of quantile-based measures need a kernel density: se=False avoids it)")
-            undefined_rows[len(rows.values)] = row.undefined
+            undefined_rows[len(rows.values)] = _undefined_reason(plan, row.undefined)
         rows.add(L.cols, key, row.label, row.value, row.var, row.n, row.wsum, row.line)
         kept.append(i)
     line_rule = plan.line_rule
     if plan.line_kind == "relative":
         stat = out.national["median" if relative_to == "median" else "mean"]
-        line_rule = f"{relative_line:g} x {relative_to} of the whole sample = {relative_line * stat:.6g}" + (
-            "" if not plan.by_cols else (" (each group's own: line_within_groups)" if plan.line_within_groups
-                                         else " (national line for every group)")) + default_note
+        domain_line = None if dom is None else domain_row_line(plan.requested, rows.lines, plan.line_kind)
+        line_rule = relative_line_rule(relative_line, relative_to, relative_line * stat, by_cols=plan.by_cols,
+                                       line_within_groups=plan.line_within_groups, domain=dom is not None,
+                                       domain_line=domain_line, default_note=default_note)
     notes = [f"backend: {kind}, streamed in {out.passes} pass{'es' if out.passes > 1 else ''} (exact; the rows were never collected)"]
     if dom is not None:
-        notes.insert(0, f"domain: {dom.text} ({n_domain:,} of {out.n:,} units; design and relative lines from the whole sample)")
+        notes.insert(0, domain_note(dom.text, n_domain, out.n, plan.line_within_groups))
     spread = None
     if reps is not None:
         notes[-1] += f"; {int(plan.replicates)} bootstrap replicates in the same passes"
         spread = replicate_spread(plan, reps[kept], undefined_rows, used_seed)
     return build_result(plan, rows, income=income, n_units=out.n, excluded={}, line_rule=line_rule,
                         undefined_rows=undefined_rows, scaling=None, spread=spread, notes=notes)
+
+
+def _undefined_reason(plan: Plan, problem: str) -> str:
+    """The reason of a missing row, worded as in memory (``table.kernels``: the problem and its fix)."""
+    hint = "leave this measure out, merge small groups, or check the incomes of this group" + (
+        " (standard errors of quantile-based measures need a kernel density: se=False or the bootstrap avoid it)"
+        if plan.se and not plan.bootstrap else "")
+    return str(EmptyGroupError(problem, hint=hint))
 
 
 def _check_domains(plan: Plan, income: str, n_nonpos: int, n_neg: int, y_min: float) -> None:
