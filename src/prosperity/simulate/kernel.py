@@ -20,7 +20,16 @@ reads and writes stay in the block's few kilobytes; results stay in the populati
 order. Only earners are visited when the others' IIT, contributions and taxable income are zero (they
 are not covered and claim no deduction; a wage bump on them sends the pass over every person): adding
 0.0 leaves a sum unchanged, the sums start at +0.0 and are never -0.0. The tax bracket is found by a
-branch-free binary search over thresholds padded to a power of two with +inf.
+branch-free binary search over thresholds padded to a power of two with +inf. The visited persons'
+wages and flags and the household inputs are stored in visiting order (kept per population and
+visiting mode), so the pass reads them contiguously; only the results are written in household order.
+The pass is compiled once per *spec* (:func:`household_pass`: wage bump or not, transfers, per-person
+results, the outputs written), so a branch not taken and a result not written are not in the loop.
+Amounts that depend only on the parameters, the province, a count and the size (residents' pension,
+its recipients and minimum part per province and members drawing; the childcare subsidy per members
+under the age limit; the dibao standard per scaling code and area, and times 12 times the size) are
+computed once per call into small tables, with the same operations in the same order as the
+per-household formulas (hence the same bits).
 
 The arithmetic follows the NumPy formulas operation by operation, so both paths give bit-identical
 numbers (tests compare them on every shipped reform, with and without a wage bump, visiting every
@@ -28,7 +37,7 @@ person or only earners, on 1 and 3 threads). Inputs that do not depend on parame
 per population (:func:`prepared`, :func:`visiting`, :func:`age_counts`, :func:`household_codes`:
 flag bytes, provinces and sizes as bytes, the dependants counts and the dibao scaling as codes into
 tables of their distinct values, the parameter-free part of income before transfers), so a pass
-reads about 13 bytes per earner and 21 per household. Results can be written into the arrays of a
+reads about 13 bytes per earner and 22 per household. Results can be written into the arrays of a
 previous evaluation (``buffers``): no fresh memory to page-fault in.
 
 Used when numba is available and no reform replaces one of the rules; otherwise ``engine.evaluate``
