@@ -20,7 +20,16 @@ reads and writes stay in the block's few kilobytes; results stay in the populati
 order. Only earners are visited when the others' IIT, contributions and taxable income are zero (they
 are not covered and claim no deduction; a wage bump on them sends the pass over every person): adding
 0.0 leaves a sum unchanged, the sums start at +0.0 and are never -0.0. The tax bracket is found by a
-branch-free binary search over thresholds padded to a power of two with +inf.
+branch-free binary search over thresholds padded to a power of two with +inf. The visited persons'
+wages and flags and the household inputs are stored in visiting order (kept per population and
+visiting mode), so the pass reads them contiguously; only the results are written in household order.
+The pass is compiled once per *spec* (:func:`household_pass`: wage bump or not, transfers, per-person
+results, the outputs written), so a branch not taken and a result not written are not in the loop.
+Amounts that depend only on the parameters, the province, a count and the size (residents' pension,
+its recipients and minimum part per province and members drawing; the childcare subsidy per members
+under the age limit; the dibao standard per scaling code and area, and times 12 times the size) are
+computed once per call into small tables, with the same operations in the same order as the
+per-household formulas (hence the same bits).
 
 The arithmetic follows the NumPy formulas operation by operation, so both paths give bit-identical
 numbers (tests compare them on every shipped reform, with and without a wage bump, visiting every
@@ -28,7 +37,7 @@ person or only earners, on 1 and 3 threads). Inputs that do not depend on parame
 per population (:func:`prepared`, :func:`visiting`, :func:`age_counts`, :func:`household_codes`:
 flag bytes, provinces and sizes as bytes, the dependants counts and the dibao scaling as codes into
 tables of their distinct values, the parameter-free part of income before transfers), so a pass
-reads about 13 bytes per earner and 21 per household. Results can be written into the arrays of a
+reads about 13 bytes per earner and 22 per household. Results can be written into the arrays of a
 previous evaluation (``buffers``): no fresh memory to page-fault in.
 
 Used when numba is available and no reform replaces one of the rules; otherwise ``engine.evaluate``
@@ -40,13 +49,14 @@ pass follows).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..compiled import lazily_compiled
+from ..compiled import njit
 from .rules import MONTHS
 
 FUSED_RULES = ("social_insurance", "special_additional_deductions", "income_tax", "resident_pension",
@@ -68,175 +78,248 @@ OUTPUTS = ("iit", "si_employee", "housing_fund", "si_employer_pension", "residen
            "dibao_eligible", "dibao", "disposable", "disposable_pc", "central", "local")
 
 
-@lazily_compiled
-def household_pass(r0, r1, persons_only, run_start, run_size, order, first, members, wage, extra, flags,
-                   drawn_count, young_count, province,
-                   sad_code, household_flags, size, pre_fixed, market_fixed, business_property, other_transfers,
-                   scale_code, scale_values, average_wage_by_province, top_up_by_province, sad_children,
-                   sad_infants, sad_elders, thresholds, rates, tax_at_thresholds, par, east_west, ecological,
-                   iit_o, si_o, hf_o, er_o, pension_o, child_o, recipients_o, gross_o, market_o, levy_o,
-                   standard_o, eligible_o, dibao_o, disposable_o, disposable_pc_o, central_o, local_o,
-                   pre_pc_o, iit_person, taxable_person):
-    """Runs ``r0 .. r1-1`` of households with equal numbers of members visited (household ``order[q]``
-    for ``q`` in ``run_start[r] .. run_start[r+1]-1``, its persons ``members[first[h] + j]`` for ``j`` in
-    ``0 .. run_size[r]-1``, in person order: every person, or only the earners when the others' tax and
-    contributions are zero; ``wage`` and ``flags`` are given in members order, ``extra`` and the
-    per-person outputs in person order). ``drawn_count`` / ``young_count``: the household's members drawing the
-    residents' pension (at or above the pension age, no employee pension) and under the childcare
-    subsidy's age limit; their amounts are equal within a household, so the person-order sums are the
-    same amount added that many times. An output
-    array of length 0 is not written. ``extra`` (per-person wage added, for marginal rates),
-    ``east_west`` and ``ecological`` (per-household transfers) of length 0 mean none. ``persons_only``:
-    write only ``pre_pc_o``, the per-capita income before transfers. ``thresholds`` has a power-of-two
-    length (padded with +inf: the bracket is found by a branch-free binary search)."""
-    si_floor, si_ceiling, si_employee_rate, si_housing_rate, si_employer_rate = par[0], par[1], par[2], par[3], par[4]
-    sad_education, sad_infant, sad_elderly, basic_deduction = par[5], par[6], par[7], par[8]
-    pension_age, pension_minimum, child_age_limit, child_amount = par[9], par[10], par[11], par[12]
-    standard_urban, standard_rural, iit_central, central_share_east, levy_rate = par[13], par[14], par[15], par[16], par[17]
-    # per-province and per-code values, with the NumPy rules' operations (so bit for bit the same numbers)
-    n_prov = average_wage_by_province.shape[0]
-    lo_p = np.empty(n_prov)
-    hi_p = np.empty(n_prov)
-    for j in range(n_prov):
-        lo_p[j] = si_floor * average_wage_by_province[j]
-        hi_p[j] = si_ceiling * average_wage_by_province[j]
-    sad_p = np.empty(sad_children.shape[0])
-    for j in range(sad_children.shape[0]):
-        monthly = sad_children[j] * sad_education + sad_infants[j] * sad_infant
-        if sad_elders[j] > 0:
-            monthly = monthly + sad_elderly
-        sad_p[j] = monthly * MONTHS
-    half0 = thresholds.shape[0] >> 1
-    minimum_12 = pension_minimum * MONTHS
-    with_extra = extra.shape[0] > 0
-    with_ew = east_west.shape[0] > 0
-    with_eco = ecological.shape[0] > 0
-    per_person = iit_person.shape[0] > 0
-    w_iit, w_si, w_hf, w_er = iit_o.shape[0] > 0, si_o.shape[0] > 0, hf_o.shape[0] > 0, er_o.shape[0] > 0
-    w_pension, w_child, w_recipients = pension_o.shape[0] > 0, child_o.shape[0] > 0, recipients_o.shape[0] > 0
-    w_gross, w_market, w_levy, w_standard = gross_o.shape[0] > 0, market_o.shape[0] > 0, levy_o.shape[0] > 0, standard_o.shape[0] > 0
-    w_eligible, w_dibao, w_disposable = eligible_o.shape[0] > 0, dibao_o.shape[0] > 0, disposable_o.shape[0] > 0
-    w_disposable_pc, w_central, w_local = disposable_pc_o.shape[0] > 0, central_o.shape[0] > 0, local_o.shape[0] > 0
-    for r in range(r0, r1):
-        s = run_size[r]  # the same trip count for every household of the run: no mispredicted loop exit
-        for q in range(run_start[r], run_start[r + 1]):
-            h = order[q]
-            prov = province[h]
-            lo = lo_p[prov]
-            hi = hi_p[prov]
-            top_up = top_up_by_province[prov]
-            sad_primary = sad_p[sad_code[h]]
-            iit_h = 0.0
-            si_h = 0.0
-            hf_h = 0.0
-            er_h = 0.0
-            wage_h = 0.0
-            m0 = first[h]
-            for m in range(m0, m0 + s):
-                f = flags[m]  # the members' flags and wages, copied in members order
-                w = wage[m]
+# the flags a compiled pass is specialised on (compile-time constants: a branch not taken is not compiled)
+SPEC_FLAGS = ("with_extra", "with_ew", "with_eco", "per_person", "persons_only", "tables")
+TABLE_MAX = 256  # counts and sizes below this go through the per-call tables (uint8 inputs)
+
+
+def _make_pass(with_extra, with_ew, with_eco, per_person, persons_only, tables, writes):
+    """The household pass as plain Python, specialised on the switches of :data:`SPEC_FLAGS` and on
+    ``writes`` (one bool per name of :data:`OUTPUTS`): numba compiles the closure's free variables as
+    constants, so a branch not taken and a result not written cost nothing in the compiled loop."""
+    (w_iit, w_si, w_hf, w_er, w_pension, w_child, w_recipients, w_gross, w_market, w_levy, w_standard,
+     w_eligible, w_dibao, w_disposable, w_disposable_pc, w_central, w_local) = writes
+
+    def household_pass(r0, r1, nt, run_start, run_size, run_first, order, members, wage, extra, flags,
+                       drawn_count, young_count, province, sad_code, household_flags, size, pre_fixed, market_fixed,
+                       business_property, other_transfers, scale_code, scale_values, average_wage_by_province,
+                       top_up_by_province, sad_children, sad_infants, sad_elders, thresholds, rates,
+                       tax_at_thresholds, par, east_west, ecological,
+                       iit_o, si_o, hf_o, er_o, pension_o, child_o, recipients_o, gross_o, market_o, levy_o,
+                       standard_o, eligible_o, dibao_o, disposable_o, disposable_pc_o, central_o, local_o,
+                       pre_pc_o, iit_person, taxable_person):
+        """Runs ``r0 .. r1-1`` of households with equal numbers of members visited: household
+        ``order[q]`` for ``q`` in ``run_start[r] .. run_start[r+1]-1``, its visited persons the next
+        ``run_size[r]`` entries of ``members`` / ``wage`` / ``flags`` (stored in visiting order, from
+        ``run_first[r]``; in person order within a household: every person, or only the earners when the
+        others' tax and contributions are zero). The household inputs ``drawn_count`` .. ``market_fixed``
+        and ``scale_code`` are given in visiting order (index ``q``), ``business_property``,
+        ``other_transfers``, ``east_west``, ``ecological`` and the outputs in household order (index
+        ``order[q]``), ``extra`` and the per-person outputs in person order. ``drawn_count`` /
+        ``young_count``: the household's members drawing the residents' pension (at or above the pension
+        age, no employee pension) and under the childcare subsidy's age limit; their amounts are equal
+        within a household, so the person-order sums are the same amount added that many times.
+        ``persons_only``: write only ``pre_pc_o``, the per-capita income before transfers.
+        ``thresholds`` has a power-of-two length (padded with +inf: the bracket is found by a
+        branch-free binary search). ``tables``: counts and sizes are below ``nt`` (at most
+        :data:`TABLE_MAX`), so the household amounts that depend only on parameters, the province, the
+        counts and the size are computed once into small tables, with the same operations in the same
+        order as per household."""
+        si_floor, si_ceiling, si_employee_rate, si_housing_rate, si_employer_rate = par[0], par[1], par[2], par[3], par[4]
+        sad_education, sad_infant, sad_elderly, basic_deduction = par[5], par[6], par[7], par[8]
+        pension_age, pension_minimum, child_age_limit, child_amount = par[9], par[10], par[11], par[12]
+        standard_urban, standard_rural, iit_central, central_share_east, levy_rate = par[13], par[14], par[15], par[16], par[17]
+        # per-province and per-code values, with the NumPy rules' operations (so bit for bit the same numbers)
+        n_prov = average_wage_by_province.shape[0]
+        lo_p = np.empty(n_prov)
+        hi_p = np.empty(n_prov)
+        for j in range(n_prov):
+            lo_p[j] = si_floor * average_wage_by_province[j]
+            hi_p[j] = si_ceiling * average_wage_by_province[j]
+        sad_p = np.empty(sad_children.shape[0])
+        for j in range(sad_children.shape[0]):
+            monthly = sad_children[j] * sad_education + sad_infants[j] * sad_infant
+            if sad_elders[j] > 0:
+                monthly = monthly + sad_elderly
+            sad_p[j] = monthly * MONTHS
+        half0 = thresholds.shape[0] >> 1
+        minimum_12 = pension_minimum * MONTHS
+        # tables (when ``tables``): per (province, members drawing), the residents' pension, its
+        # recipients and minimum (central) part; per members under the age limit, the childcare subsidy;
+        # per (dibao scaling code, urban, size), the dibao standard and the household's annual standard
+        n_sc = scale_values.shape[0]
+        if not tables:
+            nt = 0
+        pension_t = np.empty(n_prov * nt)
+        recipients_t = np.empty(n_prov * nt)
+        minimum_t = np.empty(n_prov * nt)
+        child_t = np.empty(nt)
+        standard_t = np.empty(n_sc * 2)
+        annual_t = np.empty(n_sc * 2 * nt)
+        if tables:
+            for j in range(n_prov):
+                pension = (pension_minimum + top_up_by_province[j]) * MONTHS
+                for c in range(nt):
+                    pension_h = 0.0
+                    for i in range(c):
+                        pension_h += pension
+                    n_paid = c if pension > 0 else 0  # a drawn pension > 0 is paid, its minimum part central
+                    minimum_h = 0.0
+                    for i in range(n_paid):
+                        minimum_h += minimum_12
+                    pension_t[j * nt + c] = pension_h
+                    recipients_t[j * nt + c] = float(n_paid)  # 1.0 added n_paid times
+                    minimum_t[j * nt + c] = minimum_h
+            for c in range(nt):
+                child_h = 0.0
+                for i in range(c):
+                    child_h += child_amount
+                child_t[c] = child_h
+            for j in range(n_sc):
+                for u in range(2):
+                    standard = (standard_urban if u else standard_rural) * scale_values[j]
+                    standard_t[j * 2 + u] = standard
+                    for c in range(nt):
+                        annual_t[(j * 2 + u) * nt + c] = standard * MONTHS * c
+        for r in range(r0, r1):
+            s = run_size[r]  # the same trip count for every household of the run: no mispredicted loop exit
+            m = run_first[r]
+            for q in range(run_start[r], run_start[r + 1]):
+                h = order[q]
+                prov = province[q]
+                lo = lo_p[prov]
+                hi = hi_p[prov]
+                sad_primary = sad_p[sad_code[q]]
+                iit_h = 0.0
+                si_h = 0.0
+                hf_h = 0.0
+                er_h = 0.0
+                wage_h = 0.0
+                for i in range(s):
+                    f = flags[m]
+                    w = wage[m]
+                    if with_extra:
+                        w = w + extra[members[m]]
+                    base = min(max(w, lo), hi) if f & COVERED else 0.0
+                    si = base * si_employee_rate
+                    hf = base * si_housing_rate
+                    sad = sad_primary if f & PRIMARY else 0.0
+                    earned = w if f & EARNER else 0.0
+                    taxable = max(earned - basic_deduction - si - hf - sad, 0.0)
+                    k = 0  # the last k with thresholds[k] <= taxable (thresholds ascending, thresholds[0] first)
+                    half = half0
+                    while half > 0:
+                        k += half if thresholds[k + half] <= taxable else 0
+                        half >>= 1
+                    tax = tax_at_thresholds[k] + rates[k] * (taxable - thresholds[k])
+                    iit_h += tax
+                    si_h += si
+                    hf_h += hf
+                    if w_er:
+                        er_h += base * si_employer_rate
+                    if with_extra:
+                        wage_h += w
+                    if per_person:
+                        iit_person[members[m]] = tax
+                        taxable_person[members[m]] = taxable
+                    m += 1
+                n_drawn = drawn_count[q]
+                n_young = young_count[q]
+                if tables:
+                    pension_h = pension_t[prov * nt + n_drawn]
+                    recipients_h = recipients_t[prov * nt + n_drawn]
+                    minimum_h = minimum_t[prov * nt + n_drawn]
+                    child_h = child_t[n_young]
+                else:
+                    # the same amount added once per drawing member, without a loop exit to mispredict for
+                    # 0-2 (adding 0.0 leaves a sum unchanged: the sums start at +0.0 and are never -0.0)
+                    pension = (pension_minimum + top_up_by_province[prov]) * MONTHS
+                    pension_h = 0.0
+                    pension_h += pension if n_drawn > 0 else 0.0
+                    pension_h += pension if n_drawn > 1 else 0.0
+                    for j in range(2, n_drawn):
+                        pension_h += pension
+                    n_paid = n_drawn if pension > 0 else 0
+                    recipients_h = float(n_paid)
+                    minimum_h = 0.0
+                    minimum_h += minimum_12 if n_paid > 0 else 0.0
+                    minimum_h += minimum_12 if n_paid > 1 else 0.0
+                    for j in range(2, n_paid):
+                        minimum_h += minimum_12
+                    child_h = 0.0
+                    child_h += child_amount if n_young > 0 else 0.0
+                    child_h += child_amount if n_young > 1 else 0.0
+                    for j in range(2, n_young):
+                        child_h += child_amount
                 if with_extra:
-                    w = w + extra[members[m]]
-                base = min(max(w, lo), hi) if f & COVERED else 0.0
-                si = base * si_employee_rate
-                hf = base * si_housing_rate
-                sad = sad_primary if f & PRIMARY else 0.0
-                earned = w if f & EARNER else 0.0
-                taxable = max(earned - basic_deduction - si - hf - sad, 0.0)
-                k = 0  # the last k with thresholds[k] <= taxable (thresholds ascending, thresholds[0] first)
-                half = half0
-                while half > 0:
-                    k += half if thresholds[k + half] <= taxable else 0
-                    half >>= 1
-                tax = tax_at_thresholds[k] + rates[k] * (taxable - thresholds[k])
-                iit_h += tax
-                si_h += si
-                hf_h += hf
-                er_h += base * si_employer_rate
-                wage_h += w
-                if per_person:
-                    iit_person[members[m]] = tax
-                    taxable_person[members[m]] = taxable
-            # the same amount added once per drawing member, without a loop exit to mispredict for 0-2
-            # (adding 0.0 leaves a sum unchanged: the sums start at +0.0 and are never -0.0)
-            pension = (pension_minimum + top_up) * MONTHS
-            n_drawn = drawn_count[h]
-            pension_h = 0.0
-            pension_h += pension if n_drawn > 0 else 0.0
-            pension_h += pension if n_drawn > 1 else 0.0
-            for j in range(2, n_drawn):
-                pension_h += pension
-            n_paid = n_drawn if pension > 0 else 0  # a drawn pension > 0 is paid, its minimum part central
-            recipients_h = float(n_paid)  # 1.0 added n_paid times
-            minimum_h = 0.0
-            minimum_h += minimum_12 if n_paid > 0 else 0.0
-            minimum_h += minimum_12 if n_paid > 1 else 0.0
-            for j in range(2, n_paid):
-                minimum_h += minimum_12
-            n_young = young_count[h]
-            child_h = 0.0
-            child_h += child_amount if n_young > 0 else 0.0
-            child_h += child_amount if n_young > 1 else 0.0
-            for j in range(2, n_young):
-                child_h += child_amount
-            if with_extra:
-                gross = wage_h
-                market = gross + business_property[h]
-                pre = market + other_transfers[h]
-            else:  # (observed wage + business and property income) + other transfers, once per population
-                gross = 0.0
-                market = market_fixed[h] if w_market else 0.0
-                pre = pre_fixed[h]
-            pre = pre + pension_h + child_h - iit_h - si_h - hf_h
-            n = size[h]
-            if persons_only:
-                pre_pc_o[h] = pre / n
-                continue
-            hf_bits = household_flags[h]
-            levy = levy_rate * max(pre, 0.0) if (levy_rate != 0) & ((hf_bits & DONOR) != 0) else 0.0
-            ew = east_west[h] if with_ew else 0.0
-            eco = ecological[h] if with_eco else 0.0
-            means = pre + ew + eco - levy - child_h
-            national = standard_urban if hf_bits & URBAN else standard_rural
-            standard = national * scale_values[scale_code[h]]
-            gap = standard * MONTHS * n - means
-            benefit = gap if ((hf_bits & TAKE_UP) != 0) & (gap > 0) else 0.0
-            disposable = pre + ew + eco - levy + benefit
-            central_pension = minimum_h * (central_share_east if hf_bits & EAST else 1.0)
-            if w_iit:
-                iit_o[h] = iit_h
-            if w_si:
-                si_o[h] = si_h
-            if w_hf:
-                hf_o[h] = hf_h
-            if w_er:
-                er_o[h] = er_h
-            if w_pension:
-                pension_o[h] = pension_h
-            if w_child:
-                child_o[h] = child_h
-            if w_recipients:
-                recipients_o[h] = recipients_h
-            if w_gross:
-                gross_o[h] = gross
-            if w_market:
-                market_o[h] = market
-            if w_levy:
-                levy_o[h] = levy
-            if w_standard:
-                standard_o[h] = standard
-            if w_eligible:
-                eligible_o[h] = means < standard * MONTHS * n
-            if w_dibao:
-                dibao_o[h] = benefit
-            if w_disposable:
-                disposable_o[h] = disposable
-            if w_disposable_pc:
-                disposable_pc_o[h] = disposable / n
-            if w_central:
-                central_o[h] = iit_central * iit_h + levy - ew - child_h - central_pension
-            if w_local:
-                local_o[h] = (1 - iit_central) * iit_h - benefit - (pension_h - central_pension) - eco
+                    gross = wage_h
+                    market = gross + business_property[h]
+                    pre = market + other_transfers[h]
+                else:  # (observed wage + business and property income) + other transfers, once per population
+                    gross = 0.0
+                    market = market_fixed[q] if w_market else 0.0
+                    pre = pre_fixed[q]
+                pre = pre + pension_h + child_h - iit_h - si_h - hf_h
+                n = size[q]
+                if persons_only:
+                    pre_pc_o[h] = pre / n
+                    continue
+                hf_bits = household_flags[q]
+                levy = levy_rate * max(pre, 0.0) if (levy_rate != 0) & ((hf_bits & DONOR) != 0) else 0.0
+                ew = east_west[h] if with_ew else 0.0
+                eco = ecological[h] if with_eco else 0.0
+                means = pre + ew + eco - levy - child_h
+                urban = hf_bits & URBAN
+                if tables:
+                    standard = standard_t[scale_code[q] * 2 + urban]
+                    annual = annual_t[(scale_code[q] * 2 + urban) * nt + n]
+                else:
+                    standard = (standard_urban if urban else standard_rural) * scale_values[scale_code[q]]
+                    annual = standard * MONTHS * n
+                gap = annual - means
+                benefit = gap if ((hf_bits & TAKE_UP) != 0) & (gap > 0) else 0.0
+                disposable = pre + ew + eco - levy + benefit
+                central_pension = minimum_h * (central_share_east if hf_bits & EAST else 1.0)
+                if w_iit:
+                    iit_o[h] = iit_h
+                if w_si:
+                    si_o[h] = si_h
+                if w_hf:
+                    hf_o[h] = hf_h
+                if w_er:
+                    er_o[h] = er_h
+                if w_pension:
+                    pension_o[h] = pension_h
+                if w_child:
+                    child_o[h] = child_h
+                if w_recipients:
+                    recipients_o[h] = recipients_h
+                if w_gross:
+                    gross_o[h] = gross
+                if w_market:
+                    market_o[h] = market
+                if w_levy:
+                    levy_o[h] = levy
+                if w_standard:
+                    standard_o[h] = standard
+                if w_eligible:
+                    eligible_o[h] = means < annual
+                if w_dibao:
+                    dibao_o[h] = benefit
+                if w_disposable:
+                    disposable_o[h] = disposable
+                if w_disposable_pc:
+                    disposable_pc_o[h] = disposable / n
+                if w_central:
+                    central_o[h] = iit_central * iit_h + levy - ew - child_h - central_pension
+                if w_local:
+                    local_o[h] = (1 - iit_central) * iit_h - benefit - (pension_h - central_pension) - eco
+
+    return household_pass
+
+
+@functools.lru_cache(maxsize=None)
+def household_pass(spec: tuple | None = None):
+    """The pass compiled for ``spec`` (the values of :data:`SPEC_FLAGS`, then a tuple of one bool per
+    name of :data:`OUTPUTS`: written or not; default: no wage bump, no transfers, household results
+    only, every output, tables), once per process and spec; None without numba or with
+    ``PROSPERITY_NO_NUMBA`` set. Each spec compiles in about a second on first use."""
+    jit = njit()
+    if jit is None:
+        return None
+    if spec is None:
+        spec = (False, False, False, False, False, True, (True,) * len(OUTPUTS))
+    return jit(_make_pass(*spec))
 
 
 THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -373,26 +456,52 @@ def prepared(pop, fixed) -> dict:
 
 
 def visiting(pop, fixed, earners_only: bool) -> dict:
-    """Whom the pass visits, kept per population: every person (``members`` = 0 .. n-1, ``first`` = the
-    household start offsets) or only the earners (their indices in person order, grouped by household),
-    with the visiting order of :func:`size_runs` and the thread bounds."""
+    """Whom the pass visits, kept per population: every person or only the earners, with the visiting
+    order of :func:`size_runs` (``order``, ``run_start``, ``run_size``) and the thread bounds.
+    ``members``: the visited persons' indices in visiting order (household ``order[0]``'s in person
+    order, then ``order[1]``'s ...); ``run_first``: the offset into ``members`` where each run starts.
+    ``province``, ``sad_code``, ``size``: those household inputs in visiting order (read contiguously)."""
     packed = prepared(pop, fixed)
 
     def make():
+        H = pop.n_households
         idx = np.int32 if pop.n_persons < 2**31 else np.int64
         if earners_only:
-            members = np.flatnonzero(fixed.earner).astype(idx)
-            counts = np.bincount(pop.person_household[members], minlength=pop.n_households)
+            grouped = np.flatnonzero(fixed.earner)  # person order, hence grouped by household
+            counts = np.bincount(pop.person_household[grouped], minlength=H)
         else:
-            members = np.arange(pop.n_persons, dtype=idx)
+            grouped = None
             counts = np.diff(packed["starts"])
-        first = np.zeros(pop.n_households, dtype=idx)
+        first = np.zeros(H, dtype=np.int64)
         np.cumsum(counts[:-1], out=first[1:])
         order, run_start, run_size = size_runs(counts)
-        return {"members": members, "first": first, "order": order, "run_start": run_start, "run_size": run_size,
-                "bounds": run_bounds(run_start, run_size, _parts(pop))}
+        counts_v = counts[order]
+        offsets = np.zeros(H + 1, dtype=np.int64)
+        np.cumsum(counts_v, out=offsets[1:])
+        # position in the grouped list of the i-th visited person: its household's first + rank in it
+        pos = np.repeat(first[order] - offsets[:-1], counts_v) + np.arange(offsets[-1], dtype=np.int64)
+        members = (pos if grouped is None else grouped[pos]).astype(idx)
+        return {"members": members, "order": order, "run_start": run_start, "run_size": run_size,
+                "run_first": offsets[run_start[:-1]],
+                "bounds": run_bounds(run_start, run_size, _parts(pop)),
+                **{k: packed[k][order] for k in ("province", "sad_code", "size")}}
 
     return _kept(fixed, ("kernel_visiting", earners_only), (pop.person_household, fixed.earner), make)
+
+
+def _in_visiting_order(fixed, name: str, visit: dict, a: np.ndarray) -> np.ndarray:
+    """``a[visit["order"]]``, kept (the newest per name and visiting order) while ``a`` is the same array."""
+    order = visit["order"]
+    return _kept(fixed, ("kernel_in_visiting_order", name, id(order)), (order, a), lambda: a[order], single=True)
+
+
+def _table_size(visit: dict, drawn_count, young_count) -> int:
+    """One more than the largest count or size (the per-call tables' length), or 0 when one of them is
+    not bytes (then the pass computes those amounts per household)."""
+    arrays = (visit["size"], drawn_count, young_count)
+    if any(a.dtype != np.uint8 for a in arrays):
+        return 0
+    return 1 + max(int(a.max(initial=0)) for a in arrays)
 
 
 def age_counts(pop, fixed, pension_age: float, child_age_limit: float) -> tuple[np.ndarray, np.ndarray]:
@@ -489,8 +598,7 @@ def run(pop, fixed, p, top_up_by_province, household_arrays, *, extra_wage=None,
     into memory). ``buffers``: a mapping whose arrays of the right shape and dtype receive the results
     (e.g. a previous evaluation's, which is then overwritten). Returns ``{name: array}``; with
     ``persons_only``, ``{"pre_pc": per-capita income before transfers}``."""
-    loop = household_pass()
-    if loop is None:
+    if njit() is None:
         return None
     if persons_only:
         outputs = ()
@@ -514,33 +622,39 @@ def run(pop, fixed, p, top_up_by_province, household_arrays, *, extra_wage=None,
                                                     or np.any(extra[~fixed.earner]))))
     visit = visiting(pop, fixed, earners_only)
     drawn_count, young_count = age_counts(pop, fixed, p["resident_pension.eligibility_age"], p["child_subsidy.age_limit"])
-    if earners_only:  # the earners' wages and flags in members order: read contiguously
-        wage_m = _kept(fixed, "kernel_member_wages", (fixed.wage_person, visit["members"]),
-                       lambda: fixed.wage_person[visit["members"]], single=True)
-        flags_m = _kept(fixed, "kernel_member_flags", (packed["flags"], visit["members"]),
-                        lambda: packed["flags"][visit["members"]], single=True)
-    else:
-        wage_m, flags_m = fixed.wage_person, packed["flags"]
-    args = (visit["run_start"], visit["run_size"], visit["order"], visit["first"], visit["members"],
-            wage_m, extra, flags_m, drawn_count, young_count, packed["province"],
-            packed["sad_code"], codes["household_flags"],
-            packed["size"], packed["pre_fixed"], packed["market_fixed"], pop.business_property, fixed.other_transfers,
-            codes["scale_code"], codes["scale_values"],
+    members = visit["members"]
+    v = {name: _in_visiting_order(fixed, name, visit, a) for name, a in (
+        ("drawn_count", drawn_count), ("young_count", young_count), ("household_flags", codes["household_flags"]),
+        ("scale_code", codes["scale_code"]), ("pre_fixed", packed["pre_fixed"]), ("market_fixed", packed["market_fixed"]))}
+    # the visited persons' wages and flags in visiting order: read contiguously
+    wage_v = _kept(fixed, ("kernel_visited_wages", earners_only), (fixed.wage_person, members),
+                   lambda: fixed.wage_person[members], single=True)
+    flags_v = _kept(fixed, ("kernel_visited_flags", earners_only), (packed["flags"], members),
+                    lambda: packed["flags"][members], single=True)
+    nt = _table_size(visit, v["drawn_count"], v["young_count"])
+    with_ew, with_eco = east_west is not None, ecological is not None
+    spec = (extra_wage is not None, with_ew, with_eco, per_person, persons_only, nt > 0,
+            tuple(name in res for name in OUTPUTS))
+    loop = household_pass(spec)
+    args = (nt, visit["run_start"], visit["run_size"], visit["run_first"], visit["order"], members,
+            wage_v, extra, flags_v, v["drawn_count"], v["young_count"], visit["province"], visit["sad_code"],
+            v["household_flags"], visit["size"], v["pre_fixed"], v["market_fixed"], pop.business_property,
+            fixed.other_transfers, v["scale_code"], codes["scale_values"],
             np.ascontiguousarray(p["social_insurance.average_wage"] * fixed.income_rel, dtype=np.float64),
             np.ascontiguousarray(top_up_by_province, dtype=np.float64), packed["sad_children"],
             packed["sad_infants"], packed["sad_elders"], thresholds, rates, tax_at_thresholds, parameters_vector(p),
-            _EMPTY if east_west is None else np.ascontiguousarray(east_west, dtype=np.float64),
-            _EMPTY if ecological is None else np.ascontiguousarray(ecological, dtype=np.float64),
+            np.ascontiguousarray(east_west, dtype=np.float64) if with_ew else _EMPTY,
+            np.ascontiguousarray(ecological, dtype=np.float64) if with_eco else _EMPTY,
             *(res.get(name, _EMPTY_BOOL if name == "dibao_eligible" else _EMPTY) for name in OUTPUTS),
             pre_pc, iit_person, taxable_person)
     R = visit["run_size"].size
     bounds = (visit["bounds"] if len(visit["bounds"]) - 1 == _parts(pop)
               else run_bounds(visit["run_start"], visit["run_size"], _parts(pop)))
     if len(bounds) == 2:
-        loop(0, R, persons_only, *args)
+        loop(0, R, *args)
     else:
         # the runs write disjoint households (and persons); the compiled loop releases the GIL
-        futures = [_executor(len(bounds) - 1).submit(loop, bounds[k], bounds[k + 1], persons_only, *args)
+        futures = [_executor(len(bounds) - 1).submit(loop, bounds[k], bounds[k + 1], *args)
                    for k in range(len(bounds) - 1)]
         for f in futures:
             f.result()
