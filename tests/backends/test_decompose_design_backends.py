@@ -35,6 +35,8 @@ DESIGNS = {
     # a stratum with one PSU, centred at the population mean (R survey's "adjust")
     "lonely adjust": dict(strata="stratum_lonely", psu="household_id", lonely_psu="adjust"),
     "lonely remove, rows as PSUs": dict(strata="stratum_one_row", lonely_psu="remove"),
+    # every row its own PSU with an fpc (the regions' populations: 4x the sampled persons)
+    "rows+fpc": dict(strata="region", fpc="n_persons_pop"),
 }
 
 
@@ -48,6 +50,7 @@ def china(tmp_path_factory):
     d["province_area"] = d["province_en"] + "/" + d["area"]
     d["county"] = d["province_area"] + "/" + (d["household_id"] % 5).astype(str)
     d["n_counties_pop"] = 3.0 * d.groupby("region")["county"].transform("nunique")
+    d["n_persons_pop"] = 4.0 * d.groupby("region")["region"].transform("size")
     one_household = d["household_id"] == d["household_id"].iloc[0]
     d["stratum_lonely"] = np.where(one_household, "alone", d["province_en"])
     d["stratum_one_row"] = d["province_en"]
@@ -90,6 +93,15 @@ def test_the_designs_give_different_real_ses(reference):
     assert len({round(s, 12) for s in se.values()}) == len(se)
     comps = reference["strata+psu"]["theil"].components
     assert all(c.se > 0 and c.share_se > 0 for c in comps)
+
+
+def test_the_fpc_scales_the_variance_by_one_minus_the_sampling_fraction(china, reference):
+    """Every stratum samples 1/3 of its counties (1/4 of its persons): V = (1 - f) V without the fpc."""
+    d, _ = china
+    for name, f in (("psu+fpc", 1 / 3), ("rows+fpc", 1 / 4)):
+        design = {k: v for k, v in DESIGNS[name].items() if k != "fpc"}
+        without = decompose(d, INCOME, LEVELS, "weight", "mld", **design)
+        assert math.isclose(reference[name]["mld"].total_se, math.sqrt(1 - f) * without.total_se, rel_tol=1e-12)
 
 
 @pytest.mark.parametrize("name", list(DESIGNS))
