@@ -56,7 +56,7 @@ from ..decompose.linearize import combine, ge_partials, smoothed_terms
 from ..io.errors import DesignError, InvalidValueError, MeasureSpecError, column_not_found
 from ..variance.columns import check_lonely_rule, design_from_columns, given_design, refuse_lonely_psus
 from ..variance.design import Design, dense_codes
-from .sources import BackendError
+from .sources import DEFAULT_CHUNK_ROWS, BackendError, _sql_name
 
 _STRATA, _PSU, _FPC, _UNIT = "__strata", "__psu", "__fpc", "__unit"
 _ROLES = {"strata": "strata", "psu": "PSU", "fpc": "fpc"}
@@ -136,7 +136,7 @@ def design_pass(data, kind: str, income: str, levels: Sequence[str], weight: str
             built = design_from_columns(n, **{k: data[v] for k, v in names.items()}, lonely_psu=lonely_psu, names=names)
             element = psu is None
             unit = built.psu_stratum[built.psu] if element else np.asarray(built.psu, dtype=np.int64)
-        pairs = cell_sums_memory(data, income, levels, weight, alphas, options.get("chunk_rows", _chunk_default()),
+        pairs = cell_sums_memory(data, income, levels, weight, alphas, options.get("chunk_rows", DEFAULT_CHUNK_ROWS),
                                  extra_keys={_UNIT: unit}, second=second if element else ())
         cells, cell = _cells_of_pairs(pairs, levels, [_UNIT])
         return PairTable(cells, cell, pairs, element, pairs[_UNIT].to_numpy(np.int64), built)
@@ -148,8 +148,6 @@ def design_pass(data, kind: str, income: str, levels: Sequence[str], weight: str
     element = psu is None
     keys = [k for k, col in ((_STRATA, strata), (_PSU, psu), (_FPC, fpc)) if col is not None]
     if kind == "duckdb":
-        from .sources import _sql_name
-
         exprs = {_STRATA: _sql_name(strata) if strata else None, _PSU: _sql_name(psu) if psu else None,
                  _FPC: f"TRY_CAST({_sql_name(fpc)} AS DOUBLE)" if fpc else None}
         pairs = cell_sums_duckdb(data, income, levels, weight, alphas, extra_keys={k: exprs[k] for k in keys},
@@ -160,12 +158,6 @@ def design_pass(data, kind: str, income: str, levels: Sequence[str], weight: str
                                second=second if element else ())
     cells, cell = _cells_of_pairs(pairs, levels, keys)
     return PairTable(cells, cell, pairs, element)
-
-
-def _chunk_default() -> int:
-    from .sources import DEFAULT_CHUNK_ROWS
-
-    return DEFAULT_CHUNK_ROWS
 
 
 def _cells_of_pairs(pairs: pd.DataFrame, levels: list[str], keys: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
