@@ -22,7 +22,8 @@ The nesting is checked on the cell table: a unit of one level under two units of
 refused with :class:`~prosperity.decompose.NestingError` naming the unit and both parents (a row
 number has no meaning across Parquet files: the message names the units instead).
 
-Not out of core yet: design-based standard errors (use the in-memory function with ``strata=``/``psu=``).
+Design-based standard errors (``strata=``, ``psu=``, ``fpc=``, ``lonely_psu=``) come from the same pass,
+grouped by (cell, PSU) instead of by cell: :mod:`prosperity.backends.decompose_design`.
 """
 
 from __future__ import annotations
@@ -67,18 +68,37 @@ def _pow_name(a: float) -> str:
 
 
 def cell_sums_memory(frame, income: str, levels: Sequence[str], weight: str | None, alphas: Sequence[float],
-                     chunk_rows: int = DEFAULT_CHUNK_ROWS) -> pd.DataFrame:
+                     chunk_rows: int = DEFAULT_CHUNK_ROWS, *, extra_keys: dict | None = None,
+                     second: Sequence[str] = ()) -> pd.DataFrame:
     """Per finest cell: rows, sum w, sum w y, sum w y ln y, sum w ln y, sum w y^a and the bad-row counts,
-    from a pandas frame (or dict of columns) read in pieces of ``chunk_rows`` rows, tables added."""
+    from a pandas frame (or dict of columns) read in pieces of ``chunk_rows`` rows, tables added.
+
+    ``extra_keys`` (name -> one value per row) are grouped on too (the design's PSU or stratum:
+    :mod:`prosperity.backends.decompose_design`); ``second`` names summed terms x whose products with
+    w and w y and itself are summed as well (:func:`_second_terms`)."""
     y_all = np.asarray(frame[income], dtype=np.float64)
     w_all = np.ones_like(y_all) if weight is None else np.asarray(frame[weight], dtype=np.float64)
-    level_cols = {lv: np.asarray(frame[lv]) for lv in levels}
+    level_cols = {lv: np.asarray(frame[lv]) for lv in levels} | dict(extra_keys or {})
+    keys = list(level_cols)
     tables = []
     for a in range(0, y_all.size, chunk_rows):
         piece = pd.DataFrame({lv: col[a: a + chunk_rows] for lv, col in level_cols.items()})
-        tables.append(_piece_sums(piece, y_all[a: a + chunk_rows], w_all[a: a + chunk_rows], levels, alphas))
-    out = pd.concat(tables, ignore_index=True).groupby(list(levels), sort=False, dropna=False, observed=True).sum()
+        tables.append(_piece_sums(piece, y_all[a: a + chunk_rows], w_all[a: a + chunk_rows], keys, alphas, second))
+    out = pd.concat(tables, ignore_index=True).groupby(keys, sort=False, dropna=False, observed=True).sum()
     return out.reset_index()
+
+
+def _second_terms(terms: dict, second: Sequence[str]) -> dict[str, np.ndarray]:
+    """Products of the summed terms for variances when every row is its own PSU: w w, w wy, wy wy and,
+    for each term x named in ``second``, x w, x wy and x x (names ``"a*b"``)."""
+    if not second:
+        return {}
+    w, wy = terms["w"], terms["wy"]
+    out = {"w*w": w * w, "w*wy": w * wy, "wy*wy": wy * wy}
+    for name in second:
+        x = terms[name]
+        out |= {f"{name}*w": x * w, f"{name}*wy": x * wy, f"{name}*{name}": x * x}
+    return out
 
 
 def _row_terms(y: np.ndarray, w: np.ndarray, alphas: Sequence[float]) -> dict[str, np.ndarray]:
@@ -108,7 +128,7 @@ def _row_terms(y: np.ndarray, w: np.ndarray, alphas: Sequence[float]) -> dict[st
     return terms
 
 
-def _piece_sums(levels_frame: pd.DataFrame, y, w, levels, alphas) -> pd.DataFrame:
+def _piece_sums(levels_frame: pd.DataFrame, y, w, levels, alphas, second: Sequence[str] = ()) -> pd.DataFrame:
     """The cell table of one piece: each level factorized (missing labels kept as their own code), the
     codes combined into one cell code, every term summed by ``numpy.bincount``."""
     cell = np.zeros(len(levels_frame), dtype=np.int64)
@@ -120,16 +140,19 @@ def _piece_sums(levels_frame: pd.DataFrame, y, w, levels, alphas) -> pd.DataFram
     inverse, cell_codes = pd.factorize(cell)  # hashed, in order of first appearance
     first = np.flatnonzero(np.diff(np.maximum.accumulate(inverse), prepend=-1) > 0)  # each code's first row
     out = levels_frame.iloc[first][list(levels)].reset_index(drop=True)
-    for name, values in _row_terms(y, w, alphas).items():
+    terms = _row_terms(y, w, alphas)
+    for name, values in (terms | _second_terms(terms, second)).items():
         out[name] = (np.bincount(inverse, weights=values, minlength=cell_codes.size) if np.ndim(values)
                      else np.zeros(cell_codes.size))
     return out
 
 
 def cell_sums_duckdb(data, income: str, levels: Sequence[str], weight: str | None, alphas: Sequence[float], *,
-                     memory_limit: str = "2GB", threads: int | None = None) -> pd.DataFrame:
+                     memory_limit: str = "2GB", threads: int | None = None, extra_keys: dict | None = None,
+                     second: Sequence[str] = ()) -> pd.DataFrame:
     """The cell table by one SQL GROUP BY over Parquet file(s) or a directory of them (or a DuckDB
-    relation): DuckDB streams the files, only the cell table is materialised."""
+    relation): DuckDB streams the files, only the cell table is materialised. ``extra_keys`` (alias ->
+    SQL expression) are grouped on too; ``second`` as in :func:`cell_sums_memory`."""
     if type(data).__module__.startswith("duckdb"):
         con, relation = None, data
         columns = list(relation.columns)
@@ -145,17 +168,20 @@ def cell_sums_duckdb(data, income: str, levels: Sequence[str], weight: str | Non
     lny = f"(CASE WHEN {pos} THEN ln({y}) ELSE 0.0 END)"
     wy = f"(CASE WHEN {fy} AND {fw} THEN {w} * {y} ELSE 0.0 END)"
     keys = ", ".join(_sql_name(lv) for lv in levels)
-    parts = ["CAST(count(*) AS DOUBLE) AS rows",
-             f"fsum(CASE WHEN {fw} THEN {w} ELSE 0.0 END) AS w",
-             f"fsum({wy}) AS wy", f"fsum({wy} * {lny}) AS wylny",
-             f"fsum(CASE WHEN {fw} THEN {w} * {lny} ELSE 0.0 END) AS wlny"]
+    terms = {"w": f"(CASE WHEN {fw} THEN {w} ELSE 0.0 END)", "wy": wy, "wylny": f"({wy} * {lny})",
+             "wlny": f"(CASE WHEN {fw} THEN {w} * {lny} ELSE 0.0 END)"}
     for a in alphas:
-        parts.append(f"fsum(CASE WHEN {fw} AND {pos} THEN {w} * pow({y}, {a!r}) ELSE 0.0 END) AS {_sql_name(_pow_name(a))}")
+        terms[_pow_name(a)] = f"(CASE WHEN {fw} AND {pos} THEN {w} * pow({y}, {a!r}) ELSE 0.0 END)"
+    parts = ["CAST(count(*) AS DOUBLE) AS rows"] + [f"fsum({e}) AS {_sql_name(n)}" for n, e in terms.items()]
+    if second:
+        pairs = [("w", "w"), ("w", "wy"), ("wy", "wy")] + [(x, o) for x in second for o in ("w", "wy", x)]
+        parts += [f"fsum({terms[p]} * {terms[q]}) AS {_sql_name(f'{p}*{q}')}" for p, q in pairs]
     parts += [f"CAST(count(*) FILTER (WHERE NOT {fy}) AS DOUBLE) AS bad_y",
               f"CAST(count(*) FILTER (WHERE {fy} AND {y} < 0) AS DOUBLE) AS neg_y",
               f"CAST(count(*) FILTER (WHERE {y} = 0) AS DOUBLE) AS zero_y",
               f"CAST(count(*) FILTER (WHERE NOT ({fw} AND {w} >= 0)) AS DOUBLE) AS bad_w"]
-    sql = f"SELECT {keys}, {', '.join(parts)} FROM t GROUP BY {keys}"
+    extra = "".join(f", {e} AS {_sql_name(n)}" for n, e in (extra_keys or {}).items())
+    sql = f"SELECT {keys}{extra}, {', '.join(parts)} FROM t GROUP BY ALL"
     if con is None:
         return relation.query("t", sql).df()
     con.register("t", relation)
@@ -165,25 +191,37 @@ def cell_sums_duckdb(data, income: str, levels: Sequence[str], weight: str | Non
         con.close()
 
 
-def cell_sums_dask(frame, income: str, levels: Sequence[str], weight: str | None, alphas: Sequence[float]) -> pd.DataFrame:
+def cell_sums_dask(frame, income: str, levels: Sequence[str], weight: str | None, alphas: Sequence[float], *,
+                   extra_keys: dict | None = None, second: Sequence[str] = ()) -> pd.DataFrame:
     """The cell table from a Dask dataframe: per-partition tables (map_partitions) summed by a tree
-    reduction (``groupby().sum()`` of the small tables): the rows are never shuffled or collected."""
+    reduction (``groupby().sum()`` of the small tables): the rows are never shuffled or collected.
+    ``extra_keys`` (alias -> (column, numeric)) are grouped on too (numeric: read as float64, what is
+    not a number becomes NaN); ``second`` as in :func:`cell_sums_memory`."""
     _check_columns(list(frame.columns), income, levels, weight)
     levels = list(levels)
+    extra_keys = dict(extra_keys or {})
+    keys = levels + list(extra_keys)
 
     def per_partition(part: pd.DataFrame) -> pd.DataFrame:
         y = part[income].to_numpy(np.float64, na_value=np.nan)
         w = np.ones_like(y) if weight is None else part[weight].to_numpy(np.float64, na_value=np.nan)
         levels_frame = part[levels].reset_index(drop=True)
-        for lv in levels:  # categories -> their labels: the cell keys must not depend on a partition's categories
+        for alias, (col, numeric) in extra_keys.items():
+            values = part[col].reset_index(drop=True)
+            levels_frame[alias] = (pd.to_numeric(values, errors="coerce").astype(np.float64) if numeric else values)
+        for lv in keys:  # categories -> their labels: the cell keys must not depend on a partition's categories
             if isinstance(levels_frame[lv].dtype, pd.CategoricalDtype):
                 levels_frame[lv] = levels_frame[lv].astype(object)
-        return _piece_sums(levels_frame, y, w, levels, alphas)
+        return _piece_sums(levels_frame, y, w, keys, alphas, second)
 
-    names = list(_SUMS) + [_pow_name(a) for a in alphas] + list(_BAD)
-    meta = pd.DataFrame({**{lv: pd.Series(dtype=object) for lv in levels}, **{c: pd.Series(dtype=np.float64) for c in names}})
+    names = list(_SUMS) + [_pow_name(a) for a in alphas] + list(_BAD)  # the order of _piece_sums' columns
+    if second:
+        names += ["w*w", "w*wy", "wy*wy"] + [f"{x}*{o}" for x in second for o in ("w", "wy", x)]
+    meta = pd.DataFrame({**{lv: pd.Series(dtype=object) for lv in levels},
+                         **{k: pd.Series(dtype=np.float64 if numeric else object) for k, (_, numeric) in extra_keys.items()},
+                         **{c: pd.Series(dtype=np.float64) for c in names}})
     tables = frame.map_partitions(per_partition, meta=meta)
-    return tables.groupby(levels, dropna=False).sum().compute().reset_index()
+    return tables.groupby(keys, dropna=False).sum().compute().reset_index()
 
 
 def _check_columns(columns, income, levels, weight) -> None:
@@ -201,7 +239,8 @@ def cell_sums(data, income: str, levels: Sequence[str], weight: str | None = Non
     if kind == "duckdb":
         return cell_sums_duckdb(data, income, levels, weight, alphas, **options)
     if kind == "dask":
-        return cell_sums_dask(data, income, levels, weight, alphas)
+        return cell_sums_dask(data, income, levels, weight, alphas,
+                              **{k: v for k, v in options.items() if k in ("extra_keys", "second")})
     if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame):
         data = data.to_pandas()
     _check_columns(list(data.columns) if hasattr(data, "columns") else list(data), income, levels, weight)
@@ -278,7 +317,8 @@ def moments_from_cells(cells: pd.DataFrame, levels: Sequence[str], alpha: float)
 
 def nested_decomposition_many(data, income: str, levels: Sequence[str], weight: str | None = None,
                               measures: Sequence = ("theil", "mld"), *, backend: str | None = None,
-                              **options) -> dict[str, NestedDecomposition]:
+                              strata: str | None = None, psu: str | None = None, fpc: str | None = None,
+                              lonely_psu: str = "fail", design=None, **options) -> dict[str, NestedDecomposition]:
     """Nested GE decompositions of ``data`` over ``levels`` (coarsest first) for several ``measures``
     (``"theil"``, ``"mld"``, ``"ge:a"``) from **one** pass over the rows; ``{label: NestedDecomposition}``.
 
@@ -287,7 +327,14 @@ def nested_decomposition_many(data, income: str, levels: Sequence[str], weight: 
     columns (memory, read in pieces of ``chunk_rows``); ``backend`` names it explicitly. ``options``:
     ``memory_limit``/``threads`` (DuckDB), ``chunk_rows`` (memory). Each result equals
     :func:`prosperity.decompose.decompose` on the same rows (up to rounding, 1e-12 relative in the tests).
+
+    ``strata``, ``psu``, ``fpc`` (column names) and ``lonely_psu``, as :func:`prosperity.decompose.decompose`
+    takes them (in memory also ``design=``, a :class:`prosperity.variance.Design` of these rows): the
+    total and every component and share get their linearized design-based standard error, from the
+    same pass grouped by (cell, PSU) (:mod:`prosperity.backends.decompose_design`).
     """
+    from .decompose_design import PairRows, attach_design, design_pass, wants_design
+
     if isinstance(levels, str):
         levels = [levels]
     levels = list(levels)
@@ -299,22 +346,40 @@ def nested_decomposition_many(data, income: str, levels: Sequence[str], weight: 
         measures = [measures]
     parsed = [parse_ge(m) for m in measures]
     alphas = sorted({a for a, _ in parsed if a not in (0.0, 1.0)})
-    cells = cell_sums(data, income, levels, weight, alphas, backend=backend, **options)
+    table = None
+    if wants_design(design, strata, psu, fpc):
+        kind = _kind(data, backend)
+        _check_columns(_columns_of(data, kind), income, levels, weight)
+        table = design_pass(data, kind, income, levels, weight, alphas, [a for a, _ in parsed], strata=strata,
+                            psu=psu, fpc=fpc, lonely_psu=lonely_psu, design=design, **options)
+        cells = table.cells
+    else:
+        cells = cell_sums(data, income, levels, weight, alphas, backend=backend, **options)
     if len(cells) == 0 or cells["rows"].sum() == 0:
         raise BackendError("no observations: the source has no rows")
     _check_cells(cells, levels, [a for a, _ in parsed], weight, income)
+    rows = None
+    if table is not None:
+        rows = PairRows(attach_design(table, strata=strata, psu=psu, fpc=fpc, lonely_psu=lonely_psu))
     out = {}
     for alpha, label in parsed:
         h, mom = moments_from_cells(cells, levels, alpha)
         if not np.isfinite(mom.power).all() or not np.isfinite(mom.income).all():
             raise BackendError(f"the sums for {label} overflowed", hint="rescale the incomes (e.g. to thousands)")
-        out[label] = _nested_from_moments(mom, h, label)
+        out[label] = _nested_from_moments(mom, h, label, rows)
     return out
+
+
+def _columns_of(data, kind: str) -> list[str]:
+    from .decompose_design import _source_columns
+
+    return _source_columns(data, kind)
 
 
 def nested_decomposition_source(data, income: str, levels: Sequence[str], weight: str | None = None,
                                 measure="theil", *, backend: str | None = None, **options) -> NestedDecomposition:
-    """One nested GE decomposition out of core (see :func:`nested_decomposition_many`)."""
+    """One nested GE decomposition out of core (see :func:`nested_decomposition_many`; ``options`` include
+    the design: ``strata``, ``psu``, ``fpc``, ``lonely_psu``)."""
     return next(iter(nested_decomposition_many(data, income, levels, weight, [measure], backend=backend,
                                                **options).values()))
 

@@ -393,16 +393,15 @@ def decompose(data, income: str, levels: Sequence[str], weight: str | None = Non
 
     Data larger than memory: ``data`` a Parquet file or directory, a DuckDB relation or a Dask
     dataframe (or ``backend="memory"|"duckdb"|"dask"``) runs the one-pass group-by of
-    :mod:`prosperity.backends.decompose` (same result; no design SEs there yet).
+    :mod:`prosperity.backends.decompose` (same result, design SEs included: the pass groups by
+    (cell, PSU), :mod:`prosperity.backends.decompose_design`; ``design=`` only with ``backend="memory"``).
     """
     if backend is not None or isinstance(data, (str, os.PathLike, list, tuple)) or \
             type(data).__module__.startswith(("dask", "duckdb")):
         from ..backends.decompose import nested_decomposition_source
 
-        if design is not None or strata or psu or fpc:
-            raise ValueError("design-based SEs of the nested decomposition are not computed out of core yet: "
-                             "read the data into a frame and call decompose(frame, ..., strata=, psu=)")
-        return nested_decomposition_source(data, income, levels, weight, measure, backend=backend)
+        return nested_decomposition_source(data, income, levels, weight, measure, backend=backend, strata=strata,
+                                           psu=psu, fpc=fpc, lonely_psu=lonely_psu, design=design)
     if isinstance(levels, str):
         levels = [levels]
     y = _to_numpy(_frame_col(data, income), income)
