@@ -114,10 +114,6 @@ def test_baseline_without_metr(population):
 
 def test_refused_what_is_not_chunked(population):
     d, _ = population
-    small = d[d["household_id"] < 300]
-    with pytest.raises(BackendError, match="regional transfers.*not chunked"):
-        simulate_chunked(small, load_reforms(["east_west_transfer"]), 2024, chunks=2)
-    with pytest.raises(BackendError, match="budget-neutral"):
-        simulate_chunked(small, load_reforms(["dibao_plus_20pct"]), 2024, budget_neutral="dibao.standard.urban")
+    # the regional transfers and budget-neutral solving: test_simulate_chunked_transfers.py
     with pytest.raises(BackendError, match="household_id"):
         simulate_chunked(pd.DataFrame({"age": [3]}), None, 2024)

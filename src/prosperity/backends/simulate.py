@@ -29,8 +29,14 @@ must then be visible to every worker). Each chunk leaves only a slim per-househo
 per-household quantities summed later) in a spill directory (Parquet; DuckDB sorts it out of core)
 or, for the memory backend, in memory. No process ever holds the persons of more than one chunk.
 
-Not chunked (refused with a message): budget-neutral solving and reforms that switch on the
-regional transfers (their funds are spread over each province's whole population).
+- **budget-neutral solving**: Brent over the net cost, each evaluation a sum over the chunks (their
+  simulations built once and kept); only the final run needs the sorted passes;
+- **the regional transfers** (east -> west fund, ecological compensation, distributed per capita or
+  to rural residents): the funds and per-capita payments need each province's persons and rural
+  persons, population totals summed in pass 1 and fed back like the scaling's.
+
+Not chunked (refused with a message): a regional transfer distributed ``low_income`` (its floor per
+province ranks every household of the province by income before transfers, in each scenario).
 """
 
 from __future__ import annotations
@@ -41,13 +47,16 @@ import pickle
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
-from ..simulate.engine import Simulation, _transfers_active
+from ..simulate.engine import (Simulation, budget_neutral_bracket, province_persons,
+                               solve_net_cost)
+from ..simulate.parameter_tree import bundled_parameters, default_instant
+from ..simulate.reform import Reform
 from ..simulate.outputs import (BALANCES, BINS, FISCAL_ITEMS, SimulationResult, _bins, _metr, assumptions_of,
                                 result_warnings, scenario_lines, summary_table, taxes_and_benefits, validation_table)
 from ..simulate.population import PROVINCES, Population, provincial_context
@@ -479,7 +488,8 @@ class _StreamStats:
 
 def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str | None = None, chunks: int = 4,
                      metr: bool = True, spill_dir: str | None = None, seed: int = 1, wages: str = "gross",
-                     columns: dict | None = None, memory_limit: str = "2GB", **kw) -> SimulationResult:
+                     columns: dict | None = None, memory_limit: str = "2GB", budget_neutral: str | None = None,
+                     target_cost: float = 0.0, **kw) -> SimulationResult:
     """``Simulation(population, year).run(reform)`` with the persons cut into ``chunks`` chunks of whole
     households, each simulated alone, the outputs aggregated exactly (see the module doc): the same
     :class:`~prosperity.simulate.SimulationResult`, equal to the in-memory one up to the order of
@@ -490,10 +500,14 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
     ``backend`` names it explicitly. ``spill_dir``: where the chunks' populations and per-household
     tables go (default: a temporary directory, removed at the end; the memory backend keeps them in
     memory; with Dask workers it must be a directory they all see). ``kw``: ``parameters``, ``instant``, ``baseline_reform`` as :class:`Simulation` takes them.
+
+    ``budget_neutral``, ``target_cost``: as :meth:`Simulation.run`: the parameter at that path is solved
+    (Brent, the same bracket and tolerances: :func:`prosperity.simulate.engine.solve_net_cost`) so
+    that the net cost is ``target_cost`` yuan, each net cost a sum over the chunks (their simulations
+    built once and kept, pickled when spilling); then the run with the solved value. ReformError as in
+    memory when no value in the bracket reaches the target.
     """
     started = time.perf_counter()
-    if "budget_neutral" in kw:
-        raise BackendError("budget-neutral solving is not chunked yet", hint="run Simulation(...).run(budget_neutral=...) in memory")
     options = {"memory_limit": memory_limit} if backend == "duckdb" or (backend is None and isinstance(population, (str, os.PathLike, list, tuple))) else {}
     source = _chunks_of(population, backend, int(chunks), options)
     plan = source.plan
@@ -525,6 +539,11 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
                 found[key] = found.get(key, 0.0) + value
         totals.update(found)
 
+        solved = None
+        if budget_neutral:
+            reform, solved = _solve_chunked(run, job, ks, kept, plan, totals, reform, budget_neutral, target_cost)
+            job = replace(job, reform=reform)
+
         # pass 3: the run; order-free sums and the per-household tables
         spill = _Spill(job.spill_dir, memory_limit=memory_limit)
         acc = _Sums()
@@ -533,7 +552,8 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
             acc.merge(sums)
             spill.add(table)
             context = ctx or context
-        return _aggregate(context, reform, year, acc, spill, metr, time.perf_counter() - started)
+        result = _aggregate(context, reform, year, acc, spill, metr, time.perf_counter() - started)
+        return replace(result, budget_neutral={"parameter": budget_neutral, "value": solved}) if budget_neutral else result
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
@@ -541,6 +561,31 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
             for path in kept.values():
                 if isinstance(path, str) and os.path.exists(path):
                     os.remove(path)
+
+
+def _solve_chunked(run, job, ks, kept, plan, totals, reform, path: str, target: float):
+    """The budget-neutral value of ``path``: the chunks' simulations are built once (``kept`` then holds
+    them), and each net cost Brent asks for is the sum of the chunks' net costs (``math.fsum``, each
+    value asked for once). Returns (the reform with the solved value, the value)."""
+    kw = job.sim_kw
+    tree = kw.get("parameters") or bundled_parameters()  # as Simulation.__init__
+    tree = kw["baseline_reform"].apply(tree) if kw.get("baseline_reform") else tree
+    reform = reform or Reform("baseline")
+    start, bounds = budget_neutral_bracket(tree, kw.get("instant") or default_instant(job.year), job.year, reform, path)
+    for k, ref in zip(ks, run(_task_prepare, [(job, k, kept[k], plan.offsets(k), totals) for k in ks])):
+        if isinstance(kept[k], str) and os.path.exists(kept[k]):
+            os.remove(kept[k])
+        kept[k] = ref
+    costs: dict = {}
+
+    def f(x: float) -> float:
+        if x not in costs:
+            trial = reform.with_value(path, x, start)
+            costs[x] = math.fsum(run(_task_net_cost, [(job, kept[k], trial) for k in ks]))
+        return costs[x] - target
+
+    x = solve_net_cost(f, path, target, bounds)
+    return reform.with_value(path, x, start), x
 
 
 # ---------------------------------------------------------------- the work of one chunk (a task)
@@ -559,9 +604,13 @@ class _Job:
 
 
 def _chunk_sim(job: _Job, kept, offsets, totals) -> _ChunkSimulation:
+    """The chunk's simulation: built from its population (kept, or pickled at a path) with the whole
+    population's totals, or the one built before (kept, or pickled, by the budget-neutral solve)."""
     if isinstance(kept, str):
         with open(kept, "rb") as fh:
             kept = pickle.load(fh)
+    if isinstance(kept, _ChunkSimulation):
+        return kept
     return _ChunkSimulation(kept, job.year, person_offset=offsets[0], household_offset=offsets[1],
                             persons_total=job.persons_total, totals=totals, **job.sim_kw)
 
@@ -586,12 +635,10 @@ def _task_read(job: _Job, k: int, frame):
 def _task_calibrate(job: _Job, k: int, kept, offsets, totals) -> dict:
     """Pass 2: the chunk's persons eligible for dibao under the whole population's scaling."""
     sim = _chunk_sim(job, kept, offsets, totals)
-    if _transfers_active(sim.params) or _transfers_active(sim.reform_params(job.reform)):
-        raise BackendError("the regional transfers spread each fund over a province's whole population: "
-                           "not chunked yet", hint="run this reform with Simulation(...).run() in memory")
+    _check_chunkable(sim, job.reform)
     own = _scaling_sums(sim.population, job.year)
-    if any(sim.recorded.get(key) != value for key, value in own.items()):  # pragma: no cover - a guard
-        raise RuntimeError("the engine's dibao scaling totals changed: update prosperity.backends.simulate._scaling_sums")
+    if any(not np.array_equal(sim.recorded.get(key), value) for key, value in own.items()):  # pragma: no cover - a guard
+        raise RuntimeError("the engine's population totals changed: update prosperity.backends.simulate._scaling_sums")
     return {key: value for key, value in sim.recorded.items() if key[0] == "dibao eligible"}
 
 
@@ -600,6 +647,7 @@ def _task_run(job: _Job, k: int, kept, offsets, totals, want_context: bool):
     (written to the spill directory when spilling); with ``want_context`` what the validation table and
     the assumptions read from a simulation (the parameters, the tree, the take-up)."""
     sim = _chunk_sim(job, kept, offsets, totals)
+    _check_chunkable(sim, job.reform)
     base = sim.baseline
     state = sim.evaluate(job.reform)
     mb = mr = None
@@ -619,6 +667,38 @@ def _task_run(job: _Job, k: int, kept, offsets, totals, want_context: bool):
                                   fixed=SimpleNamespace(take_up_source=sim.fixed.take_up_source,
                                                         take_up_rate=dict(sim.fixed.take_up_rate)))
     return acc.v, table, context
+
+
+def _task_prepare(job: _Job, k: int, kept, offsets, totals):
+    """The budget-neutral solve's first pass: the chunk's simulation built once with the whole
+    population's totals, kept for the net-cost evaluations and the run (pickled when spilling)."""
+    sim = _chunk_sim(job, kept, offsets, totals)
+    if job.spill_dir is None:
+        return sim
+    path = os.path.join(job.spill_dir, f"simulation{k:05d}.pickle")
+    with open(path, "wb") as fh:
+        pickle.dump(sim, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _task_net_cost(job: _Job, kept, reform) -> float:
+    """The chunk's net cost (yuan) under ``reform``: Sum_h w_h (disposable_h(reform) - disposable_h(baseline))."""
+    sim = _chunk_sim(job, kept, None, None)
+    _check_chunkable(sim, reform)
+    return sim.net_cost(sim.evaluate(reform))
+
+
+def _uses_low_income(p: dict) -> bool:
+    ew, eco = "regional_transfers.east_west.", "regional_transfers.ecological_compensation."
+    return (p[ew + "amount_per_capita"] > 0 and p[ew + "distribution"] == "low_income") or \
+        (p[eco + "carbon_price"] > 0 and p[eco + "distribution"] == "low_income")
+
+
+def _check_chunkable(sim, reform) -> None:
+    if _uses_low_income(sim.params) or _uses_low_income(sim.reform_params(reform)):
+        raise BackendError("a regional transfer distributed 'low_income' (a floor per province over every "
+                           "household's income before transfers) is not chunked yet",
+                           hint="use the distribution per_capita or rural, or run Simulation(...).run() in memory")
 
 
 def _write_table(table: dict, path: str) -> None:
@@ -661,9 +741,10 @@ def _mapper(source):
 
 def _scaling_sums(pop, year) -> dict:
     """Per area: persons and persons x the province's relative consumption, the two totals of the
-    dibao standards' scaling in ``Simulation._fix_baseline`` (checked against it in pass 2)."""
+    dibao standards' scaling in ``Simulation._fix_baseline``; per province: persons and rural persons,
+    over which the regional transfers' funds are spread (checked against the engine's in pass 2)."""
     rel = provincial_context(year)["consumption_rel"].to_numpy(float)[pop.province]
-    out = {}
+    out = {("province persons", k): v for k, v in province_persons(pop).items()}
     for area, u in (("urban", True), ("rural", False)):
         m = pop.urban == u
         if m.any():
