@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from prosperity.backends import BackendError
-from prosperity.backends.simulate import simulate_chunked
+from prosperity.backends.simulate import _floor_levels, _Spill, simulate_chunked
 from prosperity.simulate import ReformError, Simulation, load_reforms
 from prosperity.simulate.reform import Reform
+from prosperity.simulate.rules import waterfill
 from prosperity.synth import synthesize_population
 
 from test_simulate_chunked import _same  # the same table-by-table comparison
@@ -110,8 +112,13 @@ def _same_solve(got, ref, sim, reform, path, target=0.0, hi=1.0):
         assert abs(got.identity_residual_bn - r.identity_residual_bn) <= 1e-12 * flows
     assert abs(got.net_cost_bn - target / 1e9) <= 1e-9 * flows  # the target is reached
     assert same_value.budget_neutral is None
+    # a METR is 1 - (change of disposable income) / step: a difference of nearly equal numbers, to 1e-12 of 1
+    metr = [c for c in same_value.effective_rates.columns if c.startswith("metr_")]
+    np.testing.assert_allclose(got.effective_rates[metr], same_value.effective_rates[metr], rtol=1e-12, atol=1e-12)
+    rates = got.effective_rates.copy()
+    rates[metr] = same_value.effective_rates[metr]
     _same(replace(got, net_cost_bn=same_value.net_cost_bn, identity_residual_bn=same_value.identity_residual_bn,
-                  budget_neutral=None), same_value)
+                  budget_neutral=None, effective_rates=rates), same_value)
 
 
 def test_budget_neutral_levy_memory_and_duckdb(population, sim, east_west, ref_neutral, tmp_path):
@@ -151,9 +158,65 @@ def test_budget_neutral_errors_as_in_memory(population, sim, east_west):
         simulate_chunked(d, east_west, 2024, chunks=2, budget_neutral="regional_transfers.east_west.levy_rat")
 
 
-def test_low_income_distribution_refused(population):
+LOW_INCOME = {"regional_transfers.east_west.amount_per_capita": {"2024-01-01": 500},
+              "regional_transfers.east_west.distribution": {"2024-01-01": "low_income"},
+              "regional_transfers.ecological_compensation.carbon_price": {"2024-01-01": 100},
+              "regional_transfers.ecological_compensation.distribution": {"2024-01-01": "low_income"}}
+
+
+@pytest.mark.parametrize("piece_rows", [7, 1 << 20])
+def test_floor_levels_equal_waterfill(piece_rows):
+    """The floors from pieces in ascending order equal rules.waterfill's, with ties, empty and
+    unfunded provinces, a fund that lifts everyone, and pieces that cut a province anywhere."""
+    rng = np.random.default_rng(3)
+    n = 400
+    g = rng.integers(0, 6, n)
+    y = np.round(rng.lognormal(8, 1, n), -2)  # many ties
+    persons = rng.uniform(0.5, 3.0, n)
+    fund = np.array([5e4, 0.0, 1e3, 1e9, 2e5, 7e4])  # province 1 unfunded; 3 lifts everyone
+    g[g == 5] = 4  # province 5 has no household
+    ref = waterfill(y, persons, g, fund, 6)
+    spill = _Spill(None, piece_rows=piece_rows)
+    for part in np.array_split(np.arange(n), 3):  # three chunks, households in order
+        m = part[fund[g[part]] > 0]
+        spill.add({"g": g[m].astype(np.int16), "y": y[m], "n": persons[m], "hh": m.astype(np.int64)})
+    level = _floor_levels(fund, spill)
+    got = np.where(fund[g] > 0, np.maximum(level[g] - y, 0.0), 0.0)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-9)
+    assert (ref > 0).sum() > 20 and np.isclose(np.dot(ref, persons), fund[[0, 2, 3, 4]].sum(), rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def low_income():
+    return Reform.from_dict(LOW_INCOME, name="low income first")
+
+
+@pytest.fixture(scope="module")
+def ref_low_income(sim, low_income):
+    return sim.run(low_income)
+
+
+def test_low_income_memory_duckdb_dask(population, low_income, ref_low_income, cluster, tmp_path):
+    dd = pytest.importorskip("dask.dataframe")
+    d, folder = population
+    reg = ref_low_income.by_province.set_index("group")["regional_transfers_net_bn"]
+    assert reg["Qinghai"] > 0 and reg["Guizhou"] > 0 and ref_low_income.net_cost_bn > 0
+    _same(simulate_chunked(d, low_income, 2024, chunks=3), ref_low_income)
+    _same(simulate_chunked(folder, low_income, 2024, chunks=4, spill_dir=str(tmp_path / "s")), ref_low_income)
+    assert not list((tmp_path / "s").glob("floor*"))  # the floors' tables are removed
+    _same(simulate_chunked(dd.read_parquet(str(folder / "*.parquet")), low_income, 2024, chunks=3), ref_low_income)
+
+
+def test_low_income_budget_neutral(population, sim, low_income):
+    """The east -> west fund low-income first, its levy solved (each Brent step: a round for the floors)."""
+    d, folder = population
+    reform = Reform.combine(load_reforms(["east_west_transfer"]), low_income)  # later changes win
+    ref = sim.run(reform, budget_neutral=LEVY)
+    _same_solve(simulate_chunked(d, reform, 2024, chunks=3, budget_neutral=LEVY), ref, sim, reform, LEVY)
+
+
+def test_low_income_in_the_baseline_refused(population):
     d, _ = population
-    reform = Reform.from_dict({"regional_transfers.east_west.amount_per_capita": {"2024-01-01": 500},
-                               "regional_transfers.east_west.distribution": {"2024-01-01": "low_income"}})
-    with pytest.raises(BackendError, match="low_income"):
-        simulate_chunked(d[d["household_id"] % 7 == 0], reform, 2024, chunks=2)
+    with pytest.raises(BackendError, match="low_income.*baseline"):
+        simulate_chunked(d[d["household_id"] % 7 == 0], None, 2024, chunks=2,
+                         baseline_reform=Reform.from_dict(LOW_INCOME))

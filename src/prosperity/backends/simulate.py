@@ -31,12 +31,18 @@ or, for the memory backend, in memory. No process ever holds the persons of more
 
 - **budget-neutral solving**: Brent over the net cost, each evaluation a sum over the chunks (their
   simulations built once and kept); only the final run needs the sorted passes;
-- **the regional transfers** (east -> west fund, ecological compensation, distributed per capita or
-  to rural residents): the funds and per-capita payments need each province's persons and rural
-  persons, population totals summed in pass 1 and fed back like the scaling's.
+- **the regional transfers** (east -> west fund, ecological compensation): the funds and the
+  per-capita payments (``per_capita``, ``rural``) need each province's persons and rural persons,
+  population totals summed in pass 1 and fed back like the scaling's; ``low_income`` (incomes before
+  transfers raised to a floor per province until the fund is spent, ``rules.waterfill``) needs the
+  floor of every evaluation that asks for one (the reform, its METR step, each Brent step): the chunks
+  run in rounds, each round stopping at the first floor not known yet and handing back their funded
+  households, whose floors come from one exact pass in ascending (province, income) order (an
+  external sort of one slim table; :func:`_floor_levels`). The chunks' simulations are then built
+  once and kept.
 
-Not chunked (refused with a message): a regional transfer distributed ``low_income`` (its floor per
-province ranks every household of the province by income before transfers, in each scenario).
+Not chunked (refused with a message): a ``low_income`` transfer in the baseline (``baseline_reform``:
+the take-up calibration would need its floors inside the baseline's construction).
 """
 
 from __future__ import annotations
@@ -79,6 +85,7 @@ class _ChunkSimulation(Simulation):
         self._global = dict(totals)
         self.recorded: dict = {}
         super().__init__(population, year, **kw)
+        self.fixed.waterfill = self.floors = _Floors(self._offsets[1])  # after the baseline (refused there)
 
     def _baseline_draws(self):
         pop = self.population
@@ -96,6 +103,116 @@ class _ChunkSimulation(Simulation):
     def _total(self, key, value):
         self.recorded[key] = value
         return self._global.get(key, value)
+
+
+class _NeedFloor(Exception):
+    """Raised inside a chunk's evaluation: the low-income floor of call ``call`` is not known yet."""
+
+    def __init__(self, call: int, fund: np.ndarray, table: dict):
+        super().__init__(call)
+        self.call, self.fund, self.table = call, fund, table
+
+
+class _Floors:
+    """The ``low_income`` rule of a chunk (``rules.waterfill``'s signature): the floors per province are
+    the whole population's, given by call number (the n-th floor the chunk's evaluations ask for; every
+    chunk asks in the same order); an unknown one raises :class:`_NeedFloor` with the chunk's
+    households of the funded provinces (province, income before transfers, persons, household index)."""
+
+    def __init__(self, first_household: int):
+        self.first = int(first_household)
+        self.levels: dict = {}
+        self.calls = 0
+
+    def reset(self, levels: dict) -> None:
+        self.levels, self.calls = dict(levels), 0
+
+    def __call__(self, income_pc, persons, group, fund, n_groups):
+        call = self.calls
+        self.calls += 1
+        funded = fund[group] > 0
+        if call not in self.levels:
+            idx = np.flatnonzero(funded)
+            raise _NeedFloor(call, np.asarray(fund, float), {
+                "g": group[idx].astype(np.int16), "y": np.asarray(income_pc, float)[idx],
+                "n": np.asarray(persons, float)[idx], "hh": idx.astype(np.int64) + self.first})
+        level = self.levels[call]
+        return np.where(funded, np.maximum(level[group] - income_pc, 0.0), 0.0)
+
+
+def _floor_levels(fund: np.ndarray, spill) -> np.ndarray:
+    """The floors per province of ``rules.waterfill`` from one pass over the funded households in
+    ascending (province, income, household) order: with C, Y the persons and person-income below the
+    j-th household, the first j whose cost y_j C - Y of raising them to y_j exceeds the fund F stops
+    the fill at m = max(j, 1) households, and the floor is (F + Y_m) / C_m (m = all when none does)."""
+    level = np.full(fund.size, np.nan)
+    c = np.zeros(fund.size)
+    yc = np.zeros(fund.size)
+    done = np.zeros(fund.size, bool)
+    for p in spill.sorted_pieces(("g", "y"), ["n"]):
+        g, y, n = p["g"].astype(np.int64), p["y"], p["n"]
+        bounds = np.flatnonzero(np.diff(g)) + 1
+        for a, b in zip(np.r_[0, bounds], np.r_[bounds, g.size]):
+            k = int(g[a])
+            if done[k]:
+                continue
+            ys, ns = y[a:b], n[a:b]
+            cum_n = np.cumsum(ns) + c[k]
+            cum_yn = np.cumsum(ys * ns) + yc[k]
+            before_n = np.concatenate([[c[k]], cum_n[:-1]])
+            before_yn = np.concatenate([[yc[k]], cum_yn[:-1]])
+            over = np.flatnonzero(ys * before_n - before_yn > fund[k])  # never the first: its cost is 0 < F
+            if over.size:
+                j = int(over[0])
+                level[k] = (fund[k] + before_yn[j]) / before_n[j]
+                done[k] = True
+            else:
+                c[k], yc[k] = float(cum_n[-1]), float(cum_yn[-1])
+    open_ = ~done & (c > 0)
+    level[open_] = (fund[open_] + yc[open_]) / c[open_]
+    return level
+
+
+def _with_floors(run, job, task, arglist):
+    """Run ``task`` over the chunks until no chunk needs a low-income floor it was not given: each
+    round, the chunks stop at the first unknown floor and hand back their funded households; its
+    floors per province come from one ascending pass over them (:func:`_floor_levels`)."""
+    levels: dict = {}
+    while True:
+        outs = list(run(task, [args + (levels,) for args in arglist]))
+        needs = [o for o in outs if isinstance(o, _Need)]
+        if not needs:
+            return outs
+        if len(needs) != len(outs) or len({o.call for o in needs}) != 1 or needs[0].call in levels:  # pragma: no cover
+            raise RuntimeError("the chunks asked for different low-income floors: their evaluations differ")
+        spill = _Spill(job.spill_dir)
+        for o in needs:
+            spill.add(o.table)
+        try:
+            levels = {**levels, needs[0].call: _floor_levels(needs[0].fund, spill)}
+        finally:
+            for path in spill.files:
+                if os.path.exists(path):
+                    os.remove(path)
+
+
+@dataclass(frozen=True)
+class _Need:
+    """A chunk's answer when it needs floor ``call``: the fund per province and its funded households
+    (a dict of arrays, or the Parquet file it wrote)."""
+
+    call: int
+    fund: np.ndarray
+    table: object
+
+
+def _need(job, k: int, need: _NeedFloor) -> _Need:
+    table = need.table
+    if job.spill_dir is not None:
+        path = os.path.join(job.spill_dir, f"floor{k:05d}_{need.call}.parquet")
+        _write_table(table, path)
+        table = path
+    return _Need(need.call, need.fund, table)
 
 
 @dataclass(frozen=True)
@@ -283,11 +400,14 @@ class _Spill:
             t = pq.read_table(path, columns=list(columns))
             yield {c: t.column(c).to_numpy() for c in columns}
 
-    def sorted_pieces(self, key: str, columns):
-        columns = list(dict.fromkeys([key] + list(columns)))
+    def sorted_pieces(self, key, columns):
+        """Pieces in ascending order of ``key`` (a column, or a tuple of columns: by the first, then
+        the next ...), ties in household order (column ``hh``)."""
+        keys = [key] if isinstance(key, str) else list(key)
+        columns = list(dict.fromkeys(keys + list(columns) + ["hh"]))
         if self.directory is None:
             cat = {c: np.concatenate([t[c] for t in self.tables]) for c in columns}
-            order = np.argsort(cat[key], kind="stable")  # the tables are in household order: ties too
+            order = np.lexsort((cat["hh"],) + tuple(cat[k] for k in reversed(keys)))
             for a in range(0, order.size, self.piece_rows):
                 idx = order[a: a + self.piece_rows]
                 yield {c: v[idx] for c, v in cat.items()}
@@ -297,7 +417,7 @@ class _Spill:
         cols = ", ".join(_sql_name(c) for c in columns)
         # ties in the order of the households (as the in-memory stable sort): NBS quintile groups split
         # a run of equal incomes (e.g. households topped up to one dibao standard) by that order
-        rel = con.sql(f"SELECT {cols} FROM read_parquet([{listing}]) ORDER BY {_sql_name(key)}, hh")
+        rel = con.sql(f"SELECT {cols} FROM read_parquet([{listing}]) ORDER BY {', '.join(_sql_name(k) for k in keys)}, hh")
         reader = rel.to_arrow_reader(self.piece_rows) if hasattr(rel, "to_arrow_reader") else rel.fetch_arrow_reader(self.piece_rows)
         for batch in reader:
             yield {name: batch.column(i).to_numpy(zero_copy_only=False) for i, name in enumerate(batch.schema.names)}
@@ -543,12 +663,15 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
         if budget_neutral:
             reform, solved = _solve_chunked(run, job, ks, kept, plan, totals, reform, budget_neutral, target_cost)
             job = replace(job, reform=reform)
+        elif reform is not None and _uses_low_income(reform.apply(_tree(job)[0]).at(_tree(job)[1])):
+            _prepare(run, job, ks, kept, plan, totals)  # pass 3 runs in rounds, one per floor
 
         # pass 3: the run; order-free sums and the per-household tables
         spill = _Spill(job.spill_dir, memory_limit=memory_limit)
         acc = _Sums()
         context = None
-        for sums, table, ctx in run(_task_run, [(job, k, kept[k], plan.offsets(k), totals, k == ks[-1]) for k in ks]):
+        for sums, table, ctx in _with_floors(run, job, _task_run, [(job, k, kept[k], plan.offsets(k), totals, k == ks[-1])
+                                                                 for k in ks]):
             acc.merge(sums)
             spill.add(table)
             context = ctx or context
@@ -563,25 +686,37 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
                     os.remove(path)
 
 
-def _solve_chunked(run, job, ks, kept, plan, totals, reform, path: str, target: float):
-    """The budget-neutral value of ``path``: the chunks' simulations are built once (``kept`` then holds
-    them), and each net cost Brent asks for is the sum of the chunks' net costs (``math.fsum``, each
-    value asked for once). Returns (the reform with the solved value, the value)."""
+def _tree(job):
+    """The parameter tree and date of the chunks' simulations (as :class:`Simulation` makes them)."""
     kw = job.sim_kw
-    tree = kw.get("parameters") or bundled_parameters()  # as Simulation.__init__
+    tree = kw.get("parameters") or bundled_parameters()
     tree = kw["baseline_reform"].apply(tree) if kw.get("baseline_reform") else tree
-    reform = reform or Reform("baseline")
-    start, bounds = budget_neutral_bracket(tree, kw.get("instant") or default_instant(job.year), job.year, reform, path)
+    return tree, kw.get("instant") or default_instant(job.year)
+
+
+def _prepare(run, job, ks, kept, plan, totals) -> None:
+    """Build every chunk's simulation once (``kept[k]`` then holds it, or its pickle), for runs that
+    evaluate the chunks more than once (Brent's net costs, rounds for low-income floors)."""
     for k, ref in zip(ks, run(_task_prepare, [(job, k, kept[k], plan.offsets(k), totals) for k in ks])):
         if isinstance(kept[k], str) and os.path.exists(kept[k]):
             os.remove(kept[k])
         kept[k] = ref
+
+
+def _solve_chunked(run, job, ks, kept, plan, totals, reform, path: str, target: float):
+    """The budget-neutral value of ``path``: the chunks' simulations are built once (``kept`` then holds
+    them), and each net cost Brent asks for is the sum of the chunks' net costs (``math.fsum``, each
+    value asked for once). Returns (the reform with the solved value, the value)."""
+    tree, instant = _tree(job)
+    reform = reform or Reform("baseline")
+    start, bounds = budget_neutral_bracket(tree, instant, job.year, reform, path)
+    _prepare(run, job, ks, kept, plan, totals)
     costs: dict = {}
 
     def f(x: float) -> float:
         if x not in costs:
             trial = reform.with_value(path, x, start)
-            costs[x] = math.fsum(run(_task_net_cost, [(job, kept[k], trial) for k in ks]))
+            costs[x] = math.fsum(_with_floors(run, job, _task_net_cost, [(job, k, kept[k], trial) for k in ks]))
         return costs[x] - target
 
     x = solve_net_cost(f, path, target, bounds)
@@ -642,18 +777,23 @@ def _task_calibrate(job: _Job, k: int, kept, offsets, totals) -> dict:
     return {key: value for key, value in sim.recorded.items() if key[0] == "dibao eligible"}
 
 
-def _task_run(job: _Job, k: int, kept, offsets, totals, want_context: bool):
+def _task_run(job: _Job, k: int, kept, offsets, totals, want_context: bool, floors: dict):
     """Pass 3: baseline, reform and METRs of the chunk; its order-free sums and its per-household table
     (written to the spill directory when spilling); with ``want_context`` what the validation table and
-    the assumptions read from a simulation (the parameters, the tree, the take-up)."""
+    the assumptions read from a simulation (the parameters, the tree, the take-up). ``floors``: the
+    low-income floors known so far; a :class:`_Need` when the evaluations need another."""
     sim = _chunk_sim(job, kept, offsets, totals)
     _check_chunkable(sim, job.reform)
+    sim.floors.reset(floors)
     base = sim.baseline
-    state = sim.evaluate(job.reform)
     mb = mr = None
-    if job.metr:
-        mb = _metr(sim, sim.evaluate, None, base)
-        mr = _metr(sim, sim.evaluate, job.reform, state)
+    try:
+        state = sim.evaluate(job.reform)
+        if job.metr:
+            mb = _metr(sim, sim.evaluate, None, base)
+            mr = _metr(sim, sim.evaluate, job.reform, state)
+    except _NeedFloor as need:
+        return _need(job, k, need)
     acc = _Sums()
     _order_free_chunk_sums(acc, sim, base, state)
     table = _household_table(sim, base, state, mb, mr)
@@ -681,11 +821,16 @@ def _task_prepare(job: _Job, k: int, kept, offsets, totals):
     return path
 
 
-def _task_net_cost(job: _Job, kept, reform) -> float:
-    """The chunk's net cost (yuan) under ``reform``: Sum_h w_h (disposable_h(reform) - disposable_h(baseline))."""
+def _task_net_cost(job: _Job, k: int, kept, reform, floors: dict):
+    """The chunk's net cost (yuan) under ``reform``: Sum_h w_h (disposable_h(reform) - disposable_h(baseline))
+    (a :class:`_Need` when it needs a low-income floor not in ``floors``)."""
     sim = _chunk_sim(job, kept, None, None)
     _check_chunkable(sim, reform)
-    return sim.net_cost(sim.evaluate(reform))
+    sim.floors.reset(floors)
+    try:
+        return sim.net_cost(sim.evaluate(reform))
+    except _NeedFloor as need:
+        return _need(job, k, need)
 
 
 def _uses_low_income(p: dict) -> bool:
@@ -695,10 +840,10 @@ def _uses_low_income(p: dict) -> bool:
 
 
 def _check_chunkable(sim, reform) -> None:
-    if _uses_low_income(sim.params) or _uses_low_income(sim.reform_params(reform)):
-        raise BackendError("a regional transfer distributed 'low_income' (a floor per province over every "
-                           "household's income before transfers) is not chunked yet",
-                           hint="use the distribution per_capita or rural, or run Simulation(...).run() in memory")
+    if _uses_low_income(sim.params):
+        raise BackendError("a regional transfer distributed 'low_income' in the baseline (baseline_reform) is not "
+                           "chunked yet (the baseline's calibration would need its floors)",
+                           hint="switch it on in the reform instead, or run Simulation(...).run() in memory")
 
 
 def _write_table(table: dict, path: str) -> None:

@@ -49,6 +49,7 @@ class Fixed:
     scaling_norm: dict = None  # {"urban": c, "rural": c}: person-weighted mean of scaled standards = national
     derived: dict = field(default_factory=dict, repr=False)  # per-household arrays derived from the above, by key
     province_persons: dict = None  # {"all": persons, "rural": rural persons} per province (see province_persons)
+    waterfill: object = None  # the low-income floor (None: rules.waterfill; a chunked run's: the whole population's floor)
 
     def per_household(self, key, make):
         """``make()`` computed once per ``key`` (a tuple naming what it depends on) and kept."""
@@ -108,8 +109,9 @@ def _distribute(rule: str, fund_by_province, pop: Population, pre_income_pc, eli
     pw = pop.persons_weight
     in_prov = eligible_province[pop.province]
     if rule == "low_income":
-        topup_pc = R.waterfill(pre_income_pc, np.where(in_prov, pw, 0.0), pop.province,
-                               np.where(eligible_province, fund_by_province, 0.0), len(PROVINCES))
+        waterfill = fixed.waterfill if fixed is not None and fixed.waterfill is not None else R.waterfill
+        topup_pc = waterfill(pre_income_pc, np.where(in_prov, pw, 0.0), pop.province,
+                             np.where(eligible_province, fund_by_province, 0.0), len(PROVINCES))
         return np.where(in_prov, topup_pc * pop.size, 0.0)
     target = in_prov & (pop.urban == False if rule == "rural" else True)  # noqa: E712
     people = np.where(eligible_province, _persons_by_province(pop, fixed, "rural" if rule == "rural" else "all"), 0.0)
