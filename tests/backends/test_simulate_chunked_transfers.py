@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from prosperity.backends import BackendError
-from prosperity.backends.simulate import _floor_levels, _Spill, simulate_chunked
+from prosperity.backends.simulate import _DaskChunks, _floor_levels, _Spill, simulate_chunked
 from prosperity.simulate import ReformError, Simulation, load_reforms
 from prosperity.simulate.reform import Reform
 from prosperity.simulate.rules import waterfill
@@ -220,3 +221,17 @@ def test_low_income_in_the_baseline_refused(population):
     with pytest.raises(BackendError, match="low_income.*baseline"):
         simulate_chunked(d[d["household_id"] % 7 == 0], None, 2024, chunks=2,
                          baseline_reform=Reform.from_dict(LOW_INCOME))
+
+
+def test_dask_chunks_read_only_their_partitions(population):
+    """On a frame in household order each chunk reads the partitions that can hold its households, and
+    the chunks together are the frame (every person once, in order)."""
+    dd = pytest.importorskip("dask.dataframe")
+    d, _ = population
+    frame = dd.from_pandas(d, npartitions=8, sort=False)
+    source = _DaskChunks(frame, 4)
+    parts = [source.lazy_chunk(k).npartitions for k in range(source.plan.n_chunks)]
+    assert source.plan.n_chunks == 4 and max(parts) <= 3 < frame.npartitions
+    got = pd.concat([source.chunk(k) for k in range(4)])
+    assert got["household_id"].tolist() == d["household_id"].tolist()
+    assert got["person_number"].tolist() == d["person_number"].tolist()

@@ -301,7 +301,10 @@ class _DuckDBChunks:
 
 
 class _DaskChunks:
-    """A Dask dataframe (person level) filtered chunk by chunk (partitions computed in order)."""
+    """A Dask dataframe (person level) filtered chunk by chunk (partitions computed in order). Each
+    chunk reads only the partitions whose household-id range meets its own (their min and max found
+    in one pass): on a frame in household order (the synthetic population's files) a chunk touches
+    one or two partitions, not the whole frame."""
 
     name = "dask"
 
@@ -324,23 +327,32 @@ class _DaskChunks:
                                                                   "household_id": pd.Series(dtype=np.int64)}))
         persons = keys["k"].value_counts().compute()
         households = keys.drop_duplicates().groupby("k").size().compute()  # the (small) distinct pairs only
+
+        def id_range(part: pd.DataFrame) -> pd.DataFrame:
+            ids = part["household_id"].to_numpy()
+            return pd.DataFrame({"lo": [ids.min() if ids.size else np.nan], "hi": [ids.max() if ids.size else np.nan]})
+
+        ranges = frame.map_partitions(id_range, meta=pd.DataFrame({"lo": pd.Series(dtype=float),
+                                                                    "hi": pd.Series(dtype=float)})).compute()
+        self.ranges = (ranges["lo"].to_numpy(float), ranges["hi"].to_numpy(float))
         self.plan = ChunkPlan(tuple(lower), tuple(int(persons.get(j, 0)) for j in range(len(lower))),
                               tuple(int(households.get(j, 0)) for j in range(len(lower))))
 
     def chunk(self, k: int) -> pd.DataFrame:
-        hid = self.frame["household_id"]
-        mask = hid >= self.lower[k]
-        if k + 1 < len(self.lower):
-            mask = mask & (hid < self.lower[k + 1])
-        return self.frame[mask].compute()
+        return self.lazy_chunk(k).compute()
 
     def lazy_chunk(self, k: int):
-        """The chunk as a Dask dataframe (computed on the cluster when a client runs the tasks)."""
-        hid = self.frame["household_id"]
+        """The chunk as a Dask dataframe (computed on the cluster when a client runs the tasks): the
+        partitions that can hold its households, filtered, in their order."""
+        lo, hi = self.ranges
+        upper = self.lower[k + 1] if k + 1 < len(self.lower) else math.inf
+        meets = np.flatnonzero((hi >= self.lower[k]) & (lo < upper))  # NaN (an empty partition) never meets
+        frame = self.frame.partitions[[int(i) for i in meets]] if meets.size else self.frame.partitions[[0]]
+        hid = frame["household_id"]
         mask = hid >= self.lower[k]
         if k + 1 < len(self.lower):
             mask = mask & (hid < self.lower[k + 1])
-        return self.frame[mask]
+        return frame[mask]
 
 
 def _chunks_of(data, backend, n_chunks, options):
