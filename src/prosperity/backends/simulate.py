@@ -270,20 +270,28 @@ class _DuckDBChunks:
     def __init__(self, path, n_chunks: int, memory_limit: str = "2GB", threads: int | None = None):
         files = parquet_files(path, "population")
         self.con = duckdb_connection(memory_limit, threads, keep_order=True)
+        self.con.execute("SET enable_progress_bar = false")  # no bars on stdout from the long scans
         listing = sql_file_list(files)
         self.files = files
         self.relation = f"read_parquet([{listing}], filename = true, file_row_number = true)"
         columns = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM read_parquet([{listing}])").fetchall()]
         if "household_id" not in columns:
             raise BackendError("the population has no 'household_id' column", hint="households are the chunks' unit")
+        # the cuts: quantiles of the household ids of at most ~10^6 persons (every person up to 2 x 10^6
+        # rows; above, the households whose id hashes to 0 mod m: deterministic, whole households);
+        # any cut is exact, these only balance the chunks
         qs = [j / n_chunks for j in range(1, n_chunks)]
-        row = self.con.execute(f"SELECT min(household_id)" + (f", quantile_disc(household_id, {qs!r})" if qs else "")
-                               + f" FROM {self.relation}").fetchall()[0]
-        lower = sorted(set([row[0]] + (list(row[1]) if qs else [])))
+        rows, first = self.con.execute(f"SELECT count(*), min(household_id) FROM read_parquet([{listing}])").fetchall()[0]
+        m = max(1, int(rows) // 10**6)
+        sample = f"(SELECT household_id FROM read_parquet([{listing}])" + (f" WHERE hash(household_id) % {m} = 0)" if m > 1 else ")")
+        cuts = self.con.execute(f"SELECT quantile_disc(household_id, {qs!r}) FROM {sample}").fetchall()[0][0] if qs else []
+        lower = sorted(set([first] + [v for v in (cuts or []) if v is not None]))
         self.lower = lower
         cases = " ".join(f"WHEN household_id >= {v!r} THEN {j}" for j, v in reversed(list(enumerate(lower))))
-        counts = self.con.execute(f"SELECT CASE {cases} END AS k, count(*), count(DISTINCT household_id) FROM {self.relation} "
-                                  "GROUP BY k ORDER BY k").fetchall()
+        # persons and households per chunk from one table of persons per household (DuckDB's grouping
+        # spills to disk; a count(DISTINCT ...) per chunk would not)
+        counts = self.con.execute(f"SELECT k, sum(n), count(*) FROM (SELECT CASE {cases} END AS k, count(*) AS n FROM "
+                                  f"read_parquet([{listing}]) GROUP BY household_id) GROUP BY k ORDER BY k").fetchall()
         persons = dict((int(k), int(n)) for k, n, _ in counts)
         households = dict((int(k), int(h)) for k, _, h in counts)
         self.plan = ChunkPlan(tuple(lower), tuple(persons.get(j, 0) for j in range(len(lower))),
@@ -425,6 +433,7 @@ class _Spill:
                 yield {c: v[idx] for c, v in cat.items()}
             return
         con = duckdb_connection(self.memory_limit)
+        con.execute("SET enable_progress_bar = false")
         listing = sql_file_list(self.files)
         cols = ", ".join(_sql_name(c) for c in columns)
         # ties in the order of the households (as the in-memory stable sort): NBS quintile groups split
