@@ -218,7 +218,8 @@ def _need(job, k: int, need: _NeedFloor) -> _Need:
 @dataclass(frozen=True)
 class ChunkPlan:
     """Chunk k holds the households with ``lower[k] <= household_id < lower[k + 1]`` (the last has no
-    upper bound): ``persons[k]`` persons in ``households[k]`` households."""
+    upper bound): ``persons[k]`` persons in ``households[k]`` households (``None`` until the chunks
+    are read: a Dask source counts them in pass 1)."""
 
     lower: tuple
     persons: tuple[int, ...]
@@ -334,7 +335,6 @@ class _DaskChunks:
         keys = frame.map_partitions(chunk_of, meta=pd.DataFrame({"k": pd.Series(dtype=np.int64),
                                                                   "household_id": pd.Series(dtype=np.int64)}))
         persons = keys["k"].value_counts().compute()
-        households = keys.drop_duplicates().groupby("k").size().compute()  # the (small) distinct pairs only
 
         def id_range(part: pd.DataFrame) -> pd.DataFrame:
             ids = part["household_id"].to_numpy()
@@ -343,8 +343,9 @@ class _DaskChunks:
         ranges = frame.map_partitions(id_range, meta=pd.DataFrame({"lo": pd.Series(dtype=float),
                                                                     "hi": pd.Series(dtype=float)})).compute()
         self.ranges = (ranges["lo"].to_numpy(float), ranges["hi"].to_numpy(float))
-        self.plan = ChunkPlan(tuple(lower), tuple(int(persons.get(j, 0)) for j in range(len(lower))),
-                              tuple(int(households.get(j, 0)) for j in range(len(lower))))
+        # households per chunk: counted when the chunks are read (pass 1); a distinct count here would
+        # gather every household id into one partition
+        self.plan = ChunkPlan(tuple(lower), tuple(int(persons.get(j, 0)) for j in range(len(lower))), None)
 
     def chunk(self, k: int) -> pd.DataFrame:
         return self.lazy_chunk(k).compute()
@@ -670,10 +671,16 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
         # pass 1: the sums of the dibao standards' provincial scaling (from the populations alone);
         # pass 2: the persons eligible for dibao under that scaling (the take-up calibration's totals)
         totals: dict = {}
-        for k, (sums, ref) in zip(ks, run(_task_read, [(job, k, source.lazy_chunk(k)) for k in ks])):
+        households = {}
+        for k, (sums, ref, n_households) in zip(ks, run(_task_read, [(job, k, source.lazy_chunk(k)) for k in ks])):
             kept[k] = ref
+            households[k] = n_households
             for key, value in sums.items():
                 totals[key] = totals.get(key, 0.0) + value
+        counted = tuple(households.get(k, 0) for k in range(plan.n_chunks))
+        if plan.households is not None and plan.households != counted:  # pragma: no cover - a guard
+            raise RuntimeError(f"households per chunk: planned {plan.households}, read {counted}")
+        plan = replace(plan, households=counted)
         found: dict = {}
         for eligible in run(_task_calibrate, [(job, k, kept[k], plan.offsets(k), totals) for k in ks]):
             for key, value in eligible.items():
@@ -781,11 +788,11 @@ def _task_read(job: _Job, k: int, frame):
     pop = Population.from_frame(frame, columns=kw.get("columns"), seed=kw.get("seed", 1), wages=kw.get("wages", "gross"))
     sums = _scaling_sums(pop, job.year)
     if job.spill_dir is None:
-        return sums, pop
+        return sums, pop, pop.n_households
     path = os.path.join(job.spill_dir, f"population{k:05d}.pickle")
     with open(path, "wb") as fh:
         pickle.dump(pop, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return sums, path
+    return sums, path, pop.n_households
 
 
 def _task_calibrate(job: _Job, k: int, kept, offsets, totals) -> dict:
