@@ -289,14 +289,12 @@ class _DuckDBChunks:
         lower = sorted(set([first] + [v for v in (cuts or []) if v is not None]))
         self.lower = lower
         cases = " ".join(f"WHEN household_id >= {v!r} THEN {j}" for j, v in reversed(list(enumerate(lower))))
-        # persons and households per chunk from one table of persons per household (DuckDB's grouping
-        # spills to disk; a count(DISTINCT ...) per chunk would not)
-        counts = self.con.execute(f"SELECT k, sum(n), count(*) FROM (SELECT CASE {cases} END AS k, count(*) AS n FROM "
-                                  f"read_parquet([{listing}]) GROUP BY household_id) GROUP BY k ORDER BY k").fetchall()
-        persons = dict((int(k), int(n)) for k, n, _ in counts)
-        households = dict((int(k), int(h)) for k, _, h in counts)
-        self.plan = ChunkPlan(tuple(lower), tuple(persons.get(j, 0) for j in range(len(lower))),
-                              tuple(households.get(j, 0) for j in range(len(lower))))
+        counts = self.con.execute(f"SELECT CASE {cases} END AS k, count(*) FROM read_parquet([{listing}]) "
+                                  "GROUP BY k ORDER BY k").fetchall()
+        persons = dict((int(k), int(n)) for k, n in counts)
+        # households per chunk: counted when the chunks are read (pass 1); a distinct count over every
+        # household id here would hold them all (10^8 persons: out of a 2 GB memory limit)
+        self.plan = ChunkPlan(tuple(lower), tuple(persons.get(j, 0) for j in range(len(lower))), None)
 
     def chunk(self, k: int) -> pd.DataFrame:
         lo = self.lower[k]
