@@ -9,9 +9,14 @@ worker's own peak). The decomposition's population: lognormal incomes (sigma 0.8
 construction), Parquet files of at most 10^7 rows, row groups of 10^6. Theil, MLD and GE(2) are
 decomposed from one pass (DuckDB: one GROUP BY; Dask: per-partition tables summed; in memory:
 ``decompose()`` once per measure, each its own pass). The reform: ``dibao_plus_20pct`` on the bundled
-synthetic China population (``synthesize_population``, persons), chunks of 10^6 persons, DuckDB
-reading the Parquet, or Dask (2 workers of 3 GB: each chunk's three passes run as tasks on the
-workers), against ``Simulation(frame).run(reform)`` in memory.
+synthetic China population (the rows of ``synthesize_population``, persons, streamed block by block
+to Parquet files of 10^7 persons: bounded memory at any size, 10^8 included), chunks of 10^6 persons,
+DuckDB reading the Parquet, or Dask (2 workers of 3 GB: each chunk's three passes run as tasks on the
+workers), against ``Simulation(frame).run(reform)`` in memory (up to ``--memory-up-to``). The chunks'
+spill goes to the temporary directory (``TMPDIR``): about 35 bytes per person of pickled chunk
+populations plus the per-household tables.
+
+    TMPDIR=/big/tmp python benchmarks/bench_scale_rows.py --suite reform --sizes 1e8 --dir /big
 """
 
 from __future__ import annotations
@@ -63,16 +68,32 @@ def write_levels_population(folder: Path, n: int, seed: int = 2) -> None:
     (folder / "_done").write_text(str(n))
 
 
-def write_persons_population(folder: Path, n: int) -> None:
+def write_persons_population(folder: Path, n: int, per_file: int = 10**7) -> None:
+    """The bundled synthetic China population of ``n`` persons (2024, seed 1), streamed block by block
+    (``iter_population``: the rows of ``synthesize_population``, in its order) into Parquet files of
+    about ``per_file`` persons, row groups of about 10^6: memory stays bounded whatever ``n`` is."""
     folder.mkdir(parents=True, exist_ok=True)
     if (folder / "_done").exists():
         return
-    from prosperity.synth import synthesize_population
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    d = synthesize_population(2024, persons=n, seed=1)
-    per_file = 10**7
-    for k, a in enumerate(range(0, len(d), per_file)):  # files cut anywhere: a household may straddle two
-        d.iloc[a: a + per_file].to_parquet(folder / f"part{k:04d}.parquet", row_group_size=10**6)
+    from prosperity.synth.generate import iter_population, make_plan
+
+    writer, in_file, k = None, 0, 0
+    try:
+        for frame in iter_population(make_plan(2024, n, 1), chunk_persons=10**6):  # whole blocks
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(folder / f"part{k:04d}.parquet", table.schema, compression="zstd")
+            writer.write_table(table.cast(writer.schema))
+            in_file += table.num_rows
+            if in_file >= per_file:
+                writer.close()
+                writer, in_file, k = None, 0, k + 1
+    finally:
+        if writer is not None:
+            writer.close()
     (folder / "_done").write_text(str(n))
 
 

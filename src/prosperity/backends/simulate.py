@@ -29,8 +29,20 @@ must then be visible to every worker). Each chunk leaves only a slim per-househo
 per-household quantities summed later) in a spill directory (Parquet; DuckDB sorts it out of core)
 or, for the memory backend, in memory. No process ever holds the persons of more than one chunk.
 
-Not chunked (refused with a message): budget-neutral solving and reforms that switch on the
-regional transfers (their funds are spread over each province's whole population).
+- **budget-neutral solving**: Brent over the net cost, each evaluation a sum over the chunks (their
+  simulations built once and kept); only the final run needs the sorted passes;
+- **the regional transfers** (east -> west fund, ecological compensation): the funds and the
+  per-capita payments (``per_capita``, ``rural``) need each province's persons and rural persons,
+  population totals summed in pass 1 and fed back like the scaling's; ``low_income`` (incomes before
+  transfers raised to a floor per province until the fund is spent, ``rules.waterfill``) needs the
+  floor of every evaluation that asks for one (the reform, its METR step, each Brent step): the chunks
+  run in rounds, each round stopping at the first floor not known yet and handing back their funded
+  households, whose floors come from one exact pass in ascending (province, income) order (an
+  external sort of one slim table; :func:`_floor_levels`). The chunks' simulations are then built
+  once and kept.
+
+Not chunked (refused with a message): a ``low_income`` transfer in the baseline (``baseline_reform``:
+the take-up calibration would need its floors inside the baseline's construction).
 """
 
 from __future__ import annotations
@@ -41,13 +53,16 @@ import pickle
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
-from ..simulate.engine import Simulation, _transfers_active
+from ..simulate.engine import (Simulation, budget_neutral_bracket, province_persons,
+                               solve_net_cost)
+from ..simulate.parameter_tree import bundled_parameters, default_instant
+from ..simulate.reform import Reform
 from ..simulate.outputs import (BALANCES, BINS, FISCAL_ITEMS, SimulationResult, _bins, _metr, assumptions_of,
                                 result_warnings, scenario_lines, summary_table, taxes_and_benefits, validation_table)
 from ..simulate.population import PROVINCES, Population, provincial_context
@@ -70,6 +85,7 @@ class _ChunkSimulation(Simulation):
         self._global = dict(totals)
         self.recorded: dict = {}
         super().__init__(population, year, **kw)
+        self.fixed.waterfill = self.floors = _Floors(self._offsets[1])  # after the baseline (refused there)
 
     def _baseline_draws(self):
         pop = self.population
@@ -89,10 +105,121 @@ class _ChunkSimulation(Simulation):
         return self._global.get(key, value)
 
 
+class _NeedFloor(Exception):
+    """Raised inside a chunk's evaluation: the low-income floor of call ``call`` is not known yet."""
+
+    def __init__(self, call: int, fund: np.ndarray, table: dict):
+        super().__init__(call)
+        self.call, self.fund, self.table = call, fund, table
+
+
+class _Floors:
+    """The ``low_income`` rule of a chunk (``rules.waterfill``'s signature): the floors per province are
+    the whole population's, given by call number (the n-th floor the chunk's evaluations ask for; every
+    chunk asks in the same order); an unknown one raises :class:`_NeedFloor` with the chunk's
+    households of the funded provinces (province, income before transfers, persons, household index)."""
+
+    def __init__(self, first_household: int):
+        self.first = int(first_household)
+        self.levels: dict = {}
+        self.calls = 0
+
+    def reset(self, levels: dict) -> None:
+        self.levels, self.calls = dict(levels), 0
+
+    def __call__(self, income_pc, persons, group, fund, n_groups):
+        call = self.calls
+        self.calls += 1
+        funded = fund[group] > 0
+        if call not in self.levels:
+            idx = np.flatnonzero(funded)
+            raise _NeedFloor(call, np.asarray(fund, float), {
+                "g": group[idx].astype(np.int16), "y": np.asarray(income_pc, float)[idx],
+                "n": np.asarray(persons, float)[idx], "hh": idx.astype(np.int64) + self.first})
+        level = self.levels[call]
+        return np.where(funded, np.maximum(level[group] - income_pc, 0.0), 0.0)
+
+
+def _floor_levels(fund: np.ndarray, spill) -> np.ndarray:
+    """The floors per province of ``rules.waterfill`` from one pass over the funded households in
+    ascending (province, income, household) order: with C, Y the persons and person-income below the
+    j-th household, the first j whose cost y_j C - Y of raising them to y_j exceeds the fund F stops
+    the fill at m = max(j, 1) households, and the floor is (F + Y_m) / C_m (m = all when none does)."""
+    level = np.full(fund.size, np.nan)
+    c = np.zeros(fund.size)
+    yc = np.zeros(fund.size)
+    done = np.zeros(fund.size, bool)
+    for p in spill.sorted_pieces(("g", "y"), ["n"]):
+        g, y, n = p["g"].astype(np.int64), p["y"], p["n"]
+        bounds = np.flatnonzero(np.diff(g)) + 1
+        for a, b in zip(np.r_[0, bounds], np.r_[bounds, g.size]):
+            k = int(g[a])
+            if done[k]:
+                continue
+            ys, ns = y[a:b], n[a:b]
+            cum_n = np.cumsum(ns) + c[k]
+            cum_yn = np.cumsum(ys * ns) + yc[k]
+            before_n = np.concatenate([[c[k]], cum_n[:-1]])
+            before_yn = np.concatenate([[yc[k]], cum_yn[:-1]])
+            over = np.flatnonzero(ys * before_n - before_yn > fund[k])  # never the first: its cost is 0 < F
+            if over.size:
+                j = int(over[0])
+                level[k] = (fund[k] + before_yn[j]) / before_n[j]
+                done[k] = True
+            else:
+                c[k], yc[k] = float(cum_n[-1]), float(cum_yn[-1])
+    open_ = ~done & (c > 0)
+    level[open_] = (fund[open_] + yc[open_]) / c[open_]
+    return level
+
+
+def _with_floors(run, job, task, arglist):
+    """Run ``task`` over the chunks until no chunk needs a low-income floor it was not given: each
+    round, the chunks stop at the first unknown floor and hand back their funded households; its
+    floors per province come from one ascending pass over them (:func:`_floor_levels`)."""
+    levels: dict = {}
+    while True:
+        outs = list(run(task, [args + (levels,) for args in arglist]))
+        needs = [o for o in outs if isinstance(o, _Need)]
+        if not needs:
+            return outs
+        if len(needs) != len(outs) or len({o.call for o in needs}) != 1 or needs[0].call in levels:  # pragma: no cover
+            raise RuntimeError("the chunks asked for different low-income floors: their evaluations differ")
+        spill = _Spill(job.spill_dir)
+        for o in needs:
+            spill.add(o.table)
+        try:
+            levels = {**levels, needs[0].call: _floor_levels(needs[0].fund, spill)}
+        finally:
+            for path in spill.files:
+                if os.path.exists(path):
+                    os.remove(path)
+
+
+@dataclass(frozen=True)
+class _Need:
+    """A chunk's answer when it needs floor ``call``: the fund per province and its funded households
+    (a dict of arrays, or the Parquet file it wrote)."""
+
+    call: int
+    fund: np.ndarray
+    table: object
+
+
+def _need(job, k: int, need: _NeedFloor) -> _Need:
+    table = need.table
+    if job.spill_dir is not None:
+        path = os.path.join(job.spill_dir, f"floor{k:05d}_{need.call}.parquet")
+        _write_table(table, path)
+        table = path
+    return _Need(need.call, need.fund, table)
+
+
 @dataclass(frozen=True)
 class ChunkPlan:
     """Chunk k holds the households with ``lower[k] <= household_id < lower[k + 1]`` (the last has no
-    upper bound): ``persons[k]`` persons in ``households[k]`` households."""
+    upper bound): ``persons[k]`` persons in ``households[k]`` households (``None`` until the chunks
+    are read: a Dask source counts them in pass 1)."""
 
     lower: tuple
     persons: tuple[int, ...]
@@ -144,24 +271,30 @@ class _DuckDBChunks:
     def __init__(self, path, n_chunks: int, memory_limit: str = "2GB", threads: int | None = None):
         files = parquet_files(path, "population")
         self.con = duckdb_connection(memory_limit, threads, keep_order=True)
+        self.con.execute("SET enable_progress_bar = false")  # no bars on stdout from the long scans
         listing = sql_file_list(files)
         self.files = files
         self.relation = f"read_parquet([{listing}], filename = true, file_row_number = true)"
         columns = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM read_parquet([{listing}])").fetchall()]
         if "household_id" not in columns:
             raise BackendError("the population has no 'household_id' column", hint="households are the chunks' unit")
+        # the cuts: quantiles of the household ids of at most ~10^6 persons (every person up to 2 x 10^6
+        # rows; above, the households whose id hashes to 0 mod m: deterministic, whole households);
+        # any cut is exact, these only balance the chunks
         qs = [j / n_chunks for j in range(1, n_chunks)]
-        row = self.con.execute(f"SELECT min(household_id)" + (f", quantile_disc(household_id, {qs!r})" if qs else "")
-                               + f" FROM {self.relation}").fetchall()[0]
-        lower = sorted(set([row[0]] + (list(row[1]) if qs else [])))
+        rows, first = self.con.execute(f"SELECT count(*), min(household_id) FROM read_parquet([{listing}])").fetchall()[0]
+        m = max(1, int(rows) // 10**6)
+        sample = f"(SELECT household_id FROM read_parquet([{listing}])" + (f" WHERE hash(household_id) % {m} = 0)" if m > 1 else ")")
+        cuts = self.con.execute(f"SELECT quantile_disc(household_id, {qs!r}) FROM {sample}").fetchall()[0][0] if qs else []
+        lower = sorted(set([first] + [v for v in (cuts or []) if v is not None]))
         self.lower = lower
         cases = " ".join(f"WHEN household_id >= {v!r} THEN {j}" for j, v in reversed(list(enumerate(lower))))
-        counts = self.con.execute(f"SELECT CASE {cases} END AS k, count(*), count(DISTINCT household_id) FROM {self.relation} "
+        counts = self.con.execute(f"SELECT CASE {cases} END AS k, count(*) FROM read_parquet([{listing}]) "
                                   "GROUP BY k ORDER BY k").fetchall()
-        persons = dict((int(k), int(n)) for k, n, _ in counts)
-        households = dict((int(k), int(h)) for k, _, h in counts)
-        self.plan = ChunkPlan(tuple(lower), tuple(persons.get(j, 0) for j in range(len(lower))),
-                              tuple(households.get(j, 0) for j in range(len(lower))))
+        persons = dict((int(k), int(n)) for k, n in counts)
+        # households per chunk: counted when the chunks are read (pass 1); a distinct count over every
+        # household id here would hold them all (10^8 persons: out of a 2 GB memory limit)
+        self.plan = ChunkPlan(tuple(lower), tuple(persons.get(j, 0) for j in range(len(lower))), None)
 
     def chunk(self, k: int) -> pd.DataFrame:
         lo = self.lower[k]
@@ -175,7 +308,10 @@ class _DuckDBChunks:
 
 
 class _DaskChunks:
-    """A Dask dataframe (person level) filtered chunk by chunk (partitions computed in order)."""
+    """A Dask dataframe (person level) filtered chunk by chunk (partitions computed in order). Each
+    chunk reads only the partitions whose household-id range meets its own (their min and max found
+    in one pass): on a frame in household order (the synthetic population's files) a chunk touches
+    one or two partitions, not the whole frame."""
 
     name = "dask"
 
@@ -197,24 +333,33 @@ class _DaskChunks:
         keys = frame.map_partitions(chunk_of, meta=pd.DataFrame({"k": pd.Series(dtype=np.int64),
                                                                   "household_id": pd.Series(dtype=np.int64)}))
         persons = keys["k"].value_counts().compute()
-        households = keys.drop_duplicates().groupby("k").size().compute()  # the (small) distinct pairs only
-        self.plan = ChunkPlan(tuple(lower), tuple(int(persons.get(j, 0)) for j in range(len(lower))),
-                              tuple(int(households.get(j, 0)) for j in range(len(lower))))
+
+        def id_range(part: pd.DataFrame) -> pd.DataFrame:
+            ids = part["household_id"].to_numpy()
+            return pd.DataFrame({"lo": [ids.min() if ids.size else np.nan], "hi": [ids.max() if ids.size else np.nan]})
+
+        ranges = frame.map_partitions(id_range, meta=pd.DataFrame({"lo": pd.Series(dtype=float),
+                                                                    "hi": pd.Series(dtype=float)})).compute()
+        self.ranges = (ranges["lo"].to_numpy(float), ranges["hi"].to_numpy(float))
+        # households per chunk: counted when the chunks are read (pass 1); a distinct count here would
+        # gather every household id into one partition
+        self.plan = ChunkPlan(tuple(lower), tuple(int(persons.get(j, 0)) for j in range(len(lower))), None)
 
     def chunk(self, k: int) -> pd.DataFrame:
-        hid = self.frame["household_id"]
-        mask = hid >= self.lower[k]
-        if k + 1 < len(self.lower):
-            mask = mask & (hid < self.lower[k + 1])
-        return self.frame[mask].compute()
+        return self.lazy_chunk(k).compute()
 
     def lazy_chunk(self, k: int):
-        """The chunk as a Dask dataframe (computed on the cluster when a client runs the tasks)."""
-        hid = self.frame["household_id"]
+        """The chunk as a Dask dataframe (computed on the cluster when a client runs the tasks): the
+        partitions that can hold its households, filtered, in their order."""
+        lo, hi = self.ranges
+        upper = self.lower[k + 1] if k + 1 < len(self.lower) else math.inf
+        meets = np.flatnonzero((hi >= self.lower[k]) & (lo < upper))  # NaN (an empty partition) never meets
+        frame = self.frame.partitions[[int(i) for i in meets]] if meets.size else self.frame.partitions[[0]]
+        hid = frame["household_id"]
         mask = hid >= self.lower[k]
         if k + 1 < len(self.lower):
             mask = mask & (hid < self.lower[k + 1])
-        return self.frame[mask]
+        return frame[mask]
 
 
 def _chunks_of(data, backend, n_chunks, options):
@@ -274,21 +419,25 @@ class _Spill:
             t = pq.read_table(path, columns=list(columns))
             yield {c: t.column(c).to_numpy() for c in columns}
 
-    def sorted_pieces(self, key: str, columns):
-        columns = list(dict.fromkeys([key] + list(columns)))
+    def sorted_pieces(self, key, columns):
+        """Pieces in ascending order of ``key`` (a column, or a tuple of columns: by the first, then
+        the next ...), ties in household order (column ``hh``)."""
+        keys = [key] if isinstance(key, str) else list(key)
+        columns = list(dict.fromkeys(keys + list(columns) + ["hh"]))
         if self.directory is None:
             cat = {c: np.concatenate([t[c] for t in self.tables]) for c in columns}
-            order = np.argsort(cat[key], kind="stable")  # the tables are in household order: ties too
+            order = np.lexsort((cat["hh"],) + tuple(cat[k] for k in reversed(keys)))
             for a in range(0, order.size, self.piece_rows):
                 idx = order[a: a + self.piece_rows]
                 yield {c: v[idx] for c, v in cat.items()}
             return
         con = duckdb_connection(self.memory_limit)
+        con.execute("SET enable_progress_bar = false")
         listing = sql_file_list(self.files)
         cols = ", ".join(_sql_name(c) for c in columns)
         # ties in the order of the households (as the in-memory stable sort): NBS quintile groups split
         # a run of equal incomes (e.g. households topped up to one dibao standard) by that order
-        rel = con.sql(f"SELECT {cols} FROM read_parquet([{listing}]) ORDER BY {_sql_name(key)}, hh")
+        rel = con.sql(f"SELECT {cols} FROM read_parquet([{listing}]) ORDER BY {', '.join(_sql_name(k) for k in keys)}, hh")
         reader = rel.to_arrow_reader(self.piece_rows) if hasattr(rel, "to_arrow_reader") else rel.fetch_arrow_reader(self.piece_rows)
         for batch in reader:
             yield {name: batch.column(i).to_numpy(zero_copy_only=False) for i, name in enumerate(batch.schema.names)}
@@ -479,7 +628,8 @@ class _StreamStats:
 
 def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str | None = None, chunks: int = 4,
                      metr: bool = True, spill_dir: str | None = None, seed: int = 1, wages: str = "gross",
-                     columns: dict | None = None, memory_limit: str = "2GB", **kw) -> SimulationResult:
+                     columns: dict | None = None, memory_limit: str = "2GB", budget_neutral: str | None = None,
+                     target_cost: float = 0.0, **kw) -> SimulationResult:
     """``Simulation(population, year).run(reform)`` with the persons cut into ``chunks`` chunks of whole
     households, each simulated alone, the outputs aggregated exactly (see the module doc): the same
     :class:`~prosperity.simulate.SimulationResult`, equal to the in-memory one up to the order of
@@ -490,10 +640,14 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
     ``backend`` names it explicitly. ``spill_dir``: where the chunks' populations and per-household
     tables go (default: a temporary directory, removed at the end; the memory backend keeps them in
     memory; with Dask workers it must be a directory they all see). ``kw``: ``parameters``, ``instant``, ``baseline_reform`` as :class:`Simulation` takes them.
+
+    ``budget_neutral``, ``target_cost``: as :meth:`Simulation.run`: the parameter at that path is solved
+    (Brent, the same bracket and tolerances: :func:`prosperity.simulate.engine.solve_net_cost`) so
+    that the net cost is ``target_cost`` yuan, each net cost a sum over the chunks (their simulations
+    built once and kept, pickled when spilling); then the run with the solved value. ReformError as in
+    memory when no value in the bracket reaches the target.
     """
     started = time.perf_counter()
-    if "budget_neutral" in kw:
-        raise BackendError("budget-neutral solving is not chunked yet", hint="run Simulation(...).run(budget_neutral=...) in memory")
     options = {"memory_limit": memory_limit} if backend == "duckdb" or (backend is None and isinstance(population, (str, os.PathLike, list, tuple))) else {}
     source = _chunks_of(population, backend, int(chunks), options)
     plan = source.plan
@@ -515,25 +669,40 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
         # pass 1: the sums of the dibao standards' provincial scaling (from the populations alone);
         # pass 2: the persons eligible for dibao under that scaling (the take-up calibration's totals)
         totals: dict = {}
-        for k, (sums, ref) in zip(ks, run(_task_read, [(job, k, source.lazy_chunk(k)) for k in ks])):
+        households = {}
+        for k, (sums, ref, n_households) in zip(ks, run(_task_read, [(job, k, source.lazy_chunk(k)) for k in ks])):
             kept[k] = ref
+            households[k] = n_households
             for key, value in sums.items():
                 totals[key] = totals.get(key, 0.0) + value
+        counted = tuple(households.get(k, 0) for k in range(plan.n_chunks))
+        if plan.households is not None and plan.households != counted:  # pragma: no cover - a guard
+            raise RuntimeError(f"households per chunk: planned {plan.households}, read {counted}")
+        plan = replace(plan, households=counted)
         found: dict = {}
         for eligible in run(_task_calibrate, [(job, k, kept[k], plan.offsets(k), totals) for k in ks]):
             for key, value in eligible.items():
                 found[key] = found.get(key, 0.0) + value
         totals.update(found)
 
+        solved = None
+        if budget_neutral:
+            reform, solved = _solve_chunked(run, job, ks, kept, plan, totals, reform, budget_neutral, target_cost)
+            job = replace(job, reform=reform)
+        elif reform is not None and _uses_low_income(reform.apply(_tree(job)[0]).at(_tree(job)[1])):
+            _prepare(run, job, ks, kept, plan, totals)  # pass 3 runs in rounds, one per floor
+
         # pass 3: the run; order-free sums and the per-household tables
         spill = _Spill(job.spill_dir, memory_limit=memory_limit)
         acc = _Sums()
         context = None
-        for sums, table, ctx in run(_task_run, [(job, k, kept[k], plan.offsets(k), totals, k == ks[-1]) for k in ks]):
+        for sums, table, ctx in _with_floors(run, job, _task_run, [(job, k, kept[k], plan.offsets(k), totals, k == ks[-1])
+                                                                 for k in ks]):
             acc.merge(sums)
             spill.add(table)
             context = ctx or context
-        return _aggregate(context, reform, year, acc, spill, metr, time.perf_counter() - started)
+        result = _aggregate(context, reform, year, acc, spill, metr, time.perf_counter() - started)
+        return replace(result, budget_neutral={"parameter": budget_neutral, "value": solved}) if budget_neutral else result
     finally:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
@@ -541,6 +710,43 @@ def simulate_chunked(population, reform=None, year: int = 2024, *, backend: str 
             for path in kept.values():
                 if isinstance(path, str) and os.path.exists(path):
                     os.remove(path)
+
+
+def _tree(job):
+    """The parameter tree and date of the chunks' simulations (as :class:`Simulation` makes them)."""
+    kw = job.sim_kw
+    tree = kw.get("parameters") or bundled_parameters()
+    tree = kw["baseline_reform"].apply(tree) if kw.get("baseline_reform") else tree
+    return tree, kw.get("instant") or default_instant(job.year)
+
+
+def _prepare(run, job, ks, kept, plan, totals) -> None:
+    """Build every chunk's simulation once (``kept[k]`` then holds it, or its pickle), for runs that
+    evaluate the chunks more than once (Brent's net costs, rounds for low-income floors)."""
+    for k, ref in zip(ks, run(_task_prepare, [(job, k, kept[k], plan.offsets(k), totals) for k in ks])):
+        if isinstance(kept[k], str) and os.path.exists(kept[k]):
+            os.remove(kept[k])
+        kept[k] = ref
+
+
+def _solve_chunked(run, job, ks, kept, plan, totals, reform, path: str, target: float):
+    """The budget-neutral value of ``path``: the chunks' simulations are built once (``kept`` then holds
+    them), and each net cost Brent asks for is the sum of the chunks' net costs (``math.fsum``, each
+    value asked for once). Returns (the reform with the solved value, the value)."""
+    tree, instant = _tree(job)
+    reform = reform or Reform("baseline")
+    start, bounds = budget_neutral_bracket(tree, instant, job.year, reform, path)
+    _prepare(run, job, ks, kept, plan, totals)
+    costs: dict = {}
+
+    def f(x: float) -> float:
+        if x not in costs:
+            trial = reform.with_value(path, x, start)
+            costs[x] = math.fsum(_with_floors(run, job, _task_net_cost, [(job, k, kept[k], trial) for k in ks]))
+        return costs[x] - target
+
+    x = solve_net_cost(f, path, target, bounds)
+    return reform.with_value(path, x, start), x
 
 
 # ---------------------------------------------------------------- the work of one chunk (a task)
@@ -559,9 +765,13 @@ class _Job:
 
 
 def _chunk_sim(job: _Job, kept, offsets, totals) -> _ChunkSimulation:
+    """The chunk's simulation: built from its population (kept, or pickled at a path) with the whole
+    population's totals, or the one built before (kept, or pickled, by the budget-neutral solve)."""
     if isinstance(kept, str):
         with open(kept, "rb") as fh:
             kept = pickle.load(fh)
+    if isinstance(kept, _ChunkSimulation):
+        return kept
     return _ChunkSimulation(kept, job.year, person_offset=offsets[0], household_offset=offsets[1],
                             persons_total=job.persons_total, totals=totals, **job.sim_kw)
 
@@ -576,36 +786,40 @@ def _task_read(job: _Job, k: int, frame):
     pop = Population.from_frame(frame, columns=kw.get("columns"), seed=kw.get("seed", 1), wages=kw.get("wages", "gross"))
     sums = _scaling_sums(pop, job.year)
     if job.spill_dir is None:
-        return sums, pop
+        return sums, pop, pop.n_households
     path = os.path.join(job.spill_dir, f"population{k:05d}.pickle")
     with open(path, "wb") as fh:
         pickle.dump(pop, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return sums, path
+    return sums, path, pop.n_households
 
 
 def _task_calibrate(job: _Job, k: int, kept, offsets, totals) -> dict:
     """Pass 2: the chunk's persons eligible for dibao under the whole population's scaling."""
     sim = _chunk_sim(job, kept, offsets, totals)
-    if _transfers_active(sim.params) or _transfers_active(sim.reform_params(job.reform)):
-        raise BackendError("the regional transfers spread each fund over a province's whole population: "
-                           "not chunked yet", hint="run this reform with Simulation(...).run() in memory")
+    _check_chunkable(sim, job.reform)
     own = _scaling_sums(sim.population, job.year)
-    if any(sim.recorded.get(key) != value for key, value in own.items()):  # pragma: no cover - a guard
-        raise RuntimeError("the engine's dibao scaling totals changed: update prosperity.backends.simulate._scaling_sums")
+    if any(not np.array_equal(sim.recorded.get(key), value) for key, value in own.items()):  # pragma: no cover - a guard
+        raise RuntimeError("the engine's population totals changed: update prosperity.backends.simulate._scaling_sums")
     return {key: value for key, value in sim.recorded.items() if key[0] == "dibao eligible"}
 
 
-def _task_run(job: _Job, k: int, kept, offsets, totals, want_context: bool):
+def _task_run(job: _Job, k: int, kept, offsets, totals, want_context: bool, floors: dict):
     """Pass 3: baseline, reform and METRs of the chunk; its order-free sums and its per-household table
     (written to the spill directory when spilling); with ``want_context`` what the validation table and
-    the assumptions read from a simulation (the parameters, the tree, the take-up)."""
+    the assumptions read from a simulation (the parameters, the tree, the take-up). ``floors``: the
+    low-income floors known so far; a :class:`_Need` when the evaluations need another."""
     sim = _chunk_sim(job, kept, offsets, totals)
+    _check_chunkable(sim, job.reform)
+    sim.floors.reset(floors)
     base = sim.baseline
-    state = sim.evaluate(job.reform)
     mb = mr = None
-    if job.metr:
-        mb = _metr(sim, sim.evaluate, None, base)
-        mr = _metr(sim, sim.evaluate, job.reform, state)
+    try:
+        state = sim.evaluate(job.reform)
+        if job.metr:
+            mb = _metr(sim, sim.evaluate, None, base)
+            mr = _metr(sim, sim.evaluate, job.reform, state)
+    except _NeedFloor as need:
+        return _need(job, k, need)
     acc = _Sums()
     _order_free_chunk_sums(acc, sim, base, state)
     table = _household_table(sim, base, state, mb, mr)
@@ -619,6 +833,43 @@ def _task_run(job: _Job, k: int, kept, offsets, totals, want_context: bool):
                                   fixed=SimpleNamespace(take_up_source=sim.fixed.take_up_source,
                                                         take_up_rate=dict(sim.fixed.take_up_rate)))
     return acc.v, table, context
+
+
+def _task_prepare(job: _Job, k: int, kept, offsets, totals):
+    """The budget-neutral solve's first pass: the chunk's simulation built once with the whole
+    population's totals, kept for the net-cost evaluations and the run (pickled when spilling)."""
+    sim = _chunk_sim(job, kept, offsets, totals)
+    if job.spill_dir is None:
+        return sim
+    path = os.path.join(job.spill_dir, f"simulation{k:05d}.pickle")
+    with open(path, "wb") as fh:
+        pickle.dump(sim, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _task_net_cost(job: _Job, k: int, kept, reform, floors: dict):
+    """The chunk's net cost (yuan) under ``reform``: Sum_h w_h (disposable_h(reform) - disposable_h(baseline))
+    (a :class:`_Need` when it needs a low-income floor not in ``floors``)."""
+    sim = _chunk_sim(job, kept, None, None)
+    _check_chunkable(sim, reform)
+    sim.floors.reset(floors)
+    try:
+        return sim.net_cost(sim.evaluate(reform))
+    except _NeedFloor as need:
+        return _need(job, k, need)
+
+
+def _uses_low_income(p: dict) -> bool:
+    ew, eco = "regional_transfers.east_west.", "regional_transfers.ecological_compensation."
+    return (p[ew + "amount_per_capita"] > 0 and p[ew + "distribution"] == "low_income") or \
+        (p[eco + "carbon_price"] > 0 and p[eco + "distribution"] == "low_income")
+
+
+def _check_chunkable(sim, reform) -> None:
+    if _uses_low_income(sim.params):
+        raise BackendError("a regional transfer distributed 'low_income' in the baseline (baseline_reform) is not "
+                           "chunked yet (the baseline's calibration would need its floors)",
+                           hint="switch it on in the reform instead, or run Simulation(...).run() in memory")
 
 
 def _write_table(table: dict, path: str) -> None:
@@ -661,9 +912,10 @@ def _mapper(source):
 
 def _scaling_sums(pop, year) -> dict:
     """Per area: persons and persons x the province's relative consumption, the two totals of the
-    dibao standards' scaling in ``Simulation._fix_baseline`` (checked against it in pass 2)."""
+    dibao standards' scaling in ``Simulation._fix_baseline``; per province: persons and rural persons,
+    over which the regional transfers' funds are spread (checked against the engine's in pass 2)."""
     rel = provincial_context(year)["consumption_rel"].to_numpy(float)[pop.province]
-    out = {}
+    out = {("province persons", k): v for k, v in province_persons(pop).items()}
     for area, u in (("urban", True), ("rural", False)):
         m = pop.urban == u
         if m.any():

@@ -48,6 +48,8 @@ class Fixed:
     co2: object  # DataFrame per province
     scaling_norm: dict = None  # {"urban": c, "rural": c}: person-weighted mean of scaled standards = national
     derived: dict = field(default_factory=dict, repr=False)  # per-household arrays derived from the above, by key
+    province_persons: dict = None  # {"all": persons, "rural": rural persons} per province (see province_persons)
+    waterfill: object = None  # the low-income floor (None: rules.waterfill; a chunked run's: the whole population's floor)
 
     def per_household(self, key, make):
         """``make()`` computed once per ``key`` (a tuple naming what it depends on) and kept."""
@@ -86,16 +88,33 @@ def _names(value: str) -> list[str]:
     return [s.strip() for s in str(value or "").split(";") if s.strip()]
 
 
-def _distribute(rule: str, fund_by_province, pop: Population, pre_income_pc, eligible_province) -> np.ndarray:
+def province_persons(pop: Population) -> dict:
+    """Persons represented per province, all (``"all"``) and rural (``"rural"``): what the regional
+    transfers' funds and per-capita payments are spread over."""
+    pw = pop.persons_weight
+    return {"all": np.bincount(pop.province, weights=pw, minlength=len(PROVINCES)),
+            "rural": np.bincount(pop.province, weights=np.where(pop.urban, 0.0, pw), minlength=len(PROVINCES))}
+
+
+def _persons_by_province(pop: Population, fixed: Fixed, which: str) -> np.ndarray:
+    """``province_persons(pop)[which]``, or the whole population's when ``fixed`` carries it (a chunk of a
+    larger population: :mod:`prosperity.backends.simulate`)."""
+    totals = fixed.province_persons if fixed is not None and fixed.province_persons is not None else province_persons(pop)
+    return totals[which]
+
+
+def _distribute(rule: str, fund_by_province, pop: Population, pre_income_pc, eligible_province,
+                fixed: Fixed | None = None) -> np.ndarray:
     """Per-household payments (yuan a year per household) spending each province's fund by ``rule``."""
     pw = pop.persons_weight
     in_prov = eligible_province[pop.province]
     if rule == "low_income":
-        topup_pc = R.waterfill(pre_income_pc, np.where(in_prov, pw, 0.0), pop.province,
-                               np.where(eligible_province, fund_by_province, 0.0), len(PROVINCES))
+        waterfill = fixed.waterfill if fixed is not None and fixed.waterfill is not None else R.waterfill
+        topup_pc = waterfill(pre_income_pc, np.where(in_prov, pw, 0.0), pop.province,
+                             np.where(eligible_province, fund_by_province, 0.0), len(PROVINCES))
         return np.where(in_prov, topup_pc * pop.size, 0.0)
     target = in_prov & (pop.urban == False if rule == "rural" else True)  # noqa: E712
-    people = np.bincount(pop.province, weights=np.where(target, pw, 0.0), minlength=len(PROVINCES))
+    people = np.where(eligible_province, _persons_by_province(pop, fixed, "rural" if rule == "rural" else "all"), 0.0)
     per_capita = np.divide(fund_by_province, people, out=np.zeros(len(PROVINCES)), where=people > 0)
     return np.where(target, per_capita[pop.province] * pop.size, 0.0)
 
@@ -149,16 +168,15 @@ def _regional_transfers(pop: Population, fixed: Fixed, p: dict, pre_pc) -> tuple
     ecological fund by donor province; ``pre_pc`` (per-capita income before transfers) is read only
     when a fund is distributed to low-income households first."""
     H = pop.n_households
-    pw = pop.persons_weight
     region_of_prov = np.array([REGIONS.index(REGION_OF[x]) for x in PROVINCES])
     ew = "regional_transfers.east_west."
     recipient_regions = [REGIONS.index(r) for r in _names(p[ew + "recipient_regions"])]
     recipient_prov = np.isin(region_of_prov, recipient_regions)
     east_west = np.zeros(H)
     if p[ew + "amount_per_capita"] > 0:
-        persons_prov = np.bincount(pop.province, weights=pw, minlength=len(PROVINCES))
+        persons_prov = _persons_by_province(pop, fixed, "all")
         fund = p[ew + "amount_per_capita"] * persons_prov * recipient_prov
-        east_west = _distribute(p[ew + "distribution"], fund, pop, pre_pc, recipient_prov)
+        east_west = _distribute(p[ew + "distribution"], fund, pop, pre_pc, recipient_prov, fixed)
     eco = "regional_transfers.ecological_compensation."
     ecological = np.zeros(H)
     eco_fund_by_donor = np.zeros(len(PROVINCES))
@@ -168,10 +186,9 @@ def _regional_transfers(pop: Population, fixed: Fixed, p: dict, pre_pc) -> tuple
         donors = np.nan_to_num(c["gdp_per_capita"].to_numpy()) >= p[eco + "gdp_threshold_per_capita"]
         eco_fund_by_donor = np.where(donors, p[eco + "carbon_price"] * excess_t * c["population_2020"].to_numpy(), 0.0)
         recipients = np.isin(np.array(PROVINCES), _names(p[eco + "recipients"]))
-        persons_prov = np.bincount(pop.province, weights=pw, minlength=len(PROVINCES))
-        share = np.where(recipients, persons_prov, 0.0)
+        share = np.where(recipients, _persons_by_province(pop, fixed, "all"), 0.0)
         fund = eco_fund_by_donor.sum() * share / share.sum() if share.sum() > 0 else np.zeros(len(PROVINCES))
-        ecological = _distribute(p[eco + "distribution"], fund, pop, pre_pc, recipients)
+        ecological = _distribute(p[eco + "distribution"], fund, pop, pre_pc, recipients, fixed)
     return east_west, ecological, eco_fund_by_donor
 
 
@@ -265,6 +282,37 @@ def _evaluate_numpy(pop, fixed, p, rules, extra_wage, top_up_prov, hh_arrays) ->
     return out
 
 
+def budget_neutral_bracket(tree: ParameterTree, instant: dt.date, year: int, reform: Reform, path: str,
+                           bounds=None) -> tuple[dt.date, tuple[float, float]]:
+    """Where a budget-neutral solve of ``path`` starts (the reform's first date, at the latest
+    ``instant``) and its bracket: ``bounds``, else [0, 1] for a rate (unit ``/1``) and
+    [0, max(10 |current value|, 10^6)] otherwise. An unknown ``path`` raises with a did-you-mean."""
+    start = min((c.start for c in reform.changes), default=dt.date(year, 1, 1))
+    start = min(start, instant)
+    try:
+        leaf = reform.apply(tree).leaf(path)
+    except KeyError:
+        Reform("check", ()).with_value(path, 0.0, start).apply(tree)  # raises with a did-you-mean
+        raise
+    current = leaf.at(instant)
+    if bounds is None:
+        bounds = (0.0, 1.0) if leaf.unit == "/1" else (0.0, max(10.0 * abs(current or 0.0), 1e6))
+    return start, tuple(bounds)
+
+
+def solve_net_cost(f, path: str, target: float, bounds) -> float:
+    """The root of ``f(x)`` = net cost at ``x`` minus ``target`` (yuan) in ``bounds`` by Brent's method
+    (``scipy.optimize.brentq``, xtol = 1e-10 max(1, |hi|), rtol = 1e-12); ReformError when ``f`` has the
+    same sign at both ends."""
+    lo, hi = bounds
+    f_lo, f_hi = f(lo), f(hi)
+    if np.sign(f_lo) == np.sign(f_hi) and f_lo != 0 and f_hi != 0:
+        raise ReformError([f"budget-neutral: {path} cannot reach a net cost of {target / 1e9:,.1f} bn yuan: "
+                           f"over [{lo:g}, {hi:g}] the net cost runs from {(f_lo + target) / 1e9:,.1f} to "
+                           f"{(f_hi + target) / 1e9:,.1f} bn yuan; choose another parameter or widen its range"])
+    return optimize.brentq(f, lo, hi, xtol=1e-10 * max(1.0, abs(hi)), rtol=1e-12)
+
+
 class Simulation:
     """A population and a year; the baseline is computed once and cached.
 
@@ -324,6 +372,7 @@ class Simulation:
         fixed = Fixed(wage_person, earner, primary, employee_pensioner, covered, children_education, infants, elders,
                       household_draw, np.zeros(H), {"urban": 0.0, "rural": 0.0}, "", income_rel, consumption_rel,
                       co2_context(self.year))
+        fixed.province_persons = {k: self._total(("province persons", k), v) for k, v in province_persons(pop).items()}
         rel = consumption_rel[pop.province]
         fixed.scaling_norm = {area: self._total(("persons", area), float(pop.persons_weight[pop.urban == u].sum()))
                               / self._total(("scaled persons", area), float(np.dot(pop.persons_weight[pop.urban == u], rel[pop.urban == u])))
@@ -403,27 +452,12 @@ class Simulation:
     def solve_budget_neutral(self, reform: Reform, path: str, target: float = 0.0, bounds=None) -> tuple[Reform, float]:
         """The value of parameter ``path`` (from the reform's start date) making the net cost equal to
         ``target`` yuan; raises ReformError when no value in ``bounds`` reaches it."""
-        start = min((c.start for c in reform.changes), default=dt.date(self.year, 1, 1))
-        start = min(start, self.instant)
-        try:
-            leaf = reform.apply(self.tree).leaf(path)
-        except KeyError:
-            Reform("check", ()).with_value(path, 0.0, start).apply(self.tree)  # raises with a did-you-mean
-            raise
-        current = leaf.at(self.instant)
-        if bounds is None:
-            bounds = (0.0, 1.0) if leaf.unit == "/1" else (0.0, max(10.0 * abs(current or 0.0), 1e6))
-        lo, hi = bounds
+        start, bounds = budget_neutral_bracket(self.tree, self.instant, self.year, reform, path, bounds)
 
         def f(x):
             return self.net_cost(self.evaluate(reform.with_value(path, x, start))) - target
 
-        f_lo, f_hi = f(lo), f(hi)
-        if np.sign(f_lo) == np.sign(f_hi) and f_lo != 0 and f_hi != 0:
-            raise ReformError([f"budget-neutral: {path} cannot reach a net cost of {target / 1e9:,.1f} bn yuan: "
-                               f"over [{lo:g}, {hi:g}] the net cost runs from {(f_lo + target) / 1e9:,.1f} to "
-                               f"{(f_hi + target) / 1e9:,.1f} bn yuan; choose another parameter or widen its range"])
-        x = optimize.brentq(f, lo, hi, xtol=1e-10 * max(1.0, abs(hi)), rtol=1e-12)
+        x = solve_net_cost(f, path, target, bounds)
         return reform.with_value(path, x, start), x
 
     def run(self, reform: Reform | None = None, *, budget_neutral: str | None = None, target_cost: float = 0.0,
