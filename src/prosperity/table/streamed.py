@@ -66,14 +66,10 @@ def _check_supported(plan: Plan, *, income, fpc, drop_missing, sheet, sample_opt
             f"measure{'s' if len(unsupported) > 1 else ''} {', '.join(unsupported)} cannot be computed out of core yet "
             "(the table is never collected into memory to compute it)",
             hint="out of core: " + ", ".join(STREAM_MEASURES) + f"; or {mem}")
-    if plan.quantile_convention != "eurostat":
-        _refuse(f"quantile_convention={plan.quantile_convention!r}", f"use the default 'eurostat', or {mem}")
-    allowed = {"lorenz": ("fractional", "eurostat"), "glorenz": ("fractional", "eurostat"), "gini": ("laeken",),
-               "theil": ("standard",), "mld": ("standard",), "poormed": ("inverse_cdf", "eurostat"),
-               "rich": ("inverse_cdf", "eurostat"), "rich_fgt": ("inverse_cdf", "eurostat")}
-    for name, conv in plan.conventions.items():
-        if conv not in allowed.get(name, ()):
-            _refuse(f"convention {conv!r} for {name}", f"leave conventions unset, or {mem}")
+    from ..backends import streaming_conventions
+
+    streaming_conventions.check_conventions(plan, mem)  # conventions= and the quantile rule: what streams
+    streaming_conventions.quantile_rule(plan, mem)
     if plan.domain is not None and plan.line_within_groups and any(r.kind != "plain" for r in plan.requested):
         # in memory the domain's own row then takes the whole sample's line for fgt/headcount/pgap/watts
         # but its own median for arpr/rmpg/middle_rel: one reference per row cannot reproduce both
@@ -124,7 +120,7 @@ def _plain(key: tuple) -> tuple:
 def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu, fpc, drop_missing, sheet,
                      sample_options) -> MeasureResult:
     """:func:`~prosperity.table.measure` on a DuckDB or Dask source (module docstring)."""
-    from ..backends import streaming_domain, streaming_replicates
+    from ..backends import streaming_conventions, streaming_domain, streaming_replicates
     from ..backends.streaming import StreamSpec, _stratum_factors, evaluate_stream
     from .bootstrap import bootstrap_seed, replicate_spread
     from .plan import _group_text
@@ -151,7 +147,8 @@ def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu
             line_value=plan.line_value, relative_line=DEFAULT_RELATIVE_LINE if relative_line is None else relative_line,
             relative_to=relative_to, line_within_groups=plan.line_within_groups,
             inclusive=None if plan.poor_if is None else plan.poor_if == "le", se=plan.se and not plan.bootstrap,
-            lonely_psu=plan.lonely_psu, conventions=dict(plan.conventions), bandwidth=plan.bandwidth)
+            lonely_psu=plan.lonely_psu, conventions=streaming_conventions.stream_conventions(plan), bandwidth=plan.bandwidth,
+            quantile_rule=streaming_conventions.quantile_rule(plan, ""))
         check = lambda nonpos, neg, y_min: _check_domains(plan, income, nonpos, neg, y_min)  # noqa: E731
         if plan.bootstrap:
             streaming_replicates.check_replicable(source, data, psu, plan.se_method)
