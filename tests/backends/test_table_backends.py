@@ -159,10 +159,14 @@ def test_unsupported_requests_are_refused_with_what_streams(eusilc):
         prosperity.measure(folder, income="eqIncome", measures=["gini", "esteban_ray", "zenga"])
     assert "esteban_ray, zenga" in str(exc.value) and "palma" in str(exc.value.hint)
     for bad, text in ((dict(se_method="bootstrap"), "se_method"),  # no PSU column: tests/backends/test_stream_domain_bootstrap.py
-                      (dict(quantile_convention="laeken"), "quantile_convention"),
-                      (dict(conventions={"gini": "convey"}), "convention"), (dict(drop_missing=True), "drop_missing")):
+                      (dict(drop_missing=True), "drop_missing")):
         with pytest.raises(MeasureSpecError, match=text):
             prosperity.measure(folder, income="eqIncome", measures=["gini"], **bad)
+    # conventions: tests/backends/test_stream_conventions.py (what streams, and these refusals)
+    for bad, text in ((dict(quantile_convention="interpolated"), "'interpolated' quantile rule"),
+                      (dict(conventions={"poormed": "laeken"}), "convention 'laeken' for poormed")):
+        with pytest.raises(MeasureSpecError, match=text):
+            prosperity.measure(folder, income="eqIncome", measures=["median", "poormed"], **bad)
     with pytest.raises(MeasureSpecError, match="unknown backend"):
         prosperity.measure(d, income="eqIncome", measures=["gini"], backend="spark")
     neg = d[["eqIncome", "rb050"]].assign(eqIncome=d["eqIncome"] - 1000.0)
