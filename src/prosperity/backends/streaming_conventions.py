@@ -52,6 +52,9 @@ KINDS = ("wy", "w", "nonwhole", "lnyp")  # this module's pass-1 bases (values ne
 GINI = ("laeken", "convey", "ineqpy", "unbiased", "unbiased_frequency")
 STREAMED_RULES = ("eurostat", "laeken", "inverse_cdf")
 _SHARES = ("qsr", "palma", "share", "lorenz", "glorenz")
+# measures whose kernels read the Eurostat median or quartiles whatever the call's rule (the Wolfson
+# indices' median; wbpip's Wolfson the quartiles of its bandwidth): streamed, they read pass 2's quantiles
+EUROSTAT_READERS = ("wolfson", "foster_wolfson")
 _TIE_RTOL = 1e-12
 
 
@@ -72,6 +75,8 @@ def quantile_rule(plan, mem: str) -> str:
             conv = conv if conv in ("eurostat", "laeken") else None
         elif name in ("poormed", "rich", "rich_fgt"):
             conv = "eurostat" if conv == "eurostat" else None  # inverse_cdf: pass 2's y_j, any rule
+        elif name in EUROSTAT_READERS:
+            conv = "eurostat"
         else:
             conv = None
         if conv is not None:
