@@ -617,7 +617,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     last_c = np.zeros(D)  # C and Ycum before the last unit seen of each domain (Lorenz fallback j = n - 1)
     last_yc = np.zeros(D)
     s_gini = np.zeros(D)
-    strict = _conv.StrictSearch(qs, D) if spec.quantile_rule == "laeken" else None  # laeken's quantiles
+    strict = _conv.search(spec.quantile_rule, qs, D)  # laeken's or the interpolated quantiles (None: Eurostat's)
     if needs.need_sorted:
         passes += 1
         carry_c = np.zeros(D)
@@ -668,7 +668,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                             else:
                                 quant[p][d] = float(ys[j])
                 if strict is not None:
-                    strict.update(ds, ys, cw, N)
+                    strict.update(ds, ys, ws, cw, N)
                 for p in lps:
                     m = p * N[ds]
                     hit = np.flatnonzero((cw >= m) & ~lor_found[p][ds])
@@ -704,7 +704,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             miss = ~lor_found[p]
             lor_q[p][miss] = last[miss]
             lor_T[p][miss] = last_yc[miss] + (p * N[miss] - last_c[miss]) * last[miss]
-    quartiles = _conv.apply_rule(spec.quantile_rule, quant, quant_lo, strict, last)  # Eurostat's, for the bandwidth
+    quartiles = _conv.apply_rule(spec.quantile_rule, quant, quant_lo, strict, last, carry_c if needs.need_sorted else N)  # Eurostat's, for the bandwidth
 
     # ---- thresholds known after the sort
     given_ref, ref_dom = ref_dom, np.zeros(D, np.int64)

@@ -30,11 +30,15 @@ Entropy: Theil ``"pysal"`` (zeros replaced by the smallest positive float) equal
 incomes, then ln(y') with y' = y for y > 0 and 1 otherwise (basis ``lnyp``), u = (y / mu - 1 - MLD -
 ln(y' / mu)) / N.
 
-Refused (:func:`quantile_rule`, with what to do): the ``"interpolated"`` quantile rule (it reads the
-quantile between the mid-points C_j - w_j / 2 of two units, with runs of tied incomes ordered lightest
-weight first: the run's lightest and heaviest weights across the pieces of the sorted pass are not
-carried); two different quantile rules in one call. RMPG's median of the poor (pass 4 of
-:mod:`.streaming_poverty`) follows the call's rule.
+``"interpolated"``: the sorted pass carries per domain the run of tied incomes it is in (its income,
+the C before it, its lightest and heaviest weights, the C at its last unit) across the pieces, emits
+the run's knots K = C_before + lightest / 2 and C_last - heaviest / 2 (the kernel's mid-point CDF,
+ties ordered lightest first) when the run ends, and interpolates at pN between the last knot <= pN and
+the first above (:class:`InterpolatedSearch`).
+
+Refused (:func:`quantile_rule`, with what to do): two different quantile rules in one call; RMPG under
+the interpolated rule (its median of the poor, pass 4 of :mod:`.streaming_poverty`, follows the
+Eurostat, inverse-CDF and laeken rules only).
 """
 
 from __future__ import annotations
@@ -50,7 +54,6 @@ from ..measures.shares import SHARE_CONVENTIONS
 
 KINDS = ("wy", "w", "nonwhole", "lnyp")  # this module's pass-1 bases (values need the weights)
 GINI = ("laeken", "convey", "ineqpy", "unbiased", "unbiased_frequency")
-STREAMED_RULES = ("eurostat", "laeken", "inverse_cdf")
 _SHARES = ("qsr", "palma", "share", "lorenz", "glorenz")
 # measures whose kernels read the Eurostat median or quartiles whatever the call's rule (the Wolfson
 # indices' median; wbpip's Wolfson the quartiles of its bandwidth): streamed, they read pass 2's quantiles
@@ -85,13 +88,13 @@ def quantile_rule(plan, mem: str) -> str:
             or r.kind in ("self_line", "median_anchor")
         if line_median:
             uses.setdefault(qc, []).append(f"{r.label}'s line (quantile_convention)")
-    if "interpolated" in uses:
+    rmpg = [r.label for r in plan.requested if r.spec.name == "rmpg"]
+    if rmpg and "interpolated" in uses:
         raise MeasureSpecError(
-            f"the 'interpolated' quantile rule ({', '.join(uses['interpolated'])}) is not available on the out-of-core "
-            "backends: it reads the quantile between the mid-points C_j - w_j/2 of two units, with each run of tied "
-            "incomes ordered lightest weight first, and the sorted pass does not carry the runs' lightest and heaviest "
-            "weights across its pieces",
-            hint=f"use quantile_convention='eurostat', 'laeken' or 'inverse_cdf' (they stream exactly), or {mem}")
+            f"rmpg under the 'interpolated' quantile rule is not available on the out-of-core backends: its median "
+            "of the poor would be interpolated between the poor's mid-points in the fourth pass, which searches the "
+            "Eurostat, inverse-CDF and laeken rules only",
+            hint=f"measure rmpg in a call of its own under another quantile_convention, or {mem}")
     if len(uses) > 1:
         detail = "; ".join(f"{rule!r}: {', '.join(labels)}" for rule, labels in sorted(uses.items()))
         raise MeasureSpecError(
@@ -146,7 +149,7 @@ class StrictSearch:
         self.q = {p: np.full(D, np.nan) for p in ps}
         self.found = {p: np.zeros(D, bool) for p in ps}
 
-    def update(self, ds: np.ndarray, ys: np.ndarray, cw: np.ndarray, N: np.ndarray) -> None:
+    def update(self, ds: np.ndarray, ys: np.ndarray, ws: np.ndarray, cw: np.ndarray, N: np.ndarray) -> None:
         """One sorted piece, grouped by domain (``ds``), with its domains' running sums ``cw``."""
         for p, q in self.q.items():
             found = self.found[p]
@@ -163,15 +166,115 @@ class StrictSearch:
         return self.q
 
 
-def apply_rule(rule: str, quant: dict, quant_lo: dict, strict: StrictSearch | None, last: np.ndarray) -> dict:
-    """The quantiles of the call's rule (in place of the Eurostat ones); returns the Eurostat quartiles
-    kept for the Osier bandwidth."""
+class InterpolatedSearch:
+    """The ``"interpolated"`` quantiles per domain in the sorted pass (as ``quantile_sorted``): the knots
+    (K / N, y) of each run of tied incomes, K = C_before + lightest / 2 and K = C_last - heaviest / 2 (a run
+    of a single unit: C - w / 2 twice), and q_p the linear interpolation at p between the last knot
+    <= p and the first above, clamped to the first / last income. A domain's last run in a piece may
+    go on in the next piece: it is held (``run``) until a different income of the domain arrives."""
+
+    def __init__(self, ps, D: int):
+        self.q = {p: np.full(D, np.nan) for p in ps}
+        self.found = {p: np.zeros(D, bool) for p in ps}
+        self.prev_k = {p: np.full(D, np.nan) for p in ps}  # the last knot at or below pN
+        self.prev_y = {p: np.full(D, np.nan) for p in ps}
+        self.next = {p: {} for p in ps}  # domain -> the first knot above pN (K, y)
+        self.run = {}  # domain -> [y, C before the run, lightest, heaviest, C at its last unit]
+        self.N = None
+
+    def update(self, ds, ys, ws, cw, N) -> None:
+        self.N = N
+        cut = np.r_[True, (ds[1:] != ds[:-1]) | (ys[1:] != ys[:-1])]
+        starts = np.flatnonzero(cut)
+        ends = np.r_[starts[1:], ds.size] - 1
+        rd, ry = ds[starts], ys[starts]
+        before = cw[starts] - ws[starts]
+        light, heavy = np.minimum.reduceat(ws, starts), np.maximum.reduceat(ws, starts)
+        last_c = cw[ends]
+        first_of = np.r_[True, rd[1:] != rd[:-1]]  # a domain's first run in the piece
+        last_of = np.r_[rd[1:] != rd[:-1], True]  # and its last (held)
+        done = []  # complete runs, in order: (domain, y, before, light, heavy, last)
+        for i in np.flatnonzero(first_of).tolist():
+            d = int(rd[i])
+            held = self.run.pop(d, None)
+            if held is None:
+                continue
+            if held[0] == ry[i]:  # the held run goes on in this piece
+                before[i] = held[1]
+                light[i] = min(light[i], held[2])
+                heavy[i] = max(heavy[i], held[3])
+            else:
+                done.append((d, *held))
+        for i in np.flatnonzero(last_of).tolist():
+            self.run[int(rd[i])] = [float(ry[i]), float(before[i]), float(light[i]), float(heavy[i]), float(last_c[i])]
+        keep = ~last_of
+        held_runs = np.array(done, dtype=np.float64).reshape(-1, 6)
+        order_d = np.r_[held_runs[:, 0], rd[keep]]
+        self._knots(order_d.astype(np.int64), np.r_[held_runs[:, 1], ry[keep]], np.r_[held_runs[:, 2], before[keep]],
+                    np.r_[held_runs[:, 3], light[keep]], np.r_[held_runs[:, 4], heavy[keep]], np.r_[held_runs[:, 5], last_c[keep]])
+
+    def _knots(self, rd, ry, before, light, heavy, last_c) -> None:
+        """Feed complete runs (grouped by domain, ascending within each; the held ones of a domain first)."""
+        if not rd.size:
+            return
+        order = np.argsort(rd, kind="stable")
+        rd, ry, before, light, heavy, last_c = rd[order], ry[order], before[order], light[order], heavy[order], last_c[order]
+        kd = np.repeat(rd, 2)
+        ky = np.repeat(ry, 2)
+        end = last_c - 0.5 * heavy
+        single = light == heavy  # with last_c - before == light: a run of one unit, both knots C - w / 2 (the kernel without ties)
+        start = np.where(single & (last_c - before == light), end, before + 0.5 * light)
+        kk = np.column_stack((start, end)).ravel()
+        for p in self.q:
+            found, pk, py = self.found[p], self.prev_k[p], self.prev_y[p]
+            hit = np.flatnonzero((kk > p * self.N[kd]) & ~found[kd])
+            if hit.size:
+                doms, first = np.unique(kd[hit], return_index=True)
+                for d, j in zip(doms.tolist(), hit[first].tolist()):
+                    if j > 0 and kd[j - 1] == d:
+                        pk[d], py[d] = kk[j - 1], ky[j - 1]
+                    self.next[p][d] = (kk[j], ky[j])
+                    found[d] = True
+            last = np.r_[kd[1:] != kd[:-1], True]
+            below = last & ~found[kd]
+            pk[kd[below]] = kk[below]
+            py[kd[below]] = ky[below]
+
+    def finish(self, last: np.ndarray, total: np.ndarray | None = None) -> dict:
+        """The quantiles, the knots as shares of ``total`` (the domains' C_n: the kernel's N = cumw[-1])."""
+        held = sorted(self.run.items())
+        self.run = {}
+        if held:
+            arr = np.array([[d, *v] for d, v in held], dtype=np.float64)
+            self._knots(arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
+        total = self.N if total is None else total
+        for p, q in self.q.items():
+            miss = ~self.found[p]
+            q[miss] = np.where(np.isnan(self.prev_y[p][miss]), last[miss], self.prev_y[p][miss])  # above the last knot
+            for d, (k1, y1) in self.next[p].items():
+                k0, y0 = self.prev_k[p][d], self.prev_y[p][d]
+                if np.isnan(k0):  # below the first knot: the first income
+                    q[d] = y1
+                else:  # numpy.interp's arithmetic on the kernel's knots
+                    x0, x1 = k0 / total[d], k1 / total[d]
+                    q[d] = (y1 - y0) / (x1 - x0) * (p - x0) + y0
+        return self.q
+
+
+def search(rule: str, ps, D: int):
+    """The sorted pass's search for the quantiles of ``rule`` beyond the Eurostat / inverse-CDF ones."""
+    return StrictSearch(ps, D) if rule == "laeken" else InterpolatedSearch(ps, D) if rule == "interpolated" else None
+
+
+def apply_rule(rule: str, quant: dict, quant_lo: dict, strict, last: np.ndarray, total: np.ndarray) -> dict:
+    """The quantiles of the call's rule (in place of the Eurostat ones; ``total``: each domain's C_n);
+    returns the Eurostat quartiles kept for the Osier bandwidth."""
     eurostat = {p: quant[p].copy() for p in (0.25, 0.75) if p in quant}
     if rule == "inverse_cdf":
         for p in quant:
             quant[p] = quant_lo[p].copy()
-    elif rule == "laeken":
-        for p, v in strict.finish(last).items():
+    elif rule in ("laeken", "interpolated"):
+        for p, v in (strict.finish(last) if rule == "laeken" else strict.finish(last, total)).items():
             quant[p] = v
     return eurostat
 
