@@ -131,6 +131,23 @@ def test_the_interpolated_rule_with_ties_across_pieces(tmp_path, monkeypatch):
         _same(_streamed(shuffled, **kw), ref)
 
 
+@pytest.mark.parametrize("kw", [
+    dict(conventions={"median": "laeken"}, measures=["median", "qsr", "gini", "arpr", "fgt:0"], strata="db040", psu="db030"),
+    dict(conventions={"lorenz": "eurostat", "glorenz": "laeken", "quantile": "inverse_cdf"}, quantile_convention="interpolated",
+         measures=["median", "lorenz:0.4", "glorenz:0.5", "quantile:0.9", "mean", "arpr"], by=["rb090", "db040"], margins=True),
+    dict(conventions={"median": "inverse_cdf", "qsr": "laeken"}, measures=["median", "qsr", "arpr"], strata="db040", domain="age < 40"),
+], ids=["median-laeken", "four-rules,margins", "domain,unit-psus"])
+def test_two_quantile_rules_in_one_call_run_the_passes_once_per_rule(eusilc, kw):
+    d, folder = eusilc
+    kw = dict(income="eqIncome", weight="w1", by=kw.pop("by", "db040"), **kw)
+    ref = prosperity.measure(d, **kw)
+    got = prosperity.measure(folder, **kw)
+    _same(got, ref)
+    one = prosperity.measure(folder, **dict(kw, conventions=None))
+    assert _differs(ref, prosperity.measure(d, **dict(kw, conventions=None)))
+    assert int(got.describe().split("streamed in ")[1].split(" pass")[0]) > int(one.describe().split("streamed in ")[1].split(" pass")[0])
+
+
 def test_the_laeken_median_on_equal_weights(eusilc):
     # unweighted, an even count: Eurostat averages the two middle units, laeken takes the upper one
     d, folder = eusilc
@@ -202,10 +219,11 @@ def test_dask_on_a_local_cluster(eusilc, cluster):
 
 @pytest.mark.parametrize("kw,text", [
     (dict(quantile_convention="interpolated", measures=["median", "rmpg"]), "rmpg under the 'interpolated' quantile rule"),
-    (dict(conventions={"median": "laeken"}, measures=["median", "qsr"]), "two quantile rules in one call \\('eurostat': qsr; 'laeken': median\\)"),
-    (dict(conventions={"lorenz": "eurostat"}, quantile_convention="laeken", measures=["median", "lorenz:0.4"]), "two quantile rules"),
+    (dict(conventions={"arpr": "laeken"}), "arpr reads two quantile rules \\('eurostat': arpr's line \\(quantile_convention\\); 'laeken': arpr\\)"),
+    (dict(conventions={"median": "laeken"}, measures=["median", "qsr"], se_method="bootstrap", psu="db030", replicates=5),
+     "two quantile rules in one call \\('eurostat': qsr; 'laeken': median\\) with the bootstrap"),
     (dict(conventions={"poormed": "laeken"}, measures=["poormed"]), "convention 'laeken' for poormed"),
-], ids=["interpolated", "mixed", "lorenz-mixed", "poormed"])
+], ids=["interpolated-rmpg", "arpr-two-rules", "mixed-bootstrap", "poormed"])
 def test_what_cannot_stream_is_refused_with_why(eusilc, kw, text):
     d, folder = eusilc
     kw = {"measures": ["median", "arpr"], **kw}

@@ -36,9 +36,16 @@ the run's knots K = C_before + lightest / 2 and C_last - heaviest / 2 (the kerne
 ties ordered lightest first) when the run ends, and interpolates at pN between the last knot <= pN and
 the first above (:class:`InterpolatedSearch`).
 
-Refused (:func:`quantile_rule`, with what to do): two different quantile rules in one call; RMPG under
-the interpolated rule (its median of the poor, pass 4 of :mod:`.streaming_poverty`, follows the
-Eurostat, inverse-CDF and laeken rules only).
+Two quantile rules in one call (e.g. ``conventions={"median": "laeken"}`` with a QSR under the default
+Eurostat rule): the passes run once per rule, each on the measures of that rule (:func:`rule_groups`,
+:func:`evaluate`), and the rows are merged back in the call's order -- exact, at the cost of the
+passes of each rule.
+
+Refused (:func:`rule_groups`, with what to do): a measure that reads two rules at once (arpr, arpt,
+middle_rel, rmpg, poormed with a ``conventions=`` rule other than ``quantile_convention``: the whole
+sample's row reads its own, the groups' rows the national line's median); two rules with the bootstrap;
+RMPG under the interpolated rule (its median of the poor, pass 4 of :mod:`.streaming_poverty`, follows
+the Eurostat, inverse-CDF and laeken rules only).
 """
 
 from __future__ import annotations
@@ -64,49 +71,90 @@ _TIE_RTOL = 1e-12
 # ============================================================================ the call's quantile rule
 
 
-def quantile_rule(plan, mem: str) -> str:
-    """The one quantile rule of the call's quantile uses (module docstring), or a refusal that names them."""
+def _measure_rules(plan, r) -> dict:
+    """The quantile rules measure ``r`` reads: rule -> what reads it (the measure, its line)."""
     uses: dict[str, list] = {}
     qc = plan.quantile_convention
-    for r in plan.requested:
-        name, conv = r.spec.name, plan.conventions.get(r.spec.name)
-        if r.spec.convention_kind == "quantile":
-            conv = qc if conv is None else conv
-            if name in _SHARES and conv not in ("eurostat", "laeken"):
-                conv = None  # fractional: no quantile; inverse_cdf / interpolated: the kernel's own error
-        elif name in ("lorenz", "glorenz"):
-            conv = conv if conv in ("eurostat", "laeken") else None
-        elif name in ("poormed", "rich", "rich_fgt"):
-            conv = "eurostat" if conv == "eurostat" else None  # inverse_cdf: pass 2's y_j, any rule
-        elif name in EUROSTAT_READERS:
-            conv = "eurostat"
+    name, conv = r.spec.name, plan.conventions.get(r.spec.name)
+    if r.spec.convention_kind == "quantile":
+        conv = qc if conv is None else conv
+        if name in _SHARES and conv not in ("eurostat", "laeken"):
+            conv = None  # fractional: no quantile; inverse_cdf / interpolated: the kernel's own error
+    elif name in ("lorenz", "glorenz"):
+        conv = conv if conv in ("eurostat", "laeken") else None
+    elif name in ("poormed", "rich", "rich_fgt"):
+        conv = "eurostat" if conv == "eurostat" else None  # inverse_cdf: pass 2's y_j, any rule
+    elif name in EUROSTAT_READERS:
+        conv = "eurostat"
+    else:
+        conv = None
+    if conv is not None:
+        uses.setdefault(conv, []).append(r.label)
+    line_median = (r.kind == "line" and plan.line_kind == "relative" and (plan.relative_to or "median") == "median") \
+        or r.kind in ("self_line", "median_anchor")
+    if line_median:
+        uses.setdefault(qc, []).append(f"{r.label}'s line (quantile_convention)")
+    return uses
+
+
+def rule_groups(plan, mem: str) -> list[tuple[str, list[int]]]:
+    """The call's measures by quantile rule: (rule, positions in ``plan.requested``), one evaluation of
+    the passes each (module docstring); the measures without a quantile join the first group. Refuses a
+    measure that reads two rules, rmpg under the interpolated rule, and two rules with the bootstrap."""
+    groups: dict[str, list[int]] = {}
+    free = []
+    for i, r in enumerate(plan.requested):
+        uses = _measure_rules(plan, r)
+        if len(uses) > 1:
+            detail = "; ".join(f"{rule!r}: {', '.join(labels)}" for rule, labels in sorted(uses.items()))
+            raise MeasureSpecError(
+                f"{r.label} reads two quantile rules ({detail}): not available on the out-of-core backends (one sorted "
+                "pass reads one rule, and the measure needs both at once)",
+                hint=f"give {r.spec.name} the rule of quantile_convention= (or leave its conventions= out), or {mem}")
+        if r.spec.name == "rmpg" and "interpolated" in uses:
+            raise MeasureSpecError(
+                f"rmpg under the 'interpolated' quantile rule is not available on the out-of-core backends: its median "
+                "of the poor would be interpolated between the poor's mid-points in the fourth pass, which searches the "
+                "Eurostat, inverse-CDF and laeken rules only",
+                hint=f"measure rmpg under another quantile_convention, or {mem}")
+        if uses:
+            groups.setdefault(next(iter(uses)), []).append(i)
         else:
-            conv = None
-        if conv is not None:
-            uses.setdefault(conv, []).append(r.label)
-        line_median = (r.kind == "line" and plan.line_kind == "relative" and (plan.relative_to or "median") == "median") \
-            or r.kind in ("self_line", "median_anchor")
-        if line_median:
-            uses.setdefault(qc, []).append(f"{r.label}'s line (quantile_convention)")
-    rmpg = [r.label for r in plan.requested if r.spec.name == "rmpg"]
-    if rmpg and "interpolated" in uses:
+            free.append(i)
+    if len(groups) > 1 and plan.bootstrap:
+        detail = "; ".join(f"{rule!r}: {', '.join(plan.requested[i].label for i in idx)}" for rule, idx in sorted(groups.items()))
         raise MeasureSpecError(
-            f"rmpg under the 'interpolated' quantile rule is not available on the out-of-core backends: its median "
-            "of the poor would be interpolated between the poor's mid-points in the fourth pass, which searches the "
-            "Eurostat, inverse-CDF and laeken rules only",
-            hint=f"measure rmpg in a call of its own under another quantile_convention, or {mem}")
-    if len(uses) > 1:
-        detail = "; ".join(f"{rule!r}: {', '.join(labels)}" for rule, labels in sorted(uses.items()))
-        raise MeasureSpecError(
-            f"two quantile rules in one call ({detail}) are not available on the out-of-core backends: the sorted pass "
-            "reads one quantile rule for every quantile of the call (the measures', the relative line's median, the "
-            "shares' boundaries)",
-            hint=f"give every quantile-based measure the rule of quantile_convention= (conventions= the same), split "
-                 f"the call in two, or {mem}")
-    rule = next(iter(uses), "eurostat")
-    if rule not in QUANTILE_CONVENTIONS:  # pragma: no cover - the plan checks the names
-        raise MeasureSpecError(f"unknown quantile rule {rule!r}", hint=f"use one of {', '.join(QUANTILE_CONVENTIONS)}")
-    return rule
+            f"two quantile rules in one call ({detail}) with the bootstrap are not available on the out-of-core backends "
+            "(the replicates of one call share one sorted pass, which reads one rule)",
+            hint=f"give every quantile-based measure the same rule, split the call in two, or {mem}")
+    out = sorted(groups.items(), key=lambda kv: kv[0] != plan.quantile_convention) or [(plan.quantile_convention, [])]
+    out[0][1].extend(free)
+    for rule, _ in out:
+        if rule not in QUANTILE_CONVENTIONS:  # pragma: no cover - the plan checks the names
+            raise MeasureSpecError(f"unknown quantile rule {rule!r}", hint=f"use one of {', '.join(QUANTILE_CONVENTIONS)}")
+    return [(rule, sorted(idx)) for rule, idx in out]
+
+
+def quantile_rule(plan, mem: str) -> str:
+    """The quantile rule of the call's first group (:func:`rule_groups`; the only one when the call reads one)."""
+    return rule_groups(plan, mem)[0][0]
+
+
+def evaluate(evaluate_stream, source, spec, groups, layers, **kw):
+    """:func:`~prosperity.backends.streaming.evaluate_stream` once per quantile rule of ``groups``
+    (:func:`rule_groups`), the rows merged back in the call's order (layer, group, measure); the whole
+    sample's statistics (the lines' text) from the group of ``quantile_convention`` (the first)."""
+    import dataclasses
+
+    if len(groups) == 1:
+        return evaluate_stream(source, dataclasses.replace(spec, quantile_rule=groups[0][0]), layers, **kw)
+    outs = [evaluate_stream(source, dataclasses.replace(spec, measures=tuple(spec.measures[i] for i in idx),
+                                                        quantile_rule=rule), layers, **kw) for rule, idx in groups]
+    rows = {(row.layer, row.group, row.label): row for out in outs for row in out.rows}
+    order = list(dict.fromkeys((row.layer, row.group) for row in outs[0].rows))
+    merged = [rows[(li, g, label)] for li, g in order for label, _, _ in spec.measures]
+    first = outs[0]
+    return dataclasses.replace(first, rows=merged, passes=sum(o.passes for o in outs))
 
 
 ALLOWED = {"gini": GINI, "theil": ("standard", "pysal"), "mld": ("standard", "pip"),

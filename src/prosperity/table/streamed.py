@@ -142,13 +142,14 @@ def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu
         relative_line, relative_to, default_note = plan.relative_line, plan.relative_to, ""
         if plan.line_kind == "relative" and relative_line is None:
             relative_line, relative_to, default_note = DEFAULT_RELATIVE_LINE, "median", " (default: no line was given)"
+        rules = streaming_conventions.rule_groups(plan, "")  # one evaluation of the passes per quantile rule
         spec = StreamSpec(
             tuple((r.label, r.spec.name, dict(r.params)) for r in plan.requested), line_kind=plan.line_kind,
             line_value=plan.line_value, relative_line=DEFAULT_RELATIVE_LINE if relative_line is None else relative_line,
             relative_to=relative_to, line_within_groups=plan.line_within_groups,
             inclusive=None if plan.poor_if is None else plan.poor_if == "le", se=plan.se and not plan.bootstrap,
             lonely_psu=plan.lonely_psu, conventions=streaming_conventions.stream_conventions(plan), bandwidth=plan.bandwidth,
-            quantile_rule=streaming_conventions.quantile_rule(plan, ""))
+            quantile_rule=rules[0][0])
         check = lambda nonpos, neg, y_min: _check_domains(plan, income, nonpos, neg, y_min)  # noqa: E731
         if plan.bootstrap:
             streaming_replicates.check_replicable(source, data, psu, plan.se_method)
@@ -158,8 +159,8 @@ def measure_streamed(plan: Plan, data, kind: str, *, income, weight, strata, psu
             out, reps = streaming_replicates.evaluate_replicates(source, spec, layers, mult, strata_name=strata,
                                                                  income=income, domain_check=check, check_cells=check_cells)
         else:
-            out = evaluate_stream(source, spec, layers, strata_name=strata, income=income, domain_check=check,
-                                  check_cells=check_cells)
+            out = streaming_conventions.evaluate(evaluate_stream, source, spec, rules, layers, strata_name=strata,
+                                                 income=income, domain_check=check, check_cells=check_cells)
     finally:
         close = getattr(source, "close", None)
         if close is not None:
