@@ -160,10 +160,14 @@ def test_unsupported_requests_are_refused_with_what_streams(eusilc):
     from prosperity.measures.registry import REGISTRY
     assert set(REGISTRY) == set(STREAM_MEASURES)
     for bad, text in ((dict(se_method="bootstrap"), "se_method"),  # no PSU column: tests/backends/test_stream_domain_bootstrap.py
-                      (dict(quantile_convention="laeken"), "quantile_convention"),
-                      (dict(conventions={"gini": "convey"}), "convention"), (dict(drop_missing=True), "drop_missing")):
+                      (dict(drop_missing=True), "drop_missing")):
         with pytest.raises(MeasureSpecError, match=text):
             prosperity.measure(folder, income="eqIncome", measures=["gini"], **bad)
+    # conventions: tests/backends/test_stream_conventions.py (what streams, and these refusals)
+    for bad, text in ((dict(quantile_convention="interpolated", measures=["rmpg"]), "rmpg under the 'interpolated'"),
+                      (dict(conventions={"poormed": "laeken"}, measures=["poormed"]), "convention 'laeken' for poormed")):
+        with pytest.raises(MeasureSpecError, match=text):
+            prosperity.measure(folder, income="eqIncome", **bad)
     with pytest.raises(MeasureSpecError, match="unknown backend"):
         prosperity.measure(d, income="eqIncome", measures=["gini"], backend="spark")
     neg = d[["eqIncome", "rb050"]].assign(eqIncome=d["eqIncome"] - 1000.0)

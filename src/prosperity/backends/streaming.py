@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import streaming_conventions as _conv
 from . import streaming_poverty as _pov
 from . import streaming_inequality as _ineq
 from .sources import BackendError, DesignCodes
@@ -108,6 +109,7 @@ class StreamSpec:
     lonely_psu: str = "fail"
     conventions: dict = field(default_factory=dict)
     bandwidth: str | None = None  # every density's rule ("osier" | "convey"), None: each measure's own
+    quantile_rule: str = "eurostat"  # the call's quantile rule (streaming_conventions.quantile_rule)
 
 
 @dataclass
@@ -150,12 +152,17 @@ def _basis_pass(b: tuple) -> int:
         return _point_pass(b[-1])
     if kind in ("band", "yband"):
         return max(_point_pass(b[1]), _point_pass(b[2]))
+    if kind in _conv.KINDS:
+        return 1
     return _pov.basis_pass(b)
 
 
-def _basis_values(b: tuple, y: np.ndarray, x) -> np.ndarray | float:
-    """Values of basis ``b`` for the rows of a piece; ``x(pt)``: the threshold of point ``pt`` per row."""
+def _basis_values(b: tuple, y: np.ndarray, x, w: np.ndarray | None = None) -> np.ndarray | float:
+    """Values of basis ``b`` for the rows of a piece; ``x(pt)``: the threshold of point ``pt`` per row;
+    ``w``: their weights (the bases of streaming_conventions)."""
     kind = b[0]
+    if kind in _conv.KINDS:
+        return _conv.basis_values(b, y, x, w)
     if kind == "one":
         return 1.0
     if kind in _ineq.KINDS:
@@ -264,6 +271,9 @@ class _Needs:
 
     def _measure(self, name: str, p: dict) -> tuple[set, set]:
         spec, se = self.spec, self.spec.se
+        converted = _conv.needs(self, name, p)  # a non-default convention's bases
+        if converted is not None:
+            return converted
         if _pov.handles(name, spec):
             self.poverty = self.poverty or _pov.Later(spec)
             return self.poverty.needs(self, name, p)
@@ -544,7 +554,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             def x(pt, d=d):
                 return points[pt][d]
 
-            vals = {b: _basis_values(b, y, x) for b in by_pass[k] if b[0] != "gini"}
+            vals = {b: _basis_values(b, y, x, w) for b in by_pass[k] if b[0] != "gini"}
             if dom is None:
                 whole_vals = vals
             for b, v in vals.items():
@@ -555,11 +565,11 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                         continue
                     va = vals.get(a)
                     if va is None:
-                        va = _basis_values(a, y, x)
+                        va = _basis_values(a, y, x, w)
                     src = whole_vals if scope == "ref" else vals
                     vb = src.get(b)
                     if vb is None:
-                        vb = _basis_values(b, y, (lambda pt: points[pt][0]) if scope == "ref" else x)
+                        vb = _basis_values(b, y, (lambda pt: points[pt][0]) if scope == "ref" else x, w)
                     acc.add_pair((a, b, scope), d, psu, w * va, w * vb, L.offset, L.offset + len(L.keys), scope == "ref")
 
     # ---- pass 1: totals and the order-free bases
@@ -619,6 +629,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     last_c = np.zeros(D)  # C and Ycum before the last unit seen of each domain (Lorenz fallback j = n - 1)
     last_yc = np.zeros(D)
     s_gini = np.zeros(D)
+    strict = _conv.search(spec.quantile_rule, qs, D)  # laeken's or the interpolated quantiles (None: Eurostat's)
     if needs.need_sorted:
         passes += 1
         carry_c = np.zeros(D)
@@ -667,6 +678,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                                     pending[p][d] = float(ys[j])
                             else:
                                 quant[p][d] = float(ys[j])
+                if strict is not None:
+                    strict.update(ds, ys, ws, cw, N)
                 for p in lps:
                     m = p * N[ds]
                     hit = np.flatnonzero((cw >= m) & ~lor_found[p][ds])
@@ -684,8 +697,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                         for a, b, scope in pair_list[2]:
                             if scope == "ref":
                                 continue
-                            va = ws * (ys * cw - yc) if a[0] == "gini" else ws * _basis_values(a, ys, None)
-                            vb = ws * (ys * cw - yc) if b[0] == "gini" else ws * _basis_values(b, ys, None)
+                            va = ws * (ys * cw - yc) if a[0] == "gini" else ws * _basis_values(a, ys, None, ws)
+                            vb = ws * (ys * cw - yc) if b[0] == "gini" else ws * _basis_values(b, ys, None, ws)
                             acc.add_pair((a, b, scope), ds, ps, va, vb, L.offset, L.offset + len(L.keys), False)
                 e = ds[ends]
                 last[e] = ys[ends]
@@ -704,6 +717,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             lor_q[p][miss] = last[miss]
             lor_T[p][miss] = last_yc[miss] + (p * N[miss] - last_c[miss]) * last[miss]
         s_gini += (N - carry_c) * Y  # the Gini's terms centred at the kernel's N = C_n (its cumulative sums' own)
+    quartiles = _conv.apply_rule(spec.quantile_rule, quant, quant_lo, strict, last, carry_c if needs.need_sorted else N)  # Eurostat's, for the bandwidth
 
     # ---- thresholds known after the sort
     given_ref, ref_dom = ref_dom, np.zeros(D, np.int64)
@@ -736,7 +750,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     h = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         if "osier" in needs.rules:
-            h["osier"] = 0.79 * (quant[0.75] - quant[0.25]) * N ** (-0.2)
+            h["osier"] = 0.79 * (quartiles[0.75] - quartiles[0.25]) * N ** (-0.2)
         if "convey" in needs.rules:
             h["convey"] = np.sqrt(dev2 / N) * N ** (-0.2)
     hh = {rule: np.where(v > 0, v, np.nan) for rule, v in h.items()}
@@ -900,9 +914,12 @@ class _Values:
         q = float(self.points[pt][d])
         return self.tot(("yle", pt), d), {("ydle", pt): 1.0, ("one",): p * q}
 
-    def estimate(self, name: str, p: dict, d: int):
-        """(value, own coefficients, reference-domain coefficients, line used)."""
+    def estimate(self, name: str, p: dict, d: int, default: bool = False):
+        """(value, own coefficients, reference-domain coefficients, line used); ``default``: under the
+        measure's default convention (the sums a non-default one is a closed form of)."""
         spec = self.spec
+        if not default and _conv.converts(spec, name):
+            return _conv.estimate(self, name, p, d)
         N, Y = float(self.N[d]), float(self.Y[d])
         mu = Y / N
         r = int(self.ref_dom[d])

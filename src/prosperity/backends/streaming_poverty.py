@@ -22,7 +22,8 @@ the median's linearized variable there (the line's own error, Osier 2009).
   dSST/dz = (1/N^2) sum_poor w (y / z^2)(2 (N - C) + w).
 - RMPG = (t - m_p) / t, t = fraction x median(r) (Eurostat's rule), poor y < t, m_p the Eurostat median
   of the poor: the domain's sorted run at target N_p / 2 (average with the next unit only when it is
-  poor too). u = -(1{poor}/2 - 1{y <= m_p}) / (N f(m_p) t) + [-f(t) / (2 f(m_p) t) + m_p / t^2]
+  poor too); under another quantile rule of the call (``quantile_convention=``), both medians by that
+  rule (inverse CDF: no average; laeken: the first C_j > N_p / 2, :mod:`.streaming_conventions`). u = -(1{poor}/2 - 1{y <= m_p}) / (N f(m_p) t) + [-f(t) / (2 f(m_p) t) + m_p / t^2]
   fraction u_m(r) (the first term one basis, 1{y <= m_p} - 1{poor}/2, also for the median of the poor).
 - median of the poor (convey ``svypoormed``): poor y <= t, t = fraction x median of d by the inverse CDF
   (convey), or fraction x the whole sample's Eurostat median for a group at the national line;
@@ -166,7 +167,7 @@ class Later:
             n.points.add(tpt)
             n.quantiles.add(0.5)
             own = {("fgt", 0.0, False, tpt)}
-            mp = self._poor_median(n, tpt, False, "eurostat")
+            mp = self._poor_median(n, tpt, False, spec.quantile_rule)  # the call's quantile rule (streaming_conventions)
             if not se:
                 return own, set()
             n.densities |= {tpt, mp}
@@ -257,7 +258,7 @@ class Later:
                 sums[(part, incl, pt)] = np.zeros(D)
         carry_c, carry_yc = np.zeros(D), np.zeros(D)
         carry_g = {(incl, pt): np.zeros(D) for kind, incl, pt in self.rank if kind == "sst"}
-        search = [_PoorMedian(D, n_poor[(incl, tpt)], conv == "eurostat") for tpt, incl, conv in self.medians]
+        search = [_PoorMedian(D, n_poor[(incl, tpt)], conv == "eurostat", conv == "laeken") for tpt, incl, conv in self.medians]
         for ch in source.sorted_chunks():
             y, w, cell, psu = piece(ch)
             if not y.size:
@@ -362,7 +363,7 @@ class Later:
             poor = ("fgt", 0.0, False, tpt)
             if ctx.tot(poor, d) == 0:
                 raise ValueError(f"the relative median poverty gap is undefined: no income is below the line {t:g}")
-            mp = f"M{self.medians.index((tpt, False, 'eurostat'))}"
+            mp = f"M{self.medians.index((tpt, False, spec.quantile_rule))}"
             m_p = float(ctx.points[mp][d])
             value = (t - m_p) / t
             if not se:
@@ -501,12 +502,14 @@ def _carry(carry: np.ndarray, cum: np.ndarray, ds: np.ndarray, ends: np.ndarray)
 class _PoorMedian:
     """The median of the poor per domain in an ascending pass: the first poor unit with C_j >= N_p / 2
     (relative tolerance 1e-12); Eurostat's rule averages with the next unit when C_j = N_p / 2 and that
-    unit is poor too (it may be in the next piece), the inverse CDF takes y_j."""
+    unit is poor too (it may be in the next piece), the inverse CDF takes y_j; laeken's rule (``strict``)
+    the first poor unit with C_j > N_p / 2 (1 + 1e-12)."""
 
-    def __init__(self, D: int, n_poor: np.ndarray, eurostat: bool):
+    def __init__(self, D: int, n_poor: np.ndarray, eurostat: bool, strict: bool = False):
         self.n_poor = n_poor
         self.target = 0.5 * n_poor
         self.eurostat = eurostat
+        self.strict = strict
         self.found = np.zeros(D, bool)
         self.value = np.full(D, np.nan)
         self.pending: dict = {}
@@ -521,7 +524,8 @@ class _PoorMedian:
         if poor.any():
             np.maximum.at(self.last, ds[poor], ys[poor])
         target = self.target[ds]
-        hit = np.flatnonzero(poor & (cw >= target * (1 - _TIE_RTOL)) & ~self.found[ds])
+        above = cw > target * (1 + _TIE_RTOL) if self.strict else cw >= target * (1 - _TIE_RTOL)
+        hit = np.flatnonzero(poor & above & ~self.found[ds])
         if not hit.size:
             return
         doms, first = np.unique(ds[hit], return_index=True)
