@@ -757,13 +757,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     now = [k for k in dens if _point_pass(k.split("@")[0]) <= 3]  # the others: at points known after pass 4
     if by_pass[3] or now:
         passes += 1
-        for ch in source.chunks():
-            y, w, cell, psu = piece(ch)
-            if not y.size:
-                continue
-            accumulate(3, y, w, cell, psu)
-            for L, dom in domains(cell) if now else ():
-                kernel_sums(dens, now, y, w, np.full(y.size, L.offset, np.int64) if dom is None else dom, points, hh, spec)
+        indicator_and_density_pass(source, piece, domains, accumulate, 3, dens, now, points, hh, spec)
     if needs.poverty is not None:  # passes 4-5: ranks at a threshold, medians of the poor
         passes += needs.poverty.later_passes(source, piece, domains, accumulate, acc, points, N, by_pass, pair_list,
                                              unit_pairs, dens, hh)
@@ -1072,6 +1066,19 @@ def density_rule(key: str, spec: StreamSpec) -> str:
     """The bandwidth rule of a density key: its own (point@rule) or the call's (``spec.bandwidth``, else Osier's)."""
     parts = key.split("@")
     return parts[1] if len(parts) > 1 else (spec.bandwidth or "osier")
+
+
+def indicator_and_density_pass(source, piece, domains, accumulate, k: int, dens: dict, keys, points, hh: dict,
+                               spec: StreamSpec) -> None:
+    """One order-free pass: the bases of pass ``k`` (``accumulate``) and the kernel sums of the density
+    ``keys`` whose points are known (pass 3 here; pass 5 of :mod:`.streaming_poverty`)."""
+    for ch in source.chunks():
+        y, w, cell, psu = piece(ch)
+        if not y.size:
+            continue
+        accumulate(k, y, w, cell, psu)
+        for L, dom in domains(cell) if keys else ():
+            kernel_sums(dens, keys, y, w, np.full(y.size, L.offset, np.int64) if dom is None else dom, points, hh, spec)
 
 
 def kernel_sums(dens: dict, keys, y, w, d, points, hh: dict, spec: StreamSpec) -> None:

@@ -224,7 +224,7 @@ class Later:
                      dens: dict, hh: dict) -> int:
         """Pass 4 (ascending: rank sums at the thresholds, medians of the poor) and pass 5 (any order: the
         bases and densities at the medians of the poor), when asked; the number of passes made."""
-        from .streaming import kernel_sums
+        from .streaming import indicator_and_density_pass
 
         passes = 0
         if self.rank or self.medians:
@@ -233,14 +233,7 @@ class Later:
         late = [k for k in dens if point_pass(k.split("@")[0]) == 5]
         if by_pass[5] or late:
             passes += 1
-            for ch in source.chunks():
-                y, w, cell, psu = piece(ch)
-                if not y.size:
-                    continue
-                accumulate(5, y, w, cell, psu)
-                for L, dom in domains(cell) if late else ():
-                    kernel_sums(dens, late, y, w, np.full(y.size, L.offset, np.int64) if dom is None else dom, points,
-                                hh, self.spec)
+            indicator_and_density_pass(source, piece, domains, accumulate, 5, dens, late, points, hh, self.spec)
         return passes
 
     def _sorted_pass(self, source, piece, domains, acc, points, N, pairs, unit_pairs) -> None:
