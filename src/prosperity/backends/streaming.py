@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .domain_totals import DomainPSUTotals
 from .sources import BackendError, DesignCodes
 
 # measures the streaming backends compute (names of the registry, prosperity.measures.catalog)
@@ -344,23 +345,17 @@ class _Accumulator:
     """Totals of w x basis per (domain, PSU) -- or per (domain, stratum) with the pair sums when every
     row is its own PSU -- and per-domain scalars (N, Y, n, densities, the Gini's sum)."""
 
-    def __init__(self, design: DesignCodes, n_domains: int, se: bool):
+    def __init__(self, design: DesignCodes, n_domains: int, se: bool, layer_starts=(0,)):
         self.design = design
         self.unit = design.unit_psus
         self.P = design.n_groups if se else 1
         self.D = n_domains
         self.se = se
-        self.T: dict = {}
+        self.T = DomainPSUTotals(n_domains, self.P, layer_starts)  # by each PSU's home group: a PSU is in few groups
         self.pairs: dict = {}
 
     def add(self, key, dom: np.ndarray, psu: np.ndarray, x) -> None:
-        idx = dom * self.P + psu
-        if np.isscalar(x):
-            part = np.bincount(idx, minlength=self.D * self.P) * float(x)
-        else:
-            part = np.bincount(idx, weights=x, minlength=self.D * self.P)
-        acc = self.T.get(key)
-        self.T[key] = part if acc is None else acc + part
+        self.T.add(key, dom, psu, x)
 
     def add_pair(self, key, dom, h, xa, xb, lo: int, hi: int, ref: bool) -> None:
         """Merge one piece into the centred co-moments of x_a 1{k in d} and x_b (1{k in d}, or every row
@@ -397,13 +392,13 @@ class _Accumulator:
         state[0] = n1
 
     def total(self, basis, d: int) -> float:
-        return float(self.T[basis].reshape(self.D, self.P)[d].sum())
+        return self.T.total(basis, d)
 
     def totals(self, basis) -> np.ndarray:
-        return self.T[basis].reshape(self.D, self.P).sum(axis=1)
+        return self.T.totals(basis)
 
     def psu_totals(self, basis, d: int) -> np.ndarray:
-        return self.T[basis].reshape(self.D, self.P)[d]
+        return self.T.psu_totals(basis, d)
 
     def pair(self, a, b, scope: str, d: int) -> np.ndarray:
         """Centred co-moment per stratum of domain d (see :meth:`add_pair`)."""
@@ -444,7 +439,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     needs = _Needs(spec)
     design = source.design
     radix = getattr(source, "cell_radix", None)
-    acc = _Accumulator(design, D, spec.se)
+    acc = _Accumulator(design, D, spec.se, [L.offset for L in layers])
     unit_pairs = spec.se and design.unit_psus
     all_bases = needs.own | needs.ref
     if layers[0].gmap is not None:  # pragma: no cover - internal
