@@ -150,7 +150,7 @@ def _stem(p: int) -> str:
 
 
 def _write_partition(part: pd.DataFrame, splitters: np.ndarray, folder: str, p: int):
-    arrays = {c: part[c].to_numpy(DTYPES[c]) for c in COLUMNS}
+    arrays = {c: np.asarray(part[c], dtype=DTYPES[c]) for c in COLUMNS}
     b = bucket_of(arrays["y"], splitters)
     order = np.argsort(b, kind="stable")  # radix sort of small integers: O(n), keeps the row order
     nb = splitters.size + 1
@@ -233,17 +233,23 @@ class SpilledFrame:
     by bucket of income (see the module's docstring): :meth:`chunks` gives them partition by partition
     (any order), :meth:`sorted_buckets` bucket by bucket in ascending order of ``y`` (exact, stable).
     ``income``: the same ``y`` column as a Dask series, possibly from a cheaper graph (it is only
-    sampled for the splitters). ``plan``: the :class:`BucketPlan` once staged."""
+    sampled for the splitters). ``plan``: the :class:`BucketPlan` once staged. ``raw``: instead of
+    ``frame`` and ``income``, a :class:`~prosperity.backends.dask_stage.RawStage` (the rows already read
+    once, with their splitter sample, in its folder): staging buckets those raw files, and the folder
+    is this object's (removed by :meth:`close`, after which no pass can stage again)."""
 
     def __init__(self, frame, income, *, bucket_rows: int = DEFAULT_BUCKET_ROWS, sample_rows: int = DEFAULT_SAMPLE_ROWS,
-                 spill_dir: str | None = None, window: int = DEFAULT_WINDOW, seed: int = 20261207):
-        self.frame, self.income = frame, income
+                 spill_dir: str | None = None, window: int = DEFAULT_WINDOW, seed: int = 20261207, raw=None):
+        self.frame, self.income, self.raw = frame, income, raw
         bucket_rows = checked_bucket_rows(bucket_rows)
         self.bucket_rows, self.sample_rows, self.window, self.seed = int(bucket_rows), int(sample_rows), int(window), int(seed)
         self.spill_dir = spill_dir
         self.folder: str | None = None
         self.plan: BucketPlan | None = None
         self._finalizer = None
+        if raw is not None:
+            self.folder = raw.folder
+            self._finalizer = weakref.finalize(self, shutil.rmtree, self.folder, True)
 
     def splitters(self) -> np.ndarray:
         """Sample the income column and return the splitters for buckets of about ``bucket_rows`` rows."""
@@ -262,11 +268,18 @@ class SpilledFrame:
         """Write every partition by bucket; yield p as partition p is written (in order)."""
         import dask
 
-        self.close()
-        splitters = self.splitters()
-        self.folder = tempfile.mkdtemp(prefix="prosperity-sort-", dir=self.spill_dir)
-        self._finalizer = weakref.finalize(self, shutil.rmtree, self.folder, True)
-        tasks = [dask.delayed(_write_partition)(part, splitters, self.folder, p) for p, part in enumerate(self.frame.to_delayed())]
+        if self.raw is not None:  # the rows were read once already: bucket the raw files
+            if self.folder is None or not os.path.isdir(self.folder):
+                raise BackendError("this Dask source is closed: its staged rows were removed",
+                                   hint="open the source again (open_source(...)) for another measure")
+            splitters = self.raw.splitters
+            tasks = self.raw.tasks(splitters)
+        else:
+            self.close()
+            splitters = self.splitters()
+            self.folder = tempfile.mkdtemp(prefix="prosperity-sort-", dir=self.spill_dir)
+            self._finalizer = weakref.finalize(self, shutil.rmtree, self.folder, True)
+            tasks = [dask.delayed(_write_partition)(part, splitters, self.folder, p) for p, part in enumerate(self.frame.to_delayed())]
         stats = []
         done = False
         try:

@@ -295,47 +295,12 @@ class DaskSource:
         for col in groups:
             if col not in columns:
                 raise column_not_found(col, "by", [str(c) for c in columns])
-        keep = [c for c in (income, weight, strata, psu) if c is not None]
-        self.cells, self.cell_radix = None, None
-        cell = None
-        if groups:  # the finest group cell of each row, before the design's encoding drops its columns
-            self.cells = _cells_from_frame(frame[groups].map_partitions(pd.DataFrame.drop_duplicates).compute(), groups)
-            cell = frame[groups].map_partitions(_cell_codes, groups, self.cells, meta=("cell", "int64"))
-        df = frame[list(dict.fromkeys(keep))]
-        rename = {income: "y"} | ({weight: "w"} if weight else {})
-        df = df.rename(columns=rename)
-        if weight is None:
-            df = df.assign(w=1.0)
-        df = df.astype({"y": "float64", "w": "float64"})
-        self._income = df["y"]  # before the design's merge: what the splitters sample
-        if psu is None:
-            if strata is None:
-                df = df.assign(psu=0)
-                n = int(df.shape[0].compute())
-                self.design = DesignCodes(np.zeros(1, np.int64), np.array([n]), True)
-            else:
-                counts = df[strata].value_counts().compute().sort_index()
-                codes = pd.DataFrame({strata: counts.index, "psu": np.arange(len(counts), dtype=np.int64)})
-                df = df.merge(codes, on=strata, how="left")
-                self.design = DesignCodes(np.arange(len(counts)), counts.to_numpy(np.int64), True)
-        else:
-            keys = [strata, psu] if strata is not None else [psu]
-            # distinct pairs per partition, then over the (small) union: no shuffle of the rows
-            pairs = df[keys].map_partitions(pd.DataFrame.drop_duplicates).compute().drop_duplicates()
-            levels = tuple(np.unique(pairs[k].to_numpy()) for k in keys)
-            pair_keys = np.sort(_pair_keys(pairs, keys, levels))
-            stratum = (np.searchsorted(levels[0], _key_levels(pair_keys, levels)[0]) if strata is not None
-                       else np.zeros(pair_keys.size, np.int64))
-            import dask
+        from .dask_stage import stage_raw
 
-            tables = dask.delayed((levels, pair_keys), pure=True).persist()  # on a cluster: sent once, not per task
-            df = df.map_partitions(_encode_pairs, keys, tables, meta=df._meta.drop(columns=keys).assign(psu=np.int64(0)))
-            self.design = DesignCodes(stratum.astype(np.int64), np.bincount(stratum), False)
-        if cell is not None:
-            self.cell_radix = self.design.n_groups
-            df = df.assign(psu=(cell * self.cell_radix + df["psu"]).astype("int64"))
-        self.frame = df[["y", "w", "psu"]]
-        self.spill = dask_sort.SpilledFrame(self.frame, self._income, **spill)
+        # one read of the partitions: the design's codes, the group cells and the splitter sample together
+        raw = stage_raw(frame, income, weight, strata, psu, groups, bucket_rows=spill["bucket_rows"], spill_dir=spill_dir)
+        self.design, self.cells, self.cell_radix = raw.design, raw.cells, raw.cell_radix
+        self.spill = dask_sort.SpilledFrame(None, None, raw=raw, **spill)
 
     @property
     def last_plan(self):
