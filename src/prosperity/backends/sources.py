@@ -345,14 +345,6 @@ def _key_levels(pair_keys: np.ndarray, levels: tuple[np.ndarray, ...]) -> list[n
     return out[::-1]
 
 
-def _encode_pairs(part: pd.DataFrame, keys: list[str], tables) -> pd.DataFrame:
-    """A partition's rows with their dense PSU code (the pair's position among the sorted distinct pairs)
-    instead of the key columns: a lookup by binary search, no join."""
-    levels, pair_keys = tables
-    code = np.searchsorted(pair_keys, _pair_keys(part, keys, levels))
-    return part.drop(columns=keys).assign(psu=code.astype(np.int64))
-
-
 def open_source(data, income: str, weight: str | None = None, *, strata=None, psu=None, backend: str | None = None,
                 groups=None, **options):
     """The source for ``data``: a Parquet path or directory (DuckDB), a Dask dataframe (Dask), or a pandas

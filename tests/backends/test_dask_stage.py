@@ -1,0 +1,61 @@
+"""The Dask backend's single read (prosperity.backends.dask_stage): local codes by factorize, the design
+and cells from the union of the partitions' keys, equal to the in-memory source's codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from prosperity.backends import BackendError, MemorySource, open_source
+from prosperity.backends.dask_stage import local_codes
+
+dd = pytest.importorskip("dask.dataframe")
+
+
+def test_local_codes_number_keys_by_first_appearance():
+    frame = pd.DataFrame({"s": ["b", "a", "b", "a", None, "b"], "p": [2, 7, 2, 2, 7, 2], "x": [0.5] * 6})
+    codes, uniques = local_codes(frame, ["s", "p"])
+    np.testing.assert_array_equal(codes, [0, 1, 0, 2, 3, 0])
+    assert list(uniques.iloc[:3].itertuples(index=False, name=None)) == [("b", 2), ("a", 7), ("a", 2)]
+    assert pd.isna(uniques["s"].iloc[3]) and uniques["p"].iloc[3] == 7  # a missing key is a key (refused later)
+    # every row's key is its unique's
+    assert uniques.iloc[codes].reset_index(drop=True).fillna("-").equals(frame[["s", "p"]].fillna("-"))
+    codes1, uniques1 = local_codes(frame, ["p"])
+    np.testing.assert_array_equal(codes1, [0, 1, 0, 0, 1, 0])
+    assert uniques1["p"].tolist() == [2, 7]
+    codes0, uniques0 = local_codes(frame.iloc[:0], ["s", "p"])
+    assert codes0.size == 0 and len(uniques0) == 0
+
+
+def test_codes_and_cells_equal_the_memory_source(cluster, tmp_path):
+    rng = np.random.default_rng(5)
+    n = 5000
+    frame = pd.DataFrame({"y": rng.lognormal(9, 1, n), "w": rng.uniform(1, 3, n), "s": rng.integers(0, 5, n) * 10,
+                          "p": rng.integers(0, 40, n), "g": rng.choice(["x", "y", "z"], n), "h": rng.integers(0, 2, n)})
+    for design in (dict(strata="s", psu="p"), dict(psu="p"), dict(strata="s"), dict()):
+        src = open_source(dd.from_pandas(frame, npartitions=6, sort=False), "y", "w", groups=["g", "h"],
+                          spill_dir=str(tmp_path), bucket_rows=900, **design)
+        get = (lambda k: None if design.get(k) is None else frame[design[k]].to_numpy())
+        mem = MemorySource(frame["y"], frame["w"], strata=get("strata"), psu=get("psu"),
+                           groups={"g": frame["g"].to_numpy(), "h": frame["h"].to_numpy()})
+        np.testing.assert_array_equal(src.design.psu_stratum, mem.design.psu_stratum)
+        np.testing.assert_array_equal(src.design.n_h, mem.design.n_h)
+        assert src.design.unit_psus == mem.design.unit_psus and src.cell_radix == mem.cell_radix
+        pd.testing.assert_frame_equal(src.cells, mem.cells, check_dtype=False)  # Dask reads strings as Arrow strings
+        got = {c: np.concatenate([ch[c] for ch in src.sorted_chunks()]) for c in ("y", "w", "psu")}
+        want = {c: np.concatenate([ch[c] for ch in mem.sorted_chunks()]) for c in ("y", "w", "psu")}
+        for c in got:
+            np.testing.assert_array_equal(got[c], want[c])
+        folder = next(tmp_path.iterdir())
+        assert not [f for f in folder.iterdir() if f.name.startswith("r")]  # the raw files are gone once bucketed
+        src.close()
+        assert list(tmp_path.iterdir()) == []
+        with pytest.raises(BackendError, match="closed"):
+            next(iter(src.chunks()))
+
+
+def test_missing_group_label_is_refused(cluster):
+    frame = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "g": ["a", None, "b", "a"]})
+    with pytest.raises(BackendError, match="group column 'g' has missing values"):
+        open_source(dd.from_pandas(frame, npartitions=2, sort=False), "y", groups=["g"])
