@@ -215,3 +215,62 @@ class DomainPSUTotals:
 
     def total(self, key, d: int) -> float:
         return float(self.totals(key)[d])
+
+    def add_code_sums(self, parts: dict) -> None:
+        """Add a partial accumulation (:meth:`CodeSums.compact`: per key, sorted codes d x P + psu and
+        their sums), e.g. a Dask worker's over one partition."""
+        for key, (codes, sums) in parts.items():
+            dom = codes // self.P
+            psu = codes - dom * self.P
+            bounds = np.searchsorted(codes, np.append(self.starts, self.D) * self.P)
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                if b > a:
+                    self.add(key, dom[a:b], psu[a:b], sums[a:b])
+
+
+class CodeSums:
+    """The totals of :class:`DomainPSUTotals`' :meth:`~DomainPSUTotals.add` for one partition only, by code
+    c = d x P + psu over the codes present (one ``pandas.factorize`` a piece, shared by its bases): what
+    a worker returns, O(distinct codes) instead of O(D x P)."""
+
+    def __init__(self, n_psu: int):
+        self.P = int(n_psu)
+        self.blocks: dict = {}
+        self._last = None
+
+    def add(self, key, dom: np.ndarray, psu: np.ndarray, x) -> None:
+        last = self._last
+        if last is None or last[0] is not dom or last[1] is not psu:
+            inverse, uniques = pd.factorize(dom.astype(np.int64) * self.P + psu, sort=False)
+            last = self._last = (dom, psu, np.asarray(uniques, np.int64), inverse)
+        uniques, inverse = last[2], last[3]
+        self.blocks.setdefault(key, []).append((uniques, _sums(inverse, x, uniques.size)))
+
+    def add_pair(self, *args, **kwargs):  # pragma: no cover - the unit-PSU pairs stay on the client
+        raise AssertionError("the unit-PSU co-moments are not accumulated by code")
+
+    def compact(self) -> dict:
+        """Per key: (sorted distinct codes, their sums), the rows in order within each code."""
+        out = {}
+        for key, blocks in self.blocks.items():
+            codes = np.concatenate([c for c, _ in blocks])
+            values = np.concatenate([v for _, v in blocks])
+            u, inverse = np.unique(codes, return_inverse=True)
+            out[key] = (u, np.bincount(inverse.ravel(), weights=values, minlength=u.size))
+        return out
+
+
+def _run_partial(fn, n_psu: int, dens_keys: tuple, n_domains: int, pieces):
+    part = CodeSums(n_psu)
+    dens = {pt: np.zeros(n_domains) for pt in dens_keys}
+    for ch in pieces:
+        fn(ch, part, dens)
+    return part.compact(), dens
+
+
+def partial_pass(fn, n_psu: int, dens_keys: tuple, n_domains: int):
+    """``g(pieces)`` -> (code sums, densities): ``fn(piece, into, dens)`` over one partition's pieces into a
+    fresh :class:`CodeSums` and zero densities -- what ``source.map_chunks(g)`` runs where the rows are."""
+    import functools
+
+    return functools.partial(_run_partial, fn, int(n_psu), tuple(dens_keys), int(n_domains))

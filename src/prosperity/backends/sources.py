@@ -311,6 +311,11 @@ class DaskSource:
             for a in range(0, part["y"].size, self.chunk_rows):
                 yield {c: v[a: a + self.chunk_rows] for c, v in part.items()}
 
+    def map_chunks(self, fn) -> Iterator:
+        """``fn(pieces)`` over each staged partition's pieces on the workers (partition order): the
+        estimators' order-free sums run in parallel where the rows are, and only summaries come back."""
+        return self.spill.map_partitions(fn, self.chunk_rows)
+
     def sorted_chunks(self) -> Iterator[dict]:
         for bucket in self.spill.sorted_buckets():
             for a in range(0, bucket["y"].size, self.chunk_rows):

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .domain_totals import DomainPSUTotals
+from .domain_totals import DomainPSUTotals, partial_pass
 from .sources import BackendError, DesignCodes
 
 # measures the streaming backends compute (names of the registry, prosperity.measures.catalog)
@@ -487,7 +487,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             psu = np.zeros(y.size, np.int64)
         return y, w, cell, psu
 
-    def accumulate(k, y, w, cell, psu):
+    def accumulate(k, y, w, cell, psu, into):  # into: the accumulator (a worker's partial one in pass 3)
         whole_vals: dict = {}
         zeros = np.zeros(y.size, np.int64)
         for L, dom in domains(cell):
@@ -500,7 +500,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             if dom is None:
                 whole_vals = vals
             for b, v in vals.items():
-                acc.add(b, d, psu, w * v if not np.isscalar(v) else w * float(v))
+                into.add(b, d, psu, w * v if not np.isscalar(v) else w * float(v))
             if unit_pairs:
                 for a, b, scope in pair_list[k]:
                     if scope == "ref" and dom is None:
@@ -512,7 +512,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                     vb = src.get(b)
                     if vb is None:
                         vb = _basis_values(b, y, (lambda pt: points[pt][0]) if scope == "ref" else x)
-                    acc.add_pair((a, b, scope), d, psu, w * va, w * vb, L.offset, L.offset + len(L.keys), scope == "ref")
+                    into.add_pair((a, b, scope), d, psu, w * va, w * vb, L.offset, L.offset + len(L.keys), scope == "ref")
 
     # ---- pass 1: totals and the order-free bases
     n = 0
@@ -544,7 +544,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                 N += np.bincount(dom, weights=w, minlength=D)
                 Y += np.bincount(dom, weights=w * y, minlength=D)
                 cnt += np.bincount(dom, minlength=D)
-        accumulate(1, y, w, cell, psu)
+        accumulate(1, y, w, cell, psu, acc)
     if bad_y or bad_w:
         raise BackendError(f"{bad_y} row(s) with a missing or non-finite income and {bad_w} row(s) with a zero, negative "
                            "or missing weight", hint="clean or filter them in the source (say how many you drop); "
@@ -676,11 +676,12 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     if by_pass[3] or dens:
         passes += 1
         hh = np.where(h > 0, h, np.nan) if h is not None else None
-        for ch in source.chunks():
+
+        def pass3(ch, into, dens):  # no reference to the client's state: it may run on a Dask worker
             y, w, cell, psu = piece(ch)
             if not y.size:
-                continue
-            accumulate(3, y, w, cell, psu)
+                return
+            accumulate(3, y, w, cell, psu, into)
             if dens:
                 for L, dom in domains(cell):
                     d = np.full(y.size, L.offset, np.int64) if dom is None else dom
@@ -693,6 +694,16 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                         z *= z
                         z *= -0.5
                         dens[pt] += np.bincount(d[near], weights=w[near] * np.exp(z), minlength=D)
+
+        mapped = getattr(source, "map_chunks", None)
+        if mapped is not None and not unit_pairs:  # on the workers: partial sums by code, merged here
+            for part_sums, part_dens in mapped(partial_pass(pass3, acc.P, tuple(dens), D)):
+                acc.T.add_code_sums(part_sums)
+                for pt, v in part_dens.items():
+                    dens[pt] += v
+        else:
+            for ch in source.chunks():
+                pass3(ch, acc, dens)
     with np.errstate(invalid="ignore", divide="ignore"):  # a domain without a bandwidth: refused per measure below
         f = {pt: v / (N * h * _SQRT_2PI) for pt, v in dens.items()} if dens else {}
 
