@@ -334,6 +334,13 @@ class SpilledFrame:
         for p in range(self.plan.counts.shape[0]):
             yield _load(self.folder, _stem(p))
 
+    def staged_plan(self) -> BucketPlan:
+        """The :class:`BucketPlan`, staging the rows first if needed."""
+        if self.plan is None:
+            for _ in self._stage():
+                pass
+        return self.plan
+
     def map_partitions(self, fn, chunk_rows: int) -> Iterator:
         """``fn(pieces)`` for each staged partition, run where the rows are (one task a partition, all
         at once: the results are small summaries), yielded in partition order; stages first if needed."""

@@ -27,6 +27,9 @@ PSUs' codes, instead of D x P.
 
 from __future__ import annotations
 
+import copy
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -260,17 +263,27 @@ class CodeSums:
         return out
 
 
-def _run_partial(fn, n_psu: int, dens_keys: tuple, n_domains: int, pieces):
+def _run_partial(fn, n_psu: int, template: dict, pieces):
     part = CodeSums(n_psu)
-    dens = {pt: np.zeros(n_domains) for pt in dens_keys}
+    state = copy.deepcopy(template)
     for ch in pieces:
-        fn(ch, part, dens)
-    return part.compact(), dens
+        fn(ch, part, state)
+    return part.compact(), state
 
 
-def partial_pass(fn, n_psu: int, dens_keys: tuple, n_domains: int):
-    """``g(pieces)`` -> (code sums, densities): ``fn(piece, into, dens)`` over one partition's pieces into a
-    fresh :class:`CodeSums` and zero densities -- what ``source.map_chunks(g)`` runs where the rows are."""
-    import functools
+def partial_pass(fn, n_psu: int, template: dict):
+    """``g(pieces)`` -> (code sums, state): ``fn(piece, into, state)`` over one partition's pieces into a
+    fresh :class:`CodeSums` and a copy of ``template`` (counts and sums at zero) -- what
+    ``source.map_chunks(g)`` runs where the rows are; :func:`merge_state` adds the states."""
+    return functools.partial(_run_partial, fn, int(n_psu), copy.deepcopy(template))  # a snapshot: the client merges into its own
 
-    return functools.partial(_run_partial, fn, int(n_psu), tuple(dens_keys), int(n_domains))
+
+def merge_state(into: dict, part: dict) -> None:
+    """Add a partition's state to ``into``: sums add (arrays in place), keys ending in ``_min`` take the minimum."""
+    for k, v in part.items():
+        if k.endswith("_min"):
+            into[k] = min(into[k], v)
+        elif isinstance(into[k], np.ndarray):
+            into[k] += v
+        else:
+            into[k] = into[k] + v

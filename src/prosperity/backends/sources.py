@@ -20,6 +20,7 @@ group code without another column.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -310,6 +311,11 @@ class DaskSource:
         for part in self.spill.chunks():
             for a in range(0, part["y"].size, self.chunk_rows):
                 yield {c: v[a: a + self.chunk_rows] for c, v in part.items()}
+
+    def income_mean(self) -> float:
+        """The weighted mean income sum w y / sum w, from the staging's per-bucket sums (stages if needed)."""
+        plan = self.spill.staged_plan()
+        return float(plan.weighted_income.sum() / plan.weight.sum()) if plan.weight.sum() > 0 else math.nan
 
     def map_chunks(self, fn) -> Iterator:
         """``fn(pieces)`` over each staged partition's pieces on the workers (partition order): the

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .domain_totals import DomainPSUTotals, partial_pass
+from .domain_totals import DomainPSUTotals, merge_state, partial_pass
 from .sources import BackendError, DesignCodes
 
 # measures the streaming backends compute (names of the registry, prosperity.measures.catalog)
@@ -515,26 +515,22 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                     into.add_pair((a, b, scope), d, psu, w * va, w * vb, L.offset, L.offset + len(L.keys), scope == "ref")
 
     # ---- pass 1: totals and the order-free bases
-    n = 0
-    N = np.zeros(D)
-    Y = np.zeros(D)
-    cnt = np.zeros(D, np.int64)
-    y_min = math.inf
-    bad_y = bad_w = 0
-    n_nonpos = n_neg = 0
-    for ch in source.chunks():
+    st = {"n": 0, "N": np.zeros(D), "Y": np.zeros(D), "cnt": np.zeros(D, np.int64), "y_min": math.inf,
+          "bad_y": 0, "bad_w": 0, "n_nonpos": 0, "n_neg": 0}
+
+    def pass1(ch, into, st):  # no reference to the client's state: it may run on a Dask worker
         y, w, cell, psu = piece(ch)
-        bad_y += int(np.count_nonzero(~np.isfinite(y)))
-        bad_w += int(np.count_nonzero(~(np.isfinite(w) & (w > 0))))
-        if bad_y or bad_w or not y.size:
-            continue
-        n += y.size
-        y_min = min(y_min, float(y.min()))
+        st["bad_y"] += int(np.count_nonzero(~np.isfinite(y)))
+        st["bad_w"] += int(np.count_nonzero(~(np.isfinite(w) & (w > 0))))
+        if st["bad_y"] or st["bad_w"] or not y.size:
+            return
+        st["n"] += y.size
+        st["y_min"] = min(st["y_min"], float(y.min()))
         if "K" not in points:  # the scale of y ln(y/K), ln(y/K): the first piece's mean income (exact powers of 2)
-            m = float(np.mean(y))
-            points["K"] = np.full(D, 2.0 ** math.frexp(m)[1] if m > 0 and math.isfinite(m) else 1.0)
-        n_nonpos += int(np.count_nonzero(y <= 0))
-        n_neg += int(np.count_nonzero(y < 0))
+            points["K"] = np.full(D, _income_scale(float(np.mean(y))))
+        st["n_nonpos"] += int(np.count_nonzero(y <= 0))
+        st["n_neg"] += int(np.count_nonzero(y < 0))
+        N, Y, cnt = st["N"], st["Y"], st["cnt"]
         for L, dom in domains(cell):
             if dom is None:
                 N[0] += float(w.sum())
@@ -544,7 +540,19 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                 N += np.bincount(dom, weights=w, minlength=D)
                 Y += np.bincount(dom, weights=w * y, minlength=D)
                 cnt += np.bincount(dom, minlength=D)
-        accumulate(1, y, w, cell, psu, acc)
+        accumulate(1, y, w, cell, psu, into)
+
+    mapped = None if unit_pairs else getattr(source, "map_chunks", None)
+    if mapped is not None:  # on the workers, one task a partition: the scale K fixed first
+        points["K"] = np.full(D, _income_scale(source.income_mean()))
+        for part_sums, part_st in mapped(partial_pass(pass1, acc.P, st)):
+            acc.T.add_code_sums(part_sums)
+            merge_state(st, part_st)
+    else:
+        for ch in source.chunks():
+            pass1(ch, acc, st)
+    n, N, Y, cnt, y_min = st["n"], st["N"], st["Y"], st["cnt"], st["y_min"]
+    bad_y, bad_w, n_nonpos, n_neg = st["bad_y"], st["bad_w"], st["n_nonpos"], st["n_neg"]
     if bad_y or bad_w:
         raise BackendError(f"{bad_y} row(s) with a missing or non-finite income and {bad_w} row(s) with a zero, negative "
                            "or missing weight", hint="clean or filter them in the source (say how many you drop); "
@@ -695,12 +703,10 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                         z *= -0.5
                         dens[pt] += np.bincount(d[near], weights=w[near] * np.exp(z), minlength=D)
 
-        mapped = getattr(source, "map_chunks", None)
-        if mapped is not None and not unit_pairs:  # on the workers: partial sums by code, merged here
-            for part_sums, part_dens in mapped(partial_pass(pass3, acc.P, tuple(dens), D)):
+        if mapped is not None:  # on the workers: partial sums by code, merged here
+            for part_sums, part_dens in mapped(partial_pass(pass3, acc.P, dens)):
                 acc.T.add_code_sums(part_sums)
-                for pt, v in part_dens.items():
-                    dens[pt] += v
+                merge_state(dens, part_dens)
         else:
             for ch in source.chunks():
                 pass3(ch, acc, dens)
@@ -736,6 +742,11 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                 rows.append(row)
     national = {"median": None if median is None else float(median[0]), "mean": float(mean[0])}
     return StreamOutput(rows, passes, n, national)
+
+
+def _income_scale(mean: float) -> float:
+    """K of the bases y ln(y/K), ln(y/K): the power of 2 of a mean income (1 if it is not positive)."""
+    return 2.0 ** math.frexp(mean)[1] if mean > 0 and math.isfinite(mean) else 1.0
 
 
 def _group_text(cols, key) -> str:
