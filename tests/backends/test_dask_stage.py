@@ -13,17 +13,20 @@ from prosperity.backends.dask_stage import local_codes
 dd = pytest.importorskip("dask.dataframe")
 
 
-def test_local_codes_number_keys_by_first_appearance():
+def test_local_codes_give_each_row_its_distinct_key():
     frame = pd.DataFrame({"s": ["b", "a", "b", "a", None, "b"], "p": [2, 7, 2, 2, 7, 2], "x": [0.5] * 6})
     codes, uniques = local_codes(frame, ["s", "p"])
-    np.testing.assert_array_equal(codes, [0, 1, 0, 2, 3, 0])
-    assert list(uniques.iloc[:3].itertuples(index=False, name=None)) == [("b", 2), ("a", 7), ("a", 2)]
-    assert pd.isna(uniques["s"].iloc[3]) and uniques["p"].iloc[3] == 7  # a missing key is a key (refused later)
-    # every row's key is its unique's
+    assert len(uniques) == 4 and not uniques.fillna("-").duplicated().any()
+    np.testing.assert_array_equal(codes[[0, 2, 5]], codes[0])  # the three ("b", 2) rows share a code
+    assert len(set(codes.tolist())) == 4
+    # every row's key is its unique's, the missing stratum included (refused later, with its column)
     assert uniques.iloc[codes].reset_index(drop=True).fillna("-").equals(frame[["s", "p"]].fillna("-"))
     codes1, uniques1 = local_codes(frame, ["p"])
     np.testing.assert_array_equal(codes1, [0, 1, 0, 0, 1, 0])
-    assert uniques1["p"].tolist() == [2, 7]
+    assert uniques1["p"].tolist() == [2, 7] and uniques1["p"].dtype == frame["p"].dtype
+    big = pd.DataFrame({"p": np.array([10**15, 3, 10**15, -4], np.int64)})  # a sparse range: pandas.factorize
+    codes2, uniques2 = local_codes(big, ["p"])
+    assert uniques2["p"].iloc[codes2].tolist() == big["p"].tolist()
     codes0, uniques0 = local_codes(frame.iloc[:0], ["s", "p"])
     assert codes0.size == 0 and len(uniques0) == 0
 

@@ -57,3 +57,16 @@ def test_cut_psus_kept_apart(monkeypatch):
     np.testing.assert_array_equal(store.totals("y"), [0.0, 101.0, 11010.0])
     store.add("y", np.array([1]), np.array([3]), np.array([0.5]))  # a new PSU later: its home is set then
     np.testing.assert_array_equal(store.totals("y"), [0.0, 101.5, 11010.0])
+
+
+def test_factorize_ints_dense_and_sparse_ranges():
+    codes = np.array([7, 3, 7, 9, 3, 3])
+    inverse, uniques = domain_totals.factorize_ints(codes)
+    np.testing.assert_array_equal(uniques, [3, 7, 9])  # dense range: ascending
+    np.testing.assert_array_equal(uniques[inverse], codes)
+    wide = np.array([5, 10**12, 5, 2])
+    inverse, uniques = domain_totals.factorize_ints(wide)
+    np.testing.assert_array_equal(uniques[inverse], wide)
+    assert sorted(uniques.tolist()) == [2, 5, 10**12]
+    inverse, uniques = domain_totals.factorize_ints(np.empty(0, np.int64))
+    assert inverse.size == 0 and uniques.size == 0

@@ -10,8 +10,8 @@ sorted pairs. :func:`stage_raw` reads each partition **once**:
 
 1. **raw pass** (one task a partition, all in parallel): the partition's rows get *local* codes -- the
    position of their design key (stratum, PSU) and of their group cell among the partition's own
-   distinct keys, numbered in order of first appearance (``pandas.factorize``, column by column,
-   combining the codes pairwise: a hash, no sort) -- and are written to ``<spill>/r<p>_*.bin``
+   distinct keys (:func:`local_codes`: column by column, combining the codes pairwise; integers over
+   their range, others by ``pandas.factorize``: no sort) -- and are written to ``<spill>/r<p>_*.bin``
    (y, w, the local design code, the local cell code); the task returns the row count, the splitter
    sample (the same draw as :func:`~prosperity.backends.dask_sort._sample_partition`), and the
    distinct keys (with their row counts when every row is its own PSU).
@@ -38,26 +38,37 @@ import numpy as np
 import pandas as pd
 
 from . import dask_sort
+from .domain_totals import factorize_ints
 from .sources import BackendError, DesignCodes, _cell_codes, _cells_from_frame, _key_levels, _pair_keys
 
 RAW_DTYPES = {"y": np.float64, "w": np.float64, "dcode": np.int64, "ccode": np.int64}
 
 
 def local_codes(frame: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """Each row's position among the distinct values of ``cols`` in ``frame`` (numbered in order of
-    first appearance; missing values are a value) and those distinct values, one row each."""
+    """Each row's position among the distinct values of ``cols`` in ``frame`` (missing values are a
+    value) and those distinct values, one row each: column by column, integer columns over their range
+    when it is dense (:func:`~prosperity.backends.domain_totals.factorize_ints`), others by
+    ``pandas.factorize``, the codes combined pairwise the same way."""
     codes = table = None
     values = []
     for c in cols:
-        ci, ui = pd.factorize(frame[c], use_na_sentinel=False)
+        col = frame[c]
+        if (isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu" and col.size
+                and -(1 << 62) <= int(col.min()) and int(col.max()) <= (1 << 62)):  # integers: by range when dense
+            v = col.to_numpy(np.int64)
+            lo = int(v.min())
+            ci, ui = factorize_ints(v - lo)
+            ui = pd.Index(ui + lo, dtype=col.dtype)
+        else:
+            ci, ui = pd.factorize(col, use_na_sentinel=False)
         values.append(ui)
         ci = ci.astype(np.int64, copy=False)
         if codes is None:
             codes, table = ci, np.arange(len(ui), dtype=np.int64)[:, None]
             continue
         k = max(len(ui), 1)
-        combined, u = pd.factorize(codes * k + ci)  # codes < rows, so the product fits in int64
-        prev, cur = np.divmod(np.asarray(u, np.int64), k)
+        combined, u = factorize_ints(codes * k + ci)  # codes < rows, so the product fits in int64
+        prev, cur = np.divmod(u, k)
         table = np.column_stack([table[prev], cur])
         codes = combined.astype(np.int64, copy=False)
     uniques = pd.DataFrame({c: values[i].take(table[:, i]) if hasattr(values[i], "take") else np.asarray(values[i])[table[:, i]]
