@@ -43,7 +43,9 @@ Kernel density for the SEs of quantile-based measures: Gaussian, h = 0.79 IQR N^
 (quartiles by the Eurostat rule), over |x - y| within 8 h, as
 :func:`prosperity.measures.quantiles.kernel_density_at`.
 
-Memory: O(piece + domains x PSUs x bases); the rows are never collected.
+Memory: O(piece + breakdowns x PSUs x bases): the per-(domain, PSU) totals are kept for each PSU's home
+group (:mod:`prosperity.backends.domain_totals`); the rows are never collected. A source with
+``map_chunks`` (Dask) runs the order-free passes where its rows are and returns partial sums by code.
 """
 
 from __future__ import annotations
@@ -487,7 +489,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             psu = np.zeros(y.size, np.int64)
         return y, w, cell, psu
 
-    def accumulate(k, y, w, cell, psu, into):  # into: the accumulator (a worker's partial one in pass 3)
+    def accumulate(k, y, w, cell, psu, into):  # into: the accumulator (on a Dask worker, a partial one)
         whole_vals: dict = {}
         zeros = np.zeros(y.size, np.int64)
         for L, dom in domains(cell):
