@@ -270,13 +270,16 @@ class DuckDBSource:
 
 
 class DaskSource:
-    """A Dask dataframe (e.g. ``dask.dataframe.read_parquet`` on a ``distributed`` cluster), staged once
-    to a spill directory by :class:`~prosperity.backends.dask_sort.SpilledFrame`: the first pass over
-    the pieces (its partitions) writes each partition's rows by bucket of income to ``spill_dir``,
-    later passes read the staged files; the sort is a splitter sort (sampled splitters, each bucket of
-    about ``bucket_rows`` rows sorted by one task, ``window`` tasks ahead: no shuffle), read bucket by
-    bucket in pieces of at most ``chunk_rows``. ``last_plan``: the
-    :class:`~prosperity.backends.dask_sort.BucketPlan`; :meth:`close` (or ``with``) removes the spill."""
+    """A Dask dataframe (e.g. ``dask.dataframe.read_parquet`` on a ``distributed`` cluster), read once
+    when opened (:func:`~prosperity.backends.dask_stage.stage_raw`: the design's codes, the group cells,
+    the splitter sample and the raw rows, one task a partition) and staged to a spill directory by
+    :class:`~prosperity.backends.dask_sort.SpilledFrame`: the first pass buckets each partition's raw
+    rows by income in ``spill_dir``, later passes read the staged files; the sort is a splitter sort
+    (each bucket of about ``bucket_rows`` rows sorted by one task, ``window`` tasks ahead: no shuffle),
+    read bucket by bucket in pieces of at most ``chunk_rows``. :meth:`map_chunks` runs a function over
+    each staged partition on the workers (the estimators' order-free passes). ``last_plan``: the
+    :class:`~prosperity.backends.dask_sort.BucketPlan`; :meth:`close` (or ``with``) removes the spill,
+    after which the source cannot be read again."""
 
     name = "dask"
 
