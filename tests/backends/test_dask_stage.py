@@ -54,8 +54,23 @@ def test_codes_and_cells_equal_the_memory_source(cluster, tmp_path):
         assert not [f for f in folder.iterdir() if f.name.startswith("r")]  # the raw files are gone once bucketed
         src.close()
         assert list(tmp_path.iterdir()) == []
-        with pytest.raises(BackendError, match="closed"):
-            next(iter(src.chunks()))
+        again = np.concatenate([ch["y"] for ch in src.sorted_chunks()])  # closed: the partitions are read again
+        np.testing.assert_array_equal(again, want["y"])
+        src.close()
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_a_closed_stage_without_restage_is_refused(cluster, tmp_path):
+    from prosperity.backends import dask_sort
+    from prosperity.backends.dask_stage import stage_raw
+
+    frame = dd.from_pandas(pd.DataFrame({"y": np.arange(10.0)}), npartitions=2, sort=False)
+    spilled = dask_sort.SpilledFrame(None, None, raw=stage_raw(frame, "y", None, None, None, [], bucket_rows=4,
+                                                               spill_dir=str(tmp_path)))
+    assert sum(c["y"].size for c in spilled.chunks()) == 10
+    spilled.close()
+    with pytest.raises(BackendError, match="closed"):
+        next(iter(spilled.chunks()))
 
 
 def test_missing_group_label_is_refused(cluster):

@@ -265,11 +265,13 @@ class SpilledFrame:
     sampled for the splitters). ``plan``: the :class:`BucketPlan` once staged. ``raw``: instead of
     ``frame`` and ``income``, a :class:`~prosperity.backends.dask_stage.RawStage` (the rows already read
     once, with their splitter sample, in its folder): staging buckets those raw files, and the folder
-    is this object's (removed by :meth:`close`, after which no pass can stage again)."""
+    is this object's (removed by :meth:`close`); ``restage``: a function giving a new raw stage, for a
+    pass after :meth:`close` (without one such a pass is refused)."""
 
     def __init__(self, frame, income, *, bucket_rows: int = DEFAULT_BUCKET_ROWS, sample_rows: int = DEFAULT_SAMPLE_ROWS,
-                 spill_dir: str | None = None, window: int = DEFAULT_WINDOW, seed: int = 20261207, raw=None):
-        self.frame, self.income, self.raw = frame, income, raw
+                 spill_dir: str | None = None, window: int = DEFAULT_WINDOW, seed: int = 20261207, raw=None,
+                 restage=None):
+        self.frame, self.income, self.raw, self.restage = frame, income, raw, restage
         bucket_rows = checked_bucket_rows(bucket_rows)
         self.bucket_rows, self.sample_rows, self.window, self.seed = int(bucket_rows), int(sample_rows), int(window), int(seed)
         self.spill_dir = spill_dir
@@ -299,8 +301,12 @@ class SpilledFrame:
 
         if self.raw is not None:  # the rows were read once already: bucket the raw files
             if self.folder is None or not os.path.isdir(self.folder):
-                raise BackendError("this Dask source is closed: its staged rows were removed",
-                                   hint="open the source again (open_source(...)) for another measure")
+                if self.restage is None:
+                    raise BackendError("this Dask source is closed: its staged rows were removed",
+                                       hint="open the source again (open_source(...)) for another measure")
+                self.raw = self.restage()  # closed: read the partitions again
+                self.folder = self.raw.folder
+                self._finalizer = weakref.finalize(self, shutil.rmtree, self.folder, True)
             splitters = self.raw.splitters
             tasks = self.raw.tasks(splitters)
         else:

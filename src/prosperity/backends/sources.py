@@ -278,8 +278,8 @@ class DaskSource:
     (each bucket of about ``bucket_rows`` rows sorted by one task, ``window`` tasks ahead: no shuffle),
     read bucket by bucket in pieces of at most ``chunk_rows``. :meth:`map_chunks` runs a function over
     each staged partition on the workers (the estimators' order-free passes). ``last_plan``: the
-    :class:`~prosperity.backends.dask_sort.BucketPlan`; :meth:`close` (or ``with``) removes the spill,
-    after which the source cannot be read again."""
+    :class:`~prosperity.backends.dask_sort.BucketPlan`; :meth:`close` (or ``with``) removes the spill
+    (a later pass reads the partitions again)."""
 
     name = "dask"
 
@@ -302,9 +302,12 @@ class DaskSource:
         from .dask_stage import stage_raw
 
         # one read of the partitions: the design's codes, the group cells and the splitter sample together
-        raw = stage_raw(frame, income, weight, strata, psu, groups, bucket_rows=spill["bucket_rows"], spill_dir=spill_dir)
+        def read():
+            return stage_raw(frame, income, weight, strata, psu, groups, bucket_rows=spill["bucket_rows"], spill_dir=spill_dir)
+
+        raw = read()
         self.design, self.cells, self.cell_radix = raw.design, raw.cells, raw.cell_radix
-        self.spill = dask_sort.SpilledFrame(None, None, raw=raw, **spill)
+        self.spill = dask_sort.SpilledFrame(None, None, raw=raw, restage=read, **spill)
 
     @property
     def last_plan(self):
