@@ -70,8 +70,16 @@ def _process_peak_mb() -> float:  # runs on the Dask workers and nannies too
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _process_cpu_s() -> float:  # user + system CPU seconds of this process (all its threads); on workers too
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def run_one(kind: str, folder: str, worker_memory: str = "1.5GB") -> dict:
     t0 = time.perf_counter()
+    cpu0 = _process_cpu_s()
     if kind == "floor":  # one DuckDB pass: read the income column, sort it, stream it out
         import duckdb
 
@@ -95,13 +103,15 @@ def run_one(kind: str, folder: str, worker_memory: str = "1.5GB") -> dict:
         with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=worker_memory, dashboard_address=None) as cluster, \
                 Client(cluster) as client:
             t0 = time.perf_counter()  # the cluster's start is not the measure's cost
+            cpu0 = _process_cpu_s() + sum(client.run(_process_cpu_s).values())
             frame = dd.read_parquet(f"{folder}/*.parquet", split_row_groups=True)
             with open_source(frame, "income", "weight", strata="stratum", psu="psu") as src:
                 res = measure_stream(src, MEASURES)
                 plan = src.last_plan
             seconds = time.perf_counter() - t0
+            cpu = _process_cpu_s() + sum(client.run(_process_cpu_s).values()) - cpu0
             peaks = list(client.run(_process_peak_mb).values()) + list(client.run(_process_peak_mb, nanny=True).values())
-        out = {"values": {e.measure: [e.value, e.se] for e in res.estimates}, "seconds": seconds,
+        out = {"values": {e.measure: [e.value, e.se] for e in res.estimates}, "seconds": seconds, "cpu_s": cpu,
                "buckets": int((plan.rows > 0).sum()), "largest_bucket": int(plan.rows.max()),
                "peak_rss_mb": _peak_mb() + sum(peaks), "worker_peak_mb": max(peaks[:2])}
     elif kind == "memory":
@@ -111,11 +121,13 @@ def run_one(kind: str, folder: str, worker_memory: str = "1.5GB") -> dict:
 
         frame = pd.read_parquet(folder)
         t0 = time.perf_counter()  # reading the file is not the measure's cost
+        cpu0 = _process_cpu_s()
         r = prosperity.measure(frame, income="income", weight="weight", strata="stratum", psu="psu", measures=MEASURES).to_frame()
         out = {"values": {m: [v, s] for m, v, s in zip(r["measure"], r["value"], r["se"])}}
     else:
         raise SystemExit(f"unknown kind {kind}")
     out.setdefault("seconds", time.perf_counter() - t0)
+    out.setdefault("cpu_s", _process_cpu_s() - cpu0)
     out.setdefault("peak_rss_mb", _peak_mb())
     return out
 
@@ -165,7 +177,7 @@ def main() -> None:
                 got = json.loads(proc.stdout.strip().splitlines()[-1])
                 extra = (f"   {got['buckets']} buckets (largest {got['largest_bucket']:,} rows), worker peak "
                          f"{got['worker_peak_mb']:.0f} MB" if kind == "dask" else "")
-                print(f"  {kind:7s} {got['seconds']:8.2f} s   peak RSS {got['peak_rss_mb']:7.0f} MB   load {load:4.1f}{extra}", flush=True)
+                print(f"  {kind:7s} {got['seconds']:8.2f} s   CPU {got['cpu_s']:7.2f} s   peak RSS {got['peak_rss_mb']:7.0f} MB   load {load:4.1f}{extra}", flush=True)
                 if kind not in results or got["seconds"] < results[kind]["seconds"]:
                     results[kind] = got
         ref = results.get("memory") or results["duckdb"]

@@ -131,3 +131,17 @@ def test_bucket_rows_must_be_a_positive_whole_number(eusilc, bad):
     frame = dd.from_pandas(eusilc, npartitions=2, sort=False)
     with pytest.raises(BackendError, match="bucket_rows"):
         open_source(frame, "eqIncome", "rb050", bucket_rows=bad)
+
+
+@pytest.mark.parametrize("kind", ["continuous", "few_ties", "mostly_ties", "signed_zeros"])
+def test_stable_order_is_the_stable_argsort(kind):
+    rng = np.random.default_rng(7)
+    n = 20_000
+    y = rng.lognormal(10, 1, n)
+    if kind == "few_ties":
+        y[rng.integers(0, n, 3000)] = y[rng.integers(0, n, 3000)]  # runs of 2-4 equal incomes here and there
+    elif kind == "mostly_ties":
+        y = rng.integers(0, 40, n).astype(np.float64)
+    elif kind == "signed_zeros":
+        y[: n // 4] = np.where(rng.random(n // 4) < 0.5, -0.0, 0.0)  # -0.0 == 0.0: one run, in row order
+    np.testing.assert_array_equal(dask_sort.stable_order(y), np.argsort(y, kind="stable"))

@@ -22,7 +22,7 @@ directory instead of the network:
 3. **per bucket** (one task each, at most ``window`` ahead of the client): read the bucket's slice of
    every staged partition in partition order (a positioned read of only those bytes: a memory map
    would count whole files' cached pages in the worker's resident memory), concatenate, sort by income
-   with a stable sort and write the sorted run to ``<spill>/b<b>_*.bin``, which the client reads and
+   with a stable sort (:func:`stable_order`: introsort, then the runs of ties in row order) and write the sorted run to ``<spill>/b<b>_*.bin``, which the client reads and
    deletes. Because
    the concatenation is in the original row order restricted to the bucket, the runs are exactly
    ``np.argsort(y, kind="stable")`` of the whole column, bucket by bucket: the same rows in the same
@@ -150,7 +150,7 @@ def _stem(p: int) -> str:
 
 
 def _write_partition(part: pd.DataFrame, splitters: np.ndarray, folder: str, p: int):
-    arrays = {c: part[c].to_numpy(DTYPES[c]) for c in COLUMNS}
+    arrays = {c: np.asarray(part[c], dtype=DTYPES[c]) for c in COLUMNS}
     b = bucket_of(arrays["y"], splitters)
     order = np.argsort(b, kind="stable")  # radix sort of small integers: O(n), keeps the row order
     nb = splitters.size + 1
@@ -163,6 +163,28 @@ def _write_partition(part: pd.DataFrame, splitters: np.ndarray, folder: str, p: 
     return counts, weight, weighted_income
 
 
+def stable_order(y: np.ndarray) -> np.ndarray:
+    """``np.argsort(y, kind="stable")``, computed as an unstable sort (introsort, ~3x faster on floats)
+    followed by a stable reordering of the runs of equal values only: within a run of ties the row
+    indices are put in ascending order, which is what the stable sort gives. With ties on most rows
+    the stable sort itself is used."""
+    order = np.argsort(y, kind="quicksort")
+    ys = y[order]
+    tie = ys[1:] == ys[:-1]
+    if not tie.any():
+        return order
+    in_run = np.zeros(ys.size, bool)
+    in_run[1:] |= tie
+    in_run[:-1] |= tie
+    idx = np.flatnonzero(in_run)
+    if idx.size > ys.size // 2:
+        return np.argsort(y, kind="stable")
+    run = np.cumsum(np.r_[True, ~tie])[idx]  # the run of equal values each tied position is in
+    tied = order[idx]
+    order[idx] = tied[np.lexsort((tied, run))]
+    return order
+
+
 def _sort_bucket(folder: str, b: int, pieces: Sequence[tuple[int, int, int]]) -> int:
     """Sort one bucket: slices (p, start, stop) of each staged partition, in partition order, then a
     stable sort by income; the sorted run is written to ``b<b>_*.bin``. Returns its rows."""
@@ -173,10 +195,17 @@ def _sort_bucket(folder: str, b: int, pieces: Sequence[tuple[int, int, int]]) ->
         for c in COLUMNS:
             joined[c][at: at + stop - start] = _read(folder, _stem(p), c, start, stop)
         at += stop - start
-    order = np.argsort(joined["y"], kind="stable")
+    order = stable_order(joined["y"])
     for c in COLUMNS:
         _write(folder, f"b{b:06d}", c, joined[c][order])
     return int(order.size)
+
+
+def _map_staged(folder: str, p: int, fn, chunk_rows: int):
+    """``fn`` over staged partition p's rows, given as pieces of at most ``chunk_rows`` (on a worker)."""
+    part = _load(folder, _stem(p))
+    n = part["y"].size
+    return fn({c: v[a: a + chunk_rows] for c, v in part.items()} for a in range(0, n, chunk_rows))
 
 
 def _load(folder: str, stem: str, remove: bool = False) -> dict:
@@ -233,17 +262,25 @@ class SpilledFrame:
     by bucket of income (see the module's docstring): :meth:`chunks` gives them partition by partition
     (any order), :meth:`sorted_buckets` bucket by bucket in ascending order of ``y`` (exact, stable).
     ``income``: the same ``y`` column as a Dask series, possibly from a cheaper graph (it is only
-    sampled for the splitters). ``plan``: the :class:`BucketPlan` once staged."""
+    sampled for the splitters). ``plan``: the :class:`BucketPlan` once staged. ``raw``: instead of
+    ``frame`` and ``income``, a :class:`~prosperity.backends.dask_stage.RawStage` (the rows already read
+    once, with their splitter sample, in its folder): staging buckets those raw files, and the folder
+    is this object's (removed by :meth:`close`); ``restage``: a function giving a new raw stage, for a
+    pass after :meth:`close` (without one such a pass is refused)."""
 
     def __init__(self, frame, income, *, bucket_rows: int = DEFAULT_BUCKET_ROWS, sample_rows: int = DEFAULT_SAMPLE_ROWS,
-                 spill_dir: str | None = None, window: int = DEFAULT_WINDOW, seed: int = 20261207):
-        self.frame, self.income = frame, income
+                 spill_dir: str | None = None, window: int = DEFAULT_WINDOW, seed: int = 20261207, raw=None,
+                 restage=None):
+        self.frame, self.income, self.raw, self.restage = frame, income, raw, restage
         bucket_rows = checked_bucket_rows(bucket_rows)
         self.bucket_rows, self.sample_rows, self.window, self.seed = int(bucket_rows), int(sample_rows), int(window), int(seed)
         self.spill_dir = spill_dir
         self.folder: str | None = None
         self.plan: BucketPlan | None = None
         self._finalizer = None
+        if raw is not None:
+            self.folder = raw.folder
+            self._finalizer = weakref.finalize(self, shutil.rmtree, self.folder, True)
 
     def splitters(self) -> np.ndarray:
         """Sample the income column and return the splitters for buckets of about ``bucket_rows`` rows."""
@@ -262,11 +299,22 @@ class SpilledFrame:
         """Write every partition by bucket; yield p as partition p is written (in order)."""
         import dask
 
-        self.close()
-        splitters = self.splitters()
-        self.folder = tempfile.mkdtemp(prefix="prosperity-sort-", dir=self.spill_dir)
-        self._finalizer = weakref.finalize(self, shutil.rmtree, self.folder, True)
-        tasks = [dask.delayed(_write_partition)(part, splitters, self.folder, p) for p, part in enumerate(self.frame.to_delayed())]
+        if self.raw is not None:  # the rows were read once already: bucket the raw files
+            if self.folder is None or not os.path.isdir(self.folder):
+                if self.restage is None:
+                    raise BackendError("this Dask source is closed: its staged rows were removed",
+                                       hint="open the source again (open_source(...)) for another measure")
+                self.raw = self.restage()  # closed: read the partitions again
+                self.folder = self.raw.folder
+                self._finalizer = weakref.finalize(self, shutil.rmtree, self.folder, True)
+            splitters = self.raw.splitters
+            tasks = self.raw.tasks(splitters)
+        else:
+            self.close()
+            splitters = self.splitters()
+            self.folder = tempfile.mkdtemp(prefix="prosperity-sort-", dir=self.spill_dir)
+            self._finalizer = weakref.finalize(self, shutil.rmtree, self.folder, True)
+            tasks = [dask.delayed(_write_partition)(part, splitters, self.folder, p) for p, part in enumerate(self.frame.to_delayed())]
         stats = []
         done = False
         try:
@@ -291,6 +339,24 @@ class SpilledFrame:
             return
         for p in range(self.plan.counts.shape[0]):
             yield _load(self.folder, _stem(p))
+
+    def staged_plan(self) -> BucketPlan:
+        """The :class:`BucketPlan`, staging the rows first if needed."""
+        if self.plan is None:
+            for _ in self._stage():
+                pass
+        return self.plan
+
+    def map_partitions(self, fn, chunk_rows: int) -> Iterator:
+        """``fn(pieces)`` for each staged partition, run where the rows are (one task a partition, all
+        at once: the results are small summaries), yielded in partition order; stages first if needed."""
+        import dask
+
+        if self.plan is None:
+            for _ in self._stage():
+                pass
+        tasks = [dask.delayed(_map_staged, pure=False)(self.folder, p, fn, int(chunk_rows)) for p in range(self.plan.counts.shape[0])]
+        yield from in_order(tasks, None)
 
     def sorted_buckets(self) -> Iterator[dict]:
         """The rows bucket by bucket in ascending order of ``y`` (ties in the original row order)."""

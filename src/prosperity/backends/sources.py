@@ -20,6 +20,7 @@ group code without another column.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -279,13 +280,16 @@ class DuckDBSource:
 
 
 class DaskSource:
-    """A Dask dataframe (e.g. ``dask.dataframe.read_parquet`` on a ``distributed`` cluster), staged once
-    to a spill directory by :class:`~prosperity.backends.dask_sort.SpilledFrame`: the first pass over
-    the pieces (its partitions) writes each partition's rows by bucket of income to ``spill_dir``,
-    later passes read the staged files; the sort is a splitter sort (sampled splitters, each bucket of
-    about ``bucket_rows`` rows sorted by one task, ``window`` tasks ahead: no shuffle), read bucket by
-    bucket in pieces of at most ``chunk_rows``. ``last_plan``: the
-    :class:`~prosperity.backends.dask_sort.BucketPlan`; :meth:`close` (or ``with``) removes the spill."""
+    """A Dask dataframe (e.g. ``dask.dataframe.read_parquet`` on a ``distributed`` cluster), read once
+    when opened (:func:`~prosperity.backends.dask_stage.stage_raw`: the design's codes, the group cells,
+    the splitter sample and the raw rows, one task a partition) and staged to a spill directory by
+    :class:`~prosperity.backends.dask_sort.SpilledFrame`: the first pass buckets each partition's raw
+    rows by income in ``spill_dir``, later passes read the staged files; the sort is a splitter sort
+    (each bucket of about ``bucket_rows`` rows sorted by one task, ``window`` tasks ahead: no shuffle),
+    read bucket by bucket in pieces of at most ``chunk_rows``. :meth:`map_chunks` runs a function over
+    each staged partition on the workers (the estimators' order-free passes). ``last_plan``: the
+    :class:`~prosperity.backends.dask_sort.BucketPlan`; :meth:`close` (or ``with``) removes the spill
+    (a later pass reads the partitions again)."""
 
     name = "dask"
 
@@ -305,47 +309,15 @@ class DaskSource:
         for col in groups:
             if col not in columns:
                 raise column_not_found(col, "by", [str(c) for c in columns])
-        keep = [c for c in (income, weight, strata, psu) if c is not None]
-        self.cells, self.cell_radix = None, None
-        cell = None
-        if groups:  # the finest group cell of each row, before the design's encoding drops its columns
-            self.cells = _cells_from_frame(frame[groups].map_partitions(pd.DataFrame.drop_duplicates).compute(), groups)
-            cell = frame[groups].map_partitions(_cell_codes, groups, self.cells, meta=("cell", "int64"))
-        df = frame[list(dict.fromkeys(keep))]
-        rename = {income: "y"} | ({weight: "w"} if weight else {})
-        df = df.rename(columns=rename)
-        if weight is None:
-            df = df.assign(w=1.0)
-        df = df.astype({"y": "float64", "w": "float64"})
-        self._income = df["y"]  # before the design's merge: what the splitters sample
-        if psu is None:
-            if strata is None:
-                df = df.assign(psu=0)
-                n = int(df.shape[0].compute())
-                self.design = DesignCodes(np.zeros(1, np.int64), np.array([n]), True)
-            else:
-                counts = df[strata].value_counts().compute().sort_index()
-                codes = pd.DataFrame({strata: counts.index, "psu": np.arange(len(counts), dtype=np.int64)})
-                df = df.merge(codes, on=strata, how="left")
-                self.design = DesignCodes(np.arange(len(counts)), counts.to_numpy(np.int64), True)
-        else:
-            keys = [strata, psu] if strata is not None else [psu]
-            # distinct pairs per partition, then over the (small) union: no shuffle of the rows
-            pairs = df[keys].map_partitions(pd.DataFrame.drop_duplicates).compute().drop_duplicates()
-            levels = tuple(np.unique(pairs[k].to_numpy()) for k in keys)
-            pair_keys = np.sort(_pair_keys(pairs, keys, levels))
-            stratum = (np.searchsorted(levels[0], _key_levels(pair_keys, levels)[0]) if strata is not None
-                       else np.zeros(pair_keys.size, np.int64))
-            import dask
+        from .dask_stage import stage_raw
 
-            tables = dask.delayed((levels, pair_keys), pure=True).persist()  # on a cluster: sent once, not per task
-            df = df.map_partitions(_encode_pairs, keys, tables, meta=df._meta.drop(columns=keys).assign(psu=np.int64(0)))
-            self.design = DesignCodes(stratum.astype(np.int64), np.bincount(stratum), False)
-        if cell is not None:
-            self.cell_radix = self.design.n_groups
-            df = df.assign(psu=(cell * self.cell_radix + df["psu"]).astype("int64"))
-        self.frame = df[["y", "w", "psu"]]
-        self.spill = dask_sort.SpilledFrame(self.frame, self._income, **spill)
+        # one read of the partitions: the design's codes, the group cells and the splitter sample together
+        def read():
+            return stage_raw(frame, income, weight, strata, psu, groups, bucket_rows=spill["bucket_rows"], spill_dir=spill_dir)
+
+        raw = read()
+        self.design, self.cells, self.cell_radix = raw.design, raw.cells, raw.cell_radix
+        self.spill = dask_sort.SpilledFrame(None, None, raw=raw, restage=read, **spill)
 
     @property
     def last_plan(self):
@@ -355,6 +327,16 @@ class DaskSource:
         for part in self.spill.chunks():
             for a in range(0, part["y"].size, self.chunk_rows):
                 yield {c: v[a: a + self.chunk_rows] for c, v in part.items()}
+
+    def income_mean(self) -> float:
+        """The weighted mean income sum w y / sum w, from the staging's per-bucket sums (stages if needed)."""
+        plan = self.spill.staged_plan()
+        return float(plan.weighted_income.sum() / plan.weight.sum()) if plan.weight.sum() > 0 else math.nan
+
+    def map_chunks(self, fn) -> Iterator:
+        """``fn(pieces)`` over each staged partition's pieces on the workers (partition order): the
+        estimators' order-free sums run in parallel where the rows are, and only summaries come back."""
+        return self.spill.map_partitions(fn, self.chunk_rows)
 
     def sorted_chunks(self) -> Iterator[dict]:
         for bucket in self.spill.sorted_buckets():
@@ -388,14 +370,6 @@ def _key_levels(pair_keys: np.ndarray, levels: tuple[np.ndarray, ...]) -> list[n
         rest, r = np.divmod(rest, level.size)
         out.append(level[r])
     return out[::-1]
-
-
-def _encode_pairs(part: pd.DataFrame, keys: list[str], tables) -> pd.DataFrame:
-    """A partition's rows with their dense PSU code (the pair's position among the sorted distinct pairs)
-    instead of the key columns: a lookup by binary search, no join."""
-    levels, pair_keys = tables
-    code = np.searchsorted(pair_keys, _pair_keys(part, keys, levels))
-    return part.drop(columns=keys).assign(psu=code.astype(np.int64))
 
 
 def open_source(data, income: str, weight: str | None = None, *, strata=None, psu=None, backend: str | None = None,

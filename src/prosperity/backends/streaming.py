@@ -52,7 +52,9 @@ summed in pass 2) under ``bandwidth="convey"`` and for convey's own estimators, 
 as :func:`prosperity.measures.quantiles.kernel_density_at`. A density key is ``point[@rule[@y]]``
 (``@y``: the income-weighted S'(x) = (1/h) sum w y phi((x - y)/h) of convey's QSR linearization).
 
-Memory: O(piece + domains x PSUs x bases); the rows are never collected.
+Memory: O(piece + breakdowns x PSUs x bases): the per-(domain, PSU) totals are kept for each PSU's home
+group (:mod:`prosperity.backends.domain_totals`); the rows are never collected. A source with
+``map_chunks`` (Dask) runs the order-free passes where its rows are and returns partial sums by code.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ import pandas as pd
 from . import streaming_conventions as _conv
 from . import streaming_poverty as _pov
 from . import streaming_inequality as _ineq
+from .domain_totals import DomainPSUTotals, merge_state, partial_pass
 from .sources import BackendError, DesignCodes
 
 # measures the streaming backends compute (names of the registry, prosperity.measures.catalog)
@@ -380,23 +383,17 @@ class _Accumulator:
     """Totals of w x basis per (domain, PSU) -- or per (domain, stratum) with the pair sums when every
     row is its own PSU -- and per-domain scalars (N, Y, n, densities, the Gini's sum)."""
 
-    def __init__(self, design: DesignCodes, n_domains: int, se: bool):
+    def __init__(self, design: DesignCodes, n_domains: int, se: bool, layer_starts=(0,)):
         self.design = design
         self.unit = design.unit_psus
         self.P = design.n_groups if se else 1
         self.D = n_domains
         self.se = se
-        self.T: dict = {}
+        self.T = DomainPSUTotals(n_domains, self.P, layer_starts)  # by each PSU's home group: a PSU is in few groups
         self.pairs: dict = {}
 
     def add(self, key, dom: np.ndarray, psu: np.ndarray, x) -> None:
-        idx = dom * self.P + psu
-        if np.isscalar(x):
-            part = np.bincount(idx, minlength=self.D * self.P) * float(x)
-        else:
-            part = np.bincount(idx, weights=x, minlength=self.D * self.P)
-        acc = self.T.get(key)
-        self.T[key] = part if acc is None else acc + part
+        self.T.add(key, dom, psu, x)
 
     def add_pair(self, key, dom, h, xa, xb, lo: int, hi: int, ref: bool) -> None:
         """Merge one piece into the centred co-moments of x_a 1{k in d} and x_b (1{k in d}, or every row
@@ -433,13 +430,13 @@ class _Accumulator:
         state[0] = n1
 
     def total(self, basis, d: int) -> float:
-        return float(self.T[basis].reshape(self.D, self.P)[d].sum())
+        return self.T.total(basis, d)
 
     def totals(self, basis) -> np.ndarray:
-        return self.T[basis].reshape(self.D, self.P).sum(axis=1)
+        return self.T.totals(basis)
 
     def psu_totals(self, basis, d: int) -> np.ndarray:
-        return self.T[basis].reshape(self.D, self.P)[d]
+        return self.T.psu_totals(basis, d)
 
     def pair(self, a, b, scope: str, d: int) -> np.ndarray:
         """Centred co-moment per stratum of domain d (see :meth:`add_pair`)."""
@@ -497,7 +494,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     needs = _Needs(spec)
     design = source.design
     radix = getattr(source, "cell_radix", None)
-    acc = _Accumulator(design, D, spec.se)
+    acc = _Accumulator(design, D, spec.se, [L.offset for L in layers])
     unit_pairs = spec.se and design.unit_psus
     all_bases = needs.own | needs.ref
     if layers[0].gmap is not None and ref_dom is None:  # pragma: no cover - internal
@@ -545,7 +542,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             psu = np.zeros(y.size, np.int64)
         return y, w, cell, psu
 
-    def accumulate(k, y, w, cell, psu):
+    def accumulate(k, y, w, cell, psu, into):  # into: the accumulator (on a Dask worker, a partial one)
         whole_vals: dict = {}
         zeros = np.zeros(y.size, np.int64)
         for L, dom in domains(cell):
@@ -558,7 +555,7 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             if dom is None:
                 whole_vals = vals
             for b, v in vals.items():
-                acc.add(b, d, psu, w * v if not np.isscalar(v) else w * float(v))
+                into.add(b, d, psu, w * v if not np.isscalar(v) else w * float(v))
             if unit_pairs:
                 for a, b, scope in pair_list[k]:
                     if scope == "ref" and dom is None:
@@ -570,30 +567,29 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                     vb = src.get(b)
                     if vb is None:
                         vb = _basis_values(b, y, (lambda pt: points[pt][0]) if scope == "ref" else x, w)
-                    acc.add_pair((a, b, scope), d, psu, w * va, w * vb, L.offset, L.offset + len(L.keys), scope == "ref")
+                    into.add_pair((a, b, scope), d, psu, w * va, w * vb, L.offset, L.offset + len(L.keys), scope == "ref")
+
+    def accumulate_here(k, y, w, cell, psu):  # into the client's accumulator (the sorted passes, streaming_poverty)
+        accumulate(k, y, w, cell, psu, acc)
 
     # ---- pass 1: totals and the order-free bases
-    n = 0
-    N = np.zeros(D)
-    Y = np.zeros(D)
-    cnt = np.zeros(D, np.int64)
-    y_min = math.inf
-    bad_y = bad_w = 0
-    n_nonpos = n_neg = 0
-    for ch in source.chunks():
+    st = {"n": 0, "N": np.zeros(D), "Y": np.zeros(D), "cnt": np.zeros(D, np.int64), "y_min": math.inf,
+          "bad_y": 0, "bad_w": 0, "n_nonpos": 0, "n_neg": 0}
+
+    def pass1(ch, into, st):  # no reference to the client's state: it may run on a Dask worker
         y, w, cell, psu = piece(ch)
-        bad_y += int(np.count_nonzero(~np.isfinite(y)))
-        bad_w += int(np.count_nonzero(~(np.isfinite(w) & (w > 0))))
-        if bad_y or bad_w or not y.size:
-            continue
-        n += y.size
+        st["bad_y"] += int(np.count_nonzero(~np.isfinite(y)))
+        st["bad_w"] += int(np.count_nonzero(~(np.isfinite(w) & (w > 0))))
+        if st["bad_y"] or st["bad_w"] or not y.size:
+            return
+        st["n"] += y.size
         yc = y if check_cells is None else y[check_cells[cell]]  # the rows whose incomes the measures use
-        y_min = min(y_min, float(yc.min())) if yc.size else y_min
+        st["y_min"] = min(st["y_min"], float(yc.min())) if yc.size else st["y_min"]
         if "K" not in points:  # the scale of y ln(y/K), ln(y/K): the first piece's mean income (exact powers of 2)
-            m = float(np.mean(y))
-            points["K"] = np.full(D, 2.0 ** math.frexp(m)[1] if m > 0 and math.isfinite(m) else 1.0)
-        n_nonpos += int(np.count_nonzero(yc <= 0))
-        n_neg += int(np.count_nonzero(yc < 0))
+            points["K"] = np.full(D, _income_scale(float(np.mean(y))))
+        st["n_nonpos"] += int(np.count_nonzero(yc <= 0))
+        st["n_neg"] += int(np.count_nonzero(yc < 0))
+        N, Y, cnt = st["N"], st["Y"], st["cnt"]
         for L, dom in domains(cell):
             if dom is None:
                 N[0] += float(w.sum())
@@ -603,7 +599,19 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                 N += np.bincount(dom, weights=w, minlength=D)
                 Y += np.bincount(dom, weights=w * y, minlength=D)
                 cnt += np.bincount(dom, minlength=D)
-        accumulate(1, y, w, cell, psu)
+        accumulate(1, y, w, cell, psu, into)
+
+    mapped = None if unit_pairs else getattr(source, "map_chunks", None)
+    if mapped is not None:  # on the workers, one task a partition: the scale K fixed first
+        points["K"] = np.full(D, _income_scale(source.income_mean()))
+        for part_sums, part_st in mapped(partial_pass(pass1, acc.P, st)):
+            acc.T.add_code_sums(part_sums)
+            merge_state(st, part_st)
+    else:
+        for ch in source.chunks():
+            pass1(ch, acc, st)
+    n, N, Y, cnt, y_min = st["n"], st["N"], st["Y"], st["cnt"], st["y_min"]
+    bad_y, bad_w, n_nonpos, n_neg = st["bad_y"], st["bad_w"], st["n_nonpos"], st["n_neg"]
     if bad_y or bad_w:
         raise BackendError(f"{bad_y} row(s) with a missing or non-finite income and {bad_w} row(s) with a zero, negative "
                            "or missing weight", hint="clean or filter them in the source (say how many you drop); "
@@ -757,9 +765,9 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
     now = [k for k in dens if _point_pass(k.split("@")[0]) <= 3]  # the others: at points known after pass 4
     if by_pass[3] or now:
         passes += 1
-        indicator_and_density_pass(source, piece, domains, accumulate, 3, dens, now, points, hh, spec)
+        indicator_and_density_pass(source, piece, domains, accumulate, 3, dens, now, points, hh, spec, acc, mapped)
     if needs.poverty is not None:  # passes 4-5: ranks at a threshold, medians of the poor
-        passes += needs.poverty.later_passes(source, piece, domains, accumulate, acc, points, N, by_pass, pair_list,
+        passes += needs.poverty.later_passes(source, piece, domains, accumulate_here, acc, points, N, by_pass, pair_list,
                                              unit_pairs, dens, hh)
     with np.errstate(invalid="ignore", divide="ignore"):  # a domain without a bandwidth: refused per measure below
         f = {k: v / ((1.0 if k.endswith("@y") else N) * h[density_rule(k, spec)] * _SQRT_2PI) for k, v in dens.items()}
@@ -807,6 +815,11 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                 rows.append(row)
     national = {"median": None if median is None else float(median[0]), "mean": float(mean[0])}
     return StreamOutput(rows, passes, n, national)
+
+
+def _income_scale(mean: float) -> float:
+    """K of the bases y ln(y/K), ln(y/K): the power of 2 of a mean income (1 if it is not positive)."""
+    return 2.0 ** math.frexp(mean)[1] if mean > 0 and math.isfinite(mean) else 1.0
 
 
 def _group_text(cols, key) -> str:
@@ -1069,16 +1082,32 @@ def density_rule(key: str, spec: StreamSpec) -> str:
 
 
 def indicator_and_density_pass(source, piece, domains, accumulate, k: int, dens: dict, keys, points, hh: dict,
-                               spec: StreamSpec) -> None:
-    """One order-free pass: the bases of pass ``k`` (``accumulate``) and the kernel sums of the density
-    ``keys`` whose points are known (pass 3 here; pass 5 of :mod:`.streaming_poverty`)."""
-    for ch in source.chunks():
+                               spec: StreamSpec, acc=None, mapped=None) -> None:
+    """One order-free pass: the bases of pass ``k`` (``accumulate(k, y, w, cell, psu)``, or
+    ``accumulate(k, y, w, cell, psu, into)`` when ``acc`` is given) and the kernel sums of the density
+    ``keys`` whose points are known (pass 3 here; pass 5 of :mod:`.streaming_poverty`). With ``mapped``
+    (a source's ``map_chunks``) the pass runs where the rows are: each partition's sums by code and its
+    kernel sums come back and are added to ``acc`` and ``dens`` in partition order."""
+
+    def one(ch, into, sums):  # no reference to the client's state: it may run on a Dask worker
         y, w, cell, psu = piece(ch)
         if not y.size:
-            continue
-        accumulate(k, y, w, cell, psu)
+            return
+        if into is None:
+            accumulate(k, y, w, cell, psu)
+        else:
+            accumulate(k, y, w, cell, psu, into)
         for L, dom in domains(cell) if keys else ():
-            kernel_sums(dens, keys, y, w, np.full(y.size, L.offset, np.int64) if dom is None else dom, points, hh, spec)
+            kernel_sums(sums, keys, y, w, np.full(y.size, L.offset, np.int64) if dom is None else dom, points, hh, spec)
+
+    if mapped is not None:
+        zeros = {key: np.zeros_like(v) for key, v in dens.items()}  # the partitions' kernel sums start at 0
+        for part_sums, part_dens in mapped(partial_pass(one, acc.P, zeros)):
+            acc.T.add_code_sums(part_sums)
+            merge_state(dens, part_dens)
+    else:
+        for ch in source.chunks():
+            one(ch, acc, dens)
 
 
 def kernel_sums(dens: dict, keys, y, w, d, points, hh: dict, spec: StreamSpec) -> None:
