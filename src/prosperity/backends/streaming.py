@@ -569,9 +569,6 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                         vb = _basis_values(b, y, (lambda pt: points[pt][0]) if scope == "ref" else x, w)
                     into.add_pair((a, b, scope), d, psu, w * va, w * vb, L.offset, L.offset + len(L.keys), scope == "ref")
 
-    def accumulate_here(k, y, w, cell, psu):  # into the client's accumulator (the sorted passes, streaming_poverty)
-        accumulate(k, y, w, cell, psu, acc)
-
     # ---- pass 1: totals and the order-free bases
     st = {"n": 0, "N": np.zeros(D), "Y": np.zeros(D), "cnt": np.zeros(D, np.int64), "y_min": math.inf,
           "bad_y": 0, "bad_w": 0, "n_nonpos": 0, "n_neg": 0}
@@ -767,8 +764,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
         passes += 1
         indicator_and_density_pass(source, piece, domains, accumulate, 3, dens, now, points, hh, spec, acc, mapped)
     if needs.poverty is not None:  # passes 4-5: ranks at a threshold, medians of the poor
-        passes += needs.poverty.later_passes(source, piece, domains, accumulate_here, acc, points, N, by_pass, pair_list,
-                                             unit_pairs, dens, hh)
+        passes += needs.poverty.later_passes(source, piece, domains, accumulate, acc, points, N, by_pass, pair_list,
+                                             unit_pairs, dens, hh, mapped)
     with np.errstate(invalid="ignore", divide="ignore"):  # a domain without a bandwidth: refused per measure below
         f = {k: v / ((1.0 if k.endswith("@y") else N) * h[density_rule(k, spec)] * _SQRT_2PI) for k, v in dens.items()}
 
@@ -1082,21 +1079,18 @@ def density_rule(key: str, spec: StreamSpec) -> str:
 
 
 def indicator_and_density_pass(source, piece, domains, accumulate, k: int, dens: dict, keys, points, hh: dict,
-                               spec: StreamSpec, acc=None, mapped=None) -> None:
-    """One order-free pass: the bases of pass ``k`` (``accumulate(k, y, w, cell, psu)``, or
-    ``accumulate(k, y, w, cell, psu, into)`` when ``acc`` is given) and the kernel sums of the density
-    ``keys`` whose points are known (pass 3 here; pass 5 of :mod:`.streaming_poverty`). With ``mapped``
-    (a source's ``map_chunks``) the pass runs where the rows are: each partition's sums by code and its
-    kernel sums come back and are added to ``acc`` and ``dens`` in partition order."""
+                               spec: StreamSpec, acc, mapped=None) -> None:
+    """One order-free pass: the bases of pass ``k`` (``accumulate(k, y, w, cell, psu, into)`` into ``acc``)
+    and the kernel sums of the density ``keys`` whose points are known (pass 3 here; pass 5 of
+    :mod:`.streaming_poverty`). With ``mapped`` (a source's ``map_chunks``) the pass runs where the rows
+    are: each partition's sums by code and its kernel sums come back and are added to ``acc`` and
+    ``dens`` in partition order."""
 
     def one(ch, into, sums):  # no reference to the client's state: it may run on a Dask worker
         y, w, cell, psu = piece(ch)
         if not y.size:
             return
-        if into is None:
-            accumulate(k, y, w, cell, psu)
-        else:
-            accumulate(k, y, w, cell, psu, into)
+        accumulate(k, y, w, cell, psu, into)
         for L, dom in domains(cell) if keys else ():
             kernel_sums(sums, keys, y, w, np.full(y.size, L.offset, np.int64) if dom is None else dom, points, hh, spec)
 

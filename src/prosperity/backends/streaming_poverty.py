@@ -221,9 +221,10 @@ class Later:
             points[pt] = np.where(own, frac * points[med], frac * quant[0.5][ref_dom])
 
     def later_passes(self, source, piece, domains, accumulate, acc, points, N, by_pass, pair_list, unit_pairs,
-                     dens: dict, hh: dict) -> int:
+                     dens: dict, hh: dict, mapped=None) -> int:
         """Pass 4 (ascending: rank sums at the thresholds, medians of the poor) and pass 5 (any order: the
-        bases and densities at the medians of the poor), when asked; the number of passes made."""
+        bases and densities at the medians of the poor; on the workers with ``mapped``, a source's
+        ``map_chunks``), when asked; the number of passes made."""
         from .streaming import indicator_and_density_pass
 
         passes = 0
@@ -233,7 +234,8 @@ class Later:
         late = [k for k in dens if point_pass(k.split("@")[0]) == 5]
         if by_pass[5] or late:
             passes += 1
-            indicator_and_density_pass(source, piece, domains, accumulate, 5, dens, late, points, hh, self.spec)
+            indicator_and_density_pass(source, piece, domains, accumulate, 5, dens, late, points, hh, self.spec, acc,
+                                       mapped)
         return passes
 
     def _sorted_pass(self, source, piece, domains, acc, points, N, pairs, unit_pairs) -> None:
