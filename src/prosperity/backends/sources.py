@@ -8,7 +8,10 @@ these, so the maths never depends on the engine:
   after the previous one (a global sort: DuckDB's external sort spills to disk; on Dask a splitter
   sort writes each partition's rows by bucket to a spill directory and sorts bucket by bucket, see
   :mod:`prosperity.backends.dask_sort`; memory stays bounded by a piece or a bucket), so rank-based
-  measures carry their running sums from one piece to the next.
+  measures carry their running sums from one piece to the next. ``stable=True`` asks for tied incomes
+  in the rows' order, as the in-memory sort keeps them (Zenga's terms depend on it): the memory and
+  Dask sources always give it; DuckDB then sorts by (income, file, row) of a Parquet file list or
+  (income, row) of a frame.
 
 Each piece is a dict of NumPy arrays: ``y`` (income), ``w`` (weight, 1 when none), and ``psu`` (a
 dense code 0..n_psu-1 of the (stratum, PSU) pair, or of the row's stratum when every unit is its own
@@ -106,7 +109,7 @@ class MemorySource:
             b = a + self.chunk_rows
             yield {"y": self.y[a:b], "w": self.w[a:b], "psu": self.codes[a:b]}
 
-    def sorted_chunks(self) -> Iterator[dict]:
+    def sorted_chunks(self, stable: bool = True) -> Iterator[dict]:  # always stable: ties in row order
         order = np.argsort(self.y, kind="stable")
         for a in range(0, order.size, self.chunk_rows):
             idx = order[a: a + self.chunk_rows]
@@ -167,6 +170,27 @@ def duckdb_connection(memory_limit: str = "2GB", threads: int | None = None, *, 
     return con
 
 
+_FILE_POSITION, _ROW_POSITION = "__prosperity_file_position", "__prosperity_row_position"
+
+
+def _with_row_position(frame):
+    """``frame`` with its row positions 0..n-1 as the column ``_ROW_POSITION`` (pandas, polars, Arrow
+    tables; columns are shared, not copied), or None for another kind of object."""
+    n = getattr(frame, "shape", (None,))[0] if not hasattr(frame, "num_rows") else frame.num_rows
+    if n is None:
+        return None
+    position = np.arange(n, dtype=np.int64)
+    if isinstance(frame, pd.DataFrame):
+        return frame.assign(**{_ROW_POSITION: position})
+    if hasattr(frame, "append_column"):  # pyarrow.Table
+        import pyarrow as pa
+
+        return frame.append_column(_ROW_POSITION, pa.array(position))
+    if hasattr(frame, "with_columns") and hasattr(frame, "with_row_index"):  # polars
+        return frame.with_row_index(_ROW_POSITION)
+    return None
+
+
 def _sql_name(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
@@ -189,14 +213,21 @@ class DuckDBSource:
         files = [] if (self._rel is not None or framed) else parquet_files(path)
         self.con = None if self._rel is not None else duckdb_connection(memory_limit, threads,
                                                                          temp_directory=temp_directory)
+        # the rows' order, for sorted passes whose result depends on the order of tied incomes (Zenga):
+        # (file, row) of a Parquet file list, the row of a frame; a user's relation has no order of its own
+        self._tie_order = None
         if self._rel is not None or framed:
             if framed:
-                self.con.register("prosperity_src", path)
+                positioned = _with_row_position(path)
+                self.con.register("prosperity_src", path if positioned is None else positioned)
+                self._tie_order = None if positioned is None else _ROW_POSITION
             self.relation = "prosperity_src"
         else:
-            self.relation = f"read_parquet([{sql_file_list(files)}])"
+            self.relation = (f"(SELECT *, file_index AS {_FILE_POSITION}, file_row_number AS {_ROW_POSITION} "
+                             f"FROM read_parquet([{sql_file_list(files)}]))")
+            self._tie_order = f"{_FILE_POSITION}, {_ROW_POSITION}"
         described = self._q(f"DESCRIBE SELECT * FROM {self.relation}").fetchall()
-        columns = [r[0] for r in described]
+        columns = [r[0] for r in described if r[0] not in (_FILE_POSITION, _ROW_POSITION)]
         self.column_types = {r[0]: str(r[1]) for r in described}
         if derived:  # computed columns {name: (column, sql(column, its type))}, e.g. a domain's comparison
             exprs = []
@@ -275,8 +306,12 @@ class DuckDBSource:
     def chunks(self) -> Iterator[dict]:
         return self._batches(self.select)
 
-    def sorted_chunks(self) -> Iterator[dict]:
-        return self._batches(self.select + " ORDER BY y")
+    def sorted_chunks(self, stable: bool = False) -> Iterator[dict]:
+        """Ascending incomes; ``stable``: tied incomes in the rows' order (files in the order given, rows in
+        file order; a frame's rows), which the in-memory sort keeps -- DuckDB's sort alone orders ties
+        arbitrarily. A user's relation has no row order: its ties stay in DuckDB's order."""
+        tie = f", {self._tie_order}" if stable and self._tie_order else ""
+        return self._batches(self.select + " ORDER BY y" + tie)
 
 
 class DaskSource:
@@ -338,7 +373,7 @@ class DaskSource:
         estimators' order-free sums run in parallel where the rows are, and only summaries come back."""
         return self.spill.map_partitions(fn, self.chunk_rows)
 
-    def sorted_chunks(self) -> Iterator[dict]:
+    def sorted_chunks(self, stable: bool = True) -> Iterator[dict]:  # always stable: ties in partition, row order
         for bucket in self.spill.sorted_buckets():
             for a in range(0, bucket["y"].size, self.chunk_rows):
                 yield {c: v[a: a + self.chunk_rows] for c, v in bucket.items()}

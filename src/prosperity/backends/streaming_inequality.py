@@ -78,6 +78,12 @@ _FACTOR = {"wolfson1994": 2.0, "pysal": 1.0}
 # ============================================================================ what each measure needs
 
 
+def _tie_order_matters(n) -> bool:
+    """Whether the fourth pass must see tied incomes in the rows' order (the in-memory stable sort):
+    Zenga's per-unit terms differ inside a run of equal incomes of unequal weights or designs."""
+    return ("zenga",) in n.sorted3
+
+
 def needs(n, name: str, p: dict) -> set:
     """The bases (own domain) of measure ``name`` for the streaming module's ``_Needs`` ``n``; adds the
     quantiles, Lorenz points, points, densities and sorted bases it needs to ``n``."""
@@ -400,7 +406,7 @@ def sorted_pass(source, piece, domains, n, N, Y, total_c, total_yc, cnt, acc, qu
     def emit(b, d, y, w, psu, v):
         acc.add(b, np.full(y.size, d, np.int64), psu, w * v)
 
-    for ch in source.sorted_chunks():
+    for ch in source.sorted_chunks(stable=_tie_order_matters(n)):
         y, w, cell, psu = piece(ch)
         if not y.size:
             continue
@@ -634,7 +640,7 @@ def unit_variances(source, piece, domains, spec, ctx, needs, c_h, centre) -> dic
                 s1[label] += np.bincount(idx, weights=t, minlength=D * H)
                 s2[label] += np.bincount(idx, weights=t * t, minlength=D * H)
 
-    for ch in source.sorted_chunks():
+    for ch in source.sorted_chunks(stable=_tie_order_matters(needs)):
         y, w, cell, h = piece(ch)
         if not y.size:
             continue

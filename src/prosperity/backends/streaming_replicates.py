@@ -123,8 +123,8 @@ class _Copies:
     def chunks(self):
         return self._expand(self.source.chunks())
 
-    def sorted_chunks(self):
-        return self._expand(self.source.sorted_chunks())
+    def sorted_chunks(self, stable: bool = False):
+        return self._expand(self.source.sorted_chunks(stable=stable))
 
 
 def evaluate_replicates(source, spec, layers: list[Layer], mult: np.ndarray, *, strata_name=None, income="income",

@@ -121,18 +121,19 @@ def income_weight_arrays(y, w=None, *, require_finite: bool = False) -> tuple[np
 def sort_order(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(order, y[order]): the permutation that sorts ``y`` ascending, and the sorted values.
 
-    Small inputs: ``np.argsort`` (introsort). From ``PACKED_SORT_MIN`` values, the values are mapped
+    Small inputs: ``np.argsort(kind="stable")``. From ``PACKED_SORT_MIN`` values, the values are mapped
     to unsigned integers of the same order (IEEE 754 bits, sign folded), their top 64 - b bits packed
     with the b-bit position, and the packed integers sorted by value (NumPy's SIMD sort, about twice
     as fast as ``argsort``); the positions read back give the order. Values that agree in their top
     bits (relative difference below ~2^-28) are ordered by position, so a final check finds the
     few such runs that are out of order and sorts them exactly. Equal values end in input order
-    (a stable sort).
+    (a stable sort) at every size: the measures that depend on the order of ties (Zenga, with tied
+    incomes of unequal weights) then follow the rows' order, as R's ``order()`` does in convey.
     """
     y = np.asarray(y, dtype=np.float64)
     n = y.size
     if n < PACKED_SORT_MIN or n >= 1 << 40 or np.isnan(y).any():
-        order = np.argsort(y)
+        order = np.argsort(y, kind="stable")
         return order, y[order]
     bits = max(int(n - 1).bit_length(), 1)
     low = np.uint64((1 << bits) - 1)
