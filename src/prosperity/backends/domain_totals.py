@@ -33,6 +33,8 @@ import functools
 import numpy as np
 import pandas as pd
 
+from .comoments import add_piece
+
 _MIN_COMPACT = 1 << 20  # buffered entries before the first compaction
 _DENSE_ALL = 1 << 18  # D x P up to this: one dense vector a basis (a bincount over it is cheap)
 
@@ -251,9 +253,11 @@ class CodeSums:
     c = d x P + psu over the codes present (one :func:`factorize_ints` a piece, shared by its bases): what
     a worker returns, O(distinct codes) instead of O(D x P)."""
 
-    def __init__(self, n_psu: int):
+    def __init__(self, n_psu: int, n_domains: int | None = None):
         self.P = int(n_psu)
+        self.D = n_domains
         self.blocks: dict = {}
+        self.pairs: dict = {}  # the co-moment states of the unit-PSU variance (comoments.add_piece)
         self._last = None
 
     def add(self, key, dom: np.ndarray, psu: np.ndarray, x) -> None:
@@ -264,8 +268,12 @@ class CodeSums:
         uniques, inverse = last[2], last[3]
         self.blocks.setdefault(key, []).append((uniques, _sums(inverse, x, uniques.size)))
 
-    def add_pair(self, *args, **kwargs):  # pragma: no cover - the unit-PSU pairs stay on the client
-        raise AssertionError("the unit-PSU co-moments are not accumulated by code")
+    def add_pair(self, key, dom, h, xa, xb, lo: int, hi: int, ref: bool) -> None:
+        """The co-moments of :meth:`streaming._Accumulator.add_pair` over this partition only (merged on
+        the client by :func:`.comoments.merge_states`)."""
+        if self.D is None:  # pragma: no cover - internal
+            raise AssertionError("CodeSums without n_domains keeps no co-moments")
+        add_piece(self.pairs, key, self.D, self.P, dom, h, xa, xb, lo, hi, ref)
 
     def compact(self) -> dict:
         """Per key: (sorted distinct codes, their sums), the rows in order within each code."""
@@ -278,19 +286,21 @@ class CodeSums:
         return out
 
 
-def _run_partial(fn, n_psu: int, template: dict, pieces):
-    part = CodeSums(n_psu)
+def _run_partial(fn, n_psu: int, template: dict, n_domains, pieces):
+    part = CodeSums(n_psu, n_domains)
     state = copy.deepcopy(template)
     for ch in pieces:
         fn(ch, part, state)
-    return part.compact(), state
+    return part.compact(), part.pairs, state
 
 
-def partial_pass(fn, n_psu: int, template: dict):
-    """``g(pieces)`` -> (code sums, state): ``fn(piece, into, state)`` over one partition's pieces into a
-    fresh :class:`CodeSums` and a copy of ``template`` (counts and sums at zero) -- what
+def partial_pass(fn, n_psu: int, template: dict, n_domains: int | None = None):
+    """``g(pieces)`` -> (code sums, co-moment states, state): ``fn(piece, into, state)`` over one
+    partition's pieces into a fresh :class:`CodeSums` (co-moments per (domain, stratum) when
+    ``n_domains`` is given) and a copy of ``template`` (counts and sums at zero) -- what
     ``source.map_chunks(g)`` runs where the rows are; :func:`merge_state` adds the states."""
-    return functools.partial(_run_partial, fn, int(n_psu), copy.deepcopy(template))  # a snapshot: the client merges into its own
+    return functools.partial(_run_partial, fn, int(n_psu), copy.deepcopy(template),  # a snapshot: the client merges into its own
+                             None if n_domains is None else int(n_domains))
 
 
 def merge_state(into: dict, part: dict) -> None:

@@ -69,6 +69,8 @@ import pandas as pd
 from . import streaming_conventions as _conv
 from . import streaming_poverty as _pov
 from . import streaming_inequality as _ineq
+from ..measures.quantiles import SD_NOISE
+from .comoments import add_piece, merge_states
 from .domain_totals import DomainPSUTotals, merge_state, partial_pass
 from .sources import BackendError, DesignCodes
 
@@ -396,38 +398,15 @@ class _Accumulator:
         self.T.add(key, dom, psu, x)
 
     def add_pair(self, key, dom, h, xa, xb, lo: int, hi: int, ref: bool) -> None:
-        """Merge one piece into the centred co-moments of x_a 1{k in d} and x_b (1{k in d}, or every row
-        when ``ref``) per (domain, stratum), over **all** rows of the stratum (outside the domain x = 0),
-        Chan, Golub & LeVeque (1979): no cancellation from the means. Domains ``lo..hi-1`` (one layer)."""
-        H = self.P
-        nb = np.bincount(h, minlength=H).astype(np.float64)
-        cell = dom * H + h
-        size = self.D * H
-        nb_full = np.tile(nb, self.D)
-        safe = np.where(nb_full > 0, nb_full, 1.0)
-        ma = np.bincount(cell, weights=xa, minlength=size) / safe
-        if ref:  # x_b on every row: its stratum mean, the same for every domain
-            mbh = np.bincount(h, weights=xb, minlength=H) / np.where(nb > 0, nb, 1.0)
-            mb = np.tile(mbh, self.D)
-            m2 = _cell_sums(cell, xa * (xb - mbh[h]), size)
-        else:
-            mb = np.bincount(cell, weights=xb, minlength=size) / safe
-            nbd = np.bincount(cell, minlength=size)
-            m2 = _cell_sums(cell, (xa - ma[cell]) * (xb - mb[cell]), size) + (nb_full - nbd) * ma * mb
-        sl = slice(lo * H, hi * H)
-        state = self.pairs.get(key)
-        if state is None:
-            state = self.pairs[key] = [np.zeros(size), np.zeros(size), np.zeros(size), np.zeros(size)]
-        n0, ma0, mb0, m20 = state
-        seen = np.zeros(size, bool)
-        seen[sl] = nb_full[sl] > 0
-        n1 = n0 + np.where(seen, nb_full, 0.0)
-        f = np.where(seen, nb_full / np.where(n1 > 0, n1, 1.0), 0.0)
-        da, db = ma - ma0, mb - mb0
-        state[3] = m20 + np.where(seen, m2 + da * db * n0 * f, 0.0)
-        state[1] = ma0 + np.where(seen, da * f, 0.0)
-        state[2] = mb0 + np.where(seen, db * f, 0.0)
-        state[0] = n1
+        """Merge one piece into the centred co-moments of x_a 1{k in d} and x_b per (domain, stratum)
+        (:func:`.comoments.add_piece`)."""
+        add_piece(self.pairs, key, self.D, self.P, dom, h, xa, xb, lo, hi, ref)
+
+    def add_partial(self, part_sums: dict, part_pairs: dict) -> None:
+        """Add a partition's accumulation (a Dask worker's :class:`.domain_totals.CodeSums`): its sums by
+        code, and its co-moment states merged by Chan's rule (:func:`.comoments.merge_states`)."""
+        self.T.add_code_sums(part_sums)
+        merge_states(self.pairs, part_pairs)
 
     def total(self, basis, d: int) -> float:
         return self.T.total(basis, d)
@@ -442,19 +421,6 @@ class _Accumulator:
         """Centred co-moment per stratum of domain d (see :meth:`add_pair`)."""
         key = (a, b, scope) if (a, b, scope) in self.pairs else (b, a, scope)
         return self.pairs[key][3].reshape(self.D, self.P)[d]
-
-
-def _cell_sums(cell: np.ndarray, x: np.ndarray, size: int, block: int = 1024, budget: int = 1 << 22) -> np.ndarray:
-    """np.bincount(cell, x) summed in two levels: per block of ~``block`` consecutive rows, then the blocks'
-    sums pairwise (NumPy's contiguous sum), so a co-moment of mixed-sign products over a long piece keeps
-    its digits (a sequential sum's error grows with the rows); at most ``budget`` floats of block table."""
-    n = cell.size
-    nb = min(-(-n // block), max(1, budget // max(size, 1)))
-    if nb <= 1:
-        return np.bincount(cell, weights=x, minlength=size)
-    blk = (np.arange(n) * nb) // n
-    table = np.bincount(blk * size + cell, weights=x, minlength=nb * size).reshape(nb, size)
-    return np.ascontiguousarray(table.T).sum(axis=1)
 
 
 def _stratum_factors(design: DesignCodes, lonely_psu: str, strata_name: str | None):
@@ -598,11 +564,11 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
                 cnt += np.bincount(dom, minlength=D)
         accumulate(1, y, w, cell, psu, into)
 
-    mapped = None if unit_pairs else getattr(source, "map_chunks", None)
+    mapped = getattr(source, "map_chunks", None)
     if mapped is not None:  # on the workers, one task a partition: the scale K fixed first
         points["K"] = np.full(D, _income_scale(source.income_mean()))
-        for part_sums, part_st in mapped(partial_pass(pass1, acc.P, st)):
-            acc.T.add_code_sums(part_sums)
+        for part_sums, part_pairs, part_st in mapped(partial_pass(pass1, acc.P, st, D)):
+            acc.add_partial(part_sums, part_pairs)
             merge_state(st, part_st)
     else:
         for ch in source.chunks():
@@ -757,7 +723,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
         if "osier" in needs.rules:
             h["osier"] = 0.79 * (quartiles[0.75] - quartiles[0.25]) * N ** (-0.2)
         if "convey" in needs.rules:
-            h["convey"] = np.sqrt(dev2 / N) * N ** (-0.2)
+            sd = np.sqrt(dev2 / N)
+            h["convey"] = np.where(sd <= SD_NOISE * np.abs(Y / N), 0.0, sd) * N ** (-0.2)  # equal incomes, as in memory
     hh = {rule: np.where(v > 0, v, np.nan) for rule, v in h.items()}
     now = [k for k in dens if _point_pass(k.split("@")[0]) <= 3]  # the others: at points known after pass 4
     if by_pass[3] or now:
@@ -1096,8 +1063,8 @@ def indicator_and_density_pass(source, piece, domains, accumulate, k: int, dens:
 
     if mapped is not None:
         zeros = {key: np.zeros_like(v) for key, v in dens.items()}  # the partitions' kernel sums start at 0
-        for part_sums, part_dens in mapped(partial_pass(one, acc.P, zeros)):
-            acc.T.add_code_sums(part_sums)
+        for part_sums, part_pairs, part_dens in mapped(partial_pass(one, acc.P, zeros, acc.D)):
+            acc.add_partial(part_sums, part_pairs)
             merge_state(dens, part_dens)
     else:
         for ch in source.chunks():

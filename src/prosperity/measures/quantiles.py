@@ -198,9 +198,14 @@ def osier_bandwidth(s: SortedIncome) -> float:
     return h
 
 
+SD_NOISE = 1e-13  # a weighted SD at most this times |mean|: equal incomes up to the rounding of the mean
+
+
 def convey_bandwidth(s: SortedIncome) -> float:
     """R convey's ``h_fun``: h = sigma_w N^(-1/5), sigma_w^2 = (sum w y^2 - (sum w y)^2 / N) / N, N = sum w
-    (the sum of the weights as given: weights held as w 2^-m by the table layer are accounted for)."""
+    (the sum of the weights as given: weights held as w 2^-m by the table layer are accounted for).
+    sigma_w <= ``SD_NOISE`` |mean| is no spread (refused): equal incomes give sigma_w ~ 1e-16 |mean| or
+    exactly 0 depending on the order their weights are summed in, and a density from that would be noise."""
     key = ("bandwidth", "convey")
     h = s.cache.get(key)
     if h is None:
@@ -208,6 +213,8 @@ def convey_bandwidth(s: SortedIncome) -> float:
         mean = float(vdot(s.w, s.y)) / big_n
         d = s.y - mean
         sd = np.sqrt(float(vdot(s.w, d * d)) / big_n)
+        if sd <= SD_NOISE * abs(mean):
+            sd = 0.0
         h = sd * big_n ** (-0.2)
         m = s.cache.get("weight_exponent", 0)
         if m:
