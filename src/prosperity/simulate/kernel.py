@@ -648,7 +648,8 @@ def run(pop, fixed, p, top_up_by_province, household_arrays, *, extra_wage=None,
                    lambda: fixed.wage_person[members], single=True)
     flags_v = _kept(fixed, ("kernel_visited_flags", earners_only), (packed["flags"], members),
                     lambda: packed["flags"][members], single=True)
-    nt = _table_size(visit, v["drawn_count"], v["young_count"])
+    nt = _kept(fixed, ("kernel_table_size", id(visit["size"])), (visit["size"], v["drawn_count"], v["young_count"]),
+               lambda: _table_size(visit, v["drawn_count"], v["young_count"]), single=True)
     with_ew, with_eco = east_west is not None, ecological is not None
     steps = int(thresholds.shape[0]).bit_length() - 1  # thresholds has 2**steps entries
     spec = (extra_wage is not None, with_ew, with_eco, per_person, persons_only, nt > 0, steps,
@@ -671,11 +672,15 @@ def run(pop, fixed, p, top_up_by_province, household_arrays, *, extra_wage=None,
     if len(bounds) == 2:
         loop(0, R, *args)
     else:
-        # the runs write disjoint households (and persons); the compiled loop releases the GIL
-        futures = [_executor(len(bounds) - 1).submit(loop, bounds[k], bounds[k + 1], *args)
-                   for k in range(len(bounds) - 1)]
-        for f in futures:
-            f.result()
+        # the runs write disjoint households (and persons); the compiled loop releases the GIL. The
+        # calling thread runs the first part itself (one hand-off fewer than waiting for the pool)
+        futures = [_executor(len(bounds) - 2).submit(loop, bounds[k], bounds[k + 1], *args)
+                   for k in range(1, len(bounds) - 1)]
+        try:
+            loop(bounds[0], bounds[1], *args)
+        finally:
+            for f in futures:
+                f.result()
     if persons_only:
         return {"pre_pc": pre_pc}
     if per_person:
