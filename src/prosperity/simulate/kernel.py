@@ -140,6 +140,12 @@ def _make_pass(with_extra, with_ew, with_eco, per_person, persons_only, tables, 
             flag_t[j * 4] = 1.0 if j & COVERED else 0.0
             flag_t[j * 4 + 1] = 1.0 if j & PRIMARY else 0.0
             flag_t[j * 4 + 2] = 1.0 if j & EARNER else 0.0
+        # the same per household flag byte: east -> west donor, dibao take-up, east region
+        household_t = np.zeros(256 * 4)
+        for j in range(256):
+            household_t[j * 4] = 1.0 if j & DONOR else 0.0
+            household_t[j * 4 + 1] = 1.0 if j & TAKE_UP else 0.0
+            household_t[j * 4 + 2] = 1.0 if j & EAST else 0.0
         minimum_12 = pension_minimum * MONTHS
         # tables (when ``tables``): per (province, members drawing), the residents' pension, its
         # recipients and minimum (central) part; per members under the age limit, the childcare subsidy;
@@ -271,7 +277,8 @@ def _make_pass(with_extra, with_ew, with_eco, per_person, persons_only, tables, 
                     pre_pc_o[h] = pre / n
                     continue
                 hf_bits = household_flags[q]
-                levy = levy_rate * max(pre, 0.0) if (levy_rate != 0) & ((hf_bits & DONOR) != 0) else 0.0
+                hf4 = np.uint64(hf_bits) * four
+                levy = levy_rate * max(pre, 0.0) if (levy_rate != 0) & (household_t[hf4] != 0.0) else 0.0
                 ew = east_west[h] if with_ew else 0.0
                 eco = ecological[h] if with_eco else 0.0
                 means = pre + ew + eco - levy - child_h
@@ -284,9 +291,9 @@ def _make_pass(with_extra, with_ew, with_eco, per_person, persons_only, tables, 
                     standard = (standard_urban if urban else standard_rural) * scale_values[scale_code[q]]
                     annual = standard * MONTHS * n
                 gap = annual - means
-                benefit = gap if ((hf_bits & TAKE_UP) != 0) & (gap > 0) else 0.0
+                benefit = gap if (household_t[hf4 + one] != 0.0) & (gap > 0) else 0.0
                 disposable = pre + ew + eco - levy + benefit
-                central_pension = minimum_h * (central_share_east if hf_bits & EAST else 1.0)
+                central_pension = minimum_h * (central_share_east if household_t[hf4 + two] != 0.0 else 1.0)
                 if w_iit:
                     iit_o[h] = iit_h
                 if w_si:
