@@ -20,7 +20,13 @@ reads and writes stay in the block's few kilobytes; results stay in the populati
 order. Only earners are visited when the others' IIT, contributions and taxable income are zero (they
 are not covered and claim no deduction; a wage bump on them sends the pass over every person): adding
 0.0 leaves a sum unchanged, the sums start at +0.0 and are never -0.0. The tax bracket is found by a
-branch-free binary search over thresholds padded to a power of two with +inf. The visited persons'
+binary search over thresholds padded to a power of two with +inf (LLVM compiles its steps as branches,
+well predicted here: 89 % of earners are in the first bracket; an unrolled branch-free search was
+slower). The person and household flag bits (covered, primary, earner; donor, take-up, east) are read
+through small per-call tables of 1.0 / 0.0, so each choice is a select on a floating-point comparison,
+which compiles without a branch (a select on an integer bit test compiled to a branch that mispredicted
+on the covered, primary, donor and take-up bits). Indices are unsigned, so numba adds no negative-index
+wraparound to each array access. The visited persons'
 wages and flags and the household inputs are stored in visiting order (kept per population and
 visiting mode), so the pass reads them contiguously; only the results are written in household order.
 The pass is compiled once per *spec* (:func:`household_pass`: wage bump or not, transfers, per-person
