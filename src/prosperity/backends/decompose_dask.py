@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-ROWS_PER_TASK = 10**7  # rows one task reads (the Parquet route), in batches of chunk_rows
+ROWS_PER_TASK = 4 * 10**6  # rows one task reads at most (the Parquet route), in batches of chunk_rows
 BATCH_ROWS = 1 << 20  # default batch: ~8 MB a float64 column
 MERGE_FAN_IN = 8  # tables merged by one task (the partition route)
 
@@ -100,18 +100,29 @@ def _dense(values: np.ndarray, span: int) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64, copy=False), len(uniques)
 
 
-def cell_codes(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """(cell of every row, rows per cell) for the tuple of key codes (``codes[j]`` in 0..sizes[j]-1):
-    dense cells 0..n-1, each with at least one row. A coarser key that the finer cell already determines
-    (nested levels) adds nothing: one scatter and one gather show it."""
-    cell, n = np.asarray(codes[-1], dtype=np.int64), int(sizes[-1])
-    for c, k in zip(reversed(codes[:-1]), reversed(sizes[:-1])):
-        c = np.asarray(c, dtype=np.int64)
-        seen = np.zeros(n, dtype=np.int64)
-        seen[cell] = c  # one of each cell's values (the last)
-        if np.array_equal(seen[cell], c):
+def _codes_of(key: tuple) -> tuple[np.ndarray, int]:
+    codes, labels = key
+    if codes is None:  # integer labels, one per row
+        from ..variance.design import dense_codes
+
+        codes, labels = dense_codes(labels)
+    return np.asarray(codes, dtype=np.int64), len(labels)
+
+
+def cell_codes(keys: Sequence[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """(cell of every row, rows per cell) for the tuple of keys, each (codes 0..k-1, its k labels) or
+    (None, one integer label per row): dense cells 0..n-1, each with at least one row. A coarser key that
+    the finer cell already determines (nested levels, a PSU inside a county) adds nothing, which one
+    scatter and one gather show, without coding it."""
+    cell, n = _codes_of(keys[-1])
+    for key in reversed(keys[:-1]):
+        probe = key[1] if key[0] is None else key[0]
+        seen = np.zeros(n, dtype=probe.dtype)
+        seen[cell] = probe  # one of each cell's values (the last)
+        if np.array_equal(seen[cell], probe):
             continue
-        cell, n = _dense(cell * int(k) + c, n * int(k))
+        c, k = _codes_of(key)
+        cell, n = _dense(cell * k + c, n * k)
     counts = np.bincount(cell, minlength=n)
     if cell.size and counts.min() == 0:  # unused codes (a dictionary's unused entries): drop them
         used = counts > 0
@@ -125,15 +136,20 @@ def _first_rows(cell: np.ndarray, n: int) -> np.ndarray:
     return first
 
 
-def piece_table(keys: Sequence[tuple[str, np.ndarray, np.ndarray]], y: np.ndarray, w: np.ndarray, spec: Spec) -> CellTable:
-    """The cell table of one batch of rows: ``keys`` = (alias, codes, labels) per key, in order."""
+def _cell_labels(keys, first: np.ndarray) -> dict:
+    return {alias: (lab[first] if c is None else lab[c[first]]) for alias, c, lab in keys}
+
+
+def piece_table(keys: Sequence[tuple], y: np.ndarray, w: np.ndarray, spec: Spec) -> CellTable:
+    """The cell table of one batch of rows: ``keys`` = (alias, codes, labels) per key, in order (codes
+    ``None``: the labels are the rows' integer values)."""
     from .decompose import _row_terms, _second_terms
 
     if y.size == 0:
         return empty_table(spec)
-    cell, counts = cell_codes([c for _, c, _ in keys], [len(lab) for _, _, lab in keys])
+    cell, counts = cell_codes([(c, lab) for _, c, lab in keys])
     first = _first_rows(cell, counts.size)
-    out_keys = {alias: lab[c[first]] for alias, c, lab in keys}
+    out_keys = _cell_labels(keys, first)
     terms = _row_terms(y, w, spec.alphas)
     terms |= _second_terms(terms, spec.second)
     sums = {}
@@ -152,12 +168,11 @@ def empty_table(spec: Spec) -> CellTable:
                      {name: np.zeros(0) for name in spec.names})
 
 
-def _label_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Codes and labels of a small array of labels (the tables' key columns); missing values one label."""
-    if values.dtype.kind in "iub":
-        from ..variance.design import dense_codes
-
-        return dense_codes(values)
+def _label_codes(values: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Codes and labels of a small array of labels (the tables' key columns); missing values one label;
+    integers are kept as they are (codes ``None``)."""
+    if values.dtype.kind in "iu":
+        return None, values
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     return codes.astype(np.int64, copy=False), np.asarray(uniques)
 
@@ -173,9 +188,9 @@ def merge_tables(tables: Sequence[CellTable], spec: Spec) -> CellTable:
     for alias, _, _ in spec.keys:
         values = np.concatenate([np.asarray(t.keys[alias]) for t in tables])
         keys.append((alias, *_label_codes(values)))
-    cell, counts = cell_codes([c for _, c, _ in keys], [len(lab) for _, _, lab in keys])
+    cell, counts = cell_codes([(c, lab) for _, c, lab in keys])
     first = _first_rows(cell, counts.size)
-    out_keys = {alias: lab[c[first]] for alias, c, lab in keys}
+    out_keys = _cell_labels(keys, first)
     sums = {name: np.bincount(cell, weights=np.concatenate([t.sums[name] for t in tables]), minlength=counts.size)
             for name in spec.names}
     return CellTable(out_keys, sums)
@@ -184,10 +199,10 @@ def merge_tables(tables: Sequence[CellTable], spec: Spec) -> CellTable:
 # ------------------------------------------------------------------------------- the Parquet route
 
 
-def arrow_codes(arr) -> tuple[np.ndarray, np.ndarray]:
+def arrow_codes(arr) -> tuple[np.ndarray | None, np.ndarray]:
     """(codes, labels) of one Arrow key column: a dictionary column's indices and values (a null index
-    becomes one more label, None), a numeric / boolean / temporal column through NumPy, anything else
-    dictionary-encoded by Arrow (nulls as a label)."""
+    becomes one more label, None), a numeric / boolean / temporal column through NumPy (integers without
+    nulls as they are: codes ``None``), anything else dictionary-encoded by Arrow (nulls as a label)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -203,9 +218,7 @@ def arrow_codes(arr) -> tuple[np.ndarray, np.ndarray]:
                                           or pa.types.is_temporal(t)):
         values = arr.to_numpy(zero_copy_only=False)  # nulls: NaN / NaT / None
         if values.dtype.kind in "iu":
-            from ..variance.design import dense_codes
-
-            return dense_codes(values)
+            return None, values  # coded only if needed (cell_codes)
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
         return codes.astype(np.int64, copy=False), np.asarray(uniques)
     if not pa.types.is_dictionary(t):
@@ -345,9 +358,10 @@ def plan_tasks(files: Sequence[str], columns: Sequence[str], rows_per_task: int 
 # ------------------------------------------------------------------------------ the partition route
 
 
-def pandas_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def pandas_codes(values: pd.Series) -> tuple[np.ndarray | None, np.ndarray]:
     """(codes, labels) of one pandas key column; categories become their labels (objects), so that the
-    cells do not depend on a partition's categories; missing values one label."""
+    cells do not depend on a partition's categories; missing values one label; NumPy integers as they
+    are (codes ``None``)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         cat = values.array
         codes = np.asarray(cat.codes, dtype=np.int64)
@@ -356,11 +370,8 @@ def pandas_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             codes = np.where(codes < 0, labels.size, codes)
             labels = np.append(labels, None)
         return codes, labels
-    arr = values.to_numpy() if values.dtype.kind in "iub" else None
-    if arr is not None and arr.dtype.kind in "iu":
-        from ..variance.design import dense_codes
-
-        return dense_codes(arr)
+    if values.dtype.kind in "iu" and isinstance(values.dtype, np.dtype):
+        return None, values.to_numpy()
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     return codes.astype(np.int64, copy=False), np.asarray(uniques)
 
@@ -401,7 +412,7 @@ def cell_sums_dask(frame, income: str, levels: Sequence[str], weight: str | None
     spec = Spec(income, weight, keys, tuple(alphas), tuple(second), sum_names(alphas, second),
                 int(chunk_rows or BATCH_ROWS))
     files = plain_parquet_files(frame)
-    plan = None if files is None else plan_tasks(files, spec.columns, rows_per_task, 2 * _worker_threads())
+    plan = None if files is None else plan_tasks(files, spec.columns, rows_per_task, 4 * _worker_threads())
     if plan is not None:
         tasks = [delayed(parquet_task, pure=True)(run, spec) for run in plan]
     else:
