@@ -290,7 +290,10 @@ def plain_parquet_files(frame) -> list[str] | None:
         from dask.dataframe.dask_expr.io.parquet import ReadParquet
 
         expr = frame.expr
-        while isinstance(expr, Projection):
+        while isinstance(expr, Projection):  # a selection of columns by name, nothing else
+            cols = expr.operand("columns")
+            if not all(isinstance(c, str) for c in (cols if isinstance(cols, (list, tuple)) else [cols])):
+                return None
             expr = expr.frame
         if not isinstance(expr, ReadParquet):
             return None
