@@ -10,8 +10,9 @@ form in :mod:`prosperity.decompose.entropy`). So the rows are read **once**: a g
 finest cell (the tuple of every level's label) gives, per cell, the count, sum w, sum w y,
 sum w y ln y, sum w ln y and sum w y^a for every asked a, plus the counts of rows the measures cannot
 take (non-finite, negative or zero incomes, negative or missing weights). On DuckDB it is one SQL
-``GROUP BY`` over the Parquet files (``fsum``: compensated sums); on Dask one ``groupby().sum()``
-(a tree reduction of per-partition tables, no shuffle of the rows); in memory the same tables built
+``GROUP BY`` over the Parquet files (``fsum``: compensated sums); on Dask per-task tables merged by
+key (no shuffle; a plain ``dd.read_parquet`` is read on the workers with pyarrow:
+:mod:`prosperity.backends.decompose_dask`); in memory the same tables built
 piece by piece and added. The cell table (one row per cell: ~10^3 - 10^5 rows for a country's
 counties) then goes through the in-memory decomposition's own code (:func:`_nested_from_moments`),
 so the result is the same :class:`~prosperity.decompose.NestedDecomposition`, equal to the in-memory
@@ -106,11 +107,10 @@ def _row_terms(y: np.ndarray, w: np.ndarray, alphas: Sequence[float]) -> dict[st
     if y.size and y.min() > 0 and np.isfinite(y.max()) and w.min() >= 0 and np.isfinite(w.max()):  # the rule
         lny = np.log(y)
         wy = w * y
-        zero = np.zeros_like(y)
         terms = {"rows": np.ones_like(y), "w": w, "wy": wy, "wylny": wy * lny, "wlny": w * lny}
         for a in alphas:
             terms[_pow_name(a)] = w * y ** a
-        return terms | {"bad_y": zero, "neg_y": zero, "zero_y": zero, "bad_w": zero}
+        return terms | {"bad_y": 0.0, "neg_y": 0.0, "zero_y": 0.0, "bad_w": 0.0}  # no bad row: summed as 0
     fin_y, fin_w = np.isfinite(y), np.isfinite(w)
     pos = fin_y & (y > 0)
     ysafe = np.where(pos, y, 1.0)
@@ -192,36 +192,16 @@ def cell_sums_duckdb(data, income: str, levels: Sequence[str], weight: str | Non
 
 
 def cell_sums_dask(frame, income: str, levels: Sequence[str], weight: str | None, alphas: Sequence[float], *,
-                   extra_keys: dict | None = None, second: Sequence[str] = ()) -> pd.DataFrame:
-    """The cell table from a Dask dataframe: per-partition tables (map_partitions) summed by a tree
-    reduction (``groupby().sum()`` of the small tables): the rows are never shuffled or collected.
-    ``extra_keys`` (alias -> (column, numeric)) are grouped on too (numeric: read as float64, what is
-    not a number becomes NaN); ``second`` as in :func:`cell_sums_memory`."""
+                   extra_keys: dict | None = None, second: Sequence[str] = (), chunk_rows: int | None = None) -> pd.DataFrame:
+    """The cell table from a Dask dataframe, with no shuffle: per-task tables merged by key
+    (:mod:`prosperity.backends.decompose_dask`; a plain ``dd.read_parquet`` is read on the workers with
+    pyarrow). ``extra_keys`` (alias -> (column, numeric)) are grouped on too (numeric: read as float64,
+    what is not a number becomes NaN); ``second`` as in :func:`cell_sums_memory`; ``chunk_rows``: the rows
+    of one batch on a worker."""
+    from .decompose_dask import cell_sums_dask as run
+
     _check_columns(list(frame.columns), income, levels, weight)
-    levels = list(levels)
-    extra_keys = dict(extra_keys or {})
-    keys = levels + list(extra_keys)
-
-    def per_partition(part: pd.DataFrame) -> pd.DataFrame:
-        y = part[income].to_numpy(np.float64, na_value=np.nan)
-        w = np.ones_like(y) if weight is None else part[weight].to_numpy(np.float64, na_value=np.nan)
-        levels_frame = part[levels].reset_index(drop=True)
-        for alias, (col, numeric) in extra_keys.items():
-            values = part[col].reset_index(drop=True)
-            levels_frame[alias] = (pd.to_numeric(values, errors="coerce").astype(np.float64) if numeric else values)
-        for lv in keys:  # categories -> their labels: the cell keys must not depend on a partition's categories
-            if isinstance(levels_frame[lv].dtype, pd.CategoricalDtype):
-                levels_frame[lv] = levels_frame[lv].astype(object)
-        return _piece_sums(levels_frame, y, w, keys, alphas, second)
-
-    names = list(_SUMS) + [_pow_name(a) for a in alphas] + list(_BAD)  # the order of _piece_sums' columns
-    if second:
-        names += ["w*w", "w*wy", "wy*wy"] + [f"{x}*{o}" for x in second for o in ("w", "wy", x)]
-    meta = pd.DataFrame({**{lv: pd.Series(dtype=object) for lv in levels},
-                         **{k: pd.Series(dtype=np.float64 if numeric else object) for k, (_, numeric) in extra_keys.items()},
-                         **{c: pd.Series(dtype=np.float64) for c in names}})
-    tables = frame.map_partitions(per_partition, meta=meta)
-    return tables.groupby(keys, dropna=False).sum().compute().reset_index()
+    return run(frame, income, list(levels), weight, alphas, extra_keys=extra_keys, second=second, chunk_rows=chunk_rows)
 
 
 def _check_columns(columns, income, levels, weight) -> None:
@@ -240,7 +220,7 @@ def cell_sums(data, income: str, levels: Sequence[str], weight: str | None = Non
         return cell_sums_duckdb(data, income, levels, weight, alphas, **options)
     if kind == "dask":
         return cell_sums_dask(data, income, levels, weight, alphas,
-                              **{k: v for k, v in options.items() if k in ("extra_keys", "second")})
+                              **{k: v for k, v in options.items() if k in ("extra_keys", "second", "chunk_rows")})
     if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame):
         data = data.to_pandas()
     _check_columns(list(data.columns) if hasattr(data, "columns") else list(data), income, levels, weight)
@@ -323,9 +303,9 @@ def nested_decomposition_many(data, income: str, levels: Sequence[str], weight: 
     (``"theil"``, ``"mld"``, ``"ge:a"``) from **one** pass over the rows; ``{label: NestedDecomposition}``.
 
     ``data``: a Parquet file, a directory or list of them, or a DuckDB relation (DuckDB: one SQL
-    GROUP BY), a Dask dataframe (Dask: per-partition tables summed), or a pandas frame / dict of
+    GROUP BY), a Dask dataframe (Dask: per-task tables merged by key), or a pandas frame / dict of
     columns (memory, read in pieces of ``chunk_rows``); ``backend`` names it explicitly. ``options``:
-    ``memory_limit``/``threads`` (DuckDB), ``chunk_rows`` (memory). Each result equals
+    ``memory_limit``/``threads`` (DuckDB), ``chunk_rows`` (memory; Dask: the rows of one batch on a worker). Each result equals
     :func:`prosperity.decompose.decompose` on the same rows (up to rounding, 1e-12 relative in the tests).
 
     ``strata``, ``psu``, ``fpc`` (column names) and ``lonely_psu``, as :func:`prosperity.decompose.decompose`

@@ -155,7 +155,7 @@ def design_pass(data, kind: str, income: str, levels: Sequence[str], weight: str
     else:
         cols = {_STRATA: (strata, False), _PSU: (psu, False), _FPC: (fpc, True)}
         pairs = cell_sums_dask(data, income, levels, weight, alphas, extra_keys={k: cols[k] for k in keys},
-                               second=second if element else ())
+                               second=second if element else (), chunk_rows=options.get("chunk_rows"))
     cells, cell = _cells_of_pairs(pairs, levels, keys)
     return PairTable(cells, cell, pairs, element)
 

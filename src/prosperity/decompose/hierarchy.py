@@ -12,6 +12,7 @@ Codes are dense non-negative integers ``0 .. n_units - 1`` so that every reducti
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -55,13 +56,9 @@ def _encode_one(values, name: str, n_rows: int, check_range: bool = True) -> tup
     if isinstance(values, (pd.Series, pd.Index)):
         arr = values.to_numpy()
     else:
-        try:
-            import polars as pl
-
-            if isinstance(values, pl.Series):
-                values = values.to_numpy()
-        except ImportError:  # pragma: no cover
-            pass
+        pl = sys.modules.get("polars")  # a polars Series exists only once polars is imported (no 0.2 s import)
+        if pl is not None and isinstance(values, pl.Series):
+            values = values.to_numpy()
         arr = np.asarray(values)
     if arr.ndim != 1 or arr.shape[0] != n_rows:
         raise ValueError(f"level {name!r} has shape {arr.shape}; expected one code per row ({n_rows} rows)")
