@@ -5,9 +5,7 @@ bad inputs are refused with the package's error naming the cell or unit."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,55 +13,23 @@ from prosperity.backends import BackendError
 from prosperity.backends.decompose import cell_sums, nested_decomposition_many
 from prosperity.decompose import NestingError, decompose
 from prosperity.io.errors import ColumnNotFoundError
-from prosperity.synth import synthesize_population
 
-LEVELS = ["region", "province_en", "province_area", "county"]
-INCOME = "disp_income_pc_yuan"
-MEASURES = ["theil", "mld", "ge:2", "ge:-1", "ge:0.5"]
-NUMERIC = ["population", "pop_share", "income_share", "mean", "relative_mean", "inequality_inside", "contribution",
-           "share"]
-EUSILC = Path(__file__).resolve().parents[2] / "src" / "prosperity" / "data" / "laeken_eusilc_synthetic_austria2006.csv.gz"
+from agreement import DECOMPOSE_MEASURES as MEASURES, EUSILC, INCOME, LEVELS, china_levels, in_two_halves
+from agreement import assert_same_decomposition as _same
 
 
 @pytest.fixture(scope="module")
 def china(tmp_path_factory):
     """The bundled synthetic China population (20,000 persons), four nested levels: NBS region >
     province > urban/rural within the province > a 'county' (five per province and area)."""
-    d = synthesize_population(2024, persons=20_000, seed=3)
-    for c in ("region", "province_en", "area"):
-        d[c] = d[c].astype(str)
-    d["province_area"] = d["province_en"] + "/" + d["area"]
-    d["county"] = d["province_area"] + "/" + (d["household_id"] % 5).astype(str)
-    folder = tmp_path_factory.mktemp("china_parquet")
-    half = len(d) // 2
-    d.iloc[:half].to_parquet(folder / "part0.parquet")
-    d.iloc[half:].to_parquet(folder / "part1.parquet")
-    return d, folder
+    d = china_levels()
+    return d, in_two_halves(d, tmp_path_factory.mktemp("china_parquet"))
 
 
 @pytest.fixture(scope="module")
 def reference(china):
     d, _ = china
     return {m: decompose(d, INCOME, LEVELS, "weight", m) for m in MEASURES}
-
-
-def _same(got, ref):
-    assert type(got) is type(ref)
-    assert got.measure == ref.measure and got.levels == ref.levels and got.alpha == ref.alpha
-    assert math.isclose(got.total, ref.total, rel_tol=1e-12)
-    assert math.isclose(got.population, ref.population, rel_tol=1e-12)
-    assert math.isclose(got.mean, ref.mean, rel_tol=1e-12)
-    a, b = got.to_frame(), ref.to_frame()
-    assert list(a["level"]) == list(b["level"]) and list(a["component"]) == list(b["component"])
-    np.testing.assert_allclose(a["value"], b["value"], rtol=1e-12, atol=0)
-    np.testing.assert_allclose(a["share"], b["share"], rtol=1e-12, atol=0)
-    assert np.isclose(a["value"].sum(), got.total, rtol=1e-12)
-    pd.testing.assert_frame_equal(got.units[["level", "unit", "parent"]], ref.units[["level", "unit", "parent"]])
-    for c in NUMERIC:
-        # a unit with one sub-unit has 0 between inequality: the two sums give 0 or ~1e-17, so the
-        # comparison is relative to the column's scale there
-        scale = float(np.abs(ref.units[c]).max())
-        np.testing.assert_allclose(got.units[c], ref.units[c], rtol=1e-12, atol=1e-12 * scale, err_msg=c)
 
 
 def test_reference_is_a_real_four_level_decomposition(reference):

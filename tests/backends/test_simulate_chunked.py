@@ -5,9 +5,6 @@ province, fiscal cost, effective rates and METRs, the validation table."""
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -16,10 +13,7 @@ from prosperity.backends.simulate import _DuckDBChunks, _MemoryChunks, simulate_
 from prosperity.simulate import Simulation, load_reforms
 from prosperity.synth import synthesize_population
 
-# differences of two nearly equal numbers (a change, an error against a published figure) are
-# compared relative to the numbers they are differences of
-DIFFERENCES = {"summary": {"change": ("baseline", "reform")}, "validation": {"error": ("baseline",)},
-               "fiscal": {"change_bn": ("baseline_bn", "reform_bn")}}
+from agreement import assert_same_run as _same
 
 
 @pytest.fixture(scope="module")
@@ -41,32 +35,6 @@ def reform():
 def reference(population, reform):
     d, _ = population
     return Simulation(d, 2024).run(reform)
-
-
-def _same(got, ref):
-    assert got.year == ref.year and got.reform_name == ref.reform_name and got.reform_changes == ref.reform_changes
-    assert got.assumptions == ref.assumptions and got.warnings == ref.warnings
-    assert got.population.keys() == ref.population.keys()
-    for k, v in ref.population.items():
-        assert math.isclose(got.population[k], v, rel_tol=1e-12), k
-    assert math.isclose(got.net_cost_bn, ref.net_cost_bn, rel_tol=1e-12)
-    assert abs(got.identity_residual_bn - ref.identity_residual_bn) <= 1e-12 * abs(ref.net_cost_bn)
-    for name, a in ref.tables().items():
-        b = got.tables()[name]
-        assert list(b.columns) == list(a.columns) and b.shape == a.shape, name
-        for c in a.columns:
-            if a[c].dtype.kind not in "fc":
-                assert b[c].astype(str).tolist() == a[c].astype(str).tolist(), (name, c)
-                continue
-            x, y = a[c].to_numpy(float), b[c].to_numpy(float)
-            scale = np.zeros_like(x)
-            for of in DIFFERENCES.get(name, {}).get(c, ()):
-                ref_col = a[of].to_numpy(float)
-                if name == "validation":  # error = baseline / published - 1
-                    ref_col = ref_col / a["published"].to_numpy(float)
-                scale = np.maximum(scale, np.abs(ref_col))
-            np.testing.assert_allclose(y, x, rtol=1e-12, atol=0 if not scale.any() else 1e-12 * np.nanmax(scale),
-                                       err_msg=f"{name}.{c}")
 
 
 def test_reference_is_a_real_reform(reference):

@@ -21,7 +21,7 @@ from prosperity.simulate.reform import Reform
 from prosperity.simulate.rules import waterfill
 from prosperity.synth import synthesize_population
 
-from test_simulate_chunked import _same  # the same table-by-table comparison
+from agreement import assert_same_run as _same  # the same table-by-table comparison as test_simulate_chunked.py
 
 LEVY = "regional_transfers.east_west.levy_rate"
 

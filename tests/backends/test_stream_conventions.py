@@ -7,19 +7,15 @@ under strata + PSUs and unit PSUs, on the streaming engine in memory, DuckDB and
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 import prosperity
 from prosperity.io.errors import EmptyGroupError, MeasureSpecError
-from prosperity.table.plan import make_plan
-from prosperity.table.streamed import measure_streamed
 
-EUSILC = Path(__file__).resolve().parents[2] / "src" / "prosperity" / "data" / "laeken_eusilc_synthetic_austria2006.csv.gz"
-COLUMNS = ["value", "se", "ci_low", "ci_high", "line", "weight_sum"]
+from agreement import EUSILC, assert_same_result as _same, in_two_parquet_files, positive_eusilc, streamed
+
 # every streamed measure that reads a quantile (its own, a line's median or a share's boundary)
 QUANTILE = ["median", "quantile:0.9", "qratio:0.8:0.2", "p90p10", "p90p50", "p50p10", "arpt", "arpr", "fgt:0",
             "fgt:1", "headcount", "watts", "middle_rel", "middle_rel_income", "sen", "sst", "rmpg", "poormed",
@@ -32,40 +28,14 @@ GINI = ("convey", "ineqpy", "unbiased", "unbiased_frequency")
 def eusilc(tmp_path_factory):
     """Positive incomes with three weights: the survey's (rb050), equal (w1: F_j = p exactly, where the
     quantile rules differ) and whole numbers (wi: frequency weights)."""
-    df = pd.read_csv(EUSILC)
-    d = df[df["eqIncome"] > 0].reset_index(drop=True).assign(w1=1.0)
+    d = positive_eusilc().assign(w1=1.0)
     d["wi"] = np.maximum(np.rint(d["rb050"]), 1.0)
-    folder = tmp_path_factory.mktemp("eusilc_conventions")
-    d.iloc[:6000].to_parquet(folder / "part0.parquet")
-    d.iloc[6000:].to_parquet(folder / "part1.parquet")
-    return d, folder
-
-
-def _same(got, ref):
-    a, b = got.to_frame(), ref.to_frame()
-    assert list(a.columns) == list(b.columns)
-    keys = [c for c in b.columns if c not in COLUMNS + ["n", "note"]]
-    assert a[keys].astype(str).equals(b[keys].astype(str))
-    np.testing.assert_array_equal(a["n"], b["n"])
-    for c in COLUMNS:
-        if c in b:
-            np.testing.assert_allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-12, atol=0, err_msg=c)
-    assert got.line_rule == ref.line_rule and got.n_units == ref.n_units and set(got.undefined) == set(ref.undefined)
+    return d, in_two_parquet_files(d, tmp_path_factory.mktemp("eusilc_conventions"), 6000)
 
 
 def _streamed(data, **kw):
     """The streaming engine on an in-memory source, through the table's door."""
-    opts = dict(income="eqIncome", by=None, poverty_line=None, relative_line=None, relative_to="median",
-                line_within_groups=False, se=True, se_method="linearization", replicates=None, seed=None,
-                confidence=0.95, ci_method=None, quantile_convention="eurostat", conventions=None, poor_if=None,
-                domain=None, undefined="missing", lonely_psu="fail", margins=False)
-    design = {k: kw.pop(k) for k in ("weight", "strata", "psu") if k in kw}
-    measures = kw.pop("measures")
-    opts.update(kw)
-    plan = make_plan(measures, **opts)
-    return measure_streamed(plan, data, "memory", income=opts["income"], weight=design.get("weight"),
-                            strata=design.get("strata"), psu=design.get("psu"), fpc=None, drop_missing=False, sheet=None,
-                            sample_options={})
+    return streamed(data, kw.pop("measures"), **kw)
 
 
 def _differs(a, b) -> bool:

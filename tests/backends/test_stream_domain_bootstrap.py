@@ -12,10 +12,7 @@ value, whichever is larger; percentile intervals (quantiles of the values) to 1e
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import pytest
 
 import prosperity
@@ -23,60 +20,20 @@ from prosperity.backends import streaming_replicates
 from prosperity.backends.sources import BackendError
 from prosperity.io.errors import InvalidValueError, MeasureSpecError
 from prosperity.table.plan import make_plan
-from prosperity.table.streamed import measure_streamed
 
-EUSILC = Path(__file__).resolve().parents[2] / "src" / "prosperity" / "data" / "laeken_eusilc_synthetic_austria2006.csv.gz"
-MEASURES = ["mean", "median", "quantile:0.9", "qratio:0.8:0.2", "p90p10", "p90p50", "p50p10", "gini", "theil", "mld",
-            "ge:2", "atkinson:0.5", "atkinson:1", "fgt:0", "fgt:1", "fgt:2", "headcount", "pgap", "watts", "arpt", "arpr",
-            "qsr", "palma", "share:0:0.4", "share:0.9", "share:0.2:0.5", "lorenz:0.4", "lorenz:0.8", "glorenz:0.5",
-            "middle_abs:10000:30000", "middle_abs_income:10000:30000", "middle_rel", "middle_rel_income"]
+from agreement import DOMAIN_MEASURES as MEASURES, STREAM_OPTIONS, assert_same_result as _same, domain_eusilc, streamed
+
 DESIGN = dict(income="eqIncome", weight="rb050", measures=MEASURES)
 
 
 @pytest.fixture(scope="module")
 def eusilc(tmp_path_factory):
-    df = pd.read_csv(EUSILC)
-    d = df[df["eqIncome"] > 0].reset_index(drop=True)  # MLD, Watts need positive incomes
-    d["old"] = d["age"] >= 65  # a boolean column
-    folder = tmp_path_factory.mktemp("eusilc_domain")
-    d.iloc[:7000].to_parquet(folder / "part0.parquet")
-    d.iloc[7000:].to_parquet(folder / "part1.parquet")
-    return d, folder
-
-
-def _same(got, ref):
-    a, b = got.to_frame(), ref.to_frame()
-    assert list(a.columns) == list(b.columns)
-    keys = [c for c in b.columns if c not in ("value", "se", "ci_low", "ci_high", "line", "weight_sum", "n", "note")]
-    assert a[keys].astype(str).equals(b[keys].astype(str))  # same rows, same order, same labels
-    np.testing.assert_array_equal(a["n"], b["n"])
-    assert got.undefined == ref.undefined  # the same missing rows, with the same reasons
-    for c in ("value", "se", "ci_low", "ci_high", "line", "weight_sum"):
-        if c not in b:
-            continue
-        x, y = a[c].to_numpy(float), b[c].to_numpy(float)
-        assert np.array_equal(np.isnan(x), np.isnan(y)), c
-        ok = ~np.isnan(y)
-        tol = 1e-12 * np.abs(y)
-        if c == "se" and ref.se_method != "linearization":  # a spread of the replicates (module docstring)
-            tol = np.maximum(tol, 1e-12 * np.abs(b["value"].to_numpy(float)))
-        bad = ok & ~(np.abs(x - y) <= tol)
-        assert not bad.any(), (c, a.loc[bad, ["measure", c]].to_string(), y[bad])
-    assert (got.line_rule, got.se_method, got.n_units, got.replicates, got.seed) == \
-        (ref.line_rule, ref.se_method, ref.n_units, ref.replicates, ref.seed)
-    assert [n for n in got.notes if n.startswith("domain:")] == [n for n in ref.notes if n.startswith("domain:")]
+    return domain_eusilc(tmp_path_factory)
 
 
 def _streamed(data, **kw):
     """The streaming engine on a MemorySource (kind "memory"), through the table's door."""
-    opts = dict(income="eqIncome", by=None, poverty_line=None, relative_line=None, relative_to="median",
-                line_within_groups=False, se=True, se_method="linearization", replicates=None, seed=None,
-                confidence=0.95, ci_method=None, quantile_convention="eurostat", conventions=None, poor_if=None,
-                domain=None, undefined="missing", lonely_psu="fail", margins=False)
-    design = {k: kw.pop(k, None) for k in ("weight", "strata", "psu")}
-    opts.update(kw)
-    return measure_streamed(make_plan(MEASURES, **opts), data, "memory", income="eqIncome", fpc=None, drop_missing=False,
-                            sheet=None, sample_options={}, **design)
+    return streamed(data, MEASURES, **kw)
 
 
 # ============================================================================ domain=
@@ -219,10 +176,7 @@ def test_every_replicate_value_equals_memory(eusilc, method):
 
     d, folder = eusilc
     R, seed = 30, 17
-    plan = make_plan(MEASURES, income="eqIncome", by="db040", poverty_line=None, relative_line=None, relative_to="median",
-                     line_within_groups=False, se=True, se_method=method, replicates=R, seed=seed, confidence=0.95,
-                     ci_method=None, quantile_convention="eurostat", conventions=None, poor_if=None, domain=None,
-                     undefined="missing", lonely_psu="fail", margins=False)
+    plan = make_plan(MEASURES, **dict(STREAM_OPTIONS, income="eqIncome", by="db040", se_method=method, replicates=R, seed=seed))
     pp = point_pass(read_inputs(plan, d, "eqIncome", "rb050", "db040", "db030", None, False, None, {}))
     mem = _bootstrap_pass(pp.ctx, pp.s_all, pp.dv, pp.codes_all, pp.group_cache, method, R, seed)
     source = _source(folder, "duckdb", "eqIncome", "rb050", "db040", "db030", ["db040"])

@@ -16,28 +16,21 @@ import numpy as np
 import pytest
 
 import prosperity
-from prosperity.table.plan import make_plan
-from prosperity.table.streamed import measure_streamed
-from test_stream_domain_bootstrap import MEASURES as STREAMED, _same, eusilc  # noqa: F401 (the fixture)
 
-# every streamed measure: the first test file's 33, and the poverty ones with a line or own threshold
-MEASURES = STREAMED + ["sen", "sst", "rmpg", "poormed", "poormed:0.5", "rich:2:2", "rich_fgt:1:2"]
+from agreement import DOMAIN_MEASURES, assert_same_result as _same, domain_eusilc, streamed
+
+# every streamed measure: test_stream_domain_bootstrap.py's 33, and the poverty ones with a line or own threshold
+MEASURES = DOMAIN_MEASURES + ["sen", "sst", "rmpg", "poormed", "poormed:0.5", "rich:2:2", "rich_fgt:1:2"]
 
 
 def _measures(kw) -> list:
     return [m for m in MEASURES if not (kw.get("poor_if") and m == "rmpg")]  # rmpg's poor are always y < t
 
 
-def _streamed(data, measures, **kw):
-    """The streaming engine on a MemorySource (kind "memory"), through the table's door."""
-    opts = dict(income="eqIncome", by=None, poverty_line=None, relative_line=None, relative_to="median",
-                line_within_groups=False, se=True, se_method="linearization", replicates=None, seed=None,
-                confidence=0.95, ci_method=None, quantile_convention="eurostat", conventions=None, poor_if=None,
-                domain=None, undefined="missing", lonely_psu="fail", margins=False)
-    design = {k: kw.pop(k, None) for k in ("weight", "strata", "psu")}
-    opts.update(kw)
-    return measure_streamed(make_plan(measures, **opts), data, "memory", income="eqIncome", fpc=None, drop_missing=False,
-                            sheet=None, sample_options={}, **design)
+@pytest.fixture(scope="module")
+def eusilc(tmp_path_factory):
+    return domain_eusilc(tmp_path_factory)
+
 
 CASES = [  # (source, design, options): domain= with line_within_groups=True
     ("memory", dict(strata="db040", psu="db030"), dict(domain="age >= 65", by="rb090")),
@@ -52,7 +45,7 @@ CASES = [  # (source, design, options): domain= with line_within_groups=True
 def _got(where, d, folder, request, kw, design):
     common = dict(income="eqIncome", weight="rb050", measures=_measures(kw))
     if where == "memory":
-        return _streamed(d, _measures(kw), weight="rb050", **design, **kw)
+        return streamed(d, _measures(kw), weight="rb050", **design, **kw)
     if where == "frame":
         return prosperity.measure(d, backend="duckdb", **common, **design, **kw)
     if where == "dask":

@@ -6,8 +6,6 @@ streaming engine over memory (small pieces), DuckDB (a Parquet directory) and Da
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,45 +15,18 @@ from prosperity.backends.sources import open_source
 from prosperity.io.errors import MeasureSpecError
 from prosperity.table import streamed
 
-EUSILC = Path(__file__).resolve().parents[2] / "src" / "prosperity" / "data" / "laeken_eusilc_synthetic_austria2006.csv.gz"
+from agreement import assert_same_result as _same  # eusilc: the fixture in conftest.py
+
 POVERTY = ["sen", "sst", "rmpg", "poormed", "poormed:0.5", "rich:2:2", "rich_fgt:1:2", "rich_fgt:0:2", "rich_fgt:2:1.5",
            "prosperity_gap:20000"]
 # every measure whose SE has a kernel density, and the QSR (convey's linearization under bandwidth="convey")
 DENSITY = ["median", "quantile:0.9", "p90p10", "arpt", "arpr", "fgt:0", "middle_rel", "qsr", "rmpg", "sen", "poormed",
            "rich:2:2", "rich_fgt:0:2"]
-COLUMNS = ["value", "se", "ci_low", "ci_high", "line", "weight_sum"]
 DESIGN = dict(strata="db040", psu="db030")
-
-
-@pytest.fixture(scope="module")
-def eusilc(tmp_path_factory):
-    df = pd.read_csv(EUSILC)
-    d = df[df["eqIncome"] > 0].reset_index(drop=True)  # the prosperity gap needs positive incomes
-    folder = tmp_path_factory.mktemp("eusilc_poverty")
-    d.iloc[:7000].to_parquet(folder / "part0.parquet")
-    d.iloc[7000:].to_parquet(folder / "part1.parquet")
-    return d, folder
 
 
 def _measures(kw, names=POVERTY) -> list:
     return [m for m in names if not (kw.get("poor_if") and m == "rmpg")]  # rmpg's poor are always y < t
-
-
-def _same(got, ref) -> float:
-    """Assert the two results equal to 1e-12 (relative) and return the largest relative difference."""
-    a, b = got.to_frame(), ref.to_frame()
-    keys = [c for c in b.columns if c not in COLUMNS + ["n", "note"]]
-    assert list(a.columns) == list(b.columns) and a[keys].astype(str).equals(b[keys].astype(str))
-    np.testing.assert_array_equal(a["n"], b["n"])
-    worst = 0.0
-    for c in (c for c in COLUMNS if c in b):  # no "line" column when no measure has one
-        x, y = a[c].to_numpy(float), b[c].to_numpy(float)
-        np.testing.assert_allclose(x, y, rtol=1e-12, atol=0, err_msg=c)
-        both = np.isfinite(y) & (y != 0)
-        if both.any():
-            worst = max(worst, float(np.max(np.abs(x[both] / y[both] - 1))))
-    assert got.line_rule == ref.line_rule and got.n_units == ref.n_units
-    return worst
 
 
 def _pieces(monkeypatch, rows: int) -> None:

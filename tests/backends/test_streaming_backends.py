@@ -4,8 +4,6 @@ bad sources refused with the package's error."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,32 +11,17 @@ import pytest
 import prosperity
 from prosperity.backends import BackendError, MemorySource, measure_stream, open_source
 
-EUSILC = Path(__file__).resolve().parents[2] / "src" / "prosperity" / "data" / "laeken_eusilc_synthetic_austria2006.csv.gz"
+from agreement import assert_same_estimates as _check  # eusilc: the fixture in conftest.py
+
 MEASURES = ["mean", "median", "quantile:0.9", "gini", "theil", "mld", "ge:2", "atkinson:0.5", "atkinson:1",
             "fgt:0", "fgt:1", "arpr", "arpt"]
 LINE = 10_000.0
 DESIGNS = [dict(), dict(strata="db040"), dict(strata="db040", psu="db030"), dict(psu="db030")]
 
 
-@pytest.fixture(scope="module")
-def eusilc(tmp_path_factory):
-    df = pd.read_csv(EUSILC)
-    d = df[df["eqIncome"] > 0].reset_index(drop=True)  # MLD needs positive incomes
-    folder = tmp_path_factory.mktemp("eusilc_parquet")
-    d.iloc[:7000].to_parquet(folder / "part0.parquet")  # two files: a directory of Parquet
-    d.iloc[7000:].to_parquet(folder / "part1.parquet")
-    return d, folder
-
-
 def _reference(d, design):
     return prosperity.measure(d, income="eqIncome", weight="rb050", measures=MEASURES, poverty_line=LINE,
                               **design).to_frame().set_index("measure")
-
-
-def _check(res, ref):
-    got = res.to_frame().set_index("measure").loc[ref.index]
-    np.testing.assert_allclose(got["value"], ref["value"], rtol=1e-12, atol=0)
-    np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("design", DESIGNS, ids=[",".join(d) or "srs" for d in DESIGNS])

@@ -6,8 +6,6 @@ Unsupported requests are refused with the list of what streams -- never a silent
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,10 +13,10 @@ import pytest
 import prosperity
 from prosperity.backends.streaming import STREAM_MEASURES
 from prosperity.io.errors import EmptyGroupError, MeasureSpecError
-from prosperity.table.plan import make_plan
-from prosperity.table.streamed import choose_backend, measure_streamed
+from prosperity.table.streamed import choose_backend
 
-EUSILC = Path(__file__).resolve().parents[2] / "src" / "prosperity" / "data" / "laeken_eusilc_synthetic_austria2006.csv.gz"
+from agreement import assert_same_result as _same, streamed  # eusilc: the fixture in conftest.py
+
 # every measure the streaming backends compute (STREAM_MEASURES), with parameters
 MEASURES = ["mean", "median", "quantile:0.9", "qratio:0.8:0.2", "p90p10", "p90p50", "p50p10", "gini", "theil", "mld",
             "ge:2", "atkinson:0.5", "atkinson:1", "fgt:0", "fgt:1", "fgt:2", "headcount", "pgap", "watts", "arpt", "arpr",
@@ -26,7 +24,6 @@ MEASURES = ["mean", "median", "quantile:0.9", "qratio:0.8:0.2", "p90p10", "p90p5
             "middle_abs:10000:30000", "middle_abs_income:10000:30000", "middle_rel", "middle_rel_income",
             "sen", "sst", "rmpg", "poormed", "rich:2:2", "rich_fgt:1:2", "prosperity_gap:20000",
             "sgini:3", "cv", "varlog", "zenga", "jdiv", "wolfson", "foster_wolfson", "esteban_ray:0.5"]
-COLUMNS = ["value", "se", "ci_low", "ci_high", "line", "weight_sum"]
 
 
 def _for(kw) -> list:
@@ -38,39 +35,9 @@ def test_the_measures_cover_every_streamed_name():
     assert {m.split(":")[0] for m in MEASURES} == set(STREAM_MEASURES)
 
 
-@pytest.fixture(scope="module")
-def eusilc(tmp_path_factory):
-    df = pd.read_csv(EUSILC)
-    d = df[df["eqIncome"] > 0].reset_index(drop=True)  # MLD, Watts need positive incomes
-    folder = tmp_path_factory.mktemp("eusilc_table")
-    d.iloc[:7000].to_parquet(folder / "part0.parquet")
-    d.iloc[7000:].to_parquet(folder / "part1.parquet")
-    return d, folder
-
-
-def _same(got, ref):
-    a, b = got.to_frame(), ref.to_frame()
-    assert list(a.columns) == list(b.columns)
-    keys = [c for c in b.columns if c not in COLUMNS + ["n", "note"]]
-    assert a[keys].astype(str).equals(b[keys].astype(str))  # same rows, same order, same labels
-    np.testing.assert_array_equal(a["n"], b["n"])
-    for c in COLUMNS:
-        if c in b:
-            np.testing.assert_allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-12, atol=0, err_msg=c)
-    assert got.line_rule == ref.line_rule and got.se_method == ref.se_method and got.n_units == ref.n_units
-
-
 def _streamed(data, kind, **kw):
     """The streaming engine on any source (kind "memory": MemorySource), through the table's door."""
-    opts = dict(income="eqIncome", by=None, poverty_line=None, relative_line=None, relative_to="median",
-                line_within_groups=False, se=True, se_method="linearization", replicates=None, seed=None,
-                confidence=0.95, ci_method=None, quantile_convention="eurostat", conventions=None, poor_if=None,
-                domain=None, undefined="missing", lonely_psu="fail", margins=False)
-    design = {k: kw.pop(k) for k in ("weight", "strata", "psu") if k in kw}
-    opts.update(kw)
-    plan = make_plan(_for(opts), **opts)
-    return measure_streamed(plan, data, kind, income="eqIncome", weight=design.get("weight"), strata=design.get("strata"),
-                            psu=design.get("psu"), fpc=None, drop_missing=False, sheet=None, sample_options={})
+    return streamed(data, _for(kw), kind, **kw)
 
 
 CASES = [
