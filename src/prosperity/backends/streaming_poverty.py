@@ -243,7 +243,8 @@ class Later:
 
         D = N.size
         n_poor = {(incl, pt): acc.totals(("fgt", 0.0, incl, pt)) for _, incl, pt in self.rank}
-        gap = {(incl, pt): acc.totals(("fgt", 1.0, incl, pt)) / N for _, incl, pt in self.rank}  # P1
+        with np.errstate(divide="ignore", invalid="ignore"):  # a domain with no rows (N = 0): undefined, reported per row
+            gap = {(incl, pt): acc.totals(("fgt", 1.0, incl, pt)) / N for _, incl, pt in self.rank}  # P1
         y_poor = {(incl, pt): acc.totals(("yle" if incl else "ylt", pt)) for _, incl, pt in self.rank}
         for tpt, incl, _ in self.medians:
             n_poor[(incl, tpt)] = acc.totals(("fgt", 0.0, incl, tpt))
