@@ -100,7 +100,8 @@ def run_one(kind: str, folder: str, worker_memory: str = "1.5GB") -> dict:
 
         from prosperity.backends import measure_stream, open_source
 
-        with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=worker_memory, dashboard_address=None) as cluster, \
+        with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=worker_memory, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                          worker_dashboard_address="127.0.0.1:0") as cluster, \
                 Client(cluster) as client:
             t0 = time.perf_counter()  # the cluster's start is not the measure's cost
             cpu0 = _process_cpu_s() + sum(client.run(_process_cpu_s).values())

@@ -113,7 +113,8 @@ def run_one(kind: str, folder: str) -> dict:
 
         from prosperity.backends.decompose import nested_decomposition_many
 
-        with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1.5GB", dashboard_address=None) as cluster, \
+        with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="1.5GB", host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                          worker_dashboard_address="127.0.0.1:0") as cluster, \
                 Client(cluster) as client:
             t0 = time.perf_counter()  # the cluster's start is not the decomposition's cost
             frame = dd.read_parquet(f"{folder}/*.parquet", split_row_groups=True)
@@ -145,7 +146,8 @@ def run_one(kind: str, folder: str) -> dict:
         from prosperity.simulate import load_reforms
 
         n = int(Path(folder, "_done").read_text())
-        with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="3GB", dashboard_address=None) as cluster, \
+        with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="3GB", host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                          worker_dashboard_address="127.0.0.1:0") as cluster, \
                 Client(cluster) as client:
             t0 = time.perf_counter()
             frame = dd.read_parquet(f"{folder}/*.parquet", split_row_groups=True)

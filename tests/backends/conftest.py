@@ -12,7 +12,8 @@ from agreement import in_two_parquet_files, positive_eusilc
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0",
+                                  worker_dashboard_address="127.0.0.1:0") as c, \
             distributed.Client(c) as client:
         yield client
 

@@ -96,8 +96,11 @@ def test_order_free_passes_run_on_the_workers_in_processes(monkeypatch):
                           "g": np.where(rng.random(n) < 0.9, psu % 5, rng.integers(0, 5, n))})  # PSUs cut by g
     kw = dict(income="y", weight="w", strata="s", psu="p", by="g", measures=["mean", "median", "gini", "theil", "arpr"])
     ref = prosperity.measure(frame, **kw).to_frame()
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0") as c, \
             distributed.Client(c):
+        assert c.scheduler_address.startswith("tcp://127.0.0.1:")  # every server on loopback only
+        assert "127.0.0.1" in c.dashboard_link
         got = prosperity.measure(dd.from_pandas(frame, npartitions=5, sort=False), backend="dask", **kw).to_frame()
     assert len(calls) == 2  # pass 1 and pass 3
     for col in ("value", "se"):
