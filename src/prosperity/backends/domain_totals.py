@@ -87,6 +87,21 @@ def factorize_ints(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inverse, np.asarray(uniques, np.int64)
 
 
+def domain_runs(dom, offset: int, *arrays: np.ndarray):
+    """A piece's rows grouped by domain, for the sorted passes: (order, ds, arrays, starts, stops).
+    ``dom``: each row's domain (None: every row in domain ``offset``, order None and the arrays as
+    given); otherwise ``order`` is the stable sort of ``dom``, so each domain's rows keep their
+    ascending incomes, ``ds`` = dom[order], ``arrays`` each reordered, and rows starts[i]..stops[i]-1
+    are one domain's run."""
+    n = arrays[0].size
+    if dom is None:
+        return None, np.full(n, offset, np.int64), arrays, np.array([0]), np.array([n])
+    order = np.argsort(dom, kind="stable")
+    ds = dom[order]
+    starts = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1]])
+    return order, ds, tuple(a[order] for a in arrays), starts, np.r_[starts[1:], ds.size]
+
+
 def _sums(index: np.ndarray, x, size: int) -> np.ndarray:
     if np.isscalar(x):
         return np.bincount(index, minlength=size) * float(x)

@@ -71,7 +71,7 @@ from . import streaming_poverty as _pov
 from . import streaming_inequality as _ineq
 from ..measures.quantiles import SD_NOISE
 from .comoments import add_piece, merge_states
-from .domain_totals import DomainPSUTotals, merge_state, partial_pass
+from .domain_totals import DomainPSUTotals, domain_runs, merge_state, partial_pass
 from .sources import BackendError, DesignCodes
 
 # measures the streaming backends compute (names of the registry, prosperity.measures.catalog)
@@ -610,16 +610,8 @@ def evaluate_stream(source, spec: StreamSpec, layers: list[Layer] | None = None,
             if not y.size:
                 continue
             for L, dom in domains(cell):
-                if dom is None:
-                    order = None
-                    ds = np.full(y.size, L.offset, np.int64)
-                    ys, ws, ps = y, w, psu
-                    starts = np.array([0])
-                else:
-                    order = np.argsort(dom, kind="stable")
-                    ds, ys, ws, ps = dom[order], y[order], w[order], psu[order]
-                    starts = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1]])
-                ends = np.r_[starts[1:], ds.size] - 1
+                _, ds, (ys, ws, ps), starts, stops = domain_runs(dom, L.offset, y, w, psu)
+                ends = stops - 1
                 wy = ws * ys
                 if "convey" in needs.rules:
                     dev = ys - (Y / N)[ds]

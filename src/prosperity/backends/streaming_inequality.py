@@ -62,6 +62,8 @@ import math
 
 import numpy as np
 
+from .domain_totals import domain_runs
+
 # measure names of the registry (prosperity.measures.catalog) streamed here
 MEASURES = ("sgini", "cv", "varlog", "zenga", "jdiv", "wolfson", "foster_wolfson", "esteban_ray")
 # conventions streamed (the in-memory kernels' defaults first)
@@ -204,16 +206,7 @@ class SortedPass:
         out = {}
         wy = w * y
         for L, dom in domains:
-            if dom is None:
-                order = None
-                ds = np.full(y.size, L.offset, np.int64)
-                ys, ws, wys = y, w, wy
-                starts = np.array([0])
-            else:
-                order = np.argsort(dom, kind="stable")
-                ds, ys, ws, wys = dom[order], y[order], w[order], wy[order]
-                starts = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1]])
-            stops = np.r_[starts[1:], ds.size]
+            order, ds, (ys, ws, wys), starts, stops = domain_runs(dom, L.offset, y, w, wy)
             vals = {b: np.empty(y.size) for b in self.kinds}
             for a, z in zip(starts.tolist(), stops.tolist()):
                 d = int(ds[a])

@@ -48,6 +48,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..measures.convey_extra import _rich_terms
+from .domain_totals import domain_runs
 
 MEASURES = ("sen", "sst", "rmpg", "poormed", "rich", "rich_fgt", "prosperity_gap")
 _RANK_BASES = ("sen0", "sen1", "sstu")
@@ -260,15 +261,8 @@ class Later:
             if not y.size:
                 continue
             for L, dom in domains(cell):
-                if dom is None:
-                    ds = np.full(y.size, L.offset, np.int64)
-                    ys, ws, ps = y, w, psu
-                    starts = np.array([0])
-                else:
-                    order = np.argsort(dom, kind="stable")
-                    ds, ys, ws, ps = dom[order], y[order], w[order], psu[order]
-                    starts = np.flatnonzero(np.r_[True, ds[1:] != ds[:-1]])
-                ends = np.r_[starts[1:], ds.size] - 1
+                _, ds, (ys, ws, ps), starts, stops = domain_runs(dom, L.offset, y, w, psu)
+                ends = stops - 1
                 runs = list(zip(starts.tolist(), (ends + 1).tolist()))
                 cw = _running(ws, ds, runs, carry_c)
                 yc = _running(ws * ys, ds, runs, carry_yc)
