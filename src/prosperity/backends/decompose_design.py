@@ -52,9 +52,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..decompose.linearize import combine, ge_partials, smoothed_terms
-from ..io.errors import DesignError, InvalidValueError, MeasureSpecError, column_not_found
-from ..variance.columns import check_lonely_rule, design_from_columns, given_design, refuse_lonely_psus
+from ..decompose.linearize import combine, design_rows, ge_partials, smoothed_terms
+from ..io.errors import DesignError, InvalidValueError, column_not_found
+from ..variance.columns import check_lonely_rule, refuse_lonely_psus
 from ..variance.design import Design, dense_codes
 from .sources import DEFAULT_CHUNK_ROWS, BackendError, _sql_name
 
@@ -123,19 +123,13 @@ def design_pass(data, kind: str, income: str, levels: Sequence[str], weight: str
         if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame):
             data = data.to_pandas()
         _check_design_columns(_source_columns(data, kind), strata, psu, fpc)
-        n = len(np.asarray(data[income]))
-        if design is not None:
-            given = [k for k, v in dict(strata=strata, psu=psu, fpc=fpc).items() if v is not None]
-            if given:
-                raise MeasureSpecError(f"{', '.join(given)} cannot be given with design=: they are part of it",
-                                       hint="pass either a Design or the strata / psu / fpc columns")
-            built = given_design(design, n)
-            element, unit = False, np.asarray(built.psu, dtype=np.int64)
-        else:  # the in-memory checks and messages (data rows named)
-            names = {k: v for k, v in dict(strata=strata, psu=psu, fpc=fpc).items() if v is not None}
-            built = design_from_columns(n, **{k: data[v] for k, v in names.items()}, lonely_psu=lonely_psu, names=names)
-            element = psu is None
-            unit = built.psu_stratum[built.psu] if element else np.asarray(built.psu, dtype=np.int64)
+        # the in-memory design with its checks and messages (data rows named): decompose.linearize.design_rows
+        names = {k: v for k, v in dict(strata=strata, psu=psu, fpc=fpc).items() if v is not None}
+        rows = design_rows(np.asarray(data[income]), None, design=design, lonely_psu=lonely_psu, names=names,
+                           **{k: data[v] for k, v in names.items()})
+        built = rows.design
+        element = design is None and psu is None
+        unit = built.psu_stratum[rows.psu] if element else np.asarray(rows.psu, dtype=np.int64)
         pairs = cell_sums_memory(data, income, levels, weight, alphas, options.get("chunk_rows", DEFAULT_CHUNK_ROWS),
                                  extra_keys={_UNIT: unit}, second=second if element else ())
         cells, cell = _cells_of_pairs(pairs, levels, [_UNIT])
