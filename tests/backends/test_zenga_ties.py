@@ -13,6 +13,8 @@ import prosperity
 from prosperity.backends import MemorySource, measure_stream
 from prosperity.measures.estimate import sort_order
 
+from agreement import assert_same_estimates, assert_same_result
+
 
 def zenga_by_hand(y, w):
     """Z = 1 - (1/N) sum_i w_i (N - H_i)(T - K_i) / (H_i K_i) along the stable sort: H_i = sum_{j<=i} w_j,
@@ -60,11 +62,6 @@ def test_zenga_in_memory_follows_the_rows_order(n_tied, n_other):
     assert got_rev["value"].iloc[0] == pytest.approx(z_rev, rel=1e-13)
 
 
-def _values(res):
-    f = res.to_frame().set_index("measure")
-    return f["value"].to_numpy(float), f["se"].to_numpy(float)
-
-
 MEASURES = ["zenga", "gini", "sgini:3"]
 
 
@@ -74,47 +71,40 @@ def tied(tmp_path_factory):
     folder = tmp_path_factory.mktemp("zenga_ties")
     d.iloc[:450].to_parquet(folder / "part0.parquet")  # the tied run is cut by the files too
     d.iloc[450:].to_parquet(folder / "part1.parquet")
-    ref = prosperity.measure(d, income="y", weight="w", strata="stratum", psu="psu", measures=MEASURES)
-    return d, folder, _values(ref)
+    return d, folder
+
+
+DESIGN = dict(income="y", weight="w", strata="stratum", psu="psu", measures=MEASURES)
 
 
 def test_duckdb_over_parquet_gives_the_ties_in_row_order(tied):
-    d, folder, (v_ref, se_ref) = tied
-    got = prosperity.measure(folder, income="y", weight="w", strata="stratum", psu="psu", measures=MEASURES)
-    v, se = _values(got)
-    np.testing.assert_allclose(v, v_ref, rtol=1e-12)
-    np.testing.assert_allclose(se, se_ref, rtol=1e-12)
+    d, folder = tied
+    assert_same_result(prosperity.measure(folder, **DESIGN), prosperity.measure(d, **DESIGN))
 
 
 def test_duckdb_over_a_frame_and_every_row_its_own_psu(tied):
-    d, _, _ = tied
-    ref = prosperity.measure(d, income="y", weight="w", strata="stratum", measures=MEASURES)
-    got = prosperity.measure(d, income="y", weight="w", strata="stratum", measures=MEASURES, backend="duckdb")
-    for a, b in zip(_values(got), _values(ref)):
-        np.testing.assert_allclose(a, b, rtol=1e-12)
+    d, _ = tied
+    kw = dict(income="y", weight="w", strata="stratum", measures=MEASURES)
+    assert_same_result(prosperity.measure(d, backend="duckdb", **kw), prosperity.measure(d, **kw))
 
 
 def test_the_memory_source_over_pieces(tied):
-    d, _, (v_ref, _) = tied
-    ref = prosperity.measure(d, income="y", weight="w", measures=MEASURES)
+    d, _ = tied
+    ref = prosperity.measure(d, income="y", weight="w", measures=MEASURES).to_frame().set_index("measure")
     for rows in (7, 200, 5000):
-        res = measure_stream(MemorySource(d["y"].to_numpy(), d["w"].to_numpy(), chunk_rows=rows), MEASURES)
-        for a, b in zip(_values(res), _values(ref)):
-            np.testing.assert_allclose(a, b, rtol=1e-12)
+        assert_same_estimates(measure_stream(MemorySource(d["y"].to_numpy(), d["w"].to_numpy(), chunk_rows=rows),
+                                             MEASURES), ref)
 
 
 def test_dask_gives_the_ties_in_partition_and_row_order(tied):
     dd = pytest.importorskip("dask.dataframe")
-    d, _, (v_ref, se_ref) = tied
+    d, _ = tied
     frame = dd.from_pandas(d, npartitions=3, sort=False)
-    got = prosperity.measure(frame, income="y", weight="w", strata="stratum", psu="psu", measures=MEASURES)
-    v, se = _values(got)
-    np.testing.assert_allclose(v, v_ref, rtol=1e-12)
-    np.testing.assert_allclose(se, se_ref, rtol=1e-12)
+    assert_same_result(prosperity.measure(frame, **DESIGN), prosperity.measure(d, **DESIGN))
 
 
 def test_duckdb_stable_sort_gives_the_tied_weights_in_row_order(tied):
-    d, folder, _ = tied
+    d, folder = tied
     from prosperity.backends import open_source
 
     src = open_source(folder, "y", "w")
