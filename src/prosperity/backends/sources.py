@@ -176,16 +176,12 @@ _FILE_POSITION, _ROW_POSITION = "__prosperity_file_position", "__prosperity_row_
 def _with_row_position(frame):
     """``frame`` with its row positions 0..n-1 as the column ``_ROW_POSITION`` (pandas, polars, Arrow
     tables; columns are shared, not copied), or None for another kind of object."""
-    n = getattr(frame, "shape", (None,))[0] if not hasattr(frame, "num_rows") else frame.num_rows
-    if n is None:
-        return None
-    position = np.arange(n, dtype=np.int64)
     if isinstance(frame, pd.DataFrame):
-        return frame.assign(**{_ROW_POSITION: position})
+        return frame.assign(**{_ROW_POSITION: np.arange(len(frame), dtype=np.int64)})
     if hasattr(frame, "append_column"):  # pyarrow.Table
         import pyarrow as pa
 
-        return frame.append_column(_ROW_POSITION, pa.array(position))
+        return frame.append_column(_ROW_POSITION, pa.array(np.arange(frame.num_rows, dtype=np.int64)))
     if hasattr(frame, "with_columns") and hasattr(frame, "with_row_index"):  # polars
         return frame.with_row_index(_ROW_POSITION)
     return None
